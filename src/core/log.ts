@@ -1,0 +1,189 @@
+import { EntryBatch, batchCommand } from './entry-batch.js';
+
+/**
+ * The in-memory Raft log: an arena of command bytes plus typed arrays of terms and end
+ * offsets. Indexes are 1-based; everything up to `snapshotIndex` has been compacted away and
+ * only its last term is remembered.
+ */
+export class RaftLog {
+  snapshotIndex = 0;
+  snapshotTerm = 0;
+  private count = 0;
+  private terms: Uint32Array;
+  private ends: Uint32Array; // exclusive end offset of each entry in `arena`
+  private arena: Uint8Array;
+
+  constructor(initialEntries = 1024, initialBytes = 64 * 1024) {
+    this.terms = new Uint32Array(initialEntries);
+    this.ends = new Uint32Array(initialEntries);
+    this.arena = new Uint8Array(initialBytes);
+  }
+
+  get lastIndex(): number {
+    return this.snapshotIndex + this.count;
+  }
+
+  get lastTerm(): number {
+    return this.count === 0 ? this.snapshotTerm : this.terms[this.count - 1];
+  }
+
+  get firstIndex(): number {
+    return this.snapshotIndex + 1;
+  }
+
+  /** Bytes of command data held after the snapshot. */
+  get bytes(): number {
+    return this.count === 0 ? 0 : this.ends[this.count - 1];
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Term of entry `index`; the snapshot's term at its last index; -1 if unknown (compacted or absent). */
+  term(index: number): number {
+    if (index === this.snapshotIndex) return this.snapshotTerm;
+    if (index < this.snapshotIndex || index > this.lastIndex) return -1;
+    return this.terms[index - this.snapshotIndex - 1];
+  }
+
+  command(index: number): Uint8Array {
+    const k = this.slot(index);
+    return this.arena.subarray(k === 0 ? 0 : this.ends[k - 1], this.ends[k]);
+  }
+
+  append(term: number, command: Uint8Array): number {
+    const start = this.bytes;
+    this.reserve(1, command.byteLength);
+    this.arena.set(command, start);
+    this.terms[this.count] = term;
+    this.ends[this.count] = start + command.byteLength;
+    this.count++;
+    return this.lastIndex;
+  }
+
+  /** Appends entries `from..` of a batch; the batch must start right after the last index. */
+  appendBatch(b: EntryBatch, fromK = 0): void {
+    if (b.firstIndex + fromK !== this.lastIndex + 1) {
+      throw new Error(`log gap: appending index ${b.firstIndex + fromK} after ${this.lastIndex}`);
+    }
+    const n = b.count - fromK;
+    if (n <= 0) return;
+    const srcStart = fromK === 0 ? 0 : b.ends[fromK - 1];
+    const srcEnd = b.ends[b.count - 1];
+    const base = this.bytes;
+    this.reserve(n, srcEnd - srcStart);
+    this.arena.set(b.data.subarray(srcStart, srcEnd), base);
+    const shift = base - srcStart;
+    for (let k = 0; k < n; k++) {
+      this.terms[this.count + k] = b.terms[fromK + k];
+      this.ends[this.count + k] = b.ends[fromK + k] + shift;
+    }
+    this.count += n;
+  }
+
+  /** Deletes entry `index` and every entry after it. */
+  truncateFrom(index: number): void {
+    if (index <= this.snapshotIndex) throw new Error(`cannot truncate at ${index}: compacted through ${this.snapshotIndex}`);
+    if (index > this.lastIndex) return;
+    this.count = index - this.snapshotIndex - 1;
+  }
+
+  /**
+   * Copies entries [lo, hi] into a new batch, stopping early once `maxBytes` is reached
+   * (at least one entry is always included).
+   */
+  slice(lo: number, hi: number, maxBytes = Infinity): EntryBatch {
+    if (lo <= this.snapshotIndex) throw new Error(`slice from ${lo}: compacted through ${this.snapshotIndex}`);
+    hi = Math.min(hi, this.lastIndex);
+    const k0 = lo - this.snapshotIndex - 1;
+    let k1 = hi - this.snapshotIndex - 1; // inclusive
+    const base = k0 === 0 ? 0 : this.ends[k0 - 1];
+    if (k1 >= k0 && this.ends[k1] - base > maxBytes) {
+      // binary search the last entry that fits
+      let a = k0, b = k1;
+      while (a < b) {
+        const mid = (a + b + 1) >>> 1;
+        if (this.ends[mid] - base <= maxBytes) a = mid; else b = mid - 1;
+      }
+      k1 = a;
+    }
+    const count = Math.max(0, k1 - k0 + 1);
+    const terms = this.terms.slice(k0, k0 + count);
+    const ends = new Uint32Array(count);
+    for (let k = 0; k < count; k++) ends[k] = this.ends[k0 + k] - base;
+    const data = this.arena.slice(base, count === 0 ? base : this.ends[k1]);
+    return { firstIndex: lo, count, terms, ends, data };
+  }
+
+  /** Forgets entries through `index` (which must be in the log or be the snapshot index). */
+  compact(index: number, term: number): void {
+    if (index <= this.snapshotIndex) return;
+    if (index >= this.lastIndex) {
+      this.count = 0;
+    } else {
+      const drop = index - this.snapshotIndex;
+      const cut = this.ends[drop - 1];
+      const keep = this.count - drop;
+      this.arena.copyWithin(0, cut, this.ends[this.count - 1]);
+      this.terms.copyWithin(0, drop, this.count);
+      for (let k = 0; k < keep; k++) this.ends[k] = this.ends[k + drop] - cut;
+      this.count = keep;
+    }
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+  }
+
+  /** Replaces everything with an empty log that starts after a snapshot. */
+  reset(snapshotIndex: number, snapshotTerm: number): void {
+    this.count = 0;
+    this.snapshotIndex = snapshotIndex;
+    this.snapshotTerm = snapshotTerm;
+  }
+
+  /** Index of the first entry whose term equals that of entry `index` (binary search: terms never decrease). */
+  firstIndexOfTermAt(index: number): number {
+    const t = this.term(index);
+    let lo = this.snapshotIndex + 1, hi = index;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.term(mid) < t) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Last index holding `term`, or -1. Terms are non-decreasing along the log. */
+  lastIndexOfTerm(term: number): number {
+    let lo = this.snapshotIndex + 1, hi = this.lastIndex, found = -1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const t = this.term(mid);
+      if (t === term) { found = mid; lo = mid + 1; } else if (t < term) lo = mid + 1; else hi = mid - 1;
+    }
+    if (found === -1 && this.snapshotTerm === term && this.snapshotIndex > 0) found = this.snapshotIndex;
+    return found;
+  }
+
+  private slot(index: number): number {
+    const k = index - this.snapshotIndex - 1;
+    if (k < 0 || k >= this.count) throw new RangeError(`log index ${index} not held (have ${this.snapshotIndex + 1}..${this.lastIndex})`);
+    return k;
+  }
+
+  private reserve(entries: number, bytes: number): void {
+    if (this.count + entries > this.terms.length) {
+      let cap = this.terms.length * 2;
+      while (cap < this.count + entries) cap *= 2;
+      const t = new Uint32Array(cap); t.set(this.terms.subarray(0, this.count)); this.terms = t;
+      const e = new Uint32Array(cap); e.set(this.ends.subarray(0, this.count)); this.ends = e;
+    }
+    const need = this.bytes + bytes;
+    if (need > this.arena.length) {
+      let cap = this.arena.length * 2;
+      while (cap < need) cap *= 2;
+      const a = new Uint8Array(cap); a.set(this.arena.subarray(0, this.bytes)); this.arena = a;
+    }
+  }
+}
+
+export { batchCommand };

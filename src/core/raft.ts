@@ -1,0 +1,675 @@
+import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
+import { EntryBatch, batchLastIndex } from './entry-batch.js';
+import { RaftLog } from './log.js';
+import { Message, MsgType, message } from './message.js';
+import { Progress, ProgressState } from './progress.js';
+import { isMajority, majorityIndex } from './quorum.js';
+
+export enum Role { Follower = 0, Candidate = 1, Leader = 2 }
+
+export const NO_VOTE = -1;
+
+export interface HardState {
+  term: number;
+  /** The peer voted for in `term`, or NO_VOTE. */
+  votedFor: number;
+}
+
+export interface Snapshot {
+  /** Last log index the snapshot covers. */
+  index: number;
+  /** Term of that entry. */
+  term: number;
+  data: Uint8Array;
+}
+
+/** What a peer reads back from its storage when it starts. */
+export interface PersistedState {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Entries after the snapshot, in order. */
+  entries: EntryBatch | null;
+}
+
+/**
+ * Everything the runtime must do after feeding the core some input, in this order:
+ * 1. send `sendNow` (messages that depend on nothing unpersisted: the leader's appends);
+ * 2. persist `snapshot` (if any), then `entries` (they replace the stored log from
+ *    `entries.firstIndex` on), and `hardState`, atomically enough that a crash never leaves
+ *    a vote without its term;
+ * 3. send `sendAfterPersist` (replies and votes: they promise what was just persisted);
+ * 4. restore the state machine from `applySnapshot` if set, then apply `committed` in order;
+ * 5. call `advance(ready)`.
+ */
+export interface Ready {
+  hardState: HardState | null;
+  snapshot: Snapshot | null;
+  entries: EntryBatch | null;
+  sendNow: Message[];
+  sendAfterPersist: Message[];
+  applySnapshot: Snapshot | null;
+  committed: EntryBatch | null;
+}
+
+export interface ProposeResult {
+  index: number;
+  term: number;
+  isLeader: boolean;
+}
+
+/** Thrown by propose() when the leader already holds too many uncommitted entries. */
+export class BackpressureError extends Error {
+  constructor(uncommitted: number, limit: number) {
+    super(`proposal refused: ${uncommitted} uncommitted entries reached maxUncommittedEntries (${limit}); retry after commits catch up`);
+    this.name = 'BackpressureError';
+  }
+}
+
+/** Thrown when the core detects a broken Raft invariant: a bug, never a fault to ride out. */
+export class InvariantError extends Error {
+  constructor(what: string) {
+    super(`Raft invariant broken: ${what}`);
+    this.name = 'InvariantError';
+  }
+}
+
+interface IncomingSnapshot {
+  index: number;
+  term: number;
+  total: number;
+  received: number;
+  chunks: Uint8Array[];
+}
+
+/**
+ * The deterministic Raft state machine of one peer (Figure 2 of the Raft paper plus
+ * snapshots). No timers, no I/O: time enters through tick(), messages through step(),
+ * commands through propose(); everything to do comes out of ready().
+ */
+export class RaftCore {
+  readonly cfg: ResolvedCoreConfig;
+  readonly id: number;
+  readonly peers: readonly number[];
+  readonly others: readonly number[];
+
+  term = 0;
+  votedFor = NO_VOTE;
+  role = Role.Follower;
+  leaderId = -1;
+  readonly log = new RaftLog();
+  commitIndex = 0;
+  /** Highest index handed to the state machine through ready(). */
+  appliedIndex = 0;
+  /** Highest index known to be on this peer's storage. */
+  stableIndex = 0;
+  /** Latest snapshot of this peer (taken locally or installed from the leader). */
+  snapshot: Snapshot | null = null;
+
+  private persistingTo = 0;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private electionTimeout = 0;
+  private readonly votes = new Set<number>();
+  private readonly progress = new Map<number, Progress>();
+  private incoming: IncomingSnapshot | null = null;
+
+  private hardStateDirty = false;
+  private snapshotToPersist: Snapshot | null = null;
+  private snapshotToApply: Snapshot | null = null;
+  private sendNow: Message[] = [];
+  private sendAfter: Message[] = [];
+  private needBroadcast = false;
+  private readonly matches: Float64Array;
+  private readonly scratch: Float64Array;
+
+  constructor(config: CoreConfig, persisted?: PersistedState | null) {
+    this.cfg = resolveCoreConfig(config);
+    this.id = this.cfg.id;
+    this.peers = [...this.cfg.peers];
+    this.others = this.peers.filter((p) => p !== this.id);
+    this.matches = new Float64Array(this.peers.length);
+    this.scratch = new Float64Array(this.peers.length);
+    if (persisted) {
+      this.term = persisted.hardState.term;
+      this.votedFor = persisted.hardState.votedFor;
+      if (persisted.snapshot) {
+        const s = persisted.snapshot;
+        this.snapshot = s;
+        this.log.reset(s.index, s.term);
+        this.commitIndex = this.appliedIndex = s.index;
+      }
+      if (persisted.entries && persisted.entries.count > 0) {
+        const e = persisted.entries;
+        if (e.firstIndex !== this.log.lastIndex + 1) {
+          throw new Error(`persisted entries start at ${e.firstIndex}, expected ${this.log.lastIndex + 1}`);
+        }
+        this.log.appendBatch(e);
+      }
+      this.stableIndex = this.persistingTo = this.log.lastIndex;
+    }
+    this.resetElectionTimeout();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    this.electionElapsed++;
+    if (this.role === Role.Leader) {
+      this.heartbeatElapsed++;
+      for (const pr of this.progress.values()) pr.snapshotIdleTicks++;
+      if (this.electionElapsed >= this.cfg.electionTicks) {
+        this.electionElapsed = 0;
+        if (this.cfg.checkQuorum && !this.quorumActive()) {
+          this.becomeFollower(this.term, -1);
+          return;
+        }
+      }
+      if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+        this.heartbeatElapsed = 0;
+        for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
+      }
+    } else if (this.electionElapsed >= this.electionTimeout) {
+      this.campaign();
+    }
+  }
+
+  /**
+   * Appends a command to the leader's log. Returns at once; the entry commits later (or
+   * never, if leadership is lost). On a non-leader returns isLeader false and changes nothing.
+   */
+  propose(command: Uint8Array): ProposeResult {
+    this.checkCommand(command);
+    if (this.role !== Role.Leader) return { index: -1, term: this.term, isLeader: false };
+    const uncommitted = this.log.lastIndex - this.commitIndex;
+    if (uncommitted >= this.cfg.maxUncommittedEntries) throw new BackpressureError(uncommitted, this.cfg.maxUncommittedEntries);
+    const index = this.log.append(this.term, command);
+    this.needBroadcast = true;
+    return { index, term: this.term, isLeader: true };
+  }
+
+  checkCommand(command: Uint8Array): void {
+    if (!(command instanceof Uint8Array)) {
+      throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command}`);
+    }
+    if (command.byteLength > this.cfg.maxCommandBytes) {
+      throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${this.cfg.maxCommandBytes})`);
+    }
+  }
+
+  step(m: Message): void {
+    if (m.term > this.term) {
+      const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
+      this.becomeFollower(m.term, fromLeader ? m.from : -1);
+    } else if (m.term < this.term) {
+      // Tell a stale leader or candidate about the newer term so it steps down.
+      switch (m.type) {
+        case MsgType.AppendEntries: {
+          const r = this.reply(m, MsgType.AppendEntriesReply);
+          r.reject = true; r.index = m.index; r.hint = this.log.lastIndex + 1;
+          break;
+        }
+        case MsgType.Heartbeat: this.reply(m, MsgType.HeartbeatReply); break;
+        case MsgType.InstallSnapshot: { const r = this.reply(m, MsgType.InstallSnapshotReply); r.reject = true; r.index = m.index; break; }
+        case MsgType.RequestVote: { const r = this.reply(m, MsgType.RequestVoteReply); r.reject = true; break; }
+        default: break; // stale replies are dropped
+      }
+      return;
+    }
+    switch (m.type) {
+      case MsgType.RequestVote: return this.onRequestVote(m);
+      case MsgType.RequestVoteReply: return this.onRequestVoteReply(m);
+      case MsgType.AppendEntries: return this.onAppendEntries(m);
+      case MsgType.AppendEntriesReply: return this.onAppendEntriesReply(m);
+      case MsgType.Heartbeat: return this.onHeartbeat(m);
+      case MsgType.HeartbeatReply: return this.onHeartbeatReply(m);
+      case MsgType.InstallSnapshot: return this.onInstallSnapshot(m);
+      case MsgType.InstallSnapshotReply: return this.onInstallSnapshotReply(m);
+      default: throw new TypeError(`unknown message type ${(m as Message).type}`);
+    }
+  }
+
+  /**
+   * The state machine holds everything through `index` in `data`: drop the log through
+   * `index` and keep `data` as this peer's snapshot (persisted with the next ready()).
+   */
+  compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw new TypeError('snapshot data must be a Uint8Array');
+    if (!Number.isInteger(index)) throw new TypeError(`snapshot index must be an integer, got ${index}`);
+    if (index > this.commitIndex) throw new RangeError(`snapshot index ${index} is above the commit index ${this.commitIndex}`);
+    if (index > this.appliedIndex) throw new RangeError(`snapshot index ${index} is above the applied index ${this.appliedIndex}`);
+    if (index <= this.log.snapshotIndex) throw new RangeError(`snapshot index ${index} is not above the last snapshot index ${this.log.snapshotIndex}`);
+    const term = this.log.term(index);
+    const snap: Snapshot = { index, term, data };
+    this.log.compact(index, term);
+    this.snapshot = snap;
+    this.snapshotToPersist = snap;
+    if (this.stableIndex < index) this.stableIndex = index;
+    if (this.persistingTo < index) this.persistingTo = index;
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    return this.needBroadcast || this.hardStateDirty || this.snapshotToPersist !== null || this.persistingTo < this.log.lastIndex ||
+      this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0;
+  }
+
+  ready(): Ready {
+    if (this.needBroadcast) {
+      this.needBroadcast = false;
+      if (this.role === Role.Leader) this.broadcastAppend();
+    }
+    const rd: Ready = {
+      hardState: this.hardStateDirty ? { term: this.term, votedFor: this.votedFor } : null,
+      snapshot: this.snapshotToPersist,
+      entries: null,
+      sendNow: this.sendNow,
+      sendAfterPersist: this.sendAfter,
+      applySnapshot: this.snapshotToApply,
+      committed: null,
+    };
+    this.hardStateDirty = false;
+    this.snapshotToPersist = null;
+    this.snapshotToApply = null;
+    this.sendNow = [];
+    this.sendAfter = [];
+    if (this.persistingTo < this.log.snapshotIndex) this.persistingTo = this.log.snapshotIndex;
+    if (this.persistingTo < this.log.lastIndex) {
+      rd.entries = this.log.slice(this.persistingTo + 1, this.log.lastIndex);
+      this.persistingTo = this.log.lastIndex;
+    }
+    if (this.commitIndex > this.appliedIndex) {
+      rd.committed = this.log.slice(this.appliedIndex + 1, this.commitIndex, this.cfg.maxBatchBytes);
+      this.appliedIndex = batchLastIndex(rd.committed);
+    }
+    return rd;
+  }
+
+  /** The runtime has done everything `rd` asked. */
+  advance(rd: Ready): void {
+    if (rd.snapshot && rd.snapshot.index > this.stableIndex) this.stableIndex = rd.snapshot.index;
+    if (rd.entries && rd.entries.count > 0) {
+      const last = batchLastIndex(rd.entries);
+      if (last > this.stableIndex && this.log.term(last) === rd.entries.terms[rd.entries.count - 1]) this.stableIndex = last;
+    }
+    if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get isLeader(): boolean {
+    return this.role === Role.Leader;
+  }
+
+  progressOf(id: number): Progress | undefined {
+    return this.progress.get(id);
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private becomeFollower(term: number, leader: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.votedFor = NO_VOTE;
+      this.hardStateDirty = true;
+    }
+    this.role = Role.Follower;
+    this.leaderId = leader;
+    this.progress.clear();
+    this.resetElectionTimeout();
+  }
+
+  private campaign(): void {
+    this.term++;
+    this.votedFor = this.id;
+    this.hardStateDirty = true;
+    this.role = Role.Candidate;
+    this.leaderId = -1;
+    this.votes.clear();
+    this.votes.add(this.id);
+    this.resetElectionTimeout();
+    if (isMajority(this.votes.size, this.peers.length)) {
+      this.becomeLeader();
+      return;
+    }
+    for (const id of this.others) {
+      const m = message(MsgType.RequestVote, this.id, id, this.term);
+      m.index = this.log.lastIndex;
+      m.logTerm = this.log.lastTerm;
+      this.sendAfter.push(m); // the vote for ourselves must be on disk first
+    }
+  }
+
+  private becomeLeader(): void {
+    this.role = Role.Leader;
+    this.leaderId = this.id;
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.progress.clear();
+    for (const id of this.others) {
+      const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(id, pr);
+      this.sendHeartbeat(id, pr); // assert leadership at once
+    }
+    this.needBroadcast = true;
+    if (this.maybeCommit()) this.needBroadcast = true;
+  }
+
+  private resetElectionTimeout(): void {
+    this.electionElapsed = 0;
+    this.electionTimeout = this.cfg.electionTicks + Math.floor(this.cfg.random() * this.cfg.electionTicks);
+  }
+
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const pr of this.progress.values()) {
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return isMajority(active, this.peers.length);
+  }
+
+  // ---------------------------------------------------------------- votes
+
+  private onRequestVote(m: Message): void {
+    const r = this.reply(m, MsgType.RequestVoteReply);
+    const canVote = this.votedFor === NO_VOTE || this.votedFor === m.from;
+    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    if (canVote && upToDate && this.role === Role.Follower) {
+      if (this.votedFor !== m.from) { this.votedFor = m.from; this.hardStateDirty = true; }
+      this.resetElectionTimeout();
+    } else {
+      r.reject = true;
+    }
+  }
+
+  private onRequestVoteReply(m: Message): void {
+    if (this.role !== Role.Candidate || m.reject) return;
+    this.votes.add(m.from);
+    if (isMajority(this.votes.size, this.peers.length)) this.becomeLeader();
+  }
+
+  // ---------------------------------------------------------------- replication, follower side
+
+  private acceptLeader(m: Message): void {
+    if (this.role === Role.Leader) throw new InvariantError(`two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    if (this.role === Role.Candidate) this.becomeFollower(this.term, m.from);
+    this.leaderId = m.from;
+    this.electionElapsed = 0;
+  }
+
+  private onAppendEntries(m: Message): void {
+    this.acceptLeader(m);
+    const r = this.reply(m, MsgType.AppendEntriesReply);
+    const entries = m.entries;
+    const count = entries ? entries.count : 0;
+    let prev = m.index;
+    let prevTerm = m.logTerm;
+    let k = 0; // first entry of the batch still to look at
+    if (prev < this.log.snapshotIndex) {
+      // Entries through the snapshot are committed, so they match the leader's: skip them.
+      const skip = Math.min(count, this.log.snapshotIndex - prev);
+      if (skip < this.log.snapshotIndex - prev) { // the batch ends inside the snapshot
+        r.index = prev + count;
+        return;
+      }
+      k = skip;
+      prev = this.log.snapshotIndex;
+      prevTerm = this.log.snapshotTerm;
+    }
+    if (this.log.term(prev) !== prevTerm) {
+      r.reject = true;
+      r.index = m.index;
+      if (prev > this.log.lastIndex) {
+        r.logTerm = 0;
+        r.hint = this.log.lastIndex + 1;
+      } else {
+        r.logTerm = this.log.term(prev);
+        r.hint = this.log.firstIndexOfTermAt(prev);
+      }
+      return;
+    }
+    // Find the first entry we lack or that conflicts; never truncate entries that match.
+    for (; k < count; k++) {
+      const idx = entries!.firstIndex + k;
+      if (idx > this.log.lastIndex) break;
+      if (this.log.term(idx) !== entries!.terms[k]) {
+        if (idx <= this.commitIndex) throw new InvariantError(`leader ${m.from} conflicts with committed entry ${idx} on ${this.id}`);
+        this.log.truncateFrom(idx);
+        if (this.stableIndex >= idx) this.stableIndex = idx - 1;
+        if (this.persistingTo >= idx) this.persistingTo = idx - 1;
+        break;
+      }
+    }
+    if (k < count) this.log.appendBatch(entries!, k);
+    const lastNew = m.index + count;
+    if (m.commit > this.commitIndex) this.commitIndex = Math.max(this.commitIndex, Math.min(m.commit, lastNew));
+    r.index = lastNew;
+  }
+
+  private onHeartbeat(m: Message): void {
+    this.acceptLeader(m);
+    // The leader sends min(its commit, our match), so our log agrees with it up to there.
+    const c = Math.min(m.commit, this.log.lastIndex);
+    if (c > this.commitIndex) this.commitIndex = c;
+    const r = this.reply(m, MsgType.HeartbeatReply);
+    r.index = this.log.lastIndex;
+    r.hint = m.hint;
+  }
+
+  private onInstallSnapshot(m: Message): void {
+    this.acceptLeader(m);
+    const r = this.reply(m, MsgType.InstallSnapshotReply);
+    r.index = m.index;
+    if (m.index <= this.commitIndex) {
+      // Stale or duplicate: we already have everything it covers.
+      this.incoming = null;
+      r.done = true;
+      return;
+    }
+    const data = m.data ?? new Uint8Array(0);
+    let inc = this.incoming;
+    if (m.offset === 0) {
+      inc = this.incoming = { index: m.index, term: m.logTerm, total: m.hint, received: 0, chunks: [] };
+    } else if (inc && inc.index === m.index && inc.term === m.logTerm && m.offset < inc.received) {
+      r.offset = inc.received; // duplicate of a chunk we hold: ask for the next one
+      return;
+    }
+    if (!inc || inc.index !== m.index || inc.term !== m.logTerm || inc.total !== m.hint || m.offset !== inc.received ||
+        inc.received + data.byteLength > inc.total || (m.done && inc.received + data.byteLength !== inc.total)) {
+      this.incoming = null; // bad offset or length: refuse, and the leader restarts at 0
+      r.reject = true;
+      r.offset = 0;
+      return;
+    }
+    inc.chunks.push(data.slice());
+    inc.received += data.byteLength;
+    r.offset = inc.received;
+    if (!m.done) return;
+    const whole = new Uint8Array(inc.total);
+    let at = 0;
+    for (const c of inc.chunks) { whole.set(c, at); at += c.byteLength; }
+    this.incoming = null;
+    this.installSnapshot({ index: inc.index, term: inc.term, data: whole });
+    r.done = true;
+  }
+
+  private installSnapshot(s: Snapshot): void {
+    if (this.log.term(s.index) === s.term) {
+      this.log.compact(s.index, s.term); // Figure 13 step 6: keep the entries that follow
+    } else {
+      this.log.reset(s.index, s.term);
+      if (this.persistingTo > s.index) this.persistingTo = s.index;
+      if (this.stableIndex > s.index) this.stableIndex = s.index;
+    }
+    if (this.stableIndex < s.index) this.stableIndex = s.index;
+    if (this.persistingTo < s.index) this.persistingTo = s.index;
+    this.commitIndex = s.index;
+    this.appliedIndex = s.index;
+    this.snapshot = s;
+    this.snapshotToPersist = s;
+    this.snapshotToApply = s;
+  }
+
+  // ---------------------------------------------------------------- replication, leader side
+
+  private onAppendEntriesReply(m: Message): void {
+    if (this.role !== Role.Leader) return;
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (!m.reject) {
+      const moved = pr.maybeUpdate(m.index);
+      if (pr.state === ProgressState.Probe && pr.match >= pr.next - 1) pr.becomeReplicate();
+      if (moved && this.maybeCommit()) this.needBroadcast = true;
+      this.sendAppends(m.from, pr, false);
+      return;
+    }
+    if (pr.state === ProgressState.Snapshot) return;
+    if (pr.state === ProgressState.Replicate && m.index <= pr.match) return; // stale
+    if (pr.state === ProgressState.Probe && m.index !== pr.next - 1) return; // stale
+    let next = m.hint;
+    if (m.logTerm > 0) {
+      const li = this.log.lastIndexOfTerm(m.logTerm);
+      if (li > 0) next = li + 1;
+    }
+    pr.becomeProbe();
+    pr.next = Math.max(pr.match + 1, Math.min(next, m.index, this.log.lastIndex + 1));
+    this.sendAppends(m.from, pr, true);
+  }
+
+  private onHeartbeatReply(m: Message): void {
+    if (this.role !== Role.Leader) return;
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    switch (pr.state) {
+      case ProgressState.Probe:
+        pr.paused = false;
+        if (pr.match < this.log.lastIndex) this.sendAppends(m.from, pr, true);
+        break;
+      case ProgressState.Replicate:
+        // The follower had less than we had sent by the time of the heartbeat: an append was
+        // lost. Go back to probing from what it acknowledged.
+        if (m.index < m.hint && pr.match < m.hint) {
+          pr.becomeProbe();
+          this.sendAppends(m.from, pr, true);
+        }
+        break;
+      case ProgressState.Snapshot:
+        if (pr.snapshotIdleTicks >= this.cfg.heartbeatTicks) this.sendSnapshotChunk(m.from, pr);
+        break;
+    }
+  }
+
+  private onInstallSnapshotReply(m: Message): void {
+    if (this.role !== Role.Leader) return;
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (m.done) {
+      if (pr.maybeUpdate(m.index) && this.maybeCommit()) this.needBroadcast = true;
+      if (pr.state === ProgressState.Snapshot) {
+        pr.becomeProbe();
+        this.sendAppends(m.from, pr, true);
+      }
+      return;
+    }
+    if (pr.state !== ProgressState.Snapshot || m.index !== pr.snapshotIndex) return;
+    if (m.reject) {
+      pr.snapshotOffset = 0;
+    } else if (m.offset > pr.snapshotOffset) {
+      pr.snapshotOffset = m.offset;
+    } else {
+      return; // duplicate reply
+    }
+    this.sendSnapshotChunk(m.from, pr);
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.others) {
+      const pr = this.progress.get(id)!;
+      const sent = this.sendAppends(id, pr, false);
+      if (!sent && Math.min(pr.match, this.commitIndex) > pr.sentCommit) this.sendHeartbeat(id, pr);
+    }
+  }
+
+  /** Sends what the follower's state allows; returns whether anything went out. */
+  private sendAppends(to: number, pr: Progress, sendIfEmpty: boolean): boolean {
+    let sent = false;
+    for (;;) {
+      if (pr.state === ProgressState.Snapshot) return sent;
+      if (pr.state === ProgressState.Probe && pr.paused) return sent;
+      if (pr.state === ProgressState.Replicate && pr.inflightFull) return sent;
+      if (pr.next > this.log.lastIndex + 1) pr.next = this.log.lastIndex + 1;
+      const prev = pr.next - 1;
+      const prevTerm = this.log.term(prev);
+      if (prevTerm < 0) {
+        // The follower needs entries we have compacted: send the snapshot instead.
+        pr.becomeSnapshot(this.snapshot!.index);
+        this.sendSnapshotChunk(to, pr);
+        return true;
+      }
+      const hasEntries = pr.next <= this.log.lastIndex;
+      if (!hasEntries && !(sendIfEmpty && !sent)) return sent;
+      const m = message(MsgType.AppendEntries, this.id, to, this.term);
+      m.index = prev;
+      m.logTerm = prevTerm;
+      m.commit = this.commitIndex;
+      let last = prev;
+      if (hasEntries) {
+        m.entries = this.log.slice(pr.next, Math.min(this.log.lastIndex, pr.next + this.cfg.maxBatchEntries - 1), this.cfg.maxBatchBytes);
+        last = batchLastIndex(m.entries);
+      }
+      const told = Math.min(this.commitIndex, last);
+      if (told > pr.sentCommit) pr.sentCommit = told;
+      this.sendNow.push(m);
+      sent = true;
+      if (hasEntries) pr.sentEntries(last); else if (pr.state === ProgressState.Probe) pr.paused = true;
+      if (pr.state !== ProgressState.Replicate || !hasEntries) return sent;
+    }
+  }
+
+  private sendHeartbeat(to: number, pr: Progress): void {
+    const m = message(MsgType.Heartbeat, this.id, to, this.term);
+    m.commit = Math.min(pr.match, this.commitIndex);
+    m.hint = pr.next - 1;
+    if (m.commit > pr.sentCommit) pr.sentCommit = m.commit;
+    this.sendNow.push(m);
+  }
+
+  private sendSnapshotChunk(to: number, pr: Progress): void {
+    const snap = this.snapshot!;
+    if (pr.snapshotIndex !== snap.index) pr.becomeSnapshot(snap.index);
+    const total = snap.data.byteLength;
+    const end = Math.min(total, pr.snapshotOffset + this.cfg.snapshotChunkBytes);
+    const m = message(MsgType.InstallSnapshot, this.id, to, this.term);
+    m.index = snap.index;
+    m.logTerm = snap.term;
+    m.hint = total;
+    m.offset = pr.snapshotOffset;
+    m.data = snap.data.subarray(pr.snapshotOffset, end);
+    m.done = end >= total;
+    pr.snapshotIdleTicks = 0;
+    this.sendNow.push(m);
+  }
+
+  /** Commits the highest index stored on a majority, if it belongs to the current term (Figure 8). */
+  private maybeCommit(): boolean {
+    let i = 0;
+    for (const p of this.peers) this.matches[i++] = p === this.id ? this.stableIndex : this.progress.get(p)!.match;
+    const mi = majorityIndex(this.matches, this.scratch);
+    if (mi > this.commitIndex && this.log.term(mi) === this.term) {
+      this.commitIndex = mi;
+      return true;
+    }
+    return false;
+  }
+
+  private reply(m: Message, type: MsgType): Message {
+    const r = message(type, this.id, m.from, this.term);
+    this.sendAfter.push(r);
+    return r;
+  }
+}
