@@ -56,7 +56,8 @@ export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
     throw new RangeError(`option electionTicks (${c.electionTicks}) must be larger than heartbeatTicks (${c.heartbeatTicks})`);
   }
   if (typeof c.random !== 'function') throw new TypeError('option random must be a function returning [0, 1)');
-  const r: ResolvedCoreConfig = { ...CORE_DEFAULTS, ...c } as ResolvedCoreConfig;
+  const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+  const r = { ...CORE_DEFAULTS, ...given } as ResolvedCoreConfig;
   for (const k of ['maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxCommandBytes', 'maxUncommittedEntries'] as const) {
     positiveInt(k, r[k]);
   }

@@ -1,0 +1,313 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { batchCommand } from '../core/entry-batch.js';
+import type { Snapshot } from '../core/raft.js';
+import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
+import { SharedJournal } from '../storage/shared-journal.js';
+import { NetworkState } from '../transport/network-state.js';
+import { Comlink, Remote, nodeEndpoint } from './comlink.js';
+import type { ApplyRecord, WorkerApi, WorkerStats } from './protocol.js';
+
+export interface ClusterOptions extends TimingOptions {
+  /** Number of peers (one worker_thread each). */
+  peers: number;
+  /** Forward every applied entry to the main thread (for onApply). Default true. */
+  applyStream?: boolean;
+  /** Module (path or file URL) exporting createStateMachine(peer), loaded inside each worker. */
+  stateMachine?: string | URL;
+  /** Automatic snapshots, taken inside the worker; needs `stateMachine`. */
+  snapshotPolicy?: SnapshotPolicy;
+  /** Durable storage on disk, one directory per peer under `dir`. Default: shared memory. */
+  storage?: { dir: string; fsync?: 'always' | 'batch' | 'none'; clusterId?: string };
+  /** Seed for election timeouts. */
+  seed?: number;
+}
+
+export type ApplyEvent =
+  | { type: 'command'; peer: number; index: number; term: number; command: Uint8Array }
+  | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array };
+
+export interface StartResult { index: number; term: number; isLeader: boolean }
+
+/** The main thread's handle on one peer. */
+export interface PeerHandle {
+  readonly id: number;
+  /** Proposes a command; resolves at once (not on commit). */
+  start(command: Uint8Array): Promise<StartResult>;
+  getState(): Promise<{ term: number; isLeader: boolean }>;
+  /** The state machine holds everything through `index` in `data`. */
+  snapshot(index: number, data: Uint8Array): Promise<void>;
+  stats(): Promise<WorkerStats>;
+  readonly alive: boolean;
+}
+
+/** Thrown by calls to a crashed peer. */
+export class PeerDownError extends Error {
+  constructor(id: number) { super(`peer ${id} is crashed`); this.name = 'PeerDownError'; }
+}
+
+interface Incarnation {
+  worker: Worker;
+  remote: Remote<WorkerApi>;
+  applyPort: MessagePort | null;
+  down: Promise<never>;
+  markDown: (e: Error) => void;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/**
+ * A Raft cluster in this process: one worker_thread per peer, a MessageChannel between every
+ * pair of peers (Raft traffic never passes through the main thread), a fault-injecting
+ * network, and crash/restart with persisted state kept outside the workers.
+ */
+export class Cluster {
+  readonly size: number;
+  private readonly net: NetworkState;
+  private readonly journals: Array<SharedJournal | null>;
+  private readonly peersState: Array<Incarnation | null>;
+  private readonly listeners = new Set<(e: ApplyEvent) => void>();
+  private readonly maxCommandBytes: number;
+  private readonly handles: PeerHandle[];
+  private stopped = false;
+  private seedCounter: number;
+  private fatalError: string | null = null;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.size = opts.peers;
+    this.net = NetworkState.create(this.size);
+    this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournal.create()));
+    this.peersState = new Array(this.size).fill(null);
+    this.maxCommandBytes = opts.maxCommandBytes ?? 1024 * 1024;
+    this.seedCounter = opts.seed ?? Date.now();
+    this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
+  }
+
+  static async start(opts: ClusterOptions): Promise<Cluster> {
+    validateClusterOptions(opts);
+    const c = new Cluster(opts);
+    try {
+      await Promise.all(Array.from({ length: c.size }, (_, i) => c.spawn(i)));
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  peer(i: number): PeerHandle {
+    this.checkPeer(i);
+    return this.handles[i];
+  }
+
+  /** Subscribes to every peer's applied entries and snapshots; returns an unsubscribe function. */
+  onApply(listener: (e: ApplyEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------ faults
+
+  /** Cuts peer i off: it neither sends nor receives. */
+  disconnect(i: number): void { this.checkPeer(i); this.net.setConnected(i, false); }
+  connect(i: number): void { this.checkPeer(i); this.net.setConnected(i, true); }
+  isConnected(i: number): boolean { return this.net.isConnected(i); }
+  /** Requests delayed 0-26 ms, 10% of requests and 10% of replies dropped. */
+  setUnreliable(on: boolean): void { this.net.setUnreliable(on); }
+  /** Two thirds of replies delayed 200 ms to 2.2 s. */
+  setLongReordering(on: boolean): void { this.net.setLongReordering(on); }
+
+  /** Terminates peer i's worker; whatever it had not persisted is lost. */
+  async crash(i: number): Promise<void> {
+    this.checkPeer(i);
+    const inc = this.peersState[i];
+    if (!inc) return;
+    this.peersState[i] = null;
+    this.journals[i]?.fence(); // from here on, nothing the old worker writes is visible
+    this.net.setAlive(i, false);
+    inc.markDown(new PeerDownError(i));
+    inc.applyPort?.close();
+    await inc.worker.terminate();
+  }
+
+  /** Starts a new worker for peer i from what it had persisted. Resolves with the snapshot it restored. */
+  async restart(i: number): Promise<{ snapshot: Snapshot | null }> {
+    this.checkPeer(i);
+    if (this.stopped) throw new Error('cluster is stopped');
+    if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
+    const old = this.journals[i];
+    if (old) this.journals[i] = old.compacted();
+    return this.spawn(i);
+  }
+
+  // ------------------------------------------------------------ counters and state
+
+  /** Requests (RPCs) delivered to peer i. */
+  rpcCount(i: number): number { this.checkPeer(i); return this.net.rpcCount(i); }
+  rpcTotal(): number { let n = 0; for (let i = 0; i < this.size; i++) n += this.net.rpcCount(i); return n; }
+  /** Bytes of all messages delivered, to every peer. */
+  bytesTotal(): number { let n = 0; for (let i = 0; i < this.size; i++) n += this.net.bytesReceived(i); return n; }
+  isAlive(i: number): boolean { return this.peersState[i] !== null; }
+
+  /** Bytes of Raft state (hard state and log, without snapshot) peer i has persisted (memory storage). */
+  persistedStateBytes(i: number): number {
+    this.checkPeer(i);
+    const j = this.journals[i];
+    if (!j) throw new Error('persistedStateBytes is only known for the shared-memory storage');
+    return j.raftStateBytes();
+  }
+
+  /** A fatal error a worker reported (storage failure), if any. */
+  get fatal(): string | null { return this.fatalError; }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.peersState.map(async (inc, i) => {
+      if (!inc) return;
+      this.peersState[i] = null;
+      inc.markDown(new PeerDownError(i));
+      try { await Promise.race([inc.remote.stop(), delay(1000)]); } catch { /* already gone */ }
+      inc.applyPort?.close();
+      inc.remote[Comlink.releaseProxy]?.();
+      await inc.worker.terminate();
+    }));
+    this.listeners.clear();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async spawn(i: number): Promise<{ snapshot: Snapshot | null }> {
+    const worker = new Worker(WORKER_URL);
+    worker.on('error', (e) => { this.fatalError ??= `peer ${i} worker error: ${e.message}`; });
+    const remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
+    let markDown!: (e: Error) => void;
+    const down = new Promise<never>((_, reject) => { markDown = reject; });
+    down.catch(() => {});
+    let applyPort: MessagePort | null = null;
+    let workerApplyPort: MessagePort | null = null;
+    if (this.opts.applyStream !== false) {
+      const ch = new MessageChannel();
+      applyPort = ch.port1;
+      workerApplyPort = ch.port2;
+      applyPort.on('message', (rec: ApplyRecord) => this.onApplyRecord(i, rec));
+      applyPort.unref();
+    }
+    const inc: Incarnation = { worker, remote, applyPort, down, markDown };
+    this.peersState[i] = inc;
+    this.net.setAlive(i, true);
+    const peerPorts: Array<[number, MessagePort]> = [];
+    const transfers: MessagePort[] = [];
+    const wiring: Array<Promise<void>> = [];
+    for (let j = 0; j < this.size; j++) {
+      if (j === i) continue;
+      const ch = new MessageChannel();
+      peerPorts.push([j, ch.port1]);
+      transfers.push(ch.port1);
+      const other = this.peersState[j];
+      // A running peer swaps in its new end of the channel (comlink queues the call until it is up).
+      if (other) wiring.push(other.remote.connectPeer(i, Comlink.transfer(ch.port2, [ch.port2 as never])));
+      else ch.port2.close();
+    }
+    if (workerApplyPort) transfers.push(workerApplyPort);
+    const journal = this.journals[i];
+    const storage = this.opts.storage;
+    const timing = pickTiming(this.opts);
+    const started = Comlink.transfer({
+      id: i,
+      peers: Array.from({ length: this.size }, (_, k) => k),
+      timing,
+      seed: this.seedCounter++ * 31 + i,
+      netSab: this.net.sab,
+      journalSab: journal ? journal.sab : null,
+      journalEpoch: journal ? journal.currentEpoch : 0,
+      fileStorage: storage ? { dir: `${storage.dir}/peer-${i}`, fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? 'raft-cluster' } : null,
+      applyPort: workerApplyPort,
+      peerPorts,
+      stateMachineModule: this.opts.stateMachine ? String(this.opts.stateMachine instanceof URL ? this.opts.stateMachine.href : this.opts.stateMachine) : null,
+      snapshotPolicy: this.opts.snapshotPolicy,
+    }, transfers as never[]);
+    const ready = remote.init(started);
+    const result = await Promise.race([ready, down]);
+    await Promise.all(wiring);
+    const snapshot = result.snapshot ? { index: result.snapshotIndex, term: result.snapshotTerm, data: result.snapshot } : null;
+    return { snapshot };
+  }
+
+  private onApplyRecord(peer: number, rec: ApplyRecord): void {
+    if (rec.kind === 'fatal') { this.fatalError ??= `peer ${peer}: ${rec.message}`; return; }
+    if (this.listeners.size === 0) return;
+    if (rec.kind === 'snapshot') {
+      const e: ApplyEvent = { type: 'snapshot', peer, index: rec.index, term: rec.term, snapshot: rec.data };
+      for (const l of this.listeners) l(e);
+      return;
+    }
+    const b = { firstIndex: rec.firstIndex, count: rec.count, terms: rec.terms, ends: rec.ends, data: rec.data };
+    for (let k = 0; k < b.count; k++) {
+      const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command: batchCommand(b, k) };
+      for (const l of this.listeners) l(e);
+    }
+  }
+
+  private makeHandle(id: number): PeerHandle {
+    const call = async <T>(f: (r: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+      const inc = this.peersState[id];
+      if (!inc) throw new PeerDownError(id);
+      return Promise.race([f(inc.remote), inc.down]);
+    };
+    const self = this;
+    return {
+      id,
+      get alive() { return self.peersState[id] !== null; },
+      start: (command: Uint8Array) => {
+        checkCommand(command, this.maxCommandBytes);
+        return call((r) => r.start(command) as Promise<StartResult>);
+      },
+      getState: () => call((r) => r.getState() as Promise<{ term: number; isLeader: boolean }>),
+      snapshot: (index: number, data: Uint8Array) => {
+        if (!Number.isInteger(index) || index < 0) return Promise.reject(new TypeError(`snapshot index must be a non-negative integer, got ${index}`));
+        if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('snapshot data must be a Uint8Array'));
+        return call((r) => r.snapshot(index, data) as Promise<void>);
+      },
+      stats: () => call((r) => r.stats() as Promise<WorkerStats>),
+    };
+  }
+
+  private checkPeer(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
+  }
+}
+
+function checkCommand(command: unknown, max: number): asserts command is Uint8Array {
+  if (!(command instanceof Uint8Array)) {
+    const what = command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command;
+    throw new TypeError(`command must be a Uint8Array, got ${what}`);
+  }
+  if (command.byteLength > max) throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${max})`);
+}
+
+function pickTiming(o: ClusterOptions): TimingOptions {
+  const { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries } = o;
+  return { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries };
+}
+
+function validateClusterOptions(o: ClusterOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError('Cluster.start needs an options object');
+  if (!Number.isInteger(o.peers) || o.peers < 1) throw new RangeError(`option peers must be a positive integer, got ${String(o.peers)}`);
+  if (o.peers > 64) throw new RangeError(`option peers must be at most 64, got ${o.peers}`);
+  resolveTiming(o);
+  checkSnapshotPolicy(o.snapshotPolicy);
+  if (o.snapshotPolicy && !o.stateMachine) throw new TypeError('option snapshotPolicy needs option stateMachine (a module that creates the state machine inside each worker)');
+  if (o.storage !== undefined) {
+    if (typeof o.storage !== 'object' || o.storage === null || typeof o.storage.dir !== 'string' || o.storage.dir === '') {
+      throw new TypeError('option storage must be { dir: string, fsync?: "always" | "batch" | "none" }');
+    }
+    if (o.storage.fsync !== undefined && !['always', 'batch', 'none'].includes(o.storage.fsync)) {
+      throw new RangeError(`option storage.fsync must be "always", "batch" or "none", got ${String(o.storage.fsync)}`);
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

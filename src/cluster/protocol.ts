@@ -1,0 +1,61 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
+
+/** Everything a peer's worker needs to start; sent once through comlink. */
+export interface WorkerInit {
+  id: number;
+  peers: number[];
+  timing: TimingOptions;
+  seed: number;
+  netSab: SharedArrayBuffer;
+  journalSab: SharedArrayBuffer | null;
+  journalEpoch: number;
+  fileStorage: { dir: string; fsync: 'always' | 'batch' | 'none'; clusterId: string } | null;
+  applyPort: MessagePort | null;
+  peerPorts: Array<[number, MessagePort]>;
+  stateMachineModule: string | null;
+  snapshotPolicy: SnapshotPolicy | undefined;
+}
+
+/** What the worker restored at start. */
+export interface WorkerStarted {
+  snapshotIndex: number;
+  snapshotTerm: number;
+  snapshot: Uint8Array | null;
+}
+
+/** Records on the apply port, worker to main. */
+export type ApplyRecord =
+  | { kind: 'entries'; firstIndex: number; count: number; terms: Uint32Array; ends: Uint32Array; data: Uint8Array }
+  | { kind: 'snapshot'; index: number; term: number; data: Uint8Array }
+  | { kind: 'fatal'; message: string };
+
+/** The API each worker exposes to the main thread (through comlink). */
+export interface WorkerApi {
+  init(init: WorkerInit): Promise<WorkerStarted>;
+  start(command: Uint8Array): { index: number; term: number; isLeader: boolean };
+  getState(): { term: number; isLeader: boolean };
+  snapshot(index: number, data: Uint8Array): void;
+  connectPeer(id: number, port: MessagePort): void;
+  stats(): WorkerStats;
+  stop(): Promise<void>;
+}
+
+export interface WorkerStats {
+  term: number;
+  role: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  logEntries: number;
+  logBytes: number;
+  heapUsed: number;
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+/** A user-supplied state machine module exports this (for snapshots taken inside the worker). */
+export interface StateMachineModule {
+  createStateMachine(peer: number): import('../node/raft-node.js').StateMachine;
+}

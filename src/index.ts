@@ -1,0 +1,17 @@
+export { Cluster, PeerDownError } from './cluster/cluster.js';
+export type { ApplyEvent, ClusterOptions, PeerHandle, StartResult } from './cluster/cluster.js';
+export type { StateMachineModule, WorkerStats } from './cluster/protocol.js';
+export { RaftNode } from './node/raft-node.js';
+export type { RaftNodeOptions, StateMachine, Transport } from './node/raft-node.js';
+export type { SnapshotPolicy, TimingOptions } from './node/options.js';
+export { RaftCore, Role, BackpressureError, InvariantError, NO_VOTE } from './core/raft.js';
+export type { HardState, PersistedState, ProposeResult, Ready, Snapshot } from './core/raft.js';
+export type { CoreConfig } from './core/config.js';
+export { MsgType } from './core/message.js';
+export type { Message } from './core/message.js';
+export type { EntryBatch } from './core/entry-batch.js';
+export { batchCommand, makeBatch } from './core/entry-batch.js';
+export { seededRandom } from './core/random.js';
+export { MemoryStorage } from './storage/memory-storage.js';
+export type { RaftStorage } from './storage/storage.js';
+export { encode, decode } from './transport/codec.js';

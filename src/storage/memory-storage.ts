@@ -1,0 +1,47 @@
+import type { EntryBatch } from '../core/entry-batch.js';
+import { RaftLog } from '../core/log.js';
+import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { RaftStorage } from './storage.js';
+
+/**
+ * Keeps a peer's persisted state in the memory of the thread that runs it: for tests and
+ * benchmarks. Lost when the thread ends.
+ */
+export class MemoryStorage implements RaftStorage {
+  private hardState: HardState = { term: 0, votedFor: -1 };
+  private snapshot: Snapshot | null = null;
+  private readonly log = new RaftLog();
+
+  load(): PersistedState {
+    const entries = this.log.length > 0 ? this.log.slice(this.log.firstIndex, this.log.lastIndex) : null;
+    return { hardState: { ...this.hardState }, snapshot: this.snapshot, entries };
+  }
+
+  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
+    if (snapshot) applySnapshotToLog(this.log, snapshot), (this.snapshot = snapshot);
+    if (entries && entries.count > 0) applyEntriesToLog(this.log, entries);
+    if (hardState) this.hardState = { term: hardState.term, votedFor: hardState.votedFor };
+  }
+
+  close(): void {}
+}
+
+/** Storage rule 1 (see RaftStorage): keep the entries after the snapshot only if the logs agree there. */
+export function applySnapshotToLog(log: RaftLog, s: Snapshot): void {
+  if (s.index <= log.snapshotIndex) return;
+  if (log.term(s.index) === s.term) log.compact(s.index, s.term);
+  else log.reset(s.index, s.term);
+}
+
+/** Storage rule 2: entries replace the log from their first index on. */
+export function applyEntriesToLog(log: RaftLog, e: EntryBatch): void {
+  let from = 0;
+  if (e.firstIndex <= log.snapshotIndex) {
+    from = log.snapshotIndex - e.firstIndex + 1; // already covered by the snapshot
+    if (from >= e.count) return;
+  }
+  const first = e.firstIndex + from;
+  if (first > log.lastIndex + 1) throw new Error(`storage gap: entries start at ${first}, log ends at ${log.lastIndex}`);
+  log.truncateFrom(first);
+  log.appendBatch(e, from);
+}
