@@ -1,0 +1,422 @@
+/**
+ * Helpers for the core's unit tests: build a core with a given term/log/snapshot, drain its
+ * Ready records, build messages, and run a few cores against each other on a synchronous
+ * in-memory "mini network" that also checks the persistence rules on every Ready.
+ */
+import assert from 'node:assert/strict';
+import type { CoreConfig } from '../../src/core/config.js';
+import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
+import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
+import { HardState, PersistedState, RaftCore, Ready, Role, Snapshot } from '../../src/core/raft.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export const bytes = (s: string): Uint8Array => enc.encode(s);
+export const text = (b: Uint8Array): string => dec.decode(b);
+
+/** mulberry32: a seeded source in [0, 1), kept here so the tests depend on nothing but the core. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A "random" source that always returns `v`: election timeouts become exactly predictable. */
+export const fixed = (v: number) => (): number => v;
+
+export const ELECTION = 10;
+export const HEARTBEAT = 2;
+
+export function config(over: Partial<CoreConfig> = {}): CoreConfig {
+  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), ...over };
+}
+
+/** The command stored in test entries: readable, and unique per (index, term). */
+export const cmdOf = (index: number, term: number): string => `e${index}t${term}`;
+
+/** Entries `firstIndex..` with the given terms and commands cmdOf(index, term). */
+export function ents(firstIndex: number, terms: number[]): EntryBatch {
+  return makeBatch(firstIndex, terms.map((term, k) => ({ term, command: bytes(cmdOf(firstIndex + k, term)) })));
+}
+
+export interface CoreSetup extends Partial<CoreConfig> {
+  term?: number;
+  votedFor?: number;
+  /** Terms of the log entries after the snapshot (index snapshot.index + 1 on). */
+  log?: number[];
+  snapshot?: { index: number; term: number; data?: Uint8Array };
+}
+
+export function persisted(s: CoreSetup): PersistedState {
+  const snapIndex = s.snapshot?.index ?? 0;
+  return {
+    hardState: { term: s.term ?? 0, votedFor: s.votedFor ?? -1 },
+    snapshot: s.snapshot ? { index: s.snapshot.index, term: s.snapshot.term, data: s.snapshot.data ?? bytes(`snap${s.snapshot.index}`) } : null,
+    entries: s.log && s.log.length > 0 ? ents(snapIndex + 1, s.log) : null,
+  };
+}
+
+/** A core restarted from a PersistedState built from term/votedFor/log/snapshot. */
+export function newCore(s: CoreSetup = {}): RaftCore {
+  const { term, votedFor, log, snapshot, ...cfg } = s;
+  const hasState = term !== undefined || votedFor !== undefined || log !== undefined || snapshot !== undefined;
+  return new RaftCore(config(cfg), hasState ? persisted(s) : null);
+}
+
+/** Terms of every entry the core holds after its snapshot. */
+export function logTerms(c: RaftCore): number[] {
+  const out: number[] = [];
+  for (let i = c.log.firstIndex; i <= c.log.lastIndex; i++) out.push(c.log.term(i));
+  return out;
+}
+
+export function batchTerms(b: EntryBatch | null): number[] {
+  return b ? Array.from(b.terms.subarray(0, b.count)) : [];
+}
+
+export function batchIndexes(b: EntryBatch | null): number[] {
+  const out: number[] = [];
+  if (b) for (let k = 0; k < b.count; k++) out.push(b.firstIndex + k);
+  return out;
+}
+
+export function batchTexts(b: EntryBatch | null): string[] {
+  const out: string[] = [];
+  if (b) for (let k = 0; k < b.count; k++) out.push(text(batchCommand(b, k)));
+  return out;
+}
+
+/** Takes one Ready and advances it (the runtime's whole job, minus the I/O). */
+export function takeReady(c: RaftCore): Ready {
+  const rd = c.ready();
+  c.advance(rd);
+  return rd;
+}
+
+/** Takes and advances Readys until the core has nothing left to hand out. */
+export function drain(c: RaftCore): Ready[] {
+  const out: Ready[] = [];
+  for (let n = 0; c.hasReady(); n++) {
+    if (n > 1000) throw new Error('core never runs out of Ready');
+    out.push(takeReady(c));
+  }
+  return out;
+}
+
+/** Every message of the given Readys, in order (sendNow before sendAfterPersist per Ready). */
+export function allMsgs(rds: Ready[]): Message[] {
+  return rds.flatMap((rd) => [...rd.sendNow, ...rd.sendAfterPersist]);
+}
+
+export function msgsOfType(rds: Ready[], type: MsgType, to?: number): Message[] {
+  return allMsgs(rds).filter((m) => m.type === type && (to === undefined || m.to === to));
+}
+
+/** Steps a message in and drains. */
+export function stepDrain(c: RaftCore, m: Message): Ready[] {
+  c.step(m);
+  return drain(c);
+}
+
+/** Ticks n times, draining after each tick; returns all Readys. */
+export function tickDrain(c: RaftCore, n: number): Ready[] {
+  const out: Ready[] = [];
+  for (let i = 0; i < n; i++) {
+    c.tick();
+    out.push(...drain(c));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ message builders
+
+export function msg(type: MsgType, from: number, to: number, term: number, fields: Partial<Message> = {}): Message {
+  return Object.assign(message(type, from, to, term), fields);
+}
+
+export const requestVote = (from: number, to: number, term: number, lastIndex: number, lastTerm: number): Message =>
+  msg(MsgType.RequestVote, from, to, term, { index: lastIndex, logTerm: lastTerm });
+
+export const voteReply = (from: number, to: number, term: number, granted: boolean): Message =>
+  msg(MsgType.RequestVoteReply, from, to, term, { reject: !granted });
+
+export const appendEntries = (from: number, to: number, term: number, prevIndex: number, prevTerm: number,
+  entries: EntryBatch | null = null, commit = 0): Message =>
+  msg(MsgType.AppendEntries, from, to, term, { index: prevIndex, logTerm: prevTerm, entries, commit });
+
+export const appendOk = (from: number, to: number, term: number, match: number): Message =>
+  msg(MsgType.AppendEntriesReply, from, to, term, { index: match });
+
+export const heartbeat = (from: number, to: number, term: number, commit = 0): Message =>
+  msg(MsgType.Heartbeat, from, to, term, { commit });
+
+export const installSnapshot = (from: number, to: number, term: number, index: number, snapTerm: number,
+  total: number, offset: number, data: Uint8Array, done: boolean): Message =>
+  msg(MsgType.InstallSnapshot, from, to, term, { index, logTerm: snapTerm, hint: total, offset, data, done });
+
+export function describe(m: Message): string {
+  return `${MSG_TYPE_NAMES[m.type]} ${m.from}->${m.to} t${m.term} i${m.index} lt${m.logTerm} c${m.commit} h${m.hint} o${m.offset}` +
+    `${m.reject ? ' reject' : ''}${m.done ? ' done' : ''}${m.entries ? ` [${batchIndexes(m.entries).join(',')}]` : ''}`;
+}
+
+/** Ticks a follower until it campaigns, then grants it the votes of `voters`; returns every Ready. */
+export function makeLeader(c: RaftCore, voters: number[] = c.others.slice(0, Math.floor(c.peers.length / 2))): Ready[] {
+  const out: Ready[] = [];
+  for (let n = 0; c.role === Role.Follower; n++) {
+    if (n > 10 * c.cfg.electionTicks) throw new Error('never campaigned');
+    c.tick();
+    out.push(...drain(c));
+  }
+  for (const v of voters) {
+    if (c.role !== Role.Candidate) break;
+    out.push(...stepDrain(c, voteReply(v, c.id, c.term, true)));
+  }
+  assert.equal(c.role, Role.Leader, 'makeLeader: core did not become leader');
+  return out;
+}
+
+// ------------------------------------------------------------------ a storage for the mini network
+
+/** Follows the RaftStorage contract (snapshot, then entries replacing the log from their first index, then hard state). */
+export class TestStore {
+  hardState: HardState = { term: 0, votedFor: -1 };
+  snapshot: Snapshot | null = null;
+  /** entries[k] has index snapIndex + 1 + k */
+  entries: { term: number; command: Uint8Array }[] = [];
+
+  get snapIndex(): number { return this.snapshot ? this.snapshot.index : 0; }
+  get lastIndex(): number { return this.snapIndex + this.entries.length; }
+  term(i: number): number {
+    if (i === this.snapIndex) return this.snapshot ? this.snapshot.term : 0;
+    const e = this.entries[i - this.snapIndex - 1];
+    return e ? e.term : -1;
+  }
+
+  save(rd: Ready): void {
+    if (rd.snapshot) {
+      const s = rd.snapshot;
+      if (s.index > this.snapIndex) {
+        const keep = this.term(s.index) === s.term ? this.entries.slice(s.index - this.snapIndex) : [];
+        this.entries = keep;
+        this.snapshot = s;
+      }
+    }
+    if (rd.entries && rd.entries.count > 0) {
+      const e = rd.entries;
+      let from = 0;
+      if (e.firstIndex <= this.snapIndex) from = this.snapIndex - e.firstIndex + 1;
+      const first = e.firstIndex + from;
+      assert.ok(first <= this.lastIndex + 1, `storage gap: entries start at ${first}, log ends at ${this.lastIndex}`);
+      this.entries.length = first - this.snapIndex - 1;
+      for (let k = from; k < e.count; k++) this.entries.push({ term: e.terms[k], command: batchCommand(e, k).slice() });
+    }
+    if (rd.hardState) this.hardState = { ...rd.hardState };
+  }
+
+  load(): PersistedState {
+    return {
+      hardState: { ...this.hardState },
+      snapshot: this.snapshot,
+      entries: this.entries.length > 0 ? makeBatch(this.snapIndex + 1, this.entries) : null,
+    };
+  }
+}
+
+// ------------------------------------------------------------------ the mini network
+
+export interface NetOptions {
+  ids?: number[];
+  config?: Partial<CoreConfig>;
+  seed?: number;
+  /** Per-peer persisted state to start from. */
+  setup?: Record<number, CoreSetup>;
+}
+
+/**
+ * A few cores in one thread. Messages go into one FIFO queue and are delivered by
+ * deliverAll(); a drop rule can lose any of them. Every Ready is checked:
+ * - a message's term is on storage before it leaves (sendNow: before this Ready's persist;
+ *   sendAfterPersist: after it), so no peer ever speaks for a term it could forget;
+ * - a granted vote is on storage; an AppendEntries success reply only claims stored entries;
+ * - replies and votes never travel in sendNow;
+ * - committed batches apply in index order, exactly once, and every peer applies the same
+ *   command at each index.
+ */
+export class Net {
+  readonly ids: number[];
+  readonly cores = new Map<number, RaftCore>();
+  readonly stores = new Map<number, TestStore>();
+  /** The "state machine": last applied index and the commands applied, per peer. */
+  readonly applied = new Map<number, { index: number; commands: string[] }>();
+  /** Every command applied at each index by any peer (must agree). */
+  readonly appliedAt = new Map<number, string>();
+  readonly queue: Message[] = [];
+  readonly down = new Set<number>();
+  /** Return true to lose the message. */
+  drop: (m: Message) => boolean = () => false;
+  /** Called with every message that is delivered. */
+  onDeliver: (m: Message) => void = () => {};
+  private readonly cfg: Partial<CoreConfig>;
+  private readonly seed: number;
+
+  constructor(o: NetOptions = {}) {
+    this.ids = o.ids ?? [1, 2, 3];
+    this.cfg = o.config ?? {};
+    this.seed = o.seed ?? 1;
+    for (const id of this.ids) {
+      const st = new TestStore();
+      const s = o.setup?.[id];
+      if (s) {
+        const p = persisted(s);
+        st.hardState = p.hardState;
+        st.snapshot = p.snapshot;
+        st.entries = s.log ? s.log.map((t, k) => ({ term: t, command: bytes(cmdOf((s.snapshot?.index ?? 0) + 1 + k, t)) })) : [];
+      }
+      this.stores.set(id, st);
+      this.start(id);
+    }
+  }
+
+  core(id: number): RaftCore { return this.cores.get(id)!; }
+
+  private start(id: number): void {
+    const st = this.stores.get(id)!;
+    const c = new RaftCore({ ...config({ id, peers: this.ids, random: seeded(this.seed * 1000 + id) }), ...this.cfg, id, peers: this.ids }, st.load());
+    this.cores.set(id, c);
+    // The state machine restarts from the stored snapshot (the runtime's job).
+    const s = st.snapshot;
+    this.applied.set(id, { index: s ? s.index : 0, commands: s ? decodeSnap(s.data) : [] });
+  }
+
+  /** Simulates a crash and restart: everything not on storage is lost. */
+  restart(id: number): void {
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((m) => m.to !== id && m.from !== id));
+    this.start(id);
+  }
+
+  /** Runs one core's Ready loop with the checks above. */
+  process(id: number): void {
+    const c = this.core(id);
+    const st = this.stores.get(id)!;
+    for (let n = 0; c.hasReady(); n++) {
+      if (n > 1000) throw new Error(`peer ${id} never runs out of Ready`);
+      const rd = c.ready();
+      for (const m of rd.sendNow) {
+        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot,
+          `peer ${id} sends ${describe(m)} in sendNow`);
+        assert.equal(m.term, st.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
+        this.send(m);
+      }
+      st.save(rd);
+      for (const m of rd.sendAfterPersist) {
+        assert.equal(m.term, st.hardState.term, `peer ${id} sends ${describe(m)} for a term not stored`);
+        if (m.type === MsgType.RequestVote) assert.equal(st.hardState.votedFor, id, `peer ${id} asks for votes without its own vote stored`);
+        if (m.type === MsgType.RequestVoteReply && !m.reject) assert.equal(st.hardState.votedFor, m.to, `peer ${id} grants a vote that is not stored`);
+        if (m.type === MsgType.AppendEntriesReply && !m.reject) {
+          assert.ok(st.lastIndex >= m.index, `peer ${id} acknowledges ${m.index} with only ${st.lastIndex} stored`);
+        }
+        this.send(m);
+      }
+      this.apply(id, rd);
+      c.advance(rd);
+    }
+  }
+
+  private apply(id: number, rd: Ready): void {
+    const a = this.applied.get(id)!;
+    if (rd.applySnapshot) {
+      assert.ok(rd.snapshot === rd.applySnapshot || (rd.snapshot && rd.snapshot.index === rd.applySnapshot.index),
+        `peer ${id} applies a snapshot it does not persist in the same Ready`);
+      a.index = rd.applySnapshot.index;
+      a.commands = decodeSnap(rd.applySnapshot.data);
+    }
+    if (rd.committed) {
+      const b = rd.committed;
+      assert.equal(b.firstIndex, a.index + 1, `peer ${id} applies from ${b.firstIndex} after ${a.index}`);
+      for (let k = 0; k < b.count; k++) {
+        const idx = b.firstIndex + k;
+        const cmd = text(batchCommand(b, k));
+        const seen = this.appliedAt.get(idx);
+        if (seen === undefined) this.appliedAt.set(idx, cmd);
+        else assert.equal(cmd, seen, `peer ${id} applies ${cmd} at ${idx} where another applied ${seen}`);
+        a.commands.push(cmd);
+      }
+      a.index = b.firstIndex + b.count - 1;
+    }
+  }
+
+  private send(m: Message): void {
+    this.queue.push(m);
+  }
+
+  /** Delivers queued messages (and whatever they cause) until the queue is empty. */
+  deliverAll(limit = 100000): number {
+    for (const id of this.ids) if (!this.down.has(id)) this.process(id);
+    let n = 0;
+    while (this.queue.length > 0) {
+      if (++n > limit) throw new Error('network never quiesces');
+      const m = this.queue.shift()!;
+      if (this.down.has(m.to) || this.down.has(m.from) || this.drop(m)) continue;
+      this.onDeliver(m);
+      this.core(m.to).step(m);
+      this.process(m.to);
+    }
+    return n;
+  }
+
+  /** Ticks every live peer once, then delivers everything. */
+  tick(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      for (const id of this.ids) {
+        if (this.down.has(id)) continue;
+        this.core(id).tick();
+        this.process(id);
+      }
+      this.deliverAll();
+    }
+  }
+
+  /** Ticks peer `id` alone until it campaigns, then delivers: it wins if its log allows. */
+  campaign(id: number): void {
+    const c = this.core(id);
+    const term = c.term;
+    for (let n = 0; c.term === term; n++) {
+      if (n > 10 * c.cfg.electionTicks) throw new Error('never campaigned');
+      c.tick();
+      this.process(id);
+    }
+    this.deliverAll();
+  }
+
+  leaders(): number[] {
+    return this.ids.filter((id) => !this.down.has(id) && this.core(id).role === Role.Leader);
+  }
+
+  propose(id: number, command: string): number {
+    const r = this.core(id).propose(bytes(command));
+    assert.ok(r.isLeader, `peer ${id} is not the leader`);
+    this.process(id);
+    return r.index;
+  }
+
+  /** Commands the peer's state machine holds, snapshot included. */
+  commands(id: number): string[] {
+    return this.applied.get(id)!.commands;
+  }
+}
+
+/** Snapshot data in the mini network: the applied commands, newline-separated. */
+export function encodeSnap(commands: string[]): Uint8Array {
+  return bytes(commands.join('\n'));
+}
+
+export function decodeSnap(data: Uint8Array): string[] {
+  const s = text(data);
+  return s === '' ? [] : s.split('\n');
+}
