@@ -181,6 +181,11 @@ export function makeLeader(c: RaftCore, voters: number[] = c.others.slice(0, Mat
   return out;
 }
 
+/** Elects the core (see makeLeader) and returns what the new leader sends (its first heartbeats). */
+export function leaderHello(c: RaftCore, voters?: number[]): Message[] {
+  return allMsgs(makeLeader(c, voters)).filter((m) => m.type !== MsgType.RequestVote);
+}
+
 // ------------------------------------------------------------------ a storage for the mini network
 
 /** Follows the RaftStorage contract (snapshot, then entries replacing the log from their first index, then hard state). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Message, MsgType, MSG_TYPE_NAMES } from '../../src/core/message.js';
 import { NO_VOTE, RaftCore, Role } from '../../src/core/raft.js';
 import {
-  ELECTION, HEARTBEAT, Net, allMsgs, appendOk, batchIndexes, bytes, drain, ents, logTerms, makeLeader, msg, newCore,
+  ELECTION, HEARTBEAT, Net, allMsgs, appendOk, batchIndexes, bytes, drain, ents, leaderHello, logTerms, makeLeader, msg, newCore,
   stepDrain, takeReady, tickDrain,
 } from './helpers.js';
 
@@ -130,8 +130,7 @@ describe('commitment (Section 5.4.2, Figure 8)', () => {
   test('the leader counts itself only once its own entries are persisted (advance)', () => {
     const l = newCore({ id: 1 });
     const f = newCore({ id: 2 });
-    makeLeader(l);
-    exchange([l, f], allMsgs(drain(l)));
+    exchange([l, f], leaderHello(l));
     l.propose(bytes('a'));
     const rd = l.ready(); // not advanced: the leader's entry is not on its disk yet
     assert.deepEqual(batchIndexes(rd.entries), [1]);
@@ -146,8 +145,7 @@ describe('commitment (Section 5.4.2, Figure 8)', () => {
     const l = newCore({ id: 1 });
     const f2 = newCore({ id: 2 });
     const f3 = newCore({ id: 3 });
-    makeLeader(l);
-    exchange([l, f2], allMsgs(drain(l)));
+    exchange([l, f2], leaderHello(l));
     l.propose(bytes('a'));
     const rd = takeReady(l);
     const toF3 = rd.sendNow.filter((m) => m.to === 3); // held back: f3 acks later
@@ -297,8 +295,7 @@ describe('heartbeats', () => {
   test('heartbeats carry the leader term and min(commit, follower match), in sendNow', () => {
     const l = newCore({ id: 1, checkQuorum: false });
     const f = newCore({ id: 2 });
-    makeLeader(l);
-    exchange([l, f], allMsgs(drain(l)));
+    exchange([l, f], leaderHello(l));
     l.propose(bytes('a'));
     exchange([l, f], allMsgs(drain(l)));
     assert.equal(l.commitIndex, 1);
@@ -341,8 +338,7 @@ describe('replication basics', () => {
   test('entries from an AppendEntries batch are limited by maxBatchEntries and maxBatchBytes', () => {
     const l = newCore({ maxBatchEntries: 2, checkQuorum: false });
     const f = newCore({ id: 2 });
-    makeLeader(l);
-    exchange([l, f], allMsgs(drain(l)));
+    exchange([l, f], leaderHello(l));
     for (let i = 0; i < 5; i++) l.propose(bytes(`c${i}`));
     const sizes: number[] = [];
     exchange([l, f], allMsgs(drain(l)), (m) => {
