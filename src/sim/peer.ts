@@ -1,0 +1,142 @@
+import type { CoreConfig } from '../core/config.js';
+import { batchCommand } from '../core/entry-batch.js';
+import type { Message } from '../core/message.js';
+import { BackpressureError, RaftCore, Role } from '../core/raft.js';
+import type { SafetyChecker } from './checker.js';
+import type { Prng } from './prng.js';
+import { decodeSnapshot, SimStateMachine } from './state-machine.js';
+import { SimStore } from './store.js';
+
+/** Core options the simulation chooses per seed (everything but the id and the random source). */
+export type SimCoreOptions = Omit<CoreConfig, 'id' | 'random' | 'peers'>;
+
+export interface PeerEnv {
+  send(m: Message): void;
+  checker: SafetyChecker;
+}
+
+export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'down';
+
+/**
+ * One simulated peer: a RaftCore, the store of what it persisted and its state machine.
+ * The core lives only while the peer is up; a crash throws it away with everything not yet
+ * handed out in a Ready, and a restart builds a new core from the store.
+ */
+export class SimPeer {
+  core: RaftCore | null = null;
+  readonly store = new SimStore();
+  readonly sm = new SimStateMachine();
+  /** Bumped on every crash and restart, so events scheduled for an earlier life are ignored. */
+  incarnation = 0;
+  /** A Ready-processing event is scheduled for this life. */
+  readyScheduled = false;
+  readonly stats = { readys: 0, crashes: 0, restarts: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
+
+  constructor(
+    readonly id: number,
+    private readonly peers: readonly number[],
+    private readonly options: SimCoreOptions,
+    private readonly rng: Prng,
+    private readonly env: PeerEnv,
+  ) {}
+
+  get up(): boolean {
+    return this.core !== null;
+  }
+
+  get isLeader(): boolean {
+    return this.core !== null && this.core.role === Role.Leader;
+  }
+
+  /** (Re)starts from the store: the core reads the persisted state, the state machine the persisted snapshot. */
+  start(): void {
+    if (this.core) throw new Error(`peer ${this.id} is already up`);
+    const state = this.store.load();
+    // A fresh random stream per life: a restarted peer does not replay its old election timeouts.
+    this.core = new RaftCore({ ...this.options, id: this.id, peers: [...this.peers], random: this.rng.fork().asFunction() }, state);
+    this.sm.restore(state.snapshot?.data ?? new Uint8Array(0));
+    const snap = state.snapshot;
+    this.env.checker.onRestart(this.id, snap?.index ?? 0, snap?.term ?? 0, snap ? decodeSnapshot(snap.data) : []);
+    this.incarnation++;
+    this.readyScheduled = false;
+    if (this.incarnation > 1) this.stats.restarts++;
+  }
+
+  /** Loses the core and all it had not handed out; the store survives. */
+  crash(): void {
+    if (!this.core) return;
+    this.core = null;
+    this.incarnation++;
+    this.readyScheduled = false;
+    this.stats.crashes++;
+    this.env.checker.onCrash(this.id);
+  }
+
+  tick(): void {
+    this.core!.tick();
+  }
+
+  step(m: Message): void {
+    this.core!.step(m);
+  }
+
+  propose(command: Uint8Array): ProposeOutcome {
+    if (!this.core) return 'down';
+    try {
+      return this.core.propose(command).isLeader ? 'accepted' : 'not-leader';
+    } catch (e) {
+      if (e instanceof BackpressureError) return 'backpressure';
+      throw e;
+    }
+  }
+
+  /** Snapshots the state machine at a random applied index above the current snapshot; returns the index or 0. */
+  compact(rng: Prng): number {
+    const core = this.core;
+    if (!core) return 0;
+    const top = Math.min(core.appliedIndex, this.sm.applied);
+    const low = core.log.snapshotIndex;
+    if (top <= low) return 0;
+    // Mostly at the applied index (as real state machines do), sometimes lower to vary what is left in the log.
+    const index = rng.chance(0.7) ? top : rng.range(low + 1, top);
+    core.compact(index, this.sm.encode(index));
+    this.stats.snapshotsTaken++;
+    return index;
+  }
+
+  /**
+   * Handles one Ready, all of it, in the order the Ready doc comment prescribes. One Ready is
+   * one atomic unit of the simulation: a crash falls between two of them, never inside one,
+   * so what a Ready says to persist is either on the store with its messages sent, or lost
+   * with its messages unsent.
+   */
+  processReady(): void {
+    const core = this.core!;
+    const rd = core.ready();
+    this.stats.readys++;
+    // 1. messages that depend on nothing unpersisted
+    for (const m of rd.sendNow) this.env.send(m);
+    // 2. persist: snapshot, entries, hard state
+    this.store.save(rd.hardState, rd.snapshot, rd.entries);
+    this.env.checker.onPersist(this.id, rd.hardState, rd.snapshot ? rd.snapshot.index : null, rd.snapshot?.term ?? 0,
+      rd.snapshot ? decodeSnapshot(rd.snapshot.data) : null);
+    // 3. messages that promise what was just persisted
+    for (const m of rd.sendAfterPersist) this.env.send(m);
+    // 4. the state machine: snapshot first, then committed entries in order
+    if (rd.applySnapshot) {
+      this.sm.restore(rd.applySnapshot.data);
+      this.stats.snapshotsInstalled++;
+      this.env.checker.onRestore(this.id, rd.applySnapshot.index, rd.applySnapshot.term, decodeSnapshot(rd.applySnapshot.data));
+    }
+    if (rd.committed) {
+      const b = rd.committed;
+      for (let k = 0; k < b.count; k++) {
+        const cmd = batchCommand(b, k);
+        this.env.checker.onApply(this.id, b.firstIndex + k, b.terms[k], cmd);
+        this.sm.apply(cmd);
+      }
+    }
+    // 5. acknowledge
+    core.advance(rd);
+  }
+}

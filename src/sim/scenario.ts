@@ -1,0 +1,250 @@
+import { bytesEqual, makeCommand } from './commands.js';
+import { NetworkFaults, RELIABLE } from './network.js';
+import type { SimCoreOptions } from './peer.js';
+import { Prng } from './prng.js';
+import { Simulation, TICK_MS } from './simulation.js';
+import { Trace } from './trace.js';
+
+export interface RunOptions {
+  /** Cluster size (default 3). */
+  peers?: number;
+  /** Peers compact their logs at random points (default false). */
+  snapshots?: boolean;
+  /** Length of the fault phase, in ticks of TICK_MS virtual ms (default 1000). */
+  steps?: number;
+  /** Virtual ms the healed cluster gets to elect a leader and commit a new command everywhere (default 30000). */
+  livenessMs?: number;
+  /** Pairwise log audit every this many events (default 200). */
+  auditEvery?: number;
+  /** Receives one line per event (replaying a seed verbosely). */
+  log?: (line: string) => void;
+  /** Keep this many last event lines and put them in a failure's message (default 0). */
+  tailLines?: number;
+}
+
+/** What one seed chose: printed when it fails, so a reader knows what kind of run it was. */
+export interface Profile {
+  core: SimCoreOptions;
+  faults: NetworkFaults;
+  maxPersistDelay: number;
+  partitionRate: number;
+  healRate: number;
+  crashRate: number;
+  maxDownMs: number;
+  proposeRate: number;
+  snapshotRate: number;
+}
+
+export interface RunStats {
+  virtualMs: number;
+  events: number;
+  /** Virtual ms from healing until a probe command was applied on every peer. */
+  convergeMs: number;
+  maxTerm: number;
+  termsWithLeader: number;
+  committed: number;
+  proposals: number;
+  accepted: number;
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  messages: { sent: number; delivered: number; dropped: number; duplicated: number; delayedLong: number; cutByPartition: number; toDownPeer: number };
+  checks: { observations: number; entriesChecked: number; applies: number; restores: number; leaderChecks: number; audits: number };
+  traceHash: string;
+  profile: Profile;
+}
+
+export interface RunResult {
+  seed: number;
+  ok: boolean;
+  error?: string;
+  stats: RunStats;
+}
+
+export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 30000, auditEvery: 200 };
+
+/** The command that replays a seed exactly, for failure messages. */
+export function replayCommand(seed: number, o: RunOptions): string {
+  const peers = o.peers ?? DEFAULTS.peers;
+  const steps = o.steps ?? DEFAULTS.steps;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''} --steps ${steps}`;
+}
+
+/** Draws the seed's personality: some seeds are calm, some are storms. */
+function chooseProfile(rng: Prng, snapshots: boolean): Profile {
+  const core: SimCoreOptions = {
+    electionTicks: 10,
+    heartbeatTicks: rng.pick([1, 2, 3]),
+    maxInflight: rng.pick([1, 2, 4, 64]),
+    maxBatchEntries: rng.pick([1, 3, 16, 65536]),
+    maxBatchBytes: rng.pick([48, 512, 1 << 20]),
+    snapshotChunkBytes: rng.pick([64, 1024, 65536]),
+    checkQuorum: rng.chance(0.75),
+    maxUncommittedEntries: rng.pick([8, 64, 1 << 20]),
+  };
+  const faults: NetworkFaults = {
+    dropRequest: rng.pick([0, 0.01, 0.05, 0.15, 0.3]),
+    dropReply: rng.pick([0, 0.01, 0.05, 0.15, 0.3]),
+    duplicate: rng.pick([0, 0, 0.01, 0.05]),
+    minDelay: 1,
+    maxDelay: rng.pick([3, 10, 25, 60]),
+    longDelay: rng.pick([0, 0.002, 0.01, 0.03]),
+    longDelayMin: 100,
+    longDelayMax: rng.pick([500, 1500, 3000]),
+  };
+  return {
+    core,
+    faults,
+    maxPersistDelay: rng.pick([0, 1, 3, 8]),
+    partitionRate: rng.pick([0, 0.003, 0.01, 0.03]),
+    healRate: rng.pick([0.01, 0.03, 0.1]),
+    crashRate: rng.pick([0, 0.002, 0.005, 0.015]),
+    maxDownMs: rng.pick([50, 300, 1500]),
+    proposeRate: rng.pick([0.05, 0.2, 0.5, 1]),
+    snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04]) : 0,
+  };
+}
+
+/** A random split of the peers into 2 or 3 groups (some possibly empty), or one peer alone. */
+function randomPartition(rng: Prng, ids: readonly number[]): number[][] {
+  if (rng.chance(0.4)) {
+    const lone = rng.pick(ids);
+    return [[lone], ids.filter((p) => p !== lone)];
+  }
+  const k = rng.range(2, 3);
+  const groups: number[][] = Array.from({ length: k }, () => []);
+  for (const p of ids) groups[rng.int(k)].push(p);
+  return groups;
+}
+
+/**
+ * One seeded run:
+ * - phase 1 (safety), `steps` ticks: drops, delays, duplicates, long reordering, partitions,
+ *   crashes and restarts, client proposals to whoever thinks it leads, random snapshots;
+ * - phase 2 (liveness): everything healed (all up, all connected, reliable network); a
+ *   leader must emerge and a command proposed to it must be applied by every peer within
+ *   `livenessMs` virtual ms.
+ * The checker runs after every event of both phases. Same seed + options = same run.
+ */
+export function runSeed(seed: number, options: RunOptions = {}): RunResult {
+  const o = { ...DEFAULTS, ...options };
+  const rng = new Prng(seed);
+  const profile = chooseProfile(rng.fork(), o.snapshots);
+  const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
+  const sim = new Simulation(
+    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, auditEvery: o.auditEvery },
+    rng.fork(), trace);
+  const faultRng = rng.fork();
+  const ids = sim.peers.map((p) => p.id);
+  let nextCommand = 1;
+  let partitions = 0;
+  let phase = 'safety';
+  let convergeMs = -1;
+
+  const propose = (id: number): void => {
+    const cmd = makeCommand(nextCommand++, id, faultRng.int(24));
+    sim.propose(id, cmd);
+  };
+
+  const phase1 = (): void => {
+    const f = faultRng;
+    if (profile.partitionRate > 0 && f.chance(profile.partitionRate)) {
+      const groups = randomPartition(f, ids);
+      sim.network.partition(groups);
+      partitions++;
+      if (trace.verbose) trace.line(sim.now, `PARTITION ${sim.network.describe()}`);
+    } else if (f.chance(profile.healRate) && sim.network.describe() !== 'healed') {
+      sim.network.heal();
+      if (trace.verbose) trace.line(sim.now, 'HEAL network');
+    }
+    if (f.chance(profile.crashRate)) {
+      const up = sim.peers.filter((p) => p.up);
+      if (up.length > 0) sim.crash(f.pick(up).id, f.range(1, profile.maxDownMs));
+    }
+    if (f.chance(profile.proposeRate)) {
+      // Mostly to a peer that believes it leads; sometimes to anyone (it must refuse harmlessly).
+      const leaders = sim.leaders();
+      const n = f.range(1, 3);
+      for (let k = 0; k < n; k++) {
+        if (leaders.length > 0 && f.chance(0.9)) propose(f.pick(leaders).id);
+        else propose(f.pick(ids));
+      }
+    }
+    compactSome();
+  };
+
+  const compactSome = (): void => {
+    if (profile.snapshotRate === 0) return;
+    for (const p of sim.peers) if (p.up && faultRng.chance(profile.snapshotRate)) sim.compact(p.id, faultRng);
+  };
+
+  // Phase 2 state: probes proposed to leaders; success once one is applied everywhere.
+  const probes: { index: number; cmd: Uint8Array }[] = [];
+  let probeLeader = -1, probeTerm = -1;
+  const phase2 = (): void => {
+    compactSome();
+    const leader = sim.leaders()[0];
+    if (!leader) return;
+    const term = leader.core!.term;
+    if (leader.id === probeLeader && term === probeTerm) return; // its probe is still on its way
+    const cmd = makeCommand(nextCommand++, leader.id, 3);
+    if (sim.propose(leader.id, cmd) === 'accepted') {
+      probes.push({ index: leader.core!.log.lastIndex, cmd });
+      probeLeader = leader.id;
+      probeTerm = term;
+    }
+  };
+  const converged = (): boolean => probes.some((pr) =>
+    sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd)));
+
+  const stats = (): RunStats => {
+    const n = sim.network.stats;
+    let maxTerm = 0;
+    for (const p of sim.peers) maxTerm = Math.max(maxTerm, p.core?.term ?? p.store.hardState.term);
+    const sum = (k: 'crashes' | 'restarts' | 'snapshotsTaken' | 'snapshotsInstalled'): number => sim.peers.reduce((a, p) => a + p.stats[k], 0);
+    return {
+      virtualMs: sim.now, events: sim.events, convergeMs, maxTerm, termsWithLeader: sim.checker.termsWithLeader,
+      committed: sim.checker.committedIndex, proposals: sim.stats.proposals, accepted: sim.stats.accepted,
+      crashes: sum('crashes'), restarts: sum('restarts'), partitions,
+      snapshotsTaken: sum('snapshotsTaken'), snapshotsInstalled: sum('snapshotsInstalled'),
+      messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
+      checks: { ...sim.checker.counts }, traceHash: trace.digest(), profile,
+    };
+  };
+
+  try {
+    sim.network.faults = { ...profile.faults };
+    sim.onDriverTick = phase1;
+    sim.start();
+    sim.runUntil(o.steps * TICK_MS);
+    sim.checker.audit();
+
+    phase = 'liveness';
+    const healedAt = sim.now;
+    if (trace.verbose) trace.line(sim.now, '=== HEAL: all up, all connected, reliable network ===');
+    sim.network.heal();
+    sim.network.faults = { ...RELIABLE };
+    for (const p of sim.peers) sim.restart(p.id);
+    sim.onDriverTick = phase2;
+    const ok = sim.runUntil(healedAt + o.livenessMs, converged);
+    if (!ok) {
+      const leaders = sim.leaders().map((p) => `${p.id}(t${p.core!.term})`).join(', ') || 'none';
+      throw new Error(`liveness: no command committed on every peer within ${o.livenessMs} ms of healing ` +
+        `(leaders now: ${leaders}; probes proposed: ${probes.length}; peers: ${sim.describePeers()})`);
+    }
+    convergeMs = sim.now - healedAt;
+    sim.checker.audit();
+    return { seed, ok: true, stats: stats() };
+  } catch (e) {
+    const err = e as Error;
+    const tail = trace.lastLines();
+    const msg = `seed ${seed} failed in the ${phase} phase at ${sim.now} virtual ms (event ${sim.events}): ${err.name}: ${err.message}\n` +
+      `  peers: ${sim.describePeers()}\n` +
+      `  replay: ${replayCommand(seed, options)}` +
+      (tail.length > 0 ? `\n  last events:\n    ${tail.join('\n    ')}` : '') +
+      (err.name !== 'SafetyViolation' && err.stack ? `\n  stack: ${err.stack.split('\n').slice(1, 6).join('\n        ')}` : '');
+    return { seed, ok: false, error: msg, stats: stats() };
+  }
+}
