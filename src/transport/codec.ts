@@ -48,6 +48,7 @@
  * "codec:" on an unknown type, unknown flag bits, a truncated buffer, inconsistent lengths,
  * or non-integer scalars; it never reads past `offset + length`.
  */
+import { Buffer } from 'node:buffer';
 import type { Message } from '../core/message.js';
 import type { EntryBatch } from '../core/entry-batch.js';
 
@@ -67,17 +68,52 @@ const MAX_TYPE = 8;
 /** Typed arrays share the host's byte order; on a little-endian host they can be memcpy'd to/from the wire. */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-// One-entry DataView cache: encoding into / decoding from the same buffer (a ring, a socket
-// buffer) again and again allocates no DataView. It holds a reference to the last buffer seen.
-let cachedBuf: Uint8Array | null = null;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
+// A small view cache: encoding into / decoding from the same few buffers (a node's rings, a
+// socket buffer) again and again allocates no DataView. A thread typically decodes from an
+// inbound ring and encodes into an outbound ring, so one entry would thrash; CACHE_SLOTS entries
+// are checked linearly and replaced round-robin. The cache keeps the last CACHE_SLOTS buffers
+// alive. `u32s[i]` is a Uint32Array over the same bytes when they start 4-aligned (made on
+// demand; used to memcpy terms/ends on little-endian hosts).
+const CACHE_SLOTS = 4;
+const bufs: (Uint8Array | null)[] = [null, null, null, null];
+const views: DataView[] = [];
+const u32s: (Uint32Array | null)[] = [null, null, null, null];
+for (let i = 0; i < CACHE_SLOTS; i++) views.push(new DataView(new ArrayBuffer(0)));
+let nextSlot = 0;
+let slot = 0; // slot of the buffer last returned by viewOf
 
 function viewOf(buf: Uint8Array): DataView {
-  if (buf !== cachedBuf) {
-    cachedView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    cachedBuf = buf;
+  for (let i = 0; i < CACHE_SLOTS; i++) {
+    if (bufs[i] === buf) {
+      slot = i;
+      return views[i];
+    }
   }
-  return cachedView;
+  const i = nextSlot;
+  nextSlot = (i + 1) % CACHE_SLOTS;
+  bufs[i] = buf;
+  views[i] = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  u32s[i] = null;
+  slot = i;
+  return views[i];
+}
+
+function u32Of(buf: Uint8Array): Uint32Array | null {
+  // call right after viewOf(buf)
+  let u = u32s[slot];
+  if (u === null && (buf.byteOffset & 3) === 0) {
+    u = u32s[slot] = new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
+  }
+  return u;
+}
+
+/**
+ * A fresh, exclusively owned ArrayBuffer of `n` bytes that is NOT zero-filled (the caller
+ * overwrites every byte). Buffer.allocUnsafeSlow skips both the zeroing and Node's shared
+ * 8 KiB pool, so the result may be transferred or kept alive without dragging other data along.
+ */
+function allocUninit(n: number): ArrayBuffer {
+  return n === 0 ? new ArrayBuffer(0) : (Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer);
 }
 
 function entriesBytes(b: EntryBatch): number {
@@ -165,9 +201,12 @@ export function encodeInto(m: Message, buf: Uint8Array, offset: number): number 
     dv.setUint32(p + 12, bytes, true);
     p += BATCH_HEADER_BYTES;
     const terms = b.terms, ends = b.ends;
-    for (let k = 0; k < count; k++) dv.setUint32(p + 4 * k, terms[k], true);
+    const u32 = HOST_LE && (p & 3) === 0 && count > 8 ? u32Of(buf) : null;
+    if (u32 !== null && terms.length === count) u32.set(terms, p >> 2);
+    else for (let k = 0; k < count; k++) dv.setUint32(p + 4 * k, terms[k], true);
     p += 4 * count;
-    for (let k = 0; k < count; k++) dv.setUint32(p + 4 * k, ends[k], true);
+    if (u32 !== null && ends.length === count) u32.set(ends, p >> 2);
+    else for (let k = 0; k < count; k++) dv.setUint32(p + 4 * k, ends[k], true);
     p += 4 * count;
     if (bytes > 0) buf.set(bytes === b.data.byteLength ? b.data : b.data.subarray(0, bytes), p);
     p += bytes;
@@ -183,7 +222,7 @@ export function encodeInto(m: Message, buf: Uint8Array, offset: number): number 
 
 /** Encodes `m` into a new, exactly-sized Uint8Array. */
 export function encode(m: Message): Uint8Array {
-  const out = new Uint8Array(encodedSize(m));
+  const out = new Uint8Array(allocUninit(encodedSize(m)));
   encodeInto(m, out, 0);
   return out;
 }
@@ -248,7 +287,7 @@ export function decode(buf: Uint8Array, offset = 0, length?: number): Message {
     const body = 8 * count + dataLen; // < 2^36: exact in float64
     if (body > end - p) fail(`truncated: ${count} entries with ${dataLen} data bytes need ${body} bytes, ${end - p} left`);
     if (count === 0 && dataLen !== 0) fail(`empty batch claims ${dataLen} data bytes`);
-    const ab = new ArrayBuffer(body);
+    const ab = allocUninit(body);
     const terms = new Uint32Array(ab, 0, count);
     const ends = new Uint32Array(ab, 4 * count, count);
     const data = new Uint8Array(ab, 8 * count, dataLen);
@@ -275,7 +314,9 @@ export function decode(buf: Uint8Array, offset = 0, length?: number): Message {
     const len = dv.getUint32(p, true);
     p += DATA_HEADER_BYTES;
     if (len > end - p) fail(`truncated: data claims ${len} bytes, ${end - p} left`);
-    m.data = buf.slice(p, p + len);
+    const data = new Uint8Array(allocUninit(len));
+    data.set(buf.subarray(p, p + len));
+    m.data = data;
     p += len;
   }
 

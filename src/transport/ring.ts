@@ -42,8 +42,12 @@
  * `Atomics.store(head)`, and read by the consumer after its `Atomics.load(head)`; JS atomics are
  * sequentially consistent, which orders the plain accesses around them. Symmetrically the
  * consumer releases space with `Atomics.store(tail)` only after it has finished reading.
- * Each side caches the other side's counter and only re-loads it when the cached value says
- * "full" / "empty", so a steady stream costs one shared-line read per refill, not per record.
+ * Each side keeps its own counter in a field (only ever storing it) and caches the other side's
+ * counter, re-loading it only when the cached value says "full" / "empty": a steady stream costs
+ * one Atomics.store per record written, one load + one store per `drain` call, and one
+ * shared-line read per refill. Hence the rule: per ring, ONE RingBuffer object produces and ONE
+ * consumes (they may be the same object in a single thread); do not write or read one ring
+ * through two objects.
  *
  * Wake-ups (the ring never sleeps by itself; the caller decides how to sleep and how to wake):
  *
@@ -136,13 +140,16 @@ export class RingBuffer {
   private readonly hdr: Int32Array;
   private readonly words: Int32Array;
   private readonly mask: number;
-  // producer-side state
+  // producer-side state (a ring has ONE producer object and ONE consumer object; each keeps its
+  // own counter in a field and only stores it to shared memory, and caches the other's counter)
+  private head: number;
   private cachedTail: number;
   private resHead = 0;
   private resSkip = 0;
   private resStart = -1; // -1: no reservation open
   private resLen = 0;
   // consumer-side state
+  private tail: number;
   private cachedHead: number;
 
   /** A new ring whose data region holds at least `capacityBytes` (rounded up to a power of two, min 64). */
@@ -177,8 +184,8 @@ export class RingBuffer {
     this.maxRecordBytes = cap / 2 - PREFIX;
     this.bytes = new Uint8Array(sab, RING_HEADER_BYTES, cap);
     this.words = new Int32Array(sab, RING_HEADER_BYTES, cap / 4);
-    this.cachedTail = Atomics.load(hdr, H_TAIL);
-    this.cachedHead = Atomics.load(hdr, H_HEAD);
+    this.head = this.cachedHead = Atomics.load(hdr, H_HEAD);
+    this.tail = this.cachedTail = Atomics.load(hdr, H_TAIL);
   }
 
   /** Bytes in use, including prefixes, padding and skipped space at the end. */
@@ -215,7 +222,7 @@ export class RingBuffer {
   /** Whether a `len`-byte record would fit now (producer side; refreshes the cached tail). */
   canWrite(len: number): boolean {
     this.checkLen(len);
-    const head = Atomics.load(this.hdr, H_HEAD);
+    const head = this.head;
     this.cachedTail = Atomics.load(this.hdr, H_TAIL);
     return this.capacity - ((head - this.cachedTail) | 0) >= this.span(head, len);
   }
@@ -229,7 +236,7 @@ export class RingBuffer {
   tryReserve(len: number): number {
     if (this.resStart >= 0) throw new Error('ring: tryReserve while a reservation is still open (commit or abort it first)');
     this.checkLen(len);
-    const head = Atomics.load(this.hdr, H_HEAD);
+    const head = this.head;
     const cap = this.capacity;
     const pos = head & this.mask;
     const need = footprint(len);
@@ -259,7 +266,9 @@ export class RingBuffer {
     }
     this.words[start >> 2] = len;
     this.resStart = -1;
-    Atomics.store(this.hdr, H_HEAD, (this.resHead + this.resSkip + footprint(len)) | 0);
+    const head = (this.resHead + this.resSkip + footprint(len)) | 0;
+    this.head = head;
+    Atomics.store(this.hdr, H_HEAD, head);
   }
 
   /** Drops the open reservation (nothing was published). */
@@ -317,15 +326,17 @@ export class RingBuffer {
   /**
    * Calls `onRecord(buf, offset, length)` for each record already in the ring when drain starts
    * (at most `maxRecords`), in order, then releases their space with one store. The bytes are
-   * only valid during the callback: copy what you keep. If the callback throws, that record
+   * only valid during the callback: copy what you keep. Not re-entrant: do not read this ring
+   * from inside the callback. If the callback throws, that record
    * and those before it count as consumed and the error propagates. Returns records delivered.
    */
   drain(onRecord: RecordCallback, maxRecords = Infinity): number {
     const hdr = this.hdr, words = this.words, bytes = this.bytes;
     const cap = this.capacity, mask = this.mask, maxLen = this.maxRecordBytes;
-    let tail = Atomics.load(hdr, H_TAIL);
+    let tail = this.tail;
     const head = Atomics.load(hdr, H_HEAD);
     this.cachedHead = head;
+    this.peeked = false;
     if (tail === head) return 0;
     let n = 0;
     try {
@@ -343,6 +354,7 @@ export class RingBuffer {
         onRecord(bytes, pos + PREFIX, len);
       }
     } finally {
+      this.tail = tail;
       Atomics.store(hdr, H_TAIL, tail);
     }
     return n;
@@ -360,7 +372,7 @@ export class RingBuffer {
    */
   peek(): number {
     const hdr = this.hdr;
-    let tail = Atomics.load(hdr, H_TAIL);
+    let tail = this.tail;
     for (;;) {
       if (tail === this.cachedHead) {
         this.cachedHead = Atomics.load(hdr, H_HEAD);
@@ -370,6 +382,7 @@ export class RingBuffer {
       const len = this.words[pos >> 2];
       if (len === SKIP) {
         tail = (tail + this.capacity - pos) | 0;
+        this.tail = tail;
         Atomics.store(hdr, H_TAIL, tail);
         continue;
       }
@@ -377,6 +390,7 @@ export class RingBuffer {
       if (len < 0 || len > this.maxRecordBytes || ((this.cachedHead - next) | 0) < 0) this.corrupt(len, tail, this.cachedHead);
       this.peekedLength = len;
       this.peekedNext = next;
+      this.peeked = true;
       return pos + PREFIX;
     }
   }
@@ -384,9 +398,13 @@ export class RingBuffer {
   /** Length of the record found by the last successful `peek()`. */
   peekedLength = 0;
   private peekedNext = 0;
+  private peeked = false;
 
   /** Consumes the record found by the last successful `peek()`. */
   release(): void {
+    if (!this.peeked) throw new Error('ring: release without a successful peek');
+    this.peeked = false;
+    this.tail = this.peekedNext;
     Atomics.store(this.hdr, H_TAIL, this.peekedNext);
   }
 

@@ -133,6 +133,7 @@ test('drain: maxRecords, a throwing callback consumes its record, peek/release',
   assert.deepEqual(r.bytes.slice(off, off + 5), rec(4, 5));
   assert.equal(r.peek(), off, 'peek does not consume');
   r.release();
+  assert.throws(() => r.release(), /without a successful peek/);
   assert.deepEqual(r.read(), rec(5, 6));
   assert.ok(r.isEmpty);
 });
