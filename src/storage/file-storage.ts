@@ -1,0 +1,716 @@
+/**
+ * FileStorage: a durable RaftStorage in a directory of its own.
+ *
+ * Directory layout
+ *   meta.json                         cluster id, peer id, format version (written once, atomically)
+ *   wal-<seq, 16 digits>.log          segments of the write-ahead log, seq = 1, 2, ...
+ *   snap-<index>-<term>.snap          snapshot files (16 digits each), written atomically
+ *
+ * Every segment starts with a SegmentHeader record carrying the state as it stood when the
+ * segment began (hard state, snapshot, last log index), so that segments wholly covered by a
+ * snapshot can be deleted without losing the hard state. Then, per save(), in this order:
+ * a HardState record (if any), a Snapshot marker (if any; the snapshot file itself is made
+ * durable before the marker is written), an Entries record (if any) holding a whole
+ * EntryBatch. One save() is one write() and so at most one torn tail. Truncation is implicit:
+ * an Entries record replaces the log from its first index on; there is no separate record.
+ * The hard state goes first so that a torn save can leave a new term without its entries
+ * but never entries of a term the peer has not recorded.
+ *
+ * fsync policy
+ *   always  save() writes and fdatasyncs before returning (returns void)
+ *   batch   save() writes and returns a promise; one fdatasync (on the libuv pool, so the
+ *           Raft thread keeps working) covers every save written before it started; saves
+ *           made while it runs share the next one. Nothing resolves before its sync.
+ *   none    save() writes and returns void; nothing is synced (benchmarks only)
+ *
+ * Memory: FileStorage keeps no copy of the log, only its bounds, the terms as runs (one
+ * pair per term change) and one (seq, startLast) pair per segment. load() rebuilds the
+ * state from disk (the first call returns what open() already read).
+ *
+ * See wal-format.ts for the record layouts and wal-reader.ts for recovery.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { EntryBatch } from '../core/entry-batch.js';
+import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { RaftStorage } from './storage.js';
+import { crc32c } from './crc32c.js';
+import {
+  FORMAT_VERSION, FRAME_BYTES, HARD_STATE_PAYLOAD, META_FILE, SEGMENT_HEADER_PAYLOAD, SNAPSHOT_MARKER_PAYLOAD, RecordType,
+  encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, entriesPayloadBytes, identityTag,
+  segmentName, setU64, snapshotName, writeFrame,
+} from './wal-format.js';
+import { SegmentInfo, SnapshotRef, StorageCorruptionError, fsyncDir, listDir, readWal } from './wal-reader.js';
+
+export { StorageCorruptionError } from './wal-reader.js';
+
+export type FsyncPolicy = 'always' | 'batch' | 'none';
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'none'];
+
+export interface FileStorageOptions {
+  /** Directory of this peer alone; created if missing. */
+  dir: string;
+  clusterId: string;
+  peerId: number;
+  fsync: FsyncPolicy;
+  /** A segment is closed and a new one begun once a save would take it past this size. Default 64 MiB. */
+  segmentBytes?: number;
+}
+
+export interface FileStorageStats {
+  policy: FsyncPolicy;
+  /** fdatasync calls on log segments (each covers one or more saves). */
+  syncs: number;
+  syncMsTotal: number;
+  syncMsMean: number;
+  syncMsMax: number;
+  /** fsync calls on the directory (new segments, snapshots). */
+  dirSyncs: number;
+  /** save() calls that wrote something. */
+  saves: number;
+  records: number;
+  /** Log entries (commands) written. */
+  entries: number;
+  bytes: number;
+  savesPerSync: number;
+  entriesPerSync: number;
+  segments: number;
+  segmentsCreated: number;
+  segmentsDeleted: number;
+  snapshotsWritten: number;
+  /** Files that could not be deleted after compaction (left for the next compaction / open). */
+  deleteErrors: number;
+}
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const MIN_SEGMENT_BYTES = 1024;
+
+const SEGMENT_HEADER_BYTES = FRAME_BYTES + SEGMENT_HEADER_PAYLOAD;
+const HARD_STATE_BYTES = FRAME_BYTES + HARD_STATE_PAYLOAD;
+const SNAPSHOT_MARKER_BYTES = FRAME_BYTES + SNAPSHOT_MARKER_PAYLOAD;
+const SCRATCH_KEEP_BYTES = 16 * 1024 * 1024;
+
+interface Meta {
+  format: string;
+  version: number;
+  clusterId: string;
+  peerId: number;
+}
+const META_FORMAT = 'raft-threads-file-storage';
+
+/** What becomes deletable once a snapshot marker is durable. */
+interface CompactionPlan {
+  /** Segments with a lower sequence number are no longer needed. */
+  deleteBefore: number;
+  /** Snapshot files created before this one are no longer needed. */
+  keepSnapshot: string;
+}
+
+interface SyncGroup {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  plan: CompactionPlan | null;
+  saves: number;
+  entries: number;
+}
+
+export function validateFileStorageOptions(opts: FileStorageOptions): Required<FileStorageOptions> {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('FileStorage options must be an object');
+  if (typeof opts.dir !== 'string' || opts.dir === '') throw new TypeError(`FileStorage option "dir" must be a non-empty string, got ${JSON.stringify(opts.dir)}`);
+  if (typeof opts.clusterId !== 'string' || opts.clusterId === '' || opts.clusterId.includes('\0')) {
+    throw new TypeError(`FileStorage option "clusterId" must be a non-empty string without NUL, got ${JSON.stringify(opts.clusterId)}`);
+  }
+  if (!Number.isSafeInteger(opts.peerId) || opts.peerId < 0) throw new TypeError(`FileStorage option "peerId" must be a non-negative integer, got ${String(opts.peerId)}`);
+  if (!FSYNC_POLICIES.includes(opts.fsync)) {
+    throw new TypeError(`FileStorage option "fsync" must be one of ${FSYNC_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(opts.fsync)}`);
+  }
+  const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > 0xffffffff) {
+    throw new RangeError(`FileStorage option "segmentBytes" must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(opts.segmentBytes)}`);
+  }
+  return { dir: path.resolve(opts.dir), clusterId: opts.clusterId, peerId: opts.peerId, fsync: opts.fsync, segmentBytes };
+}
+
+function errCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e && e.code ? `${e.code}: ${e.message}` : String((err as Error)?.message ?? err);
+}
+
+function writeAll(fd: number, buf: Uint8Array, len: number, pos: number): void {
+  let done = 0;
+  while (done < len) done += fs.writeSync(fd, buf, done, len - done, pos + done);
+}
+
+function writeFileAtomic(dir: string, name: string, parts: Uint8Array[], sync: boolean): void {
+  const tmp = path.join(dir, `${name}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    let pos = 0;
+    for (const p of parts) { writeAll(fd, p, p.byteLength, pos); pos += p.byteLength; }
+    if (sync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, name));
+  if (sync) fsyncDir(dir);
+}
+
+export class FileStorage implements RaftStorage {
+  readonly dir: string;
+  readonly clusterId: string;
+  readonly peerId: number;
+  readonly policy: FsyncPolicy;
+  readonly segmentBytes: number;
+  private readonly identity: number;
+
+  private fd = -1;
+  private seq = 0;
+  private pos = 0;
+  private readonly segs: SegmentInfo[] = [];
+  /** Segment fds retired while an fdatasync on them was in flight; closed when it ends. */
+  private retired: number[] = [];
+
+  private term = 0;
+  private votedFor = -1;
+  private snap: SnapshotRef | null = null;
+  private lastIndex = 0;
+  private runStart: number[] = [];
+  private runTerm: number[] = [];
+  /** Snapshot files in the order they were written; the last is the newest. */
+  private snapFiles: string[] = [];
+
+  private scratch = new Uint8Array(64 * 1024);
+  private scratchView = new DataView(this.scratch.buffer);
+  private cached: PersistedState | null;
+
+  private group: SyncGroup | null = null;
+  private inflight: SyncGroup | null = null;
+  private inflightFd = -1;
+  private flushScheduled = false;
+  private failed: Error | null = null;
+  private closed = false;
+
+  private st = {
+    syncs: 0, syncMsTotal: 0, syncMsMax: 0, dirSyncs: 0, saves: 0, records: 0, entries: 0, bytes: 0,
+    syncedSaves: 0, syncedEntries: 0, segmentsCreated: 0, segmentsDeleted: 0, snapshotsWritten: 0, deleteErrors: 0,
+  };
+
+  /** Opens (creating if needed) the storage directory and recovers its state. */
+  static async open(opts: FileStorageOptions): Promise<FileStorage> {
+    return FileStorage.openSync(opts);
+  }
+
+  static openSync(opts: FileStorageOptions): FileStorage {
+    return new FileStorage(validateFileStorageOptions(opts));
+  }
+
+  private constructor(o: Required<FileStorageOptions>) {
+    this.dir = o.dir;
+    this.clusterId = o.clusterId;
+    this.peerId = o.peerId;
+    this.policy = o.fsync;
+    this.segmentBytes = o.segmentBytes;
+    this.identity = identityTag(o.clusterId, o.peerId);
+
+    const fresh = this.prepareDirectory();
+    if (fresh) {
+      this.createSegment(1, true);
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      this.segs.length = 0;
+    }
+
+    const rec = readWal({ dir: this.dir, identity: this.identity, repair: true });
+    for (const name of rec.strayFiles) fs.rmSync(path.join(this.dir, name), { force: true });
+    this.term = rec.hardState.term;
+    this.votedFor = rec.hardState.votedFor;
+    this.snap = rec.snapshot;
+    this.lastIndex = rec.lastIndex;
+    if (rec.snapshot) this.snapFiles.push(snapshotName(rec.snapshot.index, rec.snapshot.term));
+    const e = rec.state.entries;
+    if (e) this.appendRuns(e.firstIndex, e.terms, 0, e.count);
+    this.segs.push(...rec.segments);
+    this.cached = rec.state;
+
+    if (this.segs.length === 0) {
+      // The only segment was a torn, header-less new one: begin again.
+      this.createSegment(1, true);
+    } else {
+      const last = this.segs[this.segs.length - 1];
+      this.seq = last.seq;
+      try {
+        this.fd = fs.openSync(path.join(this.dir, segmentName(last.seq)), 'r+');
+      } catch (err) {
+        throw new Error(`cannot open WAL segment ${path.join(this.dir, segmentName(last.seq))} for writing (${errCode(err)})`);
+      }
+      this.pos = rec.lastSegmentBytes;
+    }
+  }
+
+  // ---------------------------------------------------------------- RaftStorage
+
+  load(): PersistedState {
+    this.checkOpen();
+    if (this.cached) {
+      const s = this.cached;
+      this.cached = null;
+      return s;
+    }
+    return readWal({ dir: this.dir, identity: this.identity, repair: false }).state;
+  }
+
+  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void | Promise<void> {
+    this.checkOpen();
+    this.cached = null;
+
+    // ---- decide (nothing changes until the write succeeded)
+    if (hardState) {
+      if (!Number.isSafeInteger(hardState.term) || hardState.term < 0) throw new RangeError(`hard state term must be a non-negative integer, got ${hardState.term}`);
+      if (!Number.isInteger(hardState.votedFor) || hardState.votedFor < -1 || hardState.votedFor > 0x7fffffff) {
+        throw new RangeError(`hard state votedFor must be -1 or a peer id, got ${hardState.votedFor}`);
+      }
+    }
+    let snapIndex = this.snap ? this.snap.index : 0;
+    let last = this.lastIndex;
+    let useSnap: Snapshot | null = null;
+    let retained = false;
+    if (snapshot && snapshot.index > snapIndex) {
+      if (!Number.isSafeInteger(snapshot.index) || !Number.isSafeInteger(snapshot.term) || snapshot.term < 0) {
+        throw new RangeError(`snapshot index and term must be integers, got (${snapshot.index}, ${snapshot.term})`);
+      }
+      if (!(snapshot.data instanceof Uint8Array)) throw new TypeError('snapshot data must be a Uint8Array');
+      useSnap = snapshot;
+      retained = this.termAt(snapshot.index) === snapshot.term;
+      snapIndex = snapshot.index;
+      if (!retained) last = snapshot.index;
+    }
+    let from = 0, count = 0, first = 0, d0 = 0, d1 = 0;
+    if (entries && entries.count > 0) {
+      if (entries.firstIndex <= snapIndex) from = snapIndex - entries.firstIndex + 1; // already in the snapshot
+      if (from < entries.count) {
+        first = entries.firstIndex + from;
+        if (first > last + 1) throw new RangeError(`storage gap: entries start at ${first}, the stored log ends at ${last}`);
+        count = entries.count - from;
+        d0 = from === 0 ? 0 : entries.ends[from - 1];
+        d1 = entries.ends[entries.count - 1];
+      }
+    }
+    const entriesPayload = count > 0 ? entriesPayloadBytes(count, d1 - d0) : 0;
+    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (count > 0 ? FRAME_BYTES + entriesPayload : 0);
+    if (n === 0) return this.emptySaveResult();
+
+    // ---- write
+    if (this.pos > SEGMENT_HEADER_BYTES && this.pos + n > this.segmentBytes) this.rotate();
+    let snapRef: SnapshotRef | null = null;
+    if (useSnap) snapRef = this.writeSnapshotFile(useSnap);
+
+    const buf = n <= this.scratch.length ? this.scratch : this.growScratch(n);
+    const dv = buf === this.scratch ? this.scratchView : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = 0, records = 0;
+    if (hardState) { at += encodeHardState(buf, dv, at, hardState.term, hardState.votedFor); records++; }
+    if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained }); records++; }
+    if (count > 0) {
+      const e = entries!;
+      const p = at + FRAME_BYTES;
+      setU64(dv, p, first);
+      dv.setUint32(p + 8, count, true);
+      buf.set(new Uint8Array(e.terms.buffer, e.terms.byteOffset + 4 * from, 4 * count), p + 12);
+      const endsAt = p + 12 + 4 * count;
+      if (d0 === 0) {
+        buf.set(new Uint8Array(e.ends.buffer, e.ends.byteOffset + 4 * from, 4 * count), endsAt);
+      } else {
+        for (let k = 0; k < count; k++) dv.setUint32(endsAt + 4 * k, e.ends[from + k] - d0, true);
+      }
+      buf.set(e.data.subarray(d0, d1), endsAt + 4 * count);
+      writeFrame(buf, dv, at, RecordType.Entries, entriesPayload);
+      at += FRAME_BYTES + entriesPayload;
+      records++;
+    }
+    try {
+      writeAll(this.fd, buf, n, this.pos);
+    } catch (err) {
+      this.failed = new Error(`write to ${this.segmentPath(this.seq)} failed (${errCode(err)}); the storage refuses further writes`);
+      throw this.failed;
+    }
+    if (buf.length > SCRATCH_KEEP_BYTES && buf === this.scratch) this.shrinkScratch();
+    this.pos += n;
+
+    // ---- the write landed: update what we track
+    if (hardState) { this.term = hardState.term; this.votedFor = hardState.votedFor; }
+    let plan: CompactionPlan | null = null;
+    if (useSnap && snapRef) {
+      this.snap = snapRef;
+      if (retained) this.compactRuns(useSnap.index);
+      else { this.runStart = []; this.runTerm = []; this.lastIndex = useSnap.index; }
+      const coverage = retained ? useSnap.index : Infinity;
+      let deleteBefore = 0;
+      for (const s of this.segs) if (s.startLast <= coverage) deleteBefore = s.seq;
+      plan = { deleteBefore, keepSnapshot: snapshotName(useSnap.index, useSnap.term) };
+    }
+    if (count > 0) {
+      this.truncateRuns(first);
+      this.appendRuns(first, entries!.terms, from, count);
+      this.lastIndex = first + count - 1;
+    }
+    this.st.saves++;
+    this.st.records += records;
+    this.st.entries += count;
+    this.st.bytes += n;
+
+    // ---- durability
+    switch (this.policy) {
+      case 'always':
+        this.syncNow(1, count);
+        if (plan) this.applyPlan(plan);
+        return;
+      case 'none':
+        if (plan) this.applyPlan(plan);
+        return;
+      case 'batch': {
+        const g = this.group ?? (this.group = this.newGroup());
+        g.saves++;
+        g.entries += count;
+        if (plan) g.plan = plan; // a later marker supersedes an earlier one of the same group
+        this.scheduleFlush();
+        return g.promise;
+      }
+    }
+  }
+
+  close(): void | Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.policy === 'batch' && (this.group || this.inflight)) return this.drainAndClose();
+    this.closeFds();
+  }
+
+  stats(): FileStorageStats {
+    const s = this.st;
+    return {
+      policy: this.policy,
+      syncs: s.syncs,
+      syncMsTotal: s.syncMsTotal,
+      syncMsMean: s.syncs === 0 ? 0 : s.syncMsTotal / s.syncs,
+      syncMsMax: s.syncMsMax,
+      dirSyncs: s.dirSyncs,
+      saves: s.saves,
+      records: s.records,
+      entries: s.entries,
+      bytes: s.bytes,
+      savesPerSync: s.syncs === 0 ? 0 : s.syncedSaves / s.syncs,
+      entriesPerSync: s.syncs === 0 ? 0 : s.syncedEntries / s.syncs,
+      segments: this.segs.length,
+      segmentsCreated: s.segmentsCreated,
+      segmentsDeleted: s.segmentsDeleted,
+      snapshotsWritten: s.snapshotsWritten,
+      deleteErrors: s.deleteErrors,
+    };
+  }
+
+  /** Sequence numbers of the segments on disk, oldest first (for tests and tools). */
+  segmentSeqs(): number[] {
+    return this.segs.map((s) => s.seq);
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  /** Checks or initialises the directory and its meta file; returns true if it is new. */
+  private prepareDirectory(): boolean {
+    const dir = this.dir;
+    let created: string | undefined;
+    try {
+      created = fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create storage directory ${dir} (${errCode(err)})`);
+    }
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`storage path ${dir} is not a directory`);
+    if (created !== undefined) fsyncDir(path.dirname(created));
+
+    const metaPath = path.join(dir, META_FILE);
+    let meta: Meta | null = null;
+    let text: string | null = null;
+    try {
+      text = fs.readFileSync(metaPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${metaPath} (${errCode(err)})`);
+    }
+    if (text !== null) {
+      try {
+        meta = JSON.parse(text) as Meta;
+      } catch (err) {
+        throw new StorageCorruptionError(metaPath, 0, `meta file is not valid JSON (${(err as Error).message})`);
+      }
+      if (!meta || meta.format !== META_FORMAT || typeof meta.clusterId !== 'string' || typeof meta.peerId !== 'number') {
+        throw new StorageCorruptionError(metaPath, 0, `not a ${META_FORMAT} meta file`);
+      }
+      if (meta.version !== FORMAT_VERSION) throw new Error(`${metaPath}: format version ${meta.version}, this build reads version ${FORMAT_VERSION}`);
+      if (meta.clusterId !== this.clusterId || meta.peerId !== this.peerId) {
+        throw new Error(`storage directory ${dir} belongs to cluster ${JSON.stringify(meta.clusterId)} peer ${meta.peerId}; ` +
+          `refusing to open it as cluster ${JSON.stringify(this.clusterId)} peer ${this.peerId}`);
+      }
+    } else {
+      const l = listDir(dir);
+      const foreign = [...l.segments.map(segmentName), ...l.snapshots, ...l.others];
+      if (foreign.length > 0) {
+        throw new Error(`storage directory ${dir} has no ${META_FILE} but is not empty (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); refusing to use it`);
+      }
+    }
+
+    // A directory we cannot write is reported now, not at the first append.
+    const probe = path.join(dir, `.write-probe-${process.pid}-${Math.floor(performance.now() * 1000)}.tmp`);
+    try {
+      const fd = fs.openSync(probe, 'wx');
+      try { fs.writeSync(fd, new Uint8Array(1)); } finally { fs.closeSync(fd); }
+      fs.rmSync(probe);
+    } catch (err) {
+      fs.rmSync(probe, { force: true });
+      throw new Error(`storage directory ${dir} is not writable (${errCode(err)})`);
+    }
+
+    if (meta) return false;
+    const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId };
+    writeFileAtomic(dir, META_FILE, [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')], true);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- segments
+
+  private segmentPath(seq: number): string {
+    return path.join(this.dir, segmentName(seq));
+  }
+
+  /** Creates segment `seq` whose header records the current state, and makes it current. */
+  private createSegment(seq: number, syncData: boolean): void {
+    const file = this.segmentPath(seq);
+    const buf = new Uint8Array(SEGMENT_HEADER_BYTES);
+    const s = this.snap;
+    encodeSegmentHeader(buf, new DataView(buf.buffer), 0, {
+      seq, identity: this.identity, term: this.term, votedFor: this.votedFor,
+      snapIndex: s ? s.index : 0, snapTerm: s ? s.term : 0, snapBytes: s ? s.bytes : 0, snapCrc: s ? s.crc : 0,
+      startLast: this.lastIndex,
+    });
+    const fd = fs.openSync(file, 'wx');
+    try {
+      writeAll(fd, buf, buf.length, 0);
+      if (syncData) fs.fdatasyncSync(fd);
+      if (this.policy !== 'none' || syncData) { fsyncDir(this.dir); this.st.dirSyncs++; }
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    this.fd = fd;
+    this.seq = seq;
+    this.pos = buf.length;
+    this.segs.push({ seq, startLast: this.lastIndex });
+    this.st.segmentsCreated++;
+  }
+
+  private rotate(): void {
+    const old = this.fd;
+    // Everything in the old segment must be durable before the new one exists, or a crash
+    // could leave a torn record in a segment that is not the last.
+    if (this.policy === 'batch' && (this.group || this.inflight)) this.syncNow(0, 0, old);
+    if (this.inflight && this.inflightFd === old) this.retired.push(old);
+    else fs.closeSync(old);
+    this.fd = -1;
+    this.createSegment(this.seq + 1, false);
+  }
+
+  private syncNow(saves: number, entries: number, fd = this.fd): void {
+    const t0 = performance.now();
+    try {
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      this.fail(err);
+      throw this.failed;
+    }
+    this.noteSync(performance.now() - t0, saves, entries);
+  }
+
+  private noteSync(ms: number, saves: number, entries: number): void {
+    this.st.syncs++;
+    this.st.syncMsTotal += ms;
+    if (ms > this.st.syncMsMax) this.st.syncMsMax = ms;
+    this.st.syncedSaves += saves;
+    this.st.syncedEntries += entries;
+  }
+
+  // ---------------------------------------------------------------- snapshots and compaction
+
+  private writeSnapshotFile(s: Snapshot): SnapshotRef {
+    const name = snapshotName(s.index, s.term);
+    const crc = crc32c(s.data);
+    const sync = this.policy !== 'none';
+    try {
+      writeFileAtomic(this.dir, name, [encodeSnapshotHeader(s.index, s.term, s.data, crc), s.data], sync);
+    } catch (err) {
+      throw new Error(`cannot write snapshot file ${path.join(this.dir, name)} (${errCode(err)})`);
+    }
+    if (sync) this.st.dirSyncs++;
+    const i = this.snapFiles.indexOf(name);
+    if (i >= 0) this.snapFiles.splice(i, 1);
+    this.snapFiles.push(name);
+    this.st.snapshotsWritten++;
+    return { index: s.index, term: s.term, bytes: s.data.byteLength, crc };
+  }
+
+  /** Called once the marker of `plan` is durable. */
+  private applyPlan(plan: CompactionPlan): void {
+    while (this.segs.length > 1 && this.segs[0].seq < plan.deleteBefore) {
+      const s = this.segs.shift()!;
+      this.unlink(this.segmentPath(s.seq));
+      this.st.segmentsDeleted++;
+    }
+    const i = this.snapFiles.indexOf(plan.keepSnapshot);
+    if (i > 0) for (const name of this.snapFiles.splice(0, i)) this.unlink(path.join(this.dir, name));
+  }
+
+  private unlink(file: string): void {
+    try {
+      fs.rmSync(file, { force: true });
+    } catch {
+      this.st.deleteErrors++;
+    }
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  private newGroup(): SyncGroup {
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    promise.catch(() => {}); // callers get the rejection; never an unhandled one here
+    return { promise, resolve, reject, plan: null, saves: 0, entries: 0 };
+  }
+
+  private emptySaveResult(): void | Promise<void> {
+    // Nothing of its own to make durable, but it must not resolve before earlier saves.
+    if (this.group) return this.group.promise;
+    if (this.inflight) return this.inflight.promise;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inflight) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.inflight || !this.group || this.failed) return;
+    const g = this.group;
+    this.group = null;
+    this.inflight = g;
+    const fd = this.fd;
+    this.inflightFd = fd;
+    const t0 = performance.now();
+    fs.fdatasync(fd, (err) => {
+      this.inflight = null;
+      this.inflightFd = -1;
+      for (const r of this.retired) fs.close(r, () => {});
+      this.retired = [];
+      if (err) {
+        this.fail(err);
+        g.reject(this.failed!);
+        return;
+      }
+      this.noteSync(performance.now() - t0, g.saves, g.entries);
+      if (g.plan) this.applyPlan(g.plan);
+      g.resolve();
+      if (this.group) this.scheduleFlush();
+    });
+  };
+
+  private fail(err: unknown): void {
+    if (!this.failed) {
+      this.failed = new Error(`fdatasync of ${this.segmentPath(this.seq)} failed (${errCode(err)}); ` +
+        'data written since the last good sync may be lost, so the storage refuses further writes');
+    }
+    if (this.group) { this.group.reject(this.failed); this.group = null; }
+  }
+
+  private async drainAndClose(): Promise<void> {
+    try {
+      while (this.inflight || (this.group && !this.failed)) {
+        if (this.inflight) await this.inflight.promise.catch(() => {});
+        else this.flush();
+      }
+    } finally {
+      this.closeFds();
+    }
+    if (this.failed) throw this.failed;
+  }
+
+  private closeFds(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    for (const r of this.retired) fs.closeSync(r);
+    this.retired = [];
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`FileStorage ${this.dir} is closed`);
+    if (this.failed) throw this.failed;
+  }
+
+  // ---------------------------------------------------------------- term runs
+
+  /** Term of the stored entry at `index` (the snapshot's term at its index), or -1. */
+  private termAt(index: number): number {
+    const s = this.snap;
+    if (s && index === s.index) return s.term;
+    if (index <= (s ? s.index : 0) || index > this.lastIndex) return -1;
+    let lo = 0, hi = this.runStart.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.runStart[mid] <= index) lo = mid; else hi = mid - 1;
+    }
+    return this.runTerm[lo];
+  }
+
+  private truncateRuns(from: number): void {
+    while (this.runStart.length > 0 && this.runStart[this.runStart.length - 1] >= from) {
+      this.runStart.pop();
+      this.runTerm.pop();
+    }
+  }
+
+  private appendRuns(first: number, terms: Uint32Array, from: number, count: number): void {
+    let lastTerm = this.runTerm.length > 0 ? this.runTerm[this.runTerm.length - 1] : -1;
+    for (let k = 0; k < count; k++) {
+      const t = terms[from + k];
+      if (t !== lastTerm) {
+        this.runStart.push(first + k);
+        this.runTerm.push(t);
+        lastTerm = t;
+      }
+    }
+  }
+
+  /** Entries through `index` are gone (the snapshot covers them). */
+  private compactRuns(index: number): void {
+    if (index >= this.lastIndex) { this.runStart = []; this.runTerm = []; return; }
+    let drop = 0;
+    while (drop + 1 < this.runStart.length && this.runStart[drop + 1] <= index + 1) drop++;
+    if (drop > 0) { this.runStart.splice(0, drop); this.runTerm.splice(0, drop); }
+    if (this.runStart.length > 0 && this.runStart[0] <= index) this.runStart[0] = index + 1;
+  }
+
+  // ---------------------------------------------------------------- scratch buffer
+
+  private growScratch(n: number): Uint8Array {
+    if (n > SCRATCH_KEEP_BYTES) return new Uint8Array(n); // one-off: do not keep it
+    let cap = this.scratch.length;
+    while (cap < n) cap *= 2;
+    this.scratch = new Uint8Array(cap);
+    this.scratchView = new DataView(this.scratch.buffer);
+    return this.scratch;
+  }
+
+  private shrinkScratch(): void {
+    this.scratch = new Uint8Array(64 * 1024);
+    this.scratchView = new DataView(this.scratch.buffer);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The on-disk format of FileStorage: segment and snapshot file names, record framing, and
+ * the encoders/decoders of each record payload. No I/O here.
+ *
+ * Record frame (all integers little-endian), 16 bytes then the payload:
+ *
+ *   offset 0  u32 payload length
+ *   offset 4  u32 CRC-32C of the payload
+ *   offset 8  u8  record type
+ *   offset 9  3 bytes, zero
+ *   offset 12 u32 CRC-32C of bytes 0..11 (the header checksum)
+ *
+ * The header checksum is there so that a damaged length field is never mistaken for a torn
+ * tail: without it, a flipped bit that makes a record in the middle of the last segment
+ * claim to run past the end of the file would look exactly like a partial last record, and
+ * recovery would silently cut every record after it.
+ *
+ * u64 fields hold integers below 2^53 (lo u32 then hi u32).
+ */
+import os from 'node:os';
+import { crc32c } from './crc32c.js';
+
+if (os.endianness() !== 'LE') {
+  // Entry terms and ends are copied between Uint32Arrays and file bytes without swapping.
+  throw new Error('FileStorage supports little-endian hosts only');
+}
+
+export const FRAME_BYTES = 16;
+
+export enum RecordType {
+  /** First record of every segment: the state as it stood when the segment began. */
+  SegmentHeader = 1,
+  HardState = 2,
+  /** A snapshot was made durable in its own file; entries through its index are dropped. */
+  Snapshot = 3,
+  /** An EntryBatch; replaces the log from its first index on. */
+  Entries = 4,
+}
+
+export const SEGMENT_MAGIC = 'raftwal1';
+export const SNAPSHOT_MAGIC = 'raftsnp1';
+export const FORMAT_VERSION = 1;
+
+// ----------------------------------------------------------------- file names
+
+const SEGMENT_RE = /^wal-(\d{16})\.log$/;
+const SNAPSHOT_RE = /^snap-(\d{16})-(\d{16})\.snap$/;
+
+export const META_FILE = 'meta.json';
+
+export function segmentName(seq: number): string {
+  return `wal-${String(seq).padStart(16, '0')}.log`;
+}
+
+export function parseSegmentName(name: string): number | null {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export function snapshotName(index: number, term: number): string {
+  return `snap-${String(index).padStart(16, '0')}-${String(term).padStart(16, '0')}.snap`;
+}
+
+export function parseSnapshotName(name: string): { index: number; term: number } | null {
+  const m = SNAPSHOT_RE.exec(name);
+  return m ? { index: Number(m[1]), term: Number(m[2]) } : null;
+}
+
+/** Files ending in .tmp are half-written atomic writes, deleted at open. */
+export function isTempName(name: string): boolean {
+  return name.endsWith('.tmp');
+}
+
+// ----------------------------------------------------------------- helpers
+
+const TWO32 = 0x100000000;
+
+export function setU64(dv: DataView, at: number, v: number): void {
+  dv.setUint32(at, v >>> 0, true);
+  dv.setUint32(at + 4, Math.floor(v / TWO32), true);
+}
+
+export function getU64(dv: DataView, at: number): number {
+  const hi = dv.getUint32(at + 4, true);
+  if (hi >= 0x200000) throw new RangeError('u64 field above 2^53');
+  return hi * TWO32 + dv.getUint32(at, true);
+}
+
+export function identityTag(clusterId: string, peerId: number): number {
+  return crc32c(new TextEncoder().encode(`${clusterId}\0${peerId}`));
+}
+
+/** Writes the 16-byte frame for a payload already placed at `at + FRAME_BYTES`. */
+export function writeFrame(buf: Uint8Array, dv: DataView, at: number, type: RecordType, payloadLen: number): void {
+  dv.setUint32(at, payloadLen, true);
+  dv.setUint32(at + 4, crc32c(buf, at + FRAME_BYTES, at + FRAME_BYTES + payloadLen), true);
+  buf[at + 8] = type;
+  buf[at + 9] = 0; buf[at + 10] = 0; buf[at + 11] = 0;
+  dv.setUint32(at + 12, crc32c(buf, at, at + 12), true);
+}
+
+// ----------------------------------------------------------------- payloads
+
+export interface SegmentHeader {
+  seq: number;
+  identity: number;
+  term: number;
+  votedFor: number;
+  snapIndex: number;
+  snapTerm: number;
+  snapBytes: number;
+  snapCrc: number;
+  /** Last log index when the segment began: entries through it live in earlier segments. */
+  startLast: number;
+}
+
+export const SEGMENT_HEADER_PAYLOAD = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 4 + 8; // 76
+
+export function encodeSegmentHeader(buf: Uint8Array, dv: DataView, at: number, h: SegmentHeader): number {
+  const p = at + FRAME_BYTES;
+  for (let i = 0; i < 8; i++) buf[p + i] = SEGMENT_MAGIC.charCodeAt(i);
+  dv.setUint32(p + 8, FORMAT_VERSION, true);
+  dv.setUint32(p + 12, h.identity, true);
+  setU64(dv, p + 16, h.seq);
+  setU64(dv, p + 24, h.term);
+  dv.setInt32(p + 32, h.votedFor, true);
+  dv.setUint32(p + 36, 0, true);
+  setU64(dv, p + 40, h.snapIndex);
+  setU64(dv, p + 48, h.snapTerm);
+  setU64(dv, p + 56, h.snapBytes);
+  dv.setUint32(p + 64, h.snapCrc, true);
+  setU64(dv, p + 68, h.startLast);
+  writeFrame(buf, dv, at, RecordType.SegmentHeader, SEGMENT_HEADER_PAYLOAD);
+  return FRAME_BYTES + SEGMENT_HEADER_PAYLOAD;
+}
+
+/** Throws a plain Error describing what is wrong; the caller adds file and offset. */
+export function decodeSegmentHeader(dv: DataView, p: number, len: number): SegmentHeader & { version: number } {
+  if (len !== SEGMENT_HEADER_PAYLOAD) throw new Error(`segment header of ${len} bytes, expected ${SEGMENT_HEADER_PAYLOAD}`);
+  let magic = '';
+  for (let i = 0; i < 8; i++) magic += String.fromCharCode(dv.getUint8(p + i));
+  if (magic !== SEGMENT_MAGIC) throw new Error(`bad segment magic ${JSON.stringify(magic)}`);
+  const version = dv.getUint32(p + 8, true);
+  if (version !== FORMAT_VERSION) throw new Error(`unsupported WAL format version ${version} (this build reads ${FORMAT_VERSION})`);
+  return {
+    version,
+    identity: dv.getUint32(p + 12, true),
+    seq: getU64(dv, p + 16),
+    term: getU64(dv, p + 24),
+    votedFor: dv.getInt32(p + 32, true),
+    snapIndex: getU64(dv, p + 40),
+    snapTerm: getU64(dv, p + 48),
+    snapBytes: getU64(dv, p + 56),
+    snapCrc: dv.getUint32(p + 64, true),
+    startLast: getU64(dv, p + 68),
+  };
+}
+
+export const HARD_STATE_PAYLOAD = 12;
+
+export function encodeHardState(buf: Uint8Array, dv: DataView, at: number, term: number, votedFor: number): number {
+  const p = at + FRAME_BYTES;
+  setU64(dv, p, term);
+  dv.setInt32(p + 8, votedFor, true);
+  writeFrame(buf, dv, at, RecordType.HardState, HARD_STATE_PAYLOAD);
+  return FRAME_BYTES + HARD_STATE_PAYLOAD;
+}
+
+export function decodeHardState(dv: DataView, p: number, len: number): { term: number; votedFor: number } {
+  if (len !== HARD_STATE_PAYLOAD) throw new Error(`hard state record of ${len} bytes, expected ${HARD_STATE_PAYLOAD}`);
+  return { term: getU64(dv, p), votedFor: dv.getInt32(p + 8, true) };
+}
+
+export interface SnapshotMarker {
+  index: number;
+  term: number;
+  bytes: number;
+  crc: number;
+  /**
+   * Whether the entries after `index` were kept (the stored entry at `index` had the
+   * snapshot's term). Recorded, not recomputed, so that replay does not depend on entries
+   * that may live in segments already deleted.
+   */
+  retained: boolean;
+}
+
+export const SNAPSHOT_MARKER_PAYLOAD = 8 + 8 + 8 + 4 + 4; // 32
+
+export function encodeSnapshotMarker(buf: Uint8Array, dv: DataView, at: number, m: SnapshotMarker): number {
+  const p = at + FRAME_BYTES;
+  setU64(dv, p, m.index);
+  setU64(dv, p + 8, m.term);
+  setU64(dv, p + 16, m.bytes);
+  dv.setUint32(p + 24, m.crc, true);
+  dv.setUint32(p + 28, m.retained ? 1 : 0, true);
+  writeFrame(buf, dv, at, RecordType.Snapshot, SNAPSHOT_MARKER_PAYLOAD);
+  return FRAME_BYTES + SNAPSHOT_MARKER_PAYLOAD;
+}
+
+export function decodeSnapshotMarker(dv: DataView, p: number, len: number): SnapshotMarker {
+  if (len !== SNAPSHOT_MARKER_PAYLOAD) throw new Error(`snapshot record of ${len} bytes, expected ${SNAPSHOT_MARKER_PAYLOAD}`);
+  const flag = dv.getUint32(p + 28, true);
+  if (flag > 1) throw new Error(`snapshot record with retained flag ${flag}`);
+  return { index: getU64(dv, p), term: getU64(dv, p + 8), bytes: getU64(dv, p + 16), crc: dv.getUint32(p + 24, true), retained: flag === 1 };
+}
+
+/** Entries payload: u64 firstIndex, u32 count, u32 terms[count], u32 ends[count], data. */
+export function entriesPayloadBytes(count: number, dataBytes: number): number {
+  return 12 + 8 * count + dataBytes;
+}
+
+export interface DecodedEntries {
+  firstIndex: number;
+  count: number;
+  terms: Uint32Array;
+  ends: Uint32Array;
+  /** A view into the segment buffer (no copy). */
+  data: Uint8Array;
+}
+
+export function decodeEntries(buf: Uint8Array, dv: DataView, p: number, len: number): DecodedEntries {
+  if (len < 12) throw new Error(`entries record of ${len} bytes, shorter than its fixed part`);
+  const firstIndex = getU64(dv, p);
+  const count = dv.getUint32(p + 8, true);
+  if (firstIndex < 1) throw new Error(`entries record with first index ${firstIndex}`);
+  if (12 + 8 * count > len) throw new Error(`entries record of ${len} bytes cannot hold ${count} entries`);
+  const terms = new Uint32Array(count);
+  const ends = new Uint32Array(count);
+  new Uint8Array(terms.buffer).set(buf.subarray(p + 12, p + 12 + 4 * count));
+  new Uint8Array(ends.buffer).set(buf.subarray(p + 12 + 4 * count, p + 12 + 8 * count));
+  const dataBytes = count === 0 ? 0 : ends[count - 1];
+  if (12 + 8 * count + dataBytes !== len) throw new Error(`entries record of ${len} bytes, but its ${count} entries need ${12 + 8 * count + dataBytes}`);
+  let prev = 0;
+  for (let k = 0; k < count; k++) {
+    if (ends[k] < prev) throw new Error(`entries record with decreasing end offsets at entry ${k}`);
+    prev = ends[k];
+  }
+  const d0 = p + 12 + 8 * count;
+  return { firstIndex, count, terms, ends, data: buf.subarray(d0, d0 + dataBytes) };
+}
+
+// ----------------------------------------------------------------- snapshot files
+
+/**
+ * Snapshot file: 40-byte header then the data.
+ *   0 magic "raftsnp1", 8 u64 index, 16 u64 term, 24 u64 data length, 32 u32 CRC-32C of the
+ *   data, 36 u32 CRC-32C of bytes 0..35.
+ */
+export const SNAPSHOT_HEADER_BYTES = 40;
+
+export function encodeSnapshotHeader(index: number, term: number, data: Uint8Array, dataCrc: number): Uint8Array {
+  const h = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+  const dv = new DataView(h.buffer);
+  for (let i = 0; i < 8; i++) h[i] = SNAPSHOT_MAGIC.charCodeAt(i);
+  setU64(dv, 8, index);
+  setU64(dv, 16, term);
+  setU64(dv, 24, data.byteLength);
+  dv.setUint32(32, dataCrc, true);
+  dv.setUint32(36, crc32c(h, 0, 36), true);
+  return h;
+}
+
+/** Validates a whole snapshot file; throws a plain Error naming what is wrong. */
+export function decodeSnapshotFile(file: Uint8Array): { index: number; term: number; data: Uint8Array; crc: number } {
+  if (file.byteLength < SNAPSHOT_HEADER_BYTES) throw new Error(`snapshot file of ${file.byteLength} bytes is shorter than its header`);
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  let magic = '';
+  for (let i = 0; i < 8; i++) magic += String.fromCharCode(file[i]);
+  if (magic !== SNAPSHOT_MAGIC) throw new Error(`bad snapshot magic ${JSON.stringify(magic)}`);
+  if (dv.getUint32(36, true) !== crc32c(file, 0, 36)) throw new Error('snapshot header checksum mismatch');
+  const index = getU64(dv, 8);
+  const term = getU64(dv, 16);
+  const len = getU64(dv, 24);
+  const crc = dv.getUint32(32, true);
+  if (SNAPSHOT_HEADER_BYTES + len !== file.byteLength) throw new Error(`snapshot file of ${file.byteLength} bytes, header says ${SNAPSHOT_HEADER_BYTES + len}`);
+  if (crc32c(file, SNAPSHOT_HEADER_BYTES) !== crc) throw new Error('snapshot data checksum mismatch');
+  return { index, term, data: file.subarray(SNAPSHOT_HEADER_BYTES), crc };
+}

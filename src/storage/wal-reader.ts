@@ -1,0 +1,380 @@
+/**
+ * Recovery: reads a FileStorage directory's segments in order, verifies every checksum,
+ * finds a torn tail, and rebuilds hard state, snapshot and log.
+ *
+ * What counts as a torn tail (only ever in the LAST segment, from some offset to its end):
+ * - fewer bytes left than a record frame (a partial frame);
+ * - a frame whose header checksum fails, when every byte from there to the end is zero
+ *   (a file extended by the crash but never filled);
+ * - a good frame whose payload runs past the end of the file (a partial last record);
+ * - a good frame whose payload checksum fails, when nothing but zero bytes follows the
+ *   record (a last record with a bad checksum at the very end).
+ * Anything else that fails a check is corruption: a StorageCorruptionError naming the file
+ * and the offset of the record. Nothing is ever skipped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EntryBatch } from '../core/entry-batch.js';
+import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import {
+  DecodedEntries, FRAME_BYTES, RecordType, SegmentHeader, decodeEntries, decodeHardState, decodeSegmentHeader,
+  decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,
+} from './wal-format.js';
+import { crc32c } from './crc32c.js';
+
+export class StorageCorruptionError extends Error {
+  constructor(readonly file: string, readonly offset: number, what: string) {
+    super(`corrupt Raft storage: ${file} at offset ${offset}: ${what}; refusing to open (nothing is skipped)`);
+    this.name = 'StorageCorruptionError';
+  }
+}
+
+export interface SegmentInfo {
+  seq: number;
+  /** Last log index when the segment began. */
+  startLast: number;
+}
+
+export interface SnapshotRef {
+  index: number;
+  term: number;
+  bytes: number;
+  crc: number;
+}
+
+export interface TornTail {
+  file: string;
+  /** Offset of the first byte cut off; 0 means the whole segment goes. */
+  offset: number;
+  size: number;
+  reason: string;
+}
+
+export interface Recovered {
+  state: PersistedState;
+  hardState: HardState;
+  snapshot: SnapshotRef | null;
+  lastIndex: number;
+  segments: SegmentInfo[];
+  /** Size of the last segment once its torn tail (if any) is cut. */
+  lastSegmentBytes: number;
+  torn: TornTail | null;
+  /** Snapshot and temporary files in the directory that the recovered state does not use. */
+  strayFiles: string[];
+}
+
+interface Chunk { e: DecodedEntries; from: number; to: number } // entries k in [from, to)
+
+/** The log as replayed: entries (snapIndex, unknownThrough] lived in deleted segments. */
+class ReplayLog {
+  snapIndex = 0;
+  unknownThrough = 0;
+  last = 0;
+  chunks: Chunk[] = [];
+
+  start(snapIndex: number, startLast: number): void {
+    this.snapIndex = snapIndex;
+    this.unknownThrough = startLast;
+    this.last = startLast;
+    this.chunks = [];
+  }
+
+  termAt(index: number): number {
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const c = this.chunks[i];
+      const k = index - c.e.firstIndex;
+      if (k >= c.from && k < c.to) return c.e.terms[k];
+    }
+    return -1;
+  }
+
+  /** Returns an error message or null. */
+  entries(e: DecodedEntries): string | null {
+    const f = e.firstIndex;
+    if (f <= this.snapIndex) return `entries from index ${f} at or below the snapshot index ${this.snapIndex}`;
+    if (f > this.last + 1) return `entries from index ${f} leave a gap after the last index ${this.last}`;
+    if (f <= this.unknownThrough) {
+      this.chunks = [];
+      this.unknownThrough = f - 1;
+    } else {
+      while (this.chunks.length > 0) {
+        const c = this.chunks[this.chunks.length - 1];
+        const cFirst = c.e.firstIndex + c.from;
+        if (cFirst >= f) { this.chunks.pop(); continue; }
+        c.to = Math.min(c.to, f - c.e.firstIndex);
+        break;
+      }
+    }
+    this.last = f - 1;
+    if (e.count > 0) {
+      this.chunks.push({ e, from: 0, to: e.count });
+      this.last = f + e.count - 1;
+    }
+    return null;
+  }
+
+  snapshot(index: number, term: number, retained: boolean): string | null {
+    if (index <= this.snapIndex) return `snapshot marker at index ${index} not above the previous snapshot index ${this.snapIndex}`;
+    if (!retained) {
+      this.snapIndex = this.unknownThrough = this.last = index;
+      this.chunks = [];
+      return null;
+    }
+    if (index > this.last) return `snapshot marker at index ${index} keeps entries, but the log ends at ${this.last}`;
+    if (index > this.unknownThrough) {
+      const t = this.termAt(index);
+      if (t !== term) return `snapshot marker (index ${index}, term ${term}) keeps entries, but the entry there has term ${t}`;
+      this.unknownThrough = index;
+      while (this.chunks.length > 0) {
+        const c = this.chunks[0];
+        if (c.e.firstIndex + c.to - 1 <= index) { this.chunks.shift(); continue; }
+        c.from = Math.max(c.from, index + 1 - c.e.firstIndex);
+        break;
+      }
+    }
+    this.snapIndex = index;
+    return null;
+  }
+
+  toBatch(): EntryBatch | null {
+    let count = 0, bytes = 0;
+    for (const c of this.chunks) {
+      count += c.to - c.from;
+      bytes += chunkEnd(c, c.to) - chunkEnd(c, c.from);
+    }
+    if (count === 0) return null;
+    const terms = new Uint32Array(count);
+    const ends = new Uint32Array(count);
+    const data = new Uint8Array(bytes);
+    let n = 0, at = 0;
+    for (const c of this.chunks) {
+      const base = chunkEnd(c, c.from);
+      const stop = chunkEnd(c, c.to);
+      terms.set(c.e.terms.subarray(c.from, c.to), n);
+      for (let k = c.from; k < c.to; k++) ends[n + k - c.from] = c.e.ends[k] - base + at;
+      data.set(c.e.data.subarray(base, stop), at);
+      n += c.to - c.from;
+      at += stop - base;
+    }
+    return { firstIndex: this.unknownThrough + 1, count, terms, ends, data };
+  }
+}
+
+/** Byte offset where entry k of the chunk's record starts (= where entry k-1 ends). */
+function chunkEnd(c: Chunk, k: number): number {
+  return k === 0 ? 0 : c.e.ends[k - 1];
+}
+
+function allZero(buf: Uint8Array, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export interface ReadOptions {
+  dir: string;
+  identity: number;
+  /** Cut a torn tail off the last segment (truncate or delete it) and make that durable. */
+  repair: boolean;
+}
+
+/** Lists the directory: segment sequence numbers (ascending), snapshot and temporary files. */
+export function listDir(dir: string): { segments: number[]; snapshots: string[]; temps: string[]; others: string[] } {
+  const segments: number[] = [];
+  const snapshots: string[] = [];
+  const temps: string[] = [];
+  const others: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const seq = parseSegmentName(name);
+    if (seq !== null) segments.push(seq);
+    else if (parseSnapshotName(name)) snapshots.push(name);
+    else if (isTempName(name)) temps.push(name);
+    else if (name !== META_FILE) others.push(name);
+  }
+  segments.sort((a, b) => a - b);
+  snapshots.sort();
+  return { segments, snapshots, temps, others };
+}
+
+export function readWal(opts: ReadOptions): Recovered {
+  const { dir } = opts;
+  const listing = listDir(dir);
+  const seqs = listing.segments;
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] !== seqs[i - 1] + 1) {
+      throw new StorageCorruptionError(path.join(dir, segmentName(seqs[i - 1] + 1)), 0, `segment missing: found ${segmentName(seqs[i - 1])} and ${segmentName(seqs[i])} but nothing between`);
+    }
+  }
+
+  const log = new ReplayLog();
+  let hard: HardState = { term: 0, votedFor: -1 };
+  let snap: SnapshotRef | null = null;
+  const segments: SegmentInfo[] = [];
+  let torn: TornTail | null = null;
+  let lastSegmentBytes = 0;
+
+  for (let si = 0; si < seqs.length; si++) {
+    const seq = seqs[si];
+    const file = path.join(dir, segmentName(seq));
+    const isLast = si === seqs.length - 1;
+    const buf: Uint8Array = fs.readFileSync(file);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const size = buf.byteLength;
+    let off = 0;
+    let sawHeader = false;
+    let cutReason: string | null = isLast && size === 0 ? 'empty segment' : null;
+
+    while (off < size) {
+      const left = size - off;
+      if (left < FRAME_BYTES) {
+        if (isLast) { cutReason = `partial record frame (${left} of ${FRAME_BYTES} bytes)`; break; }
+        throw new StorageCorruptionError(file, off, `partial record frame (${left} bytes) at the end of a segment that is not the last`);
+      }
+      if (dv.getUint32(off + 12, true) !== crc32c(buf, off, off + 12)) {
+        if (isLast && allZero(buf, off)) { cutReason = 'zero-filled tail'; break; }
+        throw new StorageCorruptionError(file, off, 'record frame checksum mismatch');
+      }
+      const len = dv.getUint32(off, true);
+      const type = buf[off + 8];
+      const p = off + FRAME_BYTES;
+      if (p + len > size) {
+        if (isLast) { cutReason = `partial record (${size - p} of ${len} payload bytes)`; break; }
+        throw new StorageCorruptionError(file, off, `record of ${len} bytes runs past the end of a segment that is not the last`);
+      }
+      if (dv.getUint32(off + 4, true) !== crc32c(buf, p, p + len)) {
+        if (isLast && allZero(buf, p + len)) { cutReason = 'last record fails its checksum'; break; }
+        throw new StorageCorruptionError(file, off, 'record payload checksum mismatch');
+      }
+      let problem: string | null = null;
+      try {
+        if (!sawHeader) {
+          if (type !== RecordType.SegmentHeader) throw new Error(`first record has type ${type}, expected a segment header`);
+          const h = decodeSegmentHeader(dv, p, len);
+          if (h.seq !== seq) throw new Error(`segment header says sequence ${h.seq}, file name says ${seq}`);
+          if (h.identity !== opts.identity) throw new Error('segment belongs to another cluster or peer (identity tag mismatch)');
+          if (si === 0) {
+            hard = { term: h.term, votedFor: h.votedFor };
+            snap = h.snapIndex > 0 ? { index: h.snapIndex, term: h.snapTerm, bytes: h.snapBytes, crc: h.snapCrc } : null;
+            log.start(h.snapIndex, h.startLast);
+          } else {
+            problem = headerDisagreement(h, hard, snap, log.last);
+          }
+          segments.push({ seq, startLast: h.startLast });
+          sawHeader = true;
+        } else {
+          switch (type) {
+            case RecordType.HardState: hard = decodeHardState(dv, p, len); break;
+            case RecordType.Snapshot: {
+              const m = decodeSnapshotMarker(dv, p, len);
+              problem = log.snapshot(m.index, m.term, m.retained);
+              snap = { index: m.index, term: m.term, bytes: m.bytes, crc: m.crc };
+              break;
+            }
+            case RecordType.Entries: problem = log.entries(decodeEntries(buf, dv, p, len)); break;
+            case RecordType.SegmentHeader: throw new Error('a second segment header inside one segment');
+            default: throw new Error(`unknown record type ${type}`);
+          }
+        }
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      if (problem !== null) throw new StorageCorruptionError(file, off, problem);
+      off = p + len;
+    }
+
+    if (cutReason !== null) torn = { file, offset: off, size, reason: cutReason };
+    if (isLast) lastSegmentBytes = off;
+    if (!sawHeader) {
+      // Only a torn, brand-new last segment may lack its header: it holds nothing.
+      if (!isLast || cutReason === null) throw new StorageCorruptionError(file, 0, 'segment without a header');
+      if (si === 0 && seq !== 1) throw new StorageCorruptionError(file, 0, `segment ${seq} is the only one and has no complete header; earlier segments are gone`);
+      if (si > 0) lastSegmentBytes = -1; // the previous segment becomes the last; see below
+    }
+  }
+
+  if (lastSegmentBytes === -1) {
+    // The header-less last segment is dropped; the one before it is complete (it was synced
+    // before the new one was created), so its size is its length on disk.
+    lastSegmentBytes = fs.statSync(path.join(dir, segmentName(seqs[seqs.length - 2]))).size;
+  }
+
+  if (log.unknownThrough !== log.snapIndex) {
+    const first = segments.length > 0 ? path.join(dir, segmentName(segments[0].seq)) : dir;
+    throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`);
+  }
+
+  let snapshot: Snapshot | null = null;
+  const used = new Set<string>();
+  if (snap) {
+    const s: SnapshotRef = snap;
+    const name = snapshotName(s.index, s.term);
+    const file = path.join(dir, name);
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (err) {
+      throw new StorageCorruptionError(file, 0, `snapshot file referenced by the WAL cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    let dec;
+    try {
+      dec = decodeSnapshotFile(bytes);
+    } catch (err) {
+      throw new StorageCorruptionError(file, 0, (err as Error).message);
+    }
+    if (dec.index !== s.index || dec.term !== s.term || dec.data.byteLength !== s.bytes || dec.crc !== s.crc) {
+      throw new StorageCorruptionError(file, 0, `snapshot file holds (index ${dec.index}, term ${dec.term}, ${dec.data.byteLength} bytes, crc ${dec.crc}) but the WAL expects (index ${s.index}, term ${s.term}, ${s.bytes} bytes, crc ${s.crc})`);
+    }
+    snapshot = { index: s.index, term: s.term, data: dec.data };
+    used.add(name);
+  }
+
+  const strayFiles = [...listing.snapshots.filter((n) => !used.has(n)), ...listing.temps];
+  const entries = log.toBatch();
+  if (entries && entries.firstIndex !== log.snapIndex + 1) {
+    throw new Error(`internal: replayed entries start at ${entries.firstIndex}, snapshot index ${log.snapIndex}`);
+  }
+  const tornTail = torn as TornTail | null;
+  if (opts.repair && tornTail) repairTail(dir, tornTail);
+  return {
+    state: { hardState: { ...hard }, snapshot, entries },
+    hardState: hard,
+    snapshot: snap,
+    lastIndex: log.last,
+    segments,
+    lastSegmentBytes: segments.length === 0 ? 0 : lastSegmentBytes,
+    torn: tornTail,
+    strayFiles,
+  };
+}
+
+function headerDisagreement(h: SegmentHeader, hard: HardState, snap: SnapshotRef | null, last: number): string | null {
+  const si = snap ? snap.index : 0;
+  const st = snap ? snap.term : 0;
+  if (h.term !== hard.term || h.votedFor !== hard.votedFor) return `segment header has term ${h.term} vote ${h.votedFor}, the records before it end with term ${hard.term} vote ${hard.votedFor}`;
+  if (h.snapIndex !== si || h.snapTerm !== st) return `segment header has snapshot (${h.snapIndex}, ${h.snapTerm}), the records before it end with (${si}, ${st})`;
+  if (h.startLast !== last) return `segment header says the log ended at ${h.startLast}, the records before it end at ${last}`;
+  return null;
+}
+
+function repairTail(dir: string, t: TornTail): void {
+  if (t.offset === 0) {
+    fs.rmSync(t.file, { force: true });
+  } else {
+    const fd = fs.openSync(t.file, 'r+');
+    try {
+      fs.ftruncateSync(fd, t.offset);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

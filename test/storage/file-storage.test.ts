@@ -1,0 +1,420 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { makeBatch } from '../../src/core/entry-batch.js';
+import { FileStorage, FileStorageOptions, FsyncPolicy } from '../../src/storage/file-storage.js';
+import { segmentName } from '../../src/storage/wal-format.js';
+import { Model, assertMatches, batch, bytes, makeUnwritable, rmDir, tmpDir } from './helpers.js';
+
+const POLICIES: FsyncPolicy[] = ['always', 'batch', 'none'];
+
+function opts(dir: string, extra: Partial<FileStorageOptions> = {}): FileStorageOptions {
+  return { dir, clusterId: 'cluster-a', peerId: 1, fsync: 'always', ...extra };
+}
+
+async function reopen(s: FileStorage, extra: Partial<FileStorageOptions> = {}): Promise<FileStorage> {
+  await s.close();
+  return FileStorage.open(opts(s.dir, { fsync: s.policy, segmentBytes: s.segmentBytes, ...extra }));
+}
+
+function snapshotFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.snap')).sort();
+}
+
+for (const policy of POLICIES) {
+  test(`file storage (${policy}): save, reopen, load equals`, async () => {
+    const dir = tmpDir();
+    try {
+      let s = await FileStorage.open(opts(dir, { fsync: policy }));
+      const m = new Model();
+      assertMatches(s.load(), m, 'fresh');
+      const steps: Array<Parameters<Model['save']>> = [
+        [{ term: 1, votedFor: 1 }, null, null],
+        [null, null, batch(1, [1, 1, 1])],
+        [{ term: 2, votedFor: -1 }, null, batch(4, [2, 2])],
+        [null, null, batch(3, [2, 2, 2, 2])], // replaces 3.. (truncation)
+        [{ term: 3, votedFor: 2 }, null, null],
+        [null, null, makeBatch(7, [{ term: 3, command: new Uint8Array(0) }, { term: 3, command: bytes('x'.repeat(5000)) }])],
+      ];
+      for (const [h, sn, e] of steps) {
+        await s.save(h, sn, e);
+        m.save(h, sn, e);
+      }
+      assertMatches(s.load(), m, 'reread while open');
+      s = await reopen(s);
+      assertMatches(s.load(), m, 'after reopen');
+      assertMatches(s.load(), m, 'second load re-reads');
+      // appends continue after a reopen
+      await s.save({ term: 4, votedFor: 4 }, null, batch(9, [4]));
+      m.save({ term: 4, votedFor: 4 }, null, batch(9, [4]));
+      s = await reopen(s);
+      assertMatches(s.load(), m, 'after second reopen');
+      await s.close();
+    } finally {
+      rmDir(dir);
+    }
+  });
+}
+
+test('file storage: save returns void under always/none and a promise under batch', async () => {
+  for (const policy of POLICIES) {
+    const dir = tmpDir();
+    try {
+      const s = await FileStorage.open(opts(dir, { fsync: policy }));
+      const r = s.save({ term: 1, votedFor: -1 }, null, batch(1, [1]));
+      assert.equal(r instanceof Promise, policy === 'batch');
+      if (policy !== 'batch') assert.equal(typeof r, 'undefined');
+      await r;
+      if (policy === 'always') assert.equal(s.stats().syncs, 1);
+      if (policy === 'none') assert.equal(s.stats().syncs, 0);
+      await s.close();
+    } finally {
+      rmDir(dir);
+    }
+  }
+});
+
+test('file storage (batch): one fdatasync covers every save queued meanwhile; none resolves before its sync', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { fsync: 'batch' }));
+    const resolvedOrder: number[] = [];
+    const ps: Promise<void>[] = [];
+    for (let i = 1; i <= 100; i++) {
+      const p = s.save({ term: 1, votedFor: 1 }, null, batch(i, [1])) as Promise<void>;
+      ps.push(p.then(() => {
+        assert.ok(s.stats().syncs >= 1, 'resolved before any sync');
+        resolvedOrder.push(i);
+      }));
+    }
+    assert.equal(s.stats().syncs, 0, 'nothing synced synchronously');
+    await Promise.all(ps);
+    assert.deepEqual(resolvedOrder, Array.from({ length: 100 }, (_, k) => k + 1));
+    const st = s.stats();
+    assert.equal(st.syncs, 1, 'the 100 saves of one turn share one sync');
+    assert.equal(st.savesPerSync, 100);
+    assert.equal(st.entriesPerSync, 100);
+
+    // Saves made while a sync is in flight go into the next group.
+    const a = s.save(null, null, batch(101, [1])) as Promise<void>;
+    await new Promise((r) => setImmediate(r)); // the flush for `a` has started
+    const b = s.save(null, null, batch(102, [1])) as Promise<void>;
+    await a;
+    await b;
+    assert.ok(s.stats().syncs >= 2);
+    // An empty save resolves after the pending ones, or at once when nothing is pending.
+    assert.equal(s.save(null, null, null), undefined);
+    const c = s.save(null, null, batch(103, [1])) as Promise<void>;
+    const d = s.save(null, null, null);
+    assert.equal(d, c);
+    await d;
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage (batch): close waits for pending saves; save after close throws', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { fsync: 'batch' }));
+    const m = new Model();
+    const p = s.save({ term: 5, votedFor: 3 }, null, batch(1, [5, 5]));
+    m.save({ term: 5, votedFor: 3 }, null, batch(1, [5, 5]));
+    await s.close();
+    await p;
+    assert.throws(() => s.save(null, null, batch(3, [5])), /closed/);
+    assert.throws(() => s.load(), /closed/);
+    const s2 = await FileStorage.open(opts(dir, { fsync: 'batch' }));
+    assertMatches(s2.load(), m);
+    await s2.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: an EntryBatch of 10,000 commands is one record', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    const cmds = Array.from({ length: 10000 }, (_, k) => ({ term: 1, command: bytes(`command-${k}`) }));
+    const b = makeBatch(1, cmds);
+    s.save(null, null, b);
+    assert.equal(s.stats().records, 1);
+    assert.equal(s.stats().entries, 10000);
+    assert.equal(s.stats().syncs, 1);
+    const m = new Model();
+    m.save(null, null, b);
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: batches that are slices (entries not starting at 0 of their arrays) are stored right', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    const m = new Model();
+    const full = batch(1, [1, 1, 1, 1, 1, 1]);
+    // A batch whose typed arrays are views with offsets into larger buffers.
+    const view = {
+      firstIndex: 1, count: 4,
+      terms: full.terms.subarray(0, 4),
+      ends: full.ends.subarray(0, 4),
+      data: full.data,
+    };
+    s.save(null, null, view);
+    m.save(null, null, view);
+    // Overlapping the snapshot: the part at or below the snapshot index is dropped.
+    s.save(null, { index: 2, term: 1, data: bytes('s2') }, null);
+    m.save(null, { index: 2, term: 1, data: bytes('s2') }, null);
+    const overlap = batch(1, [1, 1, 1, 1, 2], 'o');
+    s.save(null, null, overlap);
+    m.save(null, null, overlap);
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: a gap is refused and nothing of that save is written', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    const m = new Model();
+    s.save({ term: 1, votedFor: 1 }, null, batch(1, [1, 1]));
+    m.save({ term: 1, votedFor: 1 }, null, batch(1, [1, 1]));
+    assert.throws(() => s.save({ term: 9, votedFor: 9 }, null, batch(5, [1])), /gap/);
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: segment rotation with a small segment size', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir, { segmentBytes: 1024 }));
+    const m = new Model();
+    for (let i = 1; i <= 200; i++) {
+      const h = i % 10 === 0 ? { term: 1 + Math.floor(i / 10), votedFor: i % 3 } : null;
+      const e = batch(i, [m.hard.term || 1]);
+      s.save(h, null, e);
+      m.save(h, null, e);
+    }
+    const seqs = s.segmentSeqs();
+    assert.ok(seqs.length >= 5, `expected several segments, got ${seqs.length}`);
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, k) => k + 1));
+    for (const q of seqs) assert.ok(fs.statSync(path.join(dir, segmentName(q))).size <= 1024, `segment ${q} over the size`);
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    // A save larger than a segment still goes into one segment.
+    const big = makeBatch(201, [{ term: 1, command: new Uint8Array(3000).fill(7) }]);
+    s.save(null, null, big);
+    m.save(null, null, big);
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+for (const policy of POLICIES) {
+  test(`file storage (${policy}): compaction deletes segments covered by a snapshot and older snapshot files`, async () => {
+    const dir = tmpDir();
+    try {
+      let s = await FileStorage.open(opts(dir, { fsync: policy, segmentBytes: 1024 }));
+      const m = new Model();
+      const save = async (...a: Parameters<Model['save']>) => { await s.save(...a); m.save(...a); };
+      await save({ term: 1, votedFor: 1 }, null, null);
+      for (let i = 1; i <= 100; i++) await save(null, null, batch(i, [1]));
+      const before = s.segmentSeqs();
+      assert.ok(before.length >= 4);
+      await save(null, { index: 60, term: 1, data: bytes('state@60') }, null);
+      const after = s.segmentSeqs();
+      assert.ok(after[0] > 1, 'the first segments are gone');
+      assert.ok(after.length < before.length);
+      for (const q of before) assert.equal(fs.existsSync(path.join(dir, segmentName(q))), after.includes(q));
+      assert.deepEqual(snapshotFiles(dir).length, 1);
+      s = await reopen(s);
+      assertMatches(s.load(), m, 'after compaction and reopen');
+
+      // hard state survives the deletion of the segments that held it
+      for (let i = 101; i <= 160; i++) await save(null, null, batch(i, [1]));
+      await save(null, { index: 150, term: 1, data: bytes('state@150') }, null);
+      assert.deepEqual(snapshotFiles(dir), ['snap-0000000000000150-0000000000000001.snap'], 'the older snapshot file is deleted');
+      s = await reopen(s);
+      assertMatches(s.load(), m, 'after the second compaction');
+      assert.deepEqual(s.load().hardState, { term: 1, votedFor: 1 });
+
+      // a snapshot that does not match the stored log drops everything
+      await save({ term: 2, votedFor: 2 }, { index: 155, term: 2, data: bytes('other@155') }, null);
+      assert.equal(m.entries.length, 0);
+      await save(null, null, batch(156, [2, 2]));
+      s = await reopen(s);
+      assertMatches(s.load(), m, 'after a log-replacing snapshot');
+      await s.close();
+    } finally {
+      rmDir(dir);
+    }
+  });
+}
+
+test('file storage: snapshot keeps the entries after it when the stored entry at its index has its term', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    const m = new Model();
+    const save = (...a: Parameters<Model['save']>) => { s.save(...a); m.save(...a); };
+    save(null, null, batch(1, [1, 1, 2, 2, 3, 3]));
+    save(null, { index: 4, term: 2, data: bytes('s4') }, null);
+    assert.deepEqual(m.entries.map((e) => e.term), [3, 3]);
+    s = await reopen(s);
+    let st = s.load();
+    assertMatches(st, m);
+    assert.equal(st.entries!.firstIndex, 5);
+    assert.equal(st.entries!.count, 2);
+
+    // another term at the index: every entry goes
+    save(null, { index: 5, term: 9, data: bytes('s5') }, null);
+    s = await reopen(s);
+    st = s.load();
+    assertMatches(st, m);
+    assert.equal(st.entries, null);
+
+    // beyond the last entry: every entry goes
+    save(null, null, batch(6, [9, 9]));
+    save(null, { index: 20, term: 9, data: bytes('s20') }, null);
+    // a snapshot not above the stored one changes nothing
+    save(null, { index: 10, term: 9, data: bytes('s10') }, null);
+    s = await reopen(s);
+    st = s.load();
+    assertMatches(st, m);
+    assert.equal(st.snapshot!.index, 20);
+    // snapshot and entries in one save
+    save({ term: 10, votedFor: 1 }, { index: 25, term: 10, data: bytes('s25') }, batch(26, [10, 10]));
+    s = await reopen(s);
+    assertMatches(s.load(), m);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: another peer\'s or another cluster\'s directory is refused, naming both ids', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { clusterId: 'alpha', peerId: 1 }));
+    s.save({ term: 1, votedFor: 1 }, null, null);
+    await s.close();
+    await assert.rejects(FileStorage.open(opts(dir, { clusterId: 'alpha', peerId: 2 })),
+      (e: Error) => /"alpha" peer 1/.test(e.message) && /"alpha" peer 2/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { clusterId: 'beta', peerId: 1 })),
+      (e: Error) => /"alpha" peer 1/.test(e.message) && /"beta" peer 1/.test(e.message));
+    const again = await FileStorage.open(opts(dir, { clusterId: 'alpha', peerId: 1 }));
+    assert.deepEqual(again.load().hardState, { term: 1, votedFor: 1 });
+    await again.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: a segment copied in from another peer is refused', async () => {
+  const a = tmpDir(), b = tmpDir();
+  try {
+    const sa = await FileStorage.open(opts(a, { peerId: 1 }));
+    sa.save({ term: 1, votedFor: 1 }, null, null);
+    await sa.close();
+    const sb = await FileStorage.open(opts(b, { peerId: 2 }));
+    await sb.close();
+    fs.copyFileSync(path.join(a, segmentName(1)), path.join(b, segmentName(1)));
+    await assert.rejects(FileStorage.open(opts(b, { peerId: 2 })), /another cluster or peer/);
+  } finally {
+    rmDir(a); rmDir(b);
+  }
+});
+
+test('file storage: a non-empty foreign directory and a damaged meta file are refused', async () => {
+  const dir = tmpDir();
+  try {
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+    await assert.rejects(FileStorage.open(opts(dir)), /not empty.*notes\.txt/);
+    fs.rmSync(path.join(dir, 'notes.txt'));
+    const s = await FileStorage.open(opts(dir));
+    await s.close();
+    fs.writeFileSync(path.join(dir, 'meta.json'), '{"format": "raft-thr');
+    await assert.rejects(FileStorage.open(opts(dir)), /meta\.json.*not valid JSON/);
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: an unwritable directory is refused at open, not at the first append', async (t) => {
+  const fresh = tmpDir();
+  const used = tmpDir();
+  const undo: Array<() => void> = [];
+  try {
+    // a path below a regular file can never be created
+    fs.writeFileSync(path.join(fresh, 'file'), 'x');
+    await assert.rejects(FileStorage.open(opts(path.join(fresh, 'file', 'peer1'))), /cannot create storage directory.*ENOTDIR/);
+    fs.rmSync(path.join(fresh, 'file'));
+
+    const s = await FileStorage.open(opts(used));
+    s.save({ term: 1, votedFor: 1 }, null, null);
+    await s.close();
+
+    const u1 = makeUnwritable(fresh);
+    if (!u1) { t.skip('cannot make a directory unwritable on this machine'); return; }
+    undo.push(u1);
+    await assert.rejects(FileStorage.open(opts(fresh)), (e: Error) => e.message.includes(fresh) && /not writable/.test(e.message));
+    const u2 = makeUnwritable(used);
+    assert.ok(u2);
+    undo.push(u2);
+    await assert.rejects(FileStorage.open(opts(used)), (e: Error) => e.message.includes(used) && /not writable/.test(e.message));
+  } finally {
+    for (const u of undo) u();
+    rmDir(fresh); rmDir(used);
+  }
+});
+
+test('file storage: options are validated, naming the bad option', async () => {
+  const dir = tmpDir();
+  try {
+    await assert.rejects(FileStorage.open(opts(dir, { fsync: 'sometimes' as FsyncPolicy })),
+      (e: Error) => e instanceof TypeError && /"fsync"/.test(e.message) && /'always', 'batch', 'none'/.test(e.message) && /sometimes/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { fsync: undefined as unknown as FsyncPolicy })), /"fsync"/);
+    await assert.rejects(FileStorage.open(opts(dir, { segmentBytes: 10 })), /"segmentBytes"/);
+    await assert.rejects(FileStorage.open(opts(dir, { segmentBytes: 1.5 })), /"segmentBytes"/);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: -1 })), /"peerId"/);
+    await assert.rejects(FileStorage.open(opts(dir, { clusterId: '' })), /"clusterId"/);
+    await assert.rejects(FileStorage.open(opts('', {})), /"dir"/);
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing written for refused options');
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: stats report syncs, their time and entries per sync', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { fsync: 'always' }));
+    for (let i = 1; i <= 5; i++) s.save(null, null, batch(i, [1]));
+    const st = s.stats();
+    assert.equal(st.syncs, 5);
+    assert.equal(st.saves, 5);
+    assert.equal(st.entriesPerSync, 1);
+    assert.ok(st.syncMsTotal >= 0 && st.syncMsMean >= 0 && st.syncMsMax >= st.syncMsMean);
+    await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});

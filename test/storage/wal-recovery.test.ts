@@ -1,0 +1,292 @@
+/**
+ * Recovery from damaged files: torn tails are cut at every byte offset, corruption anywhere
+ * else is refused with the file and offset in the message, and nothing is skipped.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { FileStorage, FileStorageOptions, StorageCorruptionError } from '../../src/storage/file-storage.js';
+import { FRAME_BYTES, segmentName, snapshotName } from '../../src/storage/wal-format.js';
+import { Model, assertMatches, batch, bytes, rmDir, tmpDir } from './helpers.js';
+
+function opts(dir: string, extra: Partial<FileStorageOptions> = {}): FileStorageOptions {
+  return { dir, clusterId: 'c', peerId: 7, fsync: 'always', ...extra };
+}
+
+/** Offsets of the records of a segment file. */
+function recordOffsets(file: string): number[] {
+  const buf = fs.readFileSync(file);
+  const out: number[] = [];
+  let off = 0;
+  while (off + FRAME_BYTES <= buf.length) {
+    out.push(off);
+    off += FRAME_BYTES + buf.readUInt32LE(off);
+  }
+  assert.equal(off, buf.length, 'the segment ends at a record boundary');
+  return out;
+}
+
+function lastSegment(dir: string): string {
+  const segs = fs.readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
+  return path.join(dir, segs[segs.length - 1]);
+}
+
+function copyDir(from: string, to: string): void {
+  rmDir(to);
+  fs.cpSync(from, to, { recursive: true });
+}
+
+function flip(file: string, at: number): void {
+  const buf = fs.readFileSync(file);
+  buf[at] ^= 0x5a;
+  fs.writeFileSync(file, buf);
+}
+
+async function openExpectCorrupt(dir: string, file: string, offset: number, what: string): Promise<void> {
+  const before = fs.readFileSync(file);
+  await assert.rejects(FileStorage.open(opts(dir)), (e: Error) => {
+    assert.ok(e instanceof StorageCorruptionError, `${what}: ${e.stack}`);
+    assert.ok(e.message.includes(file), `${what}: message names the file: ${e.message}`);
+    assert.ok(e.message.includes(`offset ${offset}`), `${what}: message names offset ${offset}: ${e.message}`);
+    assert.equal(e.file, file);
+    assert.equal(e.offset, offset);
+    return true;
+  });
+  assert.deepEqual(fs.readFileSync(file), before, `${what}: a refused open changes nothing`);
+}
+
+/** Builds a store; returns the model before and after the last save and the segment bounds of that save. */
+async function buildStore(dir: string, segmentBytes?: number): Promise<{ before: Model; mid: Model; after: Model; start: number; hsEnd: number; end: number; file: string }> {
+  const s = await FileStorage.open(opts(dir, { segmentBytes }));
+  const m = new Model();
+  const save = (...a: Parameters<Model['save']>) => { s.save(...a); m.save(...a); };
+  save({ term: 1, votedFor: 7 }, null, batch(1, [1, 1]));
+  save({ term: 2, votedFor: -1 }, null, batch(3, [2, 2, 2]));
+  save(null, null, batch(4, [2, 2]));
+  const before = m.clone();
+  const file = path.join(dir, segmentName(s.segmentSeqs().at(-1)!));
+  const start = fs.statSync(file).size;
+  save({ term: 3, votedFor: 1 }, null, batch(6, [3, 3, 3], 'last'));
+  const mid = before.clone();
+  mid.save({ term: 3, votedFor: 1 }, null, null);
+  const after = m.clone();
+  const end = fs.statSync(file).size;
+  assert.equal(file, lastSegment(dir));
+  await s.close();
+  return { before, mid, after, start, hsEnd: start + FRAME_BYTES + 12, end, file };
+}
+
+test('recovery: a torn tail is cut at every byte offset of the last save', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const b = await buildStore(base);
+    for (let cut = b.start; cut < b.end; cut++) {
+      copyDir(base, work);
+      const file = path.join(work, path.basename(b.file));
+      fs.truncateSync(file, cut);
+      let s = await FileStorage.open(opts(work));
+      const expect = cut < b.hsEnd ? b.before : b.mid;
+      assertMatches(s.load(), expect, `cut at ${cut}`);
+      assert.equal(fs.statSync(file).size, cut < b.hsEnd ? b.start : b.hsEnd, `cut at ${cut}: the file is trimmed to the last whole record`);
+      // the repaired store takes appends and reopens
+      const m = expect.clone();
+      s.save({ term: 4, votedFor: 2 }, null, batch(m.lastIndex + 1, [4]));
+      m.save({ term: 4, votedFor: 2 }, null, batch(m.lastIndex + 1, [4]));
+      await s.close();
+      s = await FileStorage.open(opts(work));
+      assertMatches(s.load(), m, `cut at ${cut}, then append and reopen`);
+      await s.close();
+    }
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a last record failing its checksum at the very end is cut (every payload byte)', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const b = await buildStore(base);
+    const last = recordOffsets(b.file).at(-1)!;
+    assert.equal(last, b.hsEnd);
+    for (let at = last + FRAME_BYTES; at < b.end; at++) {
+      copyDir(base, work);
+      const file = path.join(work, path.basename(b.file));
+      flip(file, at);
+      const s = await FileStorage.open(opts(work));
+      assertMatches(s.load(), b.mid, `flipped payload byte ${at} of the last record`);
+      await s.close();
+    }
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a zero-filled tail is cut', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const b = await buildStore(base);
+    // the file was extended but never filled
+    copyDir(base, work);
+    let file = path.join(work, path.basename(b.file));
+    fs.appendFileSync(file, new Uint8Array(4096));
+    let s = await FileStorage.open(opts(work));
+    assertMatches(s.load(), b.after, 'zeros after the last record');
+    await s.close();
+    assert.equal(fs.statSync(file).size, b.end);
+    // the last record's bytes never reached the disk
+    copyDir(base, work);
+    file = path.join(work, path.basename(b.file));
+    const buf = fs.readFileSync(file);
+    buf.fill(0, b.hsEnd);
+    fs.writeFileSync(file, buf);
+    s = await FileStorage.open(opts(work));
+    assertMatches(s.load(), b.mid, 'last record zeroed');
+    await s.close();
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a torn new segment (cut at every offset, header included) falls back to the one before', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const s0 = await FileStorage.open(opts(base, { segmentBytes: 1024 }));
+    const m = new Model();
+    let i = 1;
+    while (s0.segmentSeqs().length < 2) {
+      const before = m.clone();
+      s0.save({ term: 1, votedFor: 7 }, null, batch(i, [1]));
+      m.save({ term: 1, votedFor: 7 }, null, batch(i, [1]));
+      i++;
+      if (s0.segmentSeqs().length === 2) {
+        await s0.close();
+        const seg2 = path.join(base, segmentName(2));
+        const size = fs.statSync(seg2).size;
+        const headerEnd = recordOffsets(seg2)[1];
+        for (let cut = 0; cut < size; cut++) {
+          copyDir(base, work);
+          fs.truncateSync(path.join(work, segmentName(2)), cut);
+          let s = await FileStorage.open(opts(work, { segmentBytes: 1024, fsync: 'none' }));
+          const expect = cut < headerEnd + FRAME_BYTES + 12 ? before : (() => { const x = before.clone(); x.save({ term: 1, votedFor: 7 }, null, null); return x; })();
+          assertMatches(s.load(), expect, `segment 2 cut at ${cut}`);
+          assert.equal(fs.existsSync(path.join(work, segmentName(2))), cut >= headerEnd, `cut at ${cut}: a header-less segment is removed`);
+          const after = expect.clone();
+          for (let k = 0; k < 30; k++) {
+            const e = batch(after.lastIndex + 1, [1], 'again');
+            s.save(null, null, e);
+            after.save(null, null, e);
+          }
+          await s.close();
+          s = await FileStorage.open(opts(work, { segmentBytes: 1024, fsync: 'none' }));
+          assertMatches(s.load(), after, `segment 2 cut at ${cut}, then appends and reopen`);
+          await s.close();
+        }
+      }
+    }
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a flipped byte anywhere in a record that is not the tail is refused with file and offset', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(base, { segmentBytes: 1024 }));
+    for (let i = 1; i <= 60; i++) s.save(i % 7 === 0 ? { term: 1, votedFor: i % 3 } : null, null, batch(i, [1]));
+    const seqs = s.segmentSeqs();
+    await s.close();
+    assert.ok(seqs.length >= 3);
+    const first = path.join(base, segmentName(seqs[0]));
+    const lastFile = path.join(base, segmentName(seqs.at(-1)!));
+    const firstRecs = recordOffsets(first);
+    const lastRecs = recordOffsets(lastFile);
+    assert.ok(lastRecs.length >= 3, 'the last segment has records in the middle');
+    const cases: Array<{ seg: string; rec: number; what: string }> = [
+      { seg: first, rec: 0, what: 'segment header of a non-last segment' },
+      { seg: first, rec: Math.floor(firstRecs.length / 2), what: 'middle record of a non-last segment' },
+      { seg: first, rec: firstRecs.length - 1, what: 'last record of a non-last segment' },
+      { seg: lastFile, rec: 1, what: 'middle record of the last segment' },
+      { seg: lastFile, rec: lastRecs.length - 2, what: 'record before the last one' },
+    ];
+    for (const c of cases) {
+      const recs = recordOffsets(c.seg);
+      const off = recs[c.rec];
+      const end = c.rec + 1 < recs.length ? recs[c.rec + 1] : fs.statSync(c.seg).size;
+      for (let at = off; at < end; at++) {
+        copyDir(base, work);
+        const file = path.join(work, path.basename(c.seg));
+        flip(file, at);
+        await openExpectCorrupt(work, file, off, `${c.what}, byte ${at}`);
+      }
+    }
+    // The frame of the very last record: its length cannot be trusted, so it is not a torn tail.
+    const lastOff = lastRecs.at(-1)!;
+    for (let at = lastOff; at < lastOff + FRAME_BYTES; at++) {
+      copyDir(base, work);
+      const file = path.join(work, path.basename(lastFile));
+      flip(file, at);
+      await openExpectCorrupt(work, file, lastOff, `frame byte ${at} of the last record`);
+    }
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a truncated non-last segment and a missing segment are refused', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(base, { segmentBytes: 1024 }));
+    for (let i = 1; i <= 60; i++) s.save(null, null, batch(i, [1]));
+    const seqs = s.segmentSeqs();
+    await s.close();
+    assert.ok(seqs.length >= 3);
+    const first = path.join(base, segmentName(seqs[0]));
+    const recs = recordOffsets(first);
+    for (const cut of [recs.at(-1)! + 3, recs.at(-1)! + FRAME_BYTES + 1, fs.statSync(first).size - 1]) {
+      copyDir(base, work);
+      const file = path.join(work, path.basename(first));
+      fs.truncateSync(file, cut);
+      await openExpectCorrupt(work, file, recs.at(-1)!, `non-last segment cut at ${cut}`);
+    }
+    copyDir(base, work);
+    fs.rmSync(path.join(work, segmentName(seqs[1])));
+    await assert.rejects(FileStorage.open(opts(work)), (e: Error) => e instanceof StorageCorruptionError && e.message.includes(segmentName(seqs[1])) && /missing/.test(e.message));
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
+
+test('recovery: a damaged or missing snapshot file is refused, naming it; stray files are removed', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(base));
+    const m = new Model();
+    s.save({ term: 2, votedFor: 7 }, null, batch(1, [1, 2, 2]));
+    m.save({ term: 2, votedFor: 7 }, null, batch(1, [1, 2, 2]));
+    s.save(null, { index: 2, term: 2, data: bytes('snapshot-data-'.repeat(20)) }, null);
+    m.save(null, { index: 2, term: 2, data: bytes('snapshot-data-'.repeat(20)) }, null);
+    await s.close();
+    const name = snapshotName(2, 2);
+
+    for (const at of [0, 12, 39, 40, 100]) {
+      copyDir(base, work);
+      flip(path.join(work, name), at);
+      await assert.rejects(FileStorage.open(opts(work)), (e: Error) => e instanceof StorageCorruptionError && e.message.includes(path.join(work, name)));
+    }
+    copyDir(base, work);
+    fs.rmSync(path.join(work, name));
+    await assert.rejects(FileStorage.open(opts(work)), (e: Error) => e instanceof StorageCorruptionError && e.message.includes(name) && /ENOENT/.test(e.message));
+
+    // an orphan snapshot (crash before its marker) and half-written temporaries are removed
+    copyDir(base, work);
+    fs.writeFileSync(path.join(work, snapshotName(3, 2)), 'orphan');
+    fs.writeFileSync(path.join(work, `${snapshotName(4, 2)}.tmp`), 'half');
+    const s2 = await FileStorage.open(opts(work));
+    assertMatches(s2.load(), m);
+    await s2.close();
+    assert.deepEqual(fs.readdirSync(work).sort(), ['meta.json', name, segmentName(1)].sort());
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
