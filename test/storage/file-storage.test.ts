@@ -418,3 +418,38 @@ test('file storage: stats report syncs, their time and entries per sync', async 
     rmDir(dir);
   }
 });
+
+function openFds(): number | null {
+  try { return fs.readdirSync('/proc/self/fd').length; } catch { return null; }
+}
+
+test('file storage (batch): rotation and compaction while syncs are in flight; no fd leaks', async () => {
+  const dir = tmpDir();
+  try {
+    const fds0 = openFds();
+    let s = await FileStorage.open(opts(dir, { fsync: 'batch', segmentBytes: 1024 }));
+    const m = new Model();
+    const ps: Array<void | Promise<void>> = [];
+    for (let i = 1; i <= 400; i++) {
+      const h = i % 13 === 0 ? { term: 1, votedFor: i % 5 } : null;
+      const sn = i % 97 === 0 ? { index: i - 20, term: 1, data: bytes(`snap${i}`) } : null;
+      const e = batch(i, [1]);
+      ps.push(s.save(h, sn, e));
+      m.save(h, sn, e);
+      if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(ps);
+    const st = s.stats();
+    assert.ok(st.segmentsCreated > 5 && st.segmentsDeleted > 0, JSON.stringify(st));
+    assert.ok(st.syncs < 400, 'saves shared syncs');
+    assertMatches(s.load(), m, 'before reopen');
+    s = await reopen(s);
+    assertMatches(s.load(), m, 'after reopen');
+    await s.close();
+    await new Promise((r) => setTimeout(r, 20)); // let retired fds' async closes finish
+    const fds1 = openFds();
+    if (fds0 !== null) assert.equal(fds1, fds0, 'every segment fd was closed');
+  } finally {
+    rmDir(dir);
+  }
+});
