@@ -213,12 +213,14 @@ async function main(): Promise<void> {
   if (!args.has('--no-threads')) {
     const tp16 = await measureRingThroughput(16, QUICK ? 300 : 1000);
     const tp256 = await measureRingThroughput(256, QUICK ? 300 : 1000);
+    // one AppendEntries of 256 x 16 B commands is one 6,216-byte record
+    const tpBatch = await measureRingThroughput(6216, QUICK ? 300 : 1000);
     const spin = await measureRingSpinRoundTrip(QUICK ? 20_000 : 200_000);
     const port = await measureMessagePortRoundTrip(QUICK ? 500 : 5000);
-    limits = { ringThroughput16: tp16, ringThroughput256: tp256, ringSpinRoundTrip: spin, messagePortRoundTrip: port };
+    limits = { ringThroughput16: tp16, ringThroughput256: tp256, ringThroughput6216: tpBatch, ringSpinRoundTrip: spin, messagePortRoundTrip: port };
     if (!JSON_OUT) {
       console.log('\nreference limits (two threads):');
-      for (const tp of [tp16, tp256]) {
+      for (const tp of [tp16, tp256, tpBatch]) {
         console.log(`  ring throughput, ${tp.recordBytes} B records, busy-spinning writer and reader workers: ` +
           `${fmt(tp.recordsPerSec / 1e6, 2)} M records/s (${fmt(tp.bytesPerSec / 2 ** 20, 0)} MiB/s payload)`);
       }

@@ -1,7 +1,7 @@
 /**
  * Busy-spinning ring endpoints for bench/reference-limits.ts. Roles:
- *  - 'writer': writes `recordBytes`-byte records into `ring` as fast as it can until stopped;
- *  - 'reader': drains `ring` in a busy loop until stopped, counting records;
+ *  - 'writer': copies `recordBytes`-byte records into `ring` as fast as it can until stopped;
+ *  - 'reader': drains `ring` in a busy loop until stopped, copying each record out and counting;
  *  - 'ping':   writes one record to `ring`, spins until the echo arrives on `back`, `iterations` times;
  *  - 'pong':   spins on `ring`, echoes each record to `back`.
  * `control` is an Int32Array over a SharedArrayBuffer: [0] go, [1] stop; results go to parentPort.
@@ -35,27 +35,29 @@ port.postMessage({ ready: true });
 while (Atomics.load(control, CTRL_GO) === 0) Atomics.wait(control, CTRL_GO, 0, 10);
 
 if (d.role === 'writer') {
-  const len = d.recordBytes;
-  const bytes = ring.bytes;
+  // copies a whole prepared record in (tryWrite), as a sender encoding a message would
+  const record = new Uint8Array(d.recordBytes);
+  for (let j = 0; j < record.length; j++) record[j] = j & 0xff;
   let written = 0;
   for (;;) {
     // check the stop flag once per 256 attempts, not on every write
     for (let i = 0; i < 256; i++) {
-      const off = ring.tryReserve(len);
-      if (off >= 0) {
-        bytes[off] = written & 0xff;
-        ring.commit();
-        written++;
-      }
+      if (ring.tryWrite(record)) written++;
     }
     if (Atomics.load(control, CTRL_STOP) !== 0) break;
   }
   port.postMessage({ written });
 } else if (d.role === 'reader') {
+  // copies every record out, as a receiver decoding it would
+  const scratch = new Uint8Array(Math.max(1, d.recordBytes));
+  const copyOut = (buf: Uint8Array, off: number, len: number): void => {
+    scratch.set(buf.subarray(off, off + len));
+    sink ^= scratch[0];
+  };
   let read = 0;
   let spins = 0;
   for (;;) {
-    const n = ring.drain(touch);
+    const n = ring.drain(copyOut);
     read += n;
     if (n === 0) spins++;
     if (Atomics.load(control, CTRL_STOP) !== 0) break;
