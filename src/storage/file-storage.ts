@@ -295,6 +295,7 @@ export class FileStorage implements RaftStorage {
         count = entries.count - from;
         d0 = from === 0 ? 0 : entries.ends[from - 1];
         d1 = entries.ends[entries.count - 1];
+        if (d1 > entries.data.byteLength || d0 > d1) throw new RangeError(`malformed entry batch: ends reach ${d1} but data has ${entries.data.byteLength} bytes`);
       }
     }
     const entriesPayload = count > 0 ? entriesPayloadBytes(count, d1 - d0) : 0;
@@ -426,7 +427,13 @@ export class FileStorage implements RaftStorage {
       throw new Error(`cannot create storage directory ${dir} (${errCode(err)})`);
     }
     if (!fs.statSync(dir).isDirectory()) throw new Error(`storage path ${dir} is not a directory`);
-    if (created !== undefined) fsyncDir(path.dirname(created));
+    if (created !== undefined) {
+      // Make every directory level we created durable in its parent.
+      for (let d = dir; ; d = path.dirname(d)) {
+        fsyncDir(path.dirname(d));
+        if (d === created || path.dirname(d) === d) break;
+      }
+    }
 
     const metaPath = path.join(dir, META_FILE);
     let meta: Meta | null = null;

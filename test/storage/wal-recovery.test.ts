@@ -290,3 +290,28 @@ test('recovery: a damaged or missing snapshot file is refused, naming it; stray 
     rmDir(base); rmDir(work);
   }
 });
+
+test('recovery: a brand-new store whose first segment header is torn opens empty', async () => {
+  const base = tmpDir(), work = tmpDir();
+  try {
+    const s0 = await FileStorage.open(opts(base));
+    await s0.close();
+    const seg1 = path.join(base, segmentName(1));
+    const size = fs.statSync(seg1).size;
+    for (let cut = 0; cut < size; cut++) {
+      copyDir(base, work);
+      fs.truncateSync(path.join(work, segmentName(1)), cut);
+      let s = await FileStorage.open(opts(work));
+      assertMatches(s.load(), new Model(), `segment 1 cut at ${cut}`);
+      s.save({ term: 1, votedFor: 7 }, null, batch(1, [1]));
+      await s.close();
+      s = await FileStorage.open(opts(work));
+      const m = new Model();
+      m.save({ term: 1, votedFor: 7 }, null, batch(1, [1]));
+      assertMatches(s.load(), m, `segment 1 cut at ${cut}, then a save`);
+      await s.close();
+    }
+  } finally {
+    rmDir(base); rmDir(work);
+  }
+});
