@@ -265,8 +265,14 @@ export class Net {
   readonly down = new Set<number>();
   /** Return true to lose the message. */
   drop: (m: Message) => boolean = () => false;
+  /** Set to a random source to deliver messages out of order (within a window of 8). */
+  reorder: (() => number) | null = null;
+  /** Return true to deliver the message twice (the copy goes to the back of the queue). */
+  duplicate: (m: Message) => boolean = () => false;
   /** Called with every message that is delivered. */
   onDeliver: (m: Message) => void = () => {};
+  /** Called after a peer has handled its Readys (after every delivery and every tick). */
+  afterProcess: (id: number) => void = () => {};
   private readonly cfg: Partial<CoreConfig>;
   private readonly seed: number;
 
@@ -331,6 +337,7 @@ export class Net {
       this.apply(id, rd);
       c.advance(rd);
     }
+    this.afterProcess(id);
   }
 
   private apply(id: number, rd: Ready): void {
@@ -366,8 +373,10 @@ export class Net {
     let n = 0;
     while (this.queue.length > 0) {
       if (++n > limit) throw new Error('network never quiesces');
-      const m = this.queue.shift()!;
+      const k = this.reorder ? Math.floor(this.reorder() * Math.min(this.queue.length, 8)) : 0;
+      const m = this.queue.splice(k, 1)[0];
       if (this.down.has(m.to) || this.down.has(m.from) || this.drop(m)) continue;
+      if (this.duplicate(m)) this.queue.push({ ...m });
       this.onDeliver(m);
       this.core(m.to).step(m);
       this.process(m.to);
