@@ -148,7 +148,7 @@ function checkSafe(name: string, v: number): void {
  * Encodes `m` into `buf` at `offset`; returns the bytes written (= encodedSize(m)).
  * Throws a RangeError if the buffer is too small or a field is out of range (nothing is
  * guaranteed about the buffer's contents after a throw). Allocation-free when the batch's
- * `data` is exactly its used bytes and `buf` is the same buffer as the previous call.
+ * `data` is exactly its used bytes and `buf` is one of the last 4 buffers used (view cache).
  */
 export function encodeInto(m: Message, buf: Uint8Array, offset: number): number {
   const size = encodedSize(m);
