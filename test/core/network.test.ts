@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgType } from '../../src/core/message.js';
-import { Role } from '../../src/core/raft.js';
+import { RaftCore, Role } from '../../src/core/raft.js';
 import { ELECTION, HEARTBEAT, Net, encodeSnap, logTerms, seeded, text } from './helpers.js';
 
 /**
@@ -323,3 +323,46 @@ function snapData(net: Net, id: number, at: number): Uint8Array {
   assert.equal(cmds.length, at);
   return encodeSnap(cmds);
 }
+
+describe('mini network: its checks catch broken Readys (the checker is not vacuous)', () => {
+  /** Lets `mutate` edit every Ready peer `id` hands out. */
+  function tamper(net: Net, id: number, mutate: (rd: ReturnType<RaftCore['ready']>) => void): void {
+    const c = net.core(id);
+    const ready = c.ready.bind(c);
+    c.ready = () => {
+      const rd = ready();
+      mutate(rd);
+      return rd;
+    };
+  }
+
+  test('a reply moved into sendNow', () => {
+    const net = new Net({ seed: 1 });
+    tamper(net, 2, (rd) => { rd.sendNow.push(...rd.sendAfterPersist); rd.sendAfterPersist.length = 0; });
+    assert.throws(() => awaitLeader(net), /in sendNow/);
+  });
+
+  test('a vote granted without its hard state', () => {
+    const net = new Net({ seed: 1 });
+    for (const id of net.ids) tamper(net, id, (rd) => { if (rd.sendAfterPersist.some((m) => m.type === MsgType.RequestVoteReply && !m.reject)) rd.hardState = null; });
+    assert.throws(() => awaitLeader(net), /(grants a vote that is not stored|for a term not stored)/);
+  });
+
+  test('an acknowledgement of entries that were not persisted', () => {
+    const net = new Net({ seed: 1 });
+    const l = awaitLeader(net);
+    const f = net.ids.find((id) => id !== l)!;
+    tamper(net, f, (rd) => { rd.entries = null; });
+    net.propose(l, 'x');
+    assert.throws(() => net.deliverAll(), /acknowledges/);
+  });
+
+  test('a committed batch handed out twice', () => {
+    const net = new Net({ seed: 1 });
+    const l = awaitLeader(net);
+    let last: ReturnType<RaftCore['ready']>['committed'] = null;
+    tamper(net, l, (rd) => { if (rd.committed) last = rd.committed; else if (last) { rd.committed = last; last = null; } });
+    net.propose(l, 'x');
+    assert.throws(() => net.tick(4), /applies from/);
+  });
+});
