@@ -616,7 +616,7 @@ export class FileStorage implements RaftStorage {
     fs.fdatasync(fd, (err) => {
       this.inflight = null;
       this.inflightFd = -1;
-      for (const r of this.retired) fs.close(r, () => {});
+      for (const r of this.retired) fs.closeSync(r);
       this.retired = [];
       if (err) {
         this.fail(err);

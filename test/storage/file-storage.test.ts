@@ -446,7 +446,6 @@ test('file storage (batch): rotation and compaction while syncs are in flight; n
     s = await reopen(s);
     assertMatches(s.load(), m, 'after reopen');
     await s.close();
-    await new Promise((r) => setTimeout(r, 20)); // let retired fds' async closes finish
     const fds1 = openFds();
     if (fds0 !== null) assert.equal(fds1, fds0, 'every segment fd was closed');
   } finally {
