@@ -55,10 +55,13 @@ function summarize(samplesMs: Float64Array): RoundTrip {
 }
 
 /**
- * Records per second from one busy-spinning writer worker to one busy-spinning reader worker
- * through a `ringBytes` ring, measured over about `durationMs`. Uses two cores fully.
+ * Records per second from one busy-spinning writer worker (copying each record in) to one
+ * busy-spinning reader worker (copying each record out) through a `ringBytes` ring, measured
+ * over about `durationMs`. Uses two cores fully.
+ * Both workers spin, so on a 2-core machine this number collapses whenever anything else runs:
+ * read it only from an otherwise idle machine.
  */
-export async function measureRingThroughput(recordBytes: number, durationMs: number, ringBytes = 1 << 20): Promise<RingThroughput> {
+export async function measureRingThroughput(recordBytes: number, durationMs: number, ringBytes = 1 << 18): Promise<RingThroughput> {
   const ring = RingBuffer.create(ringBytes);
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
