@@ -37,6 +37,7 @@ export class SharedJournal implements RaftStorage {
 
   static create(initialBytes = 64 * 1024): SharedJournal {
     const sab = new SharedArrayBuffer(initialBytes, { maxByteLength: JOURNAL_MAX_BYTES });
+    Atomics.store(new BigInt64Array(sab, 0, 1), 0, BigInt(HEADER)); // epoch 0, records start after the header
     return new SharedJournal(sab, 0);
   }
 

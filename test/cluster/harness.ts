@@ -248,9 +248,14 @@ export class Harness {
 /** Runs a scenario with a fresh harness and always cleans up. */
 export async function scenario(n: number, opts: Parameters<typeof Harness.create>[1], body: (h: Harness) => Promise<void>): Promise<void> {
   const h = await Harness.create(n, opts);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('scenario ran over 120 s')), 120_000);
+  });
   try {
-    await body(h);
+    await Promise.race([body(h), limit]);
   } finally {
+    clearTimeout(timer);
     await h.cleanup();
   }
 }
