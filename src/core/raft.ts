@@ -181,7 +181,11 @@ export class RaftCore {
     this.checkCommand(command);
     if (this.role !== Role.Leader) return { index: -1, term: this.term, isLeader: false };
     const uncommitted = this.log.lastIndex - this.commitIndex;
-    if (uncommitted >= this.cfg.maxUncommittedEntries) throw new BackpressureError(uncommitted, this.cfg.maxUncommittedEntries);
+    // Entries of earlier terms commit only behind one of this term (Figure 8): a leader that
+    // holds none must accept one whatever the backlog, or nothing would ever commit again.
+    if (uncommitted >= this.cfg.maxUncommittedEntries && this.log.lastTerm === this.term) {
+      throw new BackpressureError(uncommitted, this.cfg.maxUncommittedEntries);
+    }
     const index = this.log.append(this.term, command);
     this.needBroadcast = true;
     return { index, term: this.term, isLeader: true };
@@ -554,6 +558,12 @@ export class RaftCore {
         // lost. Go back to probing from what it acknowledged.
         if (m.index < m.hint && pr.match < m.hint) {
           pr.becomeProbe();
+          this.sendAppends(m.from, pr, true);
+        } else if (pr.match < m.hint) {
+          // It holds what we sent but never acknowledged it: the replies were lost (or are
+          // late). Free a slot if the window is full, and send an append (empty if nothing is
+          // new) whose reply acknowledges everything; otherwise a full window never moves again.
+          if (pr.inflightFull) pr.freeOldestInflight();
           this.sendAppends(m.from, pr, true);
         }
         break;
