@@ -17,6 +17,9 @@ export interface PeerEnv {
 
 export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'down';
 
+/** Where a crash interrupts the processing of a Ready ('none': it does not). */
+export type Tear = 'none' | 'after-send' | 'after-persist';
+
 /**
  * One simulated peer: a RaftCore, the store of what it persisted and its state machine.
  * The core lives only while the peer is up; a crash throws it away with everything not yet
@@ -30,6 +33,8 @@ export class SimPeer {
   incarnation = 0;
   /** A Ready-processing event is scheduled for this life. */
   readyScheduled = false;
+  /** A crash due inside the next Ready: where it interrupts it and how long the peer stays down. */
+  pendingTear: { tear: Tear; downMs: number } | null = null;
   readonly stats = { readys: 0, crashes: 0, restarts: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
 
   constructor(
@@ -59,6 +64,7 @@ export class SimPeer {
     this.env.checker.onRestart(this.id, snap?.index ?? 0, snap?.term ?? 0, snap ? decodeSnapshot(snap.data) : []);
     this.incarnation++;
     this.readyScheduled = false;
+    this.pendingTear = null;
     if (this.incarnation > 1) this.stats.restarts++;
   }
 
@@ -68,6 +74,7 @@ export class SimPeer {
     this.core = null;
     this.incarnation++;
     this.readyScheduled = false;
+    this.pendingTear = null;
     this.stats.crashes++;
     this.env.checker.onCrash(this.id);
   }
@@ -105,21 +112,28 @@ export class SimPeer {
   }
 
   /**
-   * Handles one Ready, all of it, in the order the Ready doc comment prescribes. One Ready is
-   * one atomic unit of the simulation: a crash falls between two of them, never inside one,
-   * so what a Ready says to persist is either on the store with its messages sent, or lost
-   * with its messages unsent.
+   * Handles one Ready in the order the Ready doc comment prescribes. A Ready is processed in
+   * one simulation event, so crashes normally fall between two of them. `tear` stops it
+   * half-way, for a crash inside it: after the `sendNow` messages went out but before the
+   * store write (which is atomic), or after the write but before the replies went out. What
+   * was not persisted is lost with the core, and `sendAfterPersist` of an unpersisted Ready is
+   * never sent; a core that put a reply in `sendNow` would be caught promising what it lost.
+   * A tear is only honoured in a Ready that writes something; returns whether it tore.
    */
-  processReady(): void {
+  processReady(tear: Tear = 'none'): boolean {
     const core = this.core!;
     const rd = core.ready();
     this.stats.readys++;
+    // A torn crash only matters in a Ready that writes something: wait for one.
+    if (!rd.hardState && !rd.snapshot && !rd.entries) tear = 'none';
     // 1. messages that depend on nothing unpersisted
     for (const m of rd.sendNow) this.env.send(m);
+    if (tear === 'after-send') return true;
     // 2. persist: snapshot, entries, hard state
     this.store.save(rd.hardState, rd.snapshot, rd.entries);
     this.env.checker.onPersist(this.id, rd.hardState, rd.snapshot ? rd.snapshot.index : null, rd.snapshot?.term ?? 0,
       rd.snapshot ? decodeSnapshot(rd.snapshot.data) : null);
+    if (tear === 'after-persist') return true;
     // 3. messages that promise what was just persisted
     for (const m of rd.sendAfterPersist) this.env.send(m);
     // 4. the state machine: snapshot first, then committed entries in order
@@ -138,5 +152,6 @@ export class SimPeer {
     }
     // 5. acknowledge
     core.advance(rd);
+    return false;
   }
 }

@@ -1,6 +1,6 @@
 import { bytesEqual, makeCommand } from './commands.js';
 import { NetworkFaults, RELIABLE } from './network.js';
-import type { SimCoreOptions } from './peer.js';
+import type { SimCoreOptions, Tear } from './peer.js';
 import { Prng } from './prng.js';
 import { Simulation, TICK_MS } from './simulation.js';
 import { Trace } from './trace.js';
@@ -12,9 +12,13 @@ export interface RunOptions {
   snapshots?: boolean;
   /** Length of the fault phase, in ticks of TICK_MS virtual ms (default 1000). */
   steps?: number;
-  /** Virtual ms the healed cluster gets to elect a leader and commit a new command everywhere (default 30000). */
+  /**
+   * Virtual ms the healed cluster gets to elect a leader and commit a new command everywhere
+   * (default 20000), plus 20 ms per entry the most lagging peer must catch up on (with one
+   * entry per append and one append in flight, catching up is one round trip per entry).
+   */
   livenessMs?: number;
-  /** Pairwise log audit every this many events (default 200). */
+  /** Pairwise log audit every this many events (default 1000). */
   auditEvery?: number;
   /** Receives one line per event (replaying a seed verbosely). */
   log?: (line: string) => void;
@@ -30,6 +34,8 @@ export interface Profile {
   partitionRate: number;
   healRate: number;
   crashRate: number;
+  /** Extra crashes aimed at a peer that believes it leads: leadership changes are where Raft gets hard. */
+  leaderCrashRate: number;
   maxDownMs: number;
   proposeRate: number;
   snapshotRate: number;
@@ -63,7 +69,9 @@ export interface RunResult {
   stats: RunStats;
 }
 
-export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 30000, auditEvery: 200 };
+const TEARS: readonly Tear[] = ['none', 'none', 'after-send', 'after-persist'];
+
+export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000 };
 
 /** The command that replays a seed exactly, for failure messages. */
 export function replayCommand(seed: number, o: RunOptions): string {
@@ -101,15 +109,21 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
     partitionRate: rng.pick([0, 0.003, 0.01, 0.03]),
     healRate: rng.pick([0.01, 0.03, 0.1]),
     crashRate: rng.pick([0, 0.002, 0.005, 0.015]),
+    leaderCrashRate: rng.pick([0, 0.005, 0.02, 0.05]),
     maxDownMs: rng.pick([50, 300, 1500]),
     proposeRate: rng.pick([0.05, 0.2, 0.5, 1]),
     snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04]) : 0,
   };
 }
 
-/** A random split of the peers into 2 or 3 groups (some possibly empty), or one peer alone. */
-function randomPartition(rng: Prng, ids: readonly number[]): number[][] {
-  if (rng.chance(0.4)) {
+/** A random split of the peers into 2 or 3 groups (some possibly empty), often cutting off the leader. */
+function randomPartition(rng: Prng, ids: readonly number[], leader: number | undefined): number[][] {
+  if (leader !== undefined && rng.chance(0.4)) {
+    // The leader with a minority (possibly alone): the rest must elect another one.
+    const minority = [leader, ...ids.filter((p) => p !== leader && rng.chance(0.3))].slice(0, Math.ceil(ids.length / 2) - 1 || 1);
+    return [minority, ids.filter((p) => !minority.includes(p))];
+  }
+  if (rng.chance(0.3)) {
     const lone = rng.pick(ids);
     return [[lone], ids.filter((p) => p !== lone)];
   }
@@ -151,7 +165,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const phase1 = (): void => {
     const f = faultRng;
     if (profile.partitionRate > 0 && f.chance(profile.partitionRate)) {
-      const groups = randomPartition(f, ids);
+      const groups = randomPartition(f, ids, sim.leaders()[0]?.id);
       sim.network.partition(groups);
       partitions++;
       if (trace.verbose) trace.line(sim.now, `PARTITION ${sim.network.describe()}`);
@@ -161,7 +175,11 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     }
     if (f.chance(profile.crashRate)) {
       const up = sim.peers.filter((p) => p.up);
-      if (up.length > 0) sim.crash(f.pick(up).id, f.range(1, profile.maxDownMs));
+      if (up.length > 0) sim.crash(f.pick(up).id, f.range(1, profile.maxDownMs), f.pick(TEARS));
+    }
+    if (f.chance(profile.leaderCrashRate)) {
+      const leaders = sim.leaders();
+      if (leaders.length > 0) sim.crash(f.pick(leaders).id, f.range(1, profile.maxDownMs), f.pick(TEARS));
     }
     if (f.chance(profile.proposeRate)) {
       // Mostly to a peer that believes it leads; sometimes to anyone (it must refuse harmlessly).
@@ -226,12 +244,18 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (trace.verbose) trace.line(sim.now, '=== HEAL: all up, all connected, reliable network ===');
     sim.network.heal();
     sim.network.faults = { ...RELIABLE };
-    for (const p of sim.peers) sim.restart(p.id);
+    for (const p of sim.peers) {
+      p.pendingTear = null; // no crash is still due
+      sim.restart(p.id);
+    }
     sim.onDriverTick = phase2;
-    const ok = sim.runUntil(healedAt + o.livenessMs, converged);
+    const top = Math.max(...sim.peers.map((p) => p.core!.log.lastIndex));
+    const backlog = top - Math.min(...sim.peers.map((p) => p.sm.applied));
+    const bound = o.livenessMs + 20 * backlog;
+    const ok = sim.runUntil(healedAt + bound, converged);
     if (!ok) {
       const leaders = sim.leaders().map((p) => `${p.id}(t${p.core!.term})`).join(', ') || 'none';
-      throw new Error(`liveness: no command committed on every peer within ${o.livenessMs} ms of healing ` +
+      throw new Error(`liveness: no command committed on every peer within ${bound} ms of healing (backlog ${backlog} entries) ` +
         `(leaders now: ${leaders}; probes proposed: ${probes.length}; peers: ${sim.describePeers()})`);
     }
     convergeMs = sim.now - healedAt;

@@ -4,7 +4,7 @@ import { SafetyChecker } from './checker.js';
 import { describeCommand } from './commands.js';
 import { EventQueue, Timed } from './event-queue.js';
 import { SimNetwork } from './network.js';
-import { ProposeOutcome, SimCoreOptions, SimPeer } from './peer.js';
+import { ProposeOutcome, SimCoreOptions, SimPeer, Tear } from './peer.js';
 import type { Prng } from './prng.js';
 import type { Trace } from './trace.js';
 
@@ -81,15 +81,26 @@ export class Simulation {
       if (tAt <= nAt) this.runTimer(this.timers.pop()!); else this.deliver();
       this.events++;
       this.trace.events = this.events;
+      if (this.events > this.maxEvents(at)) {
+        throw new Error(`event storm: ${this.events} events by ${at} virtual ms (a few per ms is normal): peers keep messaging each other without pause`);
+      }
       if (this.cfg.auditEvery > 0 && this.events % this.cfg.auditEvery === 0) this.checker.audit();
     }
   }
 
   // ------------------------------------------------------------------ faults and inputs (the scenario's levers)
 
-  crash(id: number, downMs: number): void {
+  /**
+   * Crashes a peer now, or, with `tear`, inside its next Ready (if one is pending): the
+   * crash then interrupts that Ready at the given point.
+   */
+  crash(id: number, downMs: number, tear: Tear = 'none'): void {
     const p = this.peer(id);
     if (!p.up) return;
+    if (tear !== 'none') {
+      p.pendingTear = { tear, downMs }; // happens inside its next Ready that writes something
+      return;
+    }
     p.crash();
     this.trace.mix(0xc4, id, this.now);
     if (this.trace.verbose) this.trace.line(this.now, `peer ${id} CRASH (down ${downMs} ms)`);
@@ -140,6 +151,11 @@ export class Simulation {
 
   // ------------------------------------------------------------------ internals
 
+  /** Generous bound on the events a healthy run has by virtual time `t`; beyond it something loops. */
+  private maxEvents(t: number): number {
+    return 100000 + 50 * this.cfg.peers * t;
+  }
+
   private startPeer(p: SimPeer): void {
     p.start();
     this.trace.mix(0x51, p.id, this.now, p.store.lastIndex);
@@ -174,7 +190,15 @@ export class Simulation {
       this.afterInput(p);
     } else {
       p.readyScheduled = false;
-      p.processReady();
+      const torn = p.pendingTear;
+      if (torn && p.processReady(torn.tear)) {
+        p.crash();
+        this.trace.mix(0xc5, p.id, this.now);
+        if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} CRASH inside a Ready (${torn.tear}) (down ${torn.downMs} ms)`);
+        this.timers.push({ at: this.now + torn.downMs, seq: 0, kind: TimerKind.Restart, peer: p.id, life: p.incarnation });
+        return;
+      }
+      if (!torn) p.processReady();
       this.mixPeer(0x4e, p);
       if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} ready processed -> ${this.describePeer(p)}`);
       this.afterInput(p);
