@@ -14,4 +14,8 @@ export { batchCommand, makeBatch } from './core/entry-batch.js';
 export { seededRandom } from './core/random.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export type { RaftStorage } from './storage/storage.js';
+export { FileStorage, StorageCorruptionError } from './storage/file-storage.js';
+export type { FileStorageOptions, FileStorageStats, FsyncPolicy } from './storage/file-storage.js';
+export { measureFdatasync } from './storage/fsync-probe.js';
+export type { FdatasyncProbe } from './storage/fsync-probe.js';
 export { encode, decode } from './transport/codec.js';

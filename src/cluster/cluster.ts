@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { batchCommand } from '../core/entry-batch.js';
@@ -5,8 +6,10 @@ import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { SharedJournal } from '../storage/shared-journal.js';
 import { NetworkState } from '../transport/network-state.js';
+import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
+import { ClusterClient } from './client.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
-import type { ApplyRecord, WorkerApi, WorkerStats } from './protocol.js';
+import type { ApplyRecord, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
 
 export interface ClusterOptions extends TimingOptions {
   /** Number of peers (one worker_thread each). */
@@ -17,7 +20,12 @@ export interface ClusterOptions extends TimingOptions {
   stateMachine?: string | URL;
   /** Automatic snapshots, taken inside the worker; needs `stateMachine`. */
   snapshotPolicy?: SnapshotPolicy;
-  /** Durable storage on disk, one directory per peer under `dir`. Default: shared memory. */
+  /**
+   * Durable storage on disk (FileStorage): peer i keeps its write-ahead log in `dir/peer-<i>`,
+   * which records `clusterId` (default "raft-cluster") and i, so that a directory is never
+   * opened as another cluster's or another peer's. `fsync` defaults to 'batch'.
+   * Default: shared memory (state survives crash/restart, but not the process).
+   */
   storage?: { dir: string; fsync?: 'always' | 'batch' | 'none'; clusterId?: string };
   /** Seed for election timeouts. */
   seed?: number;
@@ -43,7 +51,15 @@ export interface PeerHandle {
 
 /** Thrown by calls to a crashed peer. */
 export class PeerDownError extends Error {
-  constructor(id: number) { super(`peer ${id} is crashed`); this.name = 'PeerDownError'; }
+  constructor(id: number, message = `peer ${id} is crashed`) { super(message); this.name = 'PeerDownError'; }
+}
+
+/** The clusterId recorded in each peer's storage directory unless the options name one. */
+export const DEFAULT_CLUSTER_ID = 'raft-cluster';
+
+/** Where peer i of a cluster keeps its FileStorage. */
+export function peerDir(dir: string, i: number): string {
+  return path.join(dir, `peer-${i}`);
 }
 
 interface Incarnation {
@@ -52,6 +68,8 @@ interface Incarnation {
   applyPort: MessagePort | null;
   down: Promise<never>;
   markDown: (e: Error) => void;
+  /** Resolves once the worker has opened its storage and started its node. */
+  ready: Promise<void>;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -66,21 +84,43 @@ export class Cluster {
   private readonly net: NetworkState;
   private readonly journals: Array<SharedJournal | null>;
   private readonly peersState: Array<Incarnation | null>;
+  /** Termination of each peer's last crashed worker; a restart waits for it (file storage: one writer per directory). */
+  private readonly exited: Array<Promise<unknown>>;
   private readonly listeners = new Set<(e: ApplyEvent) => void>();
   private readonly maxCommandBytes: number;
   private readonly handles: PeerHandle[];
   private stopped = false;
   private seedCounter: number;
   private fatalError: string | null = null;
+  private clientInstance: ClusterClient | null = null;
+  private readonly clientEnds: Array<RingLinkEnds | null>;
+  private readonly ringBytes: number;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.size = opts.peers;
     this.net = NetworkState.create(this.size);
     this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournal.create()));
     this.peersState = new Array(this.size).fill(null);
+    this.exited = new Array(this.size).fill(Promise.resolve());
     this.maxCommandBytes = opts.maxCommandBytes ?? 1024 * 1024;
     this.seedCounter = opts.seed ?? Date.now();
     this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
+    this.clientEnds = new Array(this.size).fill(null);
+    // a ring must hold two of the largest records: an AppendEntries batch or a command
+    const largest = Math.max(opts.maxBatchBytes ?? 1 << 20, this.maxCommandBytes) * 1.6 + 4096;
+    this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
+  }
+
+  /**
+   * The fast path for proposals: a client that writes commands into shared-memory rings and
+   * hears back about commits in batches (see ClusterClient). One per cluster.
+   */
+  client(): ClusterClient {
+    if (!this.clientInstance) {
+      this.clientInstance = new ClusterClient(this.size);
+      this.clientEnds.forEach((ends, i) => { if (ends && this.peersState[i]) this.clientInstance!.attach(i, ends); });
+    }
+    return this.clientInstance;
   }
 
   static async start(opts: ClusterOptions): Promise<Cluster> {
@@ -126,13 +166,21 @@ export class Cluster {
     this.journals[i]?.fence(); // from here on, nothing the old worker writes is visible
     this.net.setAlive(i, false);
     inc.markDown(new PeerDownError(i));
+    this.clientEnds[i] = null;
+    this.clientInstance?.attach(i, null);
     inc.applyPort?.close();
-    await inc.worker.terminate();
+    const exited = inc.worker.terminate();
+    this.exited[i] = exited.catch(() => {});
+    await exited;
   }
 
   /** Starts a new worker for peer i from what it had persisted. Resolves with the snapshot it restored. */
   async restart(i: number): Promise<{ snapshot: Snapshot | null }> {
     this.checkPeer(i);
+    if (this.stopped) throw new Error('cluster is stopped');
+    if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
+    // The old worker's thread must be gone (and its descriptors closed) before a new one opens its storage.
+    await this.exited[i];
     if (this.stopped) throw new Error('cluster is stopped');
     if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
     const old = this.journals[i];
@@ -149,12 +197,18 @@ export class Cluster {
   bytesTotal(): number { let n = 0; for (let i = 0; i < this.size; i++) n += this.net.bytesReceived(i); return n; }
   isAlive(i: number): boolean { return this.peersState[i] !== null; }
 
-  /** Bytes of Raft state (hard state and log, without snapshot) peer i has persisted (memory storage). */
-  persistedStateBytes(i: number): number {
+  /**
+   * Bytes of Raft state (hard state and log entries after the snapshot; the snapshot itself
+   * not counted) peer i has persisted, measured as the shared-memory journal lays them out
+   * (12 + 12 + 8 per entry + command bytes) whatever the storage, so that both storages
+   * answer the same question. Memory storage reads the journal; file storage asks the
+   * running worker (its log through the stable index), so there the peer must be up.
+   */
+  async persistedStateBytes(i: number): Promise<number> {
     this.checkPeer(i);
     const j = this.journals[i];
-    if (!j) throw new Error('persistedStateBytes is only known for the shared-memory storage');
-    return j.raftStateBytes();
+    if (j) return j.raftStateBytes();
+    return (await this.handles[i].stats()).raftStateBytes;
   }
 
   /** A fatal error a worker reported (storage failure), if any. */
@@ -173,17 +227,23 @@ export class Cluster {
       await inc.worker.terminate();
     }));
     this.listeners.clear();
+    this.clientInstance?.close();
   }
 
   // ------------------------------------------------------------ internals
 
   private async spawn(i: number): Promise<{ snapshot: Snapshot | null }> {
     const worker = new Worker(WORKER_URL);
-    worker.on('error', (e) => { this.fatalError ??= `peer ${i} worker error: ${e.message}`; });
     const remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
     let markDown!: (e: Error) => void;
     const down = new Promise<never>((_, reject) => { markDown = reject; });
     down.catch(() => {});
+    // A worker that dies on its own fails every pending call (init included) instead of leaving it hanging.
+    worker.on('error', (e) => {
+      this.fatalError ??= `peer ${i} worker error: ${e.message}`;
+      markDown(new Error(`peer ${i} worker error: ${e.message}`));
+    });
+    worker.on('exit', (code) => markDown(new PeerDownError(i, `peer ${i} worker exited (code ${code})`)));
     let applyPort: MessagePort | null = null;
     let workerApplyPort: MessagePort | null = null;
     if (this.opts.applyStream !== false) {
@@ -193,22 +253,31 @@ export class Cluster {
       applyPort.on('message', (rec: ApplyRecord) => this.onApplyRecord(i, rec));
       applyPort.unref();
     }
-    const inc: Incarnation = { worker, remote, applyPort, down, markDown };
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    const inc: Incarnation = { worker, remote, applyPort, down, markDown, ready };
     this.peersState[i] = inc;
     this.net.setAlive(i, true);
-    const peerPorts: Array<[number, MessagePort]> = [];
+    const peerLinks: Array<[number, RingLinkEnds]> = [];
     const transfers: MessagePort[] = [];
     const wiring: Array<Promise<void>> = [];
     for (let j = 0; j < this.size; j++) {
       if (j === i) continue;
-      const ch = new MessageChannel();
-      peerPorts.push([j, ch.port1]);
-      transfers.push(ch.port1);
       const other = this.peersState[j];
-      // A running peer swaps in its new end of the channel (comlink queues the call until it is up).
-      if (other) wiring.push(other.remote.connectPeer(i, Comlink.transfer(ch.port2, [ch.port2 as never])));
-      else ch.port2.close();
+      if (!other) continue; // a crashed peer gets its links when it restarts
+      const ch = new MessageChannel();
+      const { sabAB, sabBA } = createRingLinkPair(this.ringBytes);
+      peerLinks.push([j, { outSab: sabAB, inSab: sabBA, port: ch.port1 }]);
+      transfers.push(ch.port1);
+      // A running peer swaps in its new end of the link (comlink queues the call until it is up).
+      wiring.push(other.remote.connectPeer(i, Comlink.transfer({ outSab: sabBA, inSab: sabAB, port: ch.port2 }, [ch.port2 as never])));
     }
+    const clientChannel = new MessageChannel();
+    const clientRings = createRingLinkPair(this.ringBytes);
+    const clientLink: RingLinkEnds = { outSab: clientRings.sabBA, inSab: clientRings.sabAB, port: clientChannel.port2 };
+    transfers.push(clientChannel.port2);
+    this.clientInstance?.attach(i, { outSab: clientRings.sabAB, inSab: clientRings.sabBA, port: clientChannel.port1 });
+    this.clientEnds[i] = { outSab: clientRings.sabAB, inSab: clientRings.sabBA, port: clientChannel.port1 };
     if (workerApplyPort) transfers.push(workerApplyPort);
     const journal = this.journals[i];
     const storage = this.opts.storage;
@@ -221,14 +290,31 @@ export class Cluster {
       netSab: this.net.sab,
       journalSab: journal ? journal.sab : null,
       journalEpoch: journal ? journal.currentEpoch : 0,
-      fileStorage: storage ? { dir: `${storage.dir}/peer-${i}`, fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? 'raft-cluster' } : null,
+      fileStorage: storage ? { dir: peerDir(storage.dir, i), fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? DEFAULT_CLUSTER_ID } : null,
       applyPort: workerApplyPort,
-      peerPorts,
+      peerLinks,
+      clientLink,
       stateMachineModule: this.opts.stateMachine ? String(this.opts.stateMachine instanceof URL ? this.opts.stateMachine.href : this.opts.stateMachine) : null,
       snapshotPolicy: this.opts.snapshotPolicy,
     }, transfers as never[]);
-    const ready = remote.init(started);
-    const result = await Promise.race([ready, down]);
+    let result: WorkerStarted;
+    try {
+      result = await Promise.race([remote.init(started), down]);
+    } catch (e) {
+      // Opening the storage (or loading the state machine) failed: this peer does not exist.
+      if (this.peersState[i] === inc) {
+        this.peersState[i] = null;
+        this.net.setAlive(i, false);
+        inc.markDown(new PeerDownError(i));
+        applyPort?.close();
+        const exited = worker.terminate();
+        this.exited[i] = exited.catch(() => {});
+        await exited;
+      }
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new Error(`peer ${i} failed to start: ${msg}`, { cause: e });
+    }
+    markReady();
     await Promise.all(wiring);
     const snapshot = result.snapshot ? { index: result.snapshotIndex, term: result.snapshotTerm, data: result.snapshot } : null;
     return { snapshot };
@@ -253,6 +339,8 @@ export class Cluster {
     const call = async <T>(f: (r: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
       const inc = this.peersState[id];
       if (!inc) throw new PeerDownError(id);
+      // A peer being restarted answers once it is up (its node does not exist before).
+      await Promise.race([inc.ready, inc.down]);
       return Promise.race([f(inc.remote), inc.down]);
     };
     const self = this;
@@ -304,6 +392,9 @@ function validateClusterOptions(o: ClusterOptions): void {
     }
     if (o.storage.fsync !== undefined && !['always', 'batch', 'none'].includes(o.storage.fsync)) {
       throw new RangeError(`option storage.fsync must be "always", "batch" or "none", got ${String(o.storage.fsync)}`);
+    }
+    if (o.storage.clusterId !== undefined && (typeof o.storage.clusterId !== 'string' || o.storage.clusterId === '')) {
+      throw new TypeError(`option storage.clusterId must be a non-empty string, got ${JSON.stringify(o.storage.clusterId)}`);
     }
   }
 }

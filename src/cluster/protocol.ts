@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
+import type { RingLinkEnds } from '../transport/ring-link.js';
 
 /** Everything a peer's worker needs to start; sent once through comlink. */
 export interface WorkerInit {
@@ -12,7 +13,10 @@ export interface WorkerInit {
   journalEpoch: number;
   fileStorage: { dir: string; fsync: 'always' | 'batch' | 'none'; clusterId: string } | null;
   applyPort: MessagePort | null;
-  peerPorts: Array<[number, MessagePort]>;
+  /** Shared-memory links to the other peers. */
+  peerLinks: Array<[number, RingLinkEnds]>;
+  /** The link to the main thread's ClusterClient. */
+  clientLink: RingLinkEnds | null;
   stateMachineModule: string | null;
   snapshotPolicy: SnapshotPolicy | undefined;
 }
@@ -36,7 +40,7 @@ export interface WorkerApi {
   start(command: Uint8Array): { index: number; term: number; isLeader: boolean };
   getState(): { term: number; isLeader: boolean };
   snapshot(index: number, data: Uint8Array): void;
-  connectPeer(id: number, port: MessagePort): void;
+  connectPeer(id: number, ends: RingLinkEnds): void;
   stats(): WorkerStats;
   stop(): Promise<void>;
 }
@@ -53,6 +57,8 @@ export interface WorkerStats {
   heapUsed: number;
   cpuUserMicros: number;
   cpuSystemMicros: number;
+  /** Bytes of persisted Raft state (hard state and log after the snapshot); see Cluster.persistedStateBytes. */
+  raftStateBytes: number;
 }
 
 /** A user-supplied state machine module exports this (for snapshots taken inside the worker). */

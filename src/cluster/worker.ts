@@ -1,16 +1,19 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
-import { Role } from '../core/raft.js';
+import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import { SharedJournal } from '../storage/shared-journal.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { NetworkState } from '../transport/network-state.js';
-import { PortTransport } from '../transport/port-transport.js';
+import { RingTransport } from '../transport/ring-transport.js';
+import type { RingLinkEnds } from '../transport/ring-link.js';
+import { ClientEndpoint } from './client-endpoint.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
 
 /** The worker entry point: one Raft peer, controlled from the main thread through comlink. */
 let node: RaftNode | null = null;
-let transport: PortTransport | null = null;
+let transport: RingTransport | null = null;
+let client: ClientEndpoint | null = null;
 let applyPort: MessagePort | null = null;
 
 function post(rec: ApplyRecord, transfer: ArrayBuffer[] = []): void {
@@ -25,14 +28,15 @@ function requireNode(): RaftNode {
 const api: WorkerApi = {
   async init(init: WorkerInit): Promise<WorkerStarted> {
     const net = new NetworkState(init.netSab, init.peers.length);
-    transport = new PortTransport(init.id, net);
-    for (const [id, port] of init.peerPorts) transport.connect(id, port as never);
+    transport = new RingTransport(init.id, net);
+    for (const [id, ends] of init.peerLinks) transport.connect(id, ends);
     applyPort = init.applyPort;
     let storage: RaftStorage | undefined;
     if (init.journalSab) storage = new SharedJournal(init.journalSab, init.journalEpoch);
     if (init.fileStorage) {
-      const fileStorageModule = '../storage/file-storage.js'; // loaded only when asked for
-      const { FileStorage } = await import(fileStorageModule);
+      // Loaded only when asked for. If opening fails, init rejects and the main thread
+      // terminates this worker, which closes whatever descriptors it opened.
+      const { FileStorage } = await import('../storage/file-storage.js');
       storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id });
     }
     let sm: StateMachine | undefined;
@@ -51,16 +55,21 @@ const api: WorkerApi = {
       storage,
       stateMachine: sm,
       snapshotPolicy: init.snapshotPolicy,
-      onApply: applyPort ? (b) => post({ kind: 'entries', firstIndex: b.firstIndex, count: b.count, terms: b.terms, ends: b.ends, data: b.data }, [b.terms.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer, b.data.buffer as ArrayBuffer]) : undefined,
+      onApply: (b) => {
+        client?.onApplied(b);
+        if (applyPort) post({ kind: 'entries', firstIndex: b.firstIndex, count: b.count, terms: b.terms, ends: b.ends, data: b.data }, [b.terms.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer, b.data.buffer as ArrayBuffer]);
+      },
       onRestore: (s) => {
-        if (booting) started = { snapshotIndex: s.index, snapshotTerm: s.term, snapshot: s.data.slice() };
-        else if (applyPort) post({ kind: 'snapshot', index: s.index, term: s.term, data: s.data.slice() });
+        if (booting) { started = { snapshotIndex: s.index, snapshotTerm: s.term, snapshot: s.data.slice() }; return; }
+        client?.onSnapshot(s.index);
+        if (applyPort) post({ kind: 'snapshot', index: s.index, term: s.term, data: s.data.slice() });
       },
       onFatal: (err) => post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err) }),
     });
     booting = false;
     const n = node;
     transport.onMessage((m) => n.receive(m));
+    if (init.clientLink) client = new ClientEndpoint(init.clientLink, n);
     return started;
   },
 
@@ -76,8 +85,8 @@ const api: WorkerApi = {
     requireNode().snapshot(index, data);
   },
 
-  connectPeer(id: number, port: MessagePort) {
-    transport?.connect(id, port as never);
+  connectPeer(id: number, ends: RingLinkEnds) {
+    transport?.connect(id, ends);
   },
 
   stats() {
@@ -87,14 +96,30 @@ const api: WorkerApi = {
       term: c.term, role: c.role as Role, commitIndex: c.commitIndex, appliedIndex: c.appliedIndex,
       lastIndex: c.log.lastIndex, snapshotIndex: c.log.snapshotIndex, logEntries: c.log.length, logBytes: c.log.bytes,
       heapUsed: process.memoryUsage().heapUsed, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system,
+      raftStateBytes: raftStateBytes(c),
     };
   },
 
   async stop() {
     await node?.stop();
     transport?.close();
+    client?.close();
     applyPort?.close();
   },
 };
+
+/**
+ * Hard state plus the log after the snapshot through the stable (persisted) index, sized as
+ * SharedJournal.raftStateBytes sizes them, so that the number means the same on every storage.
+ */
+function raftStateBytes(c: RaftCore): number {
+  const log = c.log;
+  const stable = Math.min(c.stableIndex, log.lastIndex);
+  const n = stable - log.snapshotIndex;
+  if (n <= 0) return 12;
+  let bytes = log.bytes;
+  for (let i = stable + 1; i <= log.lastIndex; i++) bytes -= log.command(i).byteLength; // not yet on disk
+  return 12 + 12 + 8 * n + bytes;
+}
 
 Comlink.expose(api, nodeEndpoint(parentPort));
