@@ -421,11 +421,15 @@ export class RingBuffer {
   readMessage(): Message | null {
     const off = this.peek();
     if (off < 0) return null;
+    let m: Message;
     try {
-      return decode(this.bytes, off, this.peekedLength);
-    } finally {
+      m = decode(this.bytes, off, this.peekedLength);
+    } catch (e) {
       this.release();
+      throw e;
     }
+    this.release();
+    return m;
   }
 
   // ------------------------------------------------------------------ wake-ups
