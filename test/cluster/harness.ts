@@ -1,4 +1,7 @@
-import { Cluster, ClusterOptions, ApplyEvent, PeerDownError } from '../../src/index.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cluster, ClusterOptions, ApplyEvent, FsyncPolicy, PeerDownError } from '../../src/index.js';
 
 /** Scenario round counts: small in `npm test`, the classic lab's in `npm run test:full`. */
 export const FULL = process.env.RAFT_FULL === '1';
@@ -23,6 +26,29 @@ function keyOf(c: Uint8Array): string {
 export const ELECTION_WAIT_MS = 5000;
 
 /**
+ * Where scenario peers keep their state: the shared-memory journal, or FileStorage in a
+ * fresh temporary directory per scenario (removed afterwards). RAFT_STORAGE=file makes file
+ * storage the default for every scenario; RAFT_FSYNC picks its policy (default 'batch').
+ */
+export type StorageKind = 'memory' | 'file';
+export interface StorageChoice { storage?: StorageKind; fsync?: FsyncPolicy }
+export const DEFAULT_STORAGE: Required<StorageChoice> = {
+  storage: envChoice('RAFT_STORAGE', ['memory', 'file'], 'memory'),
+  fsync: envChoice('RAFT_FSYNC', ['batch', 'always', 'none'], 'batch'),
+};
+function envChoice<T extends string>(name: string, allowed: readonly T[], dflt: T): T {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+/** Test-name suffix saying which storage a scenario ran on. */
+export function storageLabel(s: StorageChoice = {}): string {
+  const kind = s.storage ?? DEFAULT_STORAGE.storage;
+  return kind === 'memory' ? '' : ` [file, fsync ${s.fsync ?? DEFAULT_STORAGE.fsync}]`;
+}
+
+/**
  * The scenario harness, after the classic Raft lab's test config: starts a real worker
  * cluster, checks every applied message (same command at the same index on every peer, no
  * gaps, in order, snapshot contents agree), and offers the lab's helpers (checkOneLeader,
@@ -37,15 +63,24 @@ export class Harness {
   private readonly started = Date.now();
   private pendingSnapshots: Array<Promise<unknown>> = [];
 
-  private constructor(readonly cluster: Cluster, readonly n: number, readonly snapshots: boolean) {
+  private constructor(readonly cluster: Cluster, readonly n: number, readonly snapshots: boolean, readonly dir: string | null) {
     this.logs = Array.from({ length: n }, () => new Map());
     this.lastApplied = new Array(n).fill(0);
     cluster.onApply((e) => this.onApply(e));
   }
 
-  static async create(n: number, opts: { unreliable?: boolean; snapshots?: boolean; cluster?: Partial<ClusterOptions> } = {}): Promise<Harness> {
-    const cluster = await Cluster.start({ peers: n, ...opts.cluster });
-    const h = new Harness(cluster, n, opts.snapshots ?? false);
+  static async create(n: number, opts: { unreliable?: boolean; snapshots?: boolean; cluster?: Partial<ClusterOptions> } & StorageChoice = {}): Promise<Harness> {
+    const kind = opts.storage ?? DEFAULT_STORAGE.storage;
+    const dir = kind === 'file' ? fs.mkdtempSync(path.join(os.tmpdir(), 'raft-scenario-')) : null;
+    let cluster: Cluster;
+    try {
+      const storage = dir ? { dir, fsync: opts.fsync ?? DEFAULT_STORAGE.fsync } : undefined;
+      cluster = await Cluster.start({ peers: n, storage, ...opts.cluster });
+    } catch (e) {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    const h = new Harness(cluster, n, opts.snapshots ?? false, dir);
     cluster.setUnreliable(opts.unreliable ?? false);
     return h;
   }
@@ -240,9 +275,16 @@ export class Harness {
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.pendingSnapshots);
     await this.cluster.stop();
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
     if (Date.now() - this.started > 120_000) this.errors.push(`scenario took ${Date.now() - this.started} ms (> 120 s)`);
     this.throwIfErrors();
   }
+}
+
+/** A named scenario that can run on either storage (registered by the *.test.ts files). */
+export interface ScenarioDef {
+  name: string;
+  run(storage: StorageChoice): Promise<void>;
 }
 
 /** Runs a scenario with a fresh harness and always cleans up. */

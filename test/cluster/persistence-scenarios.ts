@@ -1,7 +1,10 @@
+/**
+ * The classic lab's persistence scenarios (crashes, restarts, Figure 8, churn). Registered by
+ * persistence.test.ts on the default storage and by persistence-file.test.ts on FileStorage.
+ */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { PeerDownError } from '../../src/index.js';
-import { Harness, cmd, randInt, rounds, scenario, sleep } from './harness.js';
+import { Harness, ScenarioDef, cmd, randInt, rounds, scenario, sleep } from './harness.js';
 
 const ELECTION_TIMEOUT = 1000;
 
@@ -11,8 +14,13 @@ async function reboot(h: Harness, i: number): Promise<void> {
   await h.restart(i);
 }
 
-test('persist 1: crash and restart all, the leader, the followers', async () => {
-  await scenario(3, {}, async (h) => {
+async function tryStart(h: Harness, i: number, c: Uint8Array): Promise<boolean> {
+  try { return (await h.cluster.peer(i).start(c)).isLeader; } catch (e) { if (e instanceof PeerDownError) return false; throw e; }
+}
+
+export const persist1: ScenarioDef = {
+  name: 'persist 1: crash and restart all, the leader, the followers',
+  run: (s) => scenario(3, { ...s }, async (h) => {
     await h.one(cmd(11), 3, true);
     for (let i = 0; i < 3; i++) await reboot(h, i);
     for (let i = 0; i < 3; i++) { h.disconnect(i); h.connect(i); }
@@ -34,11 +42,12 @@ test('persist 1: crash and restart all, the leader, the followers', async () => 
     await reboot(h, i3);
     h.connect(i3);
     await h.one(cmd(16), 3, true);
-  });
-});
+  }),
+};
 
-test('persist 2: more crashes and partitions', async () => {
-  await scenario(5, {}, async (h) => {
+export const persist2: ScenarioDef = {
+  name: 'persist 2: more crashes and partitions',
+  run: (s) => scenario(5, { ...s }, async (h) => {
     let index = 1;
     for (let iters = 0; iters < 5; iters++) {
       await h.one(cmd(10 + index), 5, true); index++;
@@ -61,11 +70,12 @@ test('persist 2: more crashes and partitions', async () => {
       h.connect((leader1 + 0) % 5);
     }
     await h.one(cmd(1000), 5, true);
-  });
-});
+  }),
+};
 
-test('persist 3: partitioned leader and one follower crash, leader restarts', async () => {
-  await scenario(3, {}, async (h) => {
+export const persist3: ScenarioDef = {
+  name: 'persist 3: partitioned leader and one follower crash, leader restarts',
+  run: (s) => scenario(3, { ...s }, async (h) => {
     await h.one(cmd(101), 3, true);
     const leader = await h.checkOneLeader();
     h.disconnect((leader + 2) % 3);
@@ -79,15 +89,12 @@ test('persist 3: partitioned leader and one follower crash, leader restarts', as
     await h.restart((leader + 1) % 3);
     h.connect((leader + 1) % 3);
     await h.one(cmd(104), 3, true);
-  });
-});
+  }),
+};
 
-async function tryStart(h: Harness, i: number, c: Uint8Array): Promise<boolean> {
-  try { return (await h.cluster.peer(i).start(c)).isLeader; } catch (e) { if (e instanceof PeerDownError) return false; throw e; }
-}
-
-test('Figure 8', { timeout: 120_000 }, async () => {
-  await scenario(5, {}, async (h) => {
+export const figure8: ScenarioDef = {
+  name: 'Figure 8',
+  run: (s) => scenario(5, { ...s }, async (h) => {
     await h.one(cmd(randInt(1e9)), 1, true);
     let nup = 5;
     for (let iters = 0; iters < rounds(150, 1000); iters++) {
@@ -105,11 +112,12 @@ test('Figure 8', { timeout: 120_000 }, async () => {
     }
     for (let i = 0; i < 5; i++) if (!h.cluster.isAlive(i)) { await h.restart(i); h.connect(i); }
     await h.one(cmd(randInt(1e9)), 5, true);
-  });
-});
+  }),
+};
 
-test('unreliable agree', async () => {
-  await scenario(5, { unreliable: true }, async (h) => {
+export const unreliableAgree: ScenarioDef = {
+  name: 'unreliable agree',
+  run: (s) => scenario(5, { ...s, unreliable: true }, async (h) => {
     const all: Array<Promise<number>> = [];
     for (let iters = 1; iters < rounds(20, 50); iters++) {
       for (let j = 0; j < 4; j++) all.push(h.one(cmd(100 * iters + j), 1, true));
@@ -118,11 +126,12 @@ test('unreliable agree', async () => {
     h.cluster.setUnreliable(false);
     await Promise.all(all);
     await h.one(cmd(100), 5, true);
-  });
-});
+  }),
+};
 
-test('Figure 8 unreliable', { timeout: 120_000 }, async () => {
-  await scenario(5, { unreliable: true }, async (h) => {
+export const figure8Unreliable: ScenarioDef = {
+  name: 'Figure 8 unreliable',
+  run: (s) => scenario(5, { ...s, unreliable: true }, async (h) => {
     await h.one(cmd(randInt(10000)), 1, true);
     let nup = 5;
     const total = rounds(300, 1000);
@@ -143,11 +152,11 @@ test('Figure 8 unreliable', { timeout: 120_000 }, async () => {
     }
     for (let i = 0; i < 5; i++) h.connect(i);
     await h.one(cmd(randInt(10000)), 5, true);
-  });
-});
+  }),
+};
 
-async function churn(unreliable: boolean): Promise<void> {
-  await scenario(5, { unreliable }, async (h) => {
+function churn(unreliable: boolean, s: Parameters<ScenarioDef['run']>[0]): Promise<void> {
+  return scenario(5, { ...s, unreliable }, async (h) => {
     let stop = false;
     const clients = Array.from({ length: 3 }, async (_, me) => {
       const values: number[] = [];
@@ -205,5 +214,9 @@ async function churn(unreliable: boolean): Promise<void> {
   });
 }
 
-test('reliable churn', { timeout: 120_000 }, () => churn(false));
-test('unreliable churn', { timeout: 120_000 }, () => churn(true));
+export const reliableChurn: ScenarioDef = { name: 'reliable churn', run: (s) => churn(false, s) };
+export const unreliableChurn: ScenarioDef = { name: 'unreliable churn', run: (s) => churn(true, s) };
+
+export const persistenceScenarios: ScenarioDef[] = [
+  persist1, persist2, persist3, figure8, unreliableAgree, figure8Unreliable, reliableChurn, unreliableChurn,
+];

@@ -1,22 +1,25 @@
+/**
+ * The classic lab's snapshot scenarios. Registered by snapshot.test.ts on the default storage
+ * and by snapshot-file.test.ts on FileStorage.
+ */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { Harness, cmd, randInt, rounds, scenario } from './harness.js';
+import { Harness, ScenarioDef, StorageChoice, cmd, randInt, rounds, scenario } from './harness.js';
 
 const SNAPSHOT_INTERVAL = 10;
 const MAX_LOG_SIZE = 2000;
 
-function checkLogSize(h: Harness): void {
+async function checkLogSize(h: Harness): Promise<void> {
   for (let i = 0; i < h.n; i++) {
     if (!h.cluster.isAlive(i)) continue;
-    const size = h.cluster.persistedStateBytes(i);
+    const size = await h.cluster.persistedStateBytes(i);
     assert.ok(size < MAX_LOG_SIZE, `peer ${i}: persisted Raft state is ${size} bytes (>= ${MAX_LOG_SIZE})`);
   }
 }
 
 /** The lab's snapCommon: a victim falls behind (disconnected or crashed) and must catch up by snapshot. */
-async function snapCommon(disconnect: boolean, reliable: boolean, crash: boolean): Promise<void> {
+async function snapCommon(s: StorageChoice, disconnect: boolean, reliable: boolean, crash: boolean): Promise<void> {
   const servers = 3;
-  await scenario(servers, { snapshots: true, unreliable: !reliable }, async (h) => {
+  await scenario(servers, { ...s, snapshots: true, unreliable: !reliable }, async (h) => {
     await h.one(cmd(randInt(1e9)), servers, true);
     let leader1 = await h.checkOneLeader();
     for (let i = 0; i < rounds(30, 30); i++) {
@@ -33,7 +36,7 @@ async function snapCommon(disconnect: boolean, reliable: boolean, crash: boolean
       // let the appliers catch up with the starts
       if (!disconnect && !crash) await h.one(cmd(randInt(1e9)), servers, true);
       else await h.one(cmd(randInt(1e9)), servers - 1, true);
-      checkLogSize(h);
+      await checkLogSize(h);
       if (disconnect) {
         // reconnect a follower that may need a snapshot to catch up
         h.connect(victim);
@@ -50,15 +53,16 @@ async function snapCommon(disconnect: boolean, reliable: boolean, crash: boolean
   });
 }
 
-test('snapshot basic', () => snapCommon(false, true, false));
-test('snapshot install (victim disconnected)', () => snapCommon(true, true, false));
-test('snapshot install unreliable', () => snapCommon(true, false, false));
-test('snapshot install crash', () => snapCommon(false, true, true));
-test('snapshot install unreliable crash', () => snapCommon(false, false, true));
+export const snapshotBasic: ScenarioDef = { name: 'snapshot basic', run: (s) => snapCommon(s, false, true, false) };
+export const snapshotInstall: ScenarioDef = { name: 'snapshot install (victim disconnected)', run: (s) => snapCommon(s, true, true, false) };
+export const snapshotInstallUnreliable: ScenarioDef = { name: 'snapshot install unreliable', run: (s) => snapCommon(s, true, false, false) };
+export const snapshotInstallCrash: ScenarioDef = { name: 'snapshot install crash', run: (s) => snapCommon(s, false, true, true) };
+export const snapshotInstallUnreliableCrash: ScenarioDef = { name: 'snapshot install unreliable crash', run: (s) => snapCommon(s, false, false, true) };
 
-test('snapshot all crash', async () => {
-  const servers = 3;
-  await scenario(servers, { snapshots: true }, async (h) => {
+export const snapshotAllCrash: ScenarioDef = {
+  name: 'snapshot all crash',
+  run: (s) => scenario(3, { ...s, snapshots: true }, async (h) => {
+    const servers = 3;
     await h.one(cmd(randInt(1e9)), servers, true);
     for (let i = 0; i < 5; i++) {
       const nn = SNAPSHOT_INTERVAL / 2 + randInt(SNAPSHOT_INTERVAL);
@@ -69,12 +73,13 @@ test('snapshot all crash', async () => {
       const index2 = await h.one(cmd(randInt(1e9)), servers, true);
       assert.ok(index2 >= index1 + 1, `index decreased from ${index1} to ${index2}`);
     }
-  });
-});
+  }),
+};
 
-test('snapshot init: restart twice right after snapshotting', async () => {
-  const servers = 3;
-  await scenario(servers, { snapshots: true }, async (h) => {
+export const snapshotInit: ScenarioDef = {
+  name: 'snapshot init: restart twice right after snapshotting',
+  run: (s) => scenario(3, { ...s, snapshots: true }, async (h) => {
+    const servers = 3;
     await h.one(cmd(randInt(1e9)), servers, true);
     // enough ops to make a snapshot
     for (let i = 0; i < SNAPSHOT_INTERVAL + 1; i++) await h.one(cmd(randInt(1e9)), servers, true);
@@ -84,11 +89,12 @@ test('snapshot init: restart twice right after snapshotting', async () => {
     for (let k = 0; k < servers; k++) await h.crash(k);
     for (let k = 0; k < servers; k++) { await h.restart(k); h.connect(k); }
     await h.one(cmd(randInt(1e9)), servers, true);
-  });
-});
+  }),
+};
 
-test('snapshot() with a bad index is refused and changes nothing', async () => {
-  await scenario(3, {}, async (h) => {
+export const snapshotBadIndex: ScenarioDef = {
+  name: 'snapshot() with a bad index is refused and changes nothing',
+  run: (s) => scenario(3, { ...s }, async (h) => {
     for (let i = 0; i < 12; i++) await h.one(cmd(i + 1), 3, true);
     const p = h.cluster.peer(0);
     await assert.rejects(p.snapshot(1000, new Uint8Array(1)), /snapshot index 1000 is above the commit index/);
@@ -99,5 +105,10 @@ test('snapshot() with a bad index is refused and changes nothing', async () => {
     const stats = await p.stats();
     assert.equal(stats.snapshotIndex, 5);
     await h.one(cmd(99), 3, true);
-  });
-});
+  }),
+};
+
+export const snapshotScenarios: ScenarioDef[] = [
+  snapshotBasic, snapshotInstall, snapshotInstallUnreliable, snapshotInstallCrash, snapshotInstallUnreliableCrash,
+  snapshotAllCrash, snapshotInit, snapshotBadIndex,
+];
