@@ -4,6 +4,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
+import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournal } from '../storage/shared-journal.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
@@ -23,10 +24,11 @@ export interface ClusterOptions extends TimingOptions {
   /**
    * Durable storage on disk (FileStorage): peer i keeps its write-ahead log in `dir/peer-<i>`,
    * which records `clusterId` (default "raft-cluster") and i, so that a directory is never
-   * opened as another cluster's or another peer's. `fsync` defaults to 'batch'.
+   * opened as another cluster's or another peer's. `fsync` defaults to 'batch';
+   * `segmentBytes` (WAL segment size) to FileStorage's default.
    * Default: shared memory (state survives crash/restart, but not the process).
    */
-  storage?: { dir: string; fsync?: 'always' | 'batch' | 'none'; clusterId?: string };
+  storage?: { dir: string; fsync?: 'always' | 'batch' | 'none'; clusterId?: string; segmentBytes?: number };
   /** Seed for election timeouts. */
   seed?: number;
 }
@@ -290,7 +292,7 @@ export class Cluster {
       netSab: this.net.sab,
       journalSab: journal ? journal.sab : null,
       journalEpoch: journal ? journal.currentEpoch : 0,
-      fileStorage: storage ? { dir: peerDir(storage.dir, i), fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? DEFAULT_CLUSTER_ID } : null,
+      fileStorage: storage ? { dir: peerDir(storage.dir, i), fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? DEFAULT_CLUSTER_ID, segmentBytes: storage.segmentBytes } : null,
       applyPort: workerApplyPort,
       peerLinks,
       clientLink,
@@ -395,6 +397,10 @@ function validateClusterOptions(o: ClusterOptions): void {
     }
     if (o.storage.clusterId !== undefined && (typeof o.storage.clusterId !== 'string' || o.storage.clusterId === '')) {
       throw new TypeError(`option storage.clusterId must be a non-empty string, got ${JSON.stringify(o.storage.clusterId)}`);
+    }
+    const seg = o.storage.segmentBytes;
+    if (seg !== undefined && (!Number.isSafeInteger(seg) || seg < MIN_SEGMENT_BYTES || seg > 0xffffffff)) {
+      throw new RangeError(`option storage.segmentBytes must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(seg)}`);
     }
   }
 }

@@ -11,7 +11,7 @@ export interface WorkerInit {
   netSab: SharedArrayBuffer;
   journalSab: SharedArrayBuffer | null;
   journalEpoch: number;
-  fileStorage: { dir: string; fsync: 'always' | 'batch' | 'none'; clusterId: string } | null;
+  fileStorage: { dir: string; fsync: 'always' | 'batch' | 'none'; clusterId: string; segmentBytes?: number } | null;
   applyPort: MessagePort | null;
   /** Shared-memory links to the other peers. */
   peerLinks: Array<[number, RingLinkEnds]>;
