@@ -201,15 +201,13 @@ export class Cluster {
 
   /**
    * Bytes of Raft state (hard state and log entries after the snapshot; the snapshot itself
-   * not counted) peer i has persisted, measured as the shared-memory journal lays them out
-   * (12 + 12 + 8 per entry + command bytes) whatever the storage, so that both storages
-   * answer the same question. Memory storage reads the journal; file storage asks the
-   * running worker (its log through the stable index), so there the peer must be up.
+   * not counted) running peer i has persisted: 12 for the hard state, plus, if the log is not
+   * empty, 12 + 8 per entry + the command bytes. The count does not depend on how a storage
+   * lays records out, so it means the same on shared memory and on disk. The worker computes
+   * it from its log through the stable index; a crashed peer rejects with PeerDownError.
    */
   async persistedStateBytes(i: number): Promise<number> {
     this.checkPeer(i);
-    const j = this.journals[i];
-    if (j) return j.raftStateBytes();
     return (await this.handles[i].stats()).raftStateBytes;
   }
 

@@ -109,8 +109,8 @@ const api: WorkerApi = {
 };
 
 /**
- * Hard state plus the log after the snapshot through the stable (persisted) index, sized as
- * SharedJournal.raftStateBytes sizes them, so that the number means the same on every storage.
+ * Hard state plus the log after the snapshot through the stable (persisted) index, counted
+ * independently of any storage's record layout (see Cluster.persistedStateBytes).
  */
 function raftStateBytes(c: RaftCore): number {
   const log = c.log;
