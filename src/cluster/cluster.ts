@@ -5,7 +5,7 @@ import { batchCommand } from '../core/entry-batch.js';
 import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
-import { SharedJournal } from '../storage/shared-journal.js';
+import { SharedJournalHost } from '../storage/shared-journal.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { ClusterClient } from './client.js';
@@ -84,7 +84,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 export class Cluster {
   readonly size: number;
   private readonly net: NetworkState;
-  private readonly journals: Array<SharedJournal | null>;
+  private readonly journals: Array<SharedJournalHost | null>;
   private readonly peersState: Array<Incarnation | null>;
   /** Termination of each peer's last crashed worker; a restart waits for it (file storage: one writer per directory). */
   private readonly exited: Array<Promise<unknown>>;
@@ -101,7 +101,7 @@ export class Cluster {
   private constructor(private readonly opts: ClusterOptions) {
     this.size = opts.peers;
     this.net = NetworkState.create(this.size);
-    this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournal.create()));
+    this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournalHost.create()));
     this.peersState = new Array(this.size).fill(null);
     this.exited = new Array(this.size).fill(Promise.resolve());
     this.maxCommandBytes = opts.maxCommandBytes ?? 1024 * 1024;
@@ -244,15 +244,12 @@ export class Cluster {
       markDown(new Error(`peer ${i} worker error: ${e.message}`));
     });
     worker.on('exit', (code) => markDown(new PeerDownError(i, `peer ${i} worker exited (code ${code})`)));
-    let applyPort: MessagePort | null = null;
-    let workerApplyPort: MessagePort | null = null;
-    if (this.opts.applyStream !== false) {
-      const ch = new MessageChannel();
-      applyPort = ch.port1;
-      workerApplyPort = ch.port2;
-      applyPort.on('message', (rec: ApplyRecord) => this.onApplyRecord(i, rec));
-      applyPort.unref();
-    }
+    // The worker's reports to the main thread: applied entries (if asked for), fatal errors.
+    const reports = new MessageChannel();
+    const applyPort: MessagePort = reports.port1;
+    const workerApplyPort: MessagePort = reports.port2;
+    applyPort.on('message', (rec: ApplyRecord) => this.onApplyRecord(i, rec));
+    applyPort.unref();
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => { markReady = resolve; });
     const inc: Incarnation = { worker, remote, applyPort, down, markDown, ready };
@@ -288,7 +285,9 @@ export class Cluster {
       timing,
       seed: this.seedCounter++ * 31 + i,
       netSab: this.net.sab,
-      journalSab: journal ? journal.sab : null,
+      journalSab: journal ? journal.control : null,
+      journalSlots: journal ? journal.slots : null,
+      forwardApplies: this.opts.applyStream !== false,
       journalEpoch: journal ? journal.currentEpoch : 0,
       fileStorage: storage ? { dir: peerDir(storage.dir, i), fsync: storage.fsync ?? 'batch', clusterId: storage.clusterId ?? DEFAULT_CLUSTER_ID, segmentBytes: storage.segmentBytes } : null,
       applyPort: workerApplyPort,

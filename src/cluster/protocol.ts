@@ -9,7 +9,11 @@ export interface WorkerInit {
   timing: TimingOptions;
   seed: number;
   netSab: SharedArrayBuffer;
+  /** Shared-memory storage: the journal's control word and its two slots. */
   journalSab: SharedArrayBuffer | null;
+  journalSlots: [SharedArrayBuffer, SharedArrayBuffer] | null;
+  /** Post applied entries to the main thread. */
+  forwardApplies: boolean;
   journalEpoch: number;
   fileStorage: { dir: string; fsync: 'always' | 'batch' | 'none'; clusterId: string; segmentBytes?: number } | null;
   applyPort: MessagePort | null;
@@ -54,7 +58,9 @@ export interface WorkerStats {
   snapshotIndex: number;
   logEntries: number;
   logBytes: number;
+  /** This worker's V8 heap in use, and its ArrayBuffer memory (outside the heap). */
   heapUsed: number;
+  arrayBuffers: number;
   cpuUserMicros: number;
   cpuSystemMicros: number;
   /** Bytes of persisted Raft state (hard state and log after the snapshot); see Cluster.persistedStateBytes. */

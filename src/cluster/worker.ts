@@ -1,7 +1,7 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
-import { SharedJournal } from '../storage/shared-journal.js';
+import { FencedError, SharedJournal } from '../storage/shared-journal.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
@@ -32,7 +32,8 @@ const api: WorkerApi = {
     for (const [id, ends] of init.peerLinks) transport.connect(id, ends);
     applyPort = init.applyPort;
     let storage: RaftStorage | undefined;
-    if (init.journalSab) storage = new SharedJournal(init.journalSab, init.journalEpoch);
+    if (init.journalSab && init.journalSlots) storage = new SharedJournal(init.journalSab, init.journalSlots, init.journalEpoch);
+    const forward = init.forwardApplies;
     if (init.fileStorage) {
       // Loaded only when asked for. If opening fails, init rejects and the main thread
       // terminates this worker, which closes whatever descriptors it opened.
@@ -57,14 +58,17 @@ const api: WorkerApi = {
       snapshotPolicy: init.snapshotPolicy,
       onApply: (b) => {
         client?.onApplied(b);
-        if (applyPort) post({ kind: 'entries', firstIndex: b.firstIndex, count: b.count, terms: b.terms, ends: b.ends, data: b.data }, [b.terms.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer, b.data.buffer as ArrayBuffer]);
+        if (forward) post({ kind: 'entries', firstIndex: b.firstIndex, count: b.count, terms: b.terms, ends: b.ends, data: b.data }, [b.terms.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer, b.data.buffer as ArrayBuffer]);
       },
       onRestore: (s) => {
         if (booting) { started = { snapshotIndex: s.index, snapshotTerm: s.term, snapshot: s.data.slice() }; return; }
         client?.onSnapshot(s.index);
-        if (applyPort) post({ kind: 'snapshot', index: s.index, term: s.term, data: s.data.slice() });
+        if (forward) post({ kind: 'snapshot', index: s.index, term: s.term, data: s.data.slice() });
       },
-      onFatal: (err) => post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err) }),
+      onFatal: (err) => {
+        if (err instanceof FencedError) return; // the main thread crashed this peer: just stop
+        post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err) });
+      },
     });
     booting = false;
     const n = node;
@@ -92,10 +96,11 @@ const api: WorkerApi = {
   stats() {
     const c = requireNode().core;
     const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
     return {
       term: c.term, role: c.role as Role, commitIndex: c.commitIndex, appliedIndex: c.appliedIndex,
       lastIndex: c.log.lastIndex, snapshotIndex: c.log.snapshotIndex, logEntries: c.log.length, logBytes: c.log.bytes,
-      heapUsed: process.memoryUsage().heapUsed, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system,
+      heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system,
       raftStateBytes: raftStateBytes(c),
     };
   },

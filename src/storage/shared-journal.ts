@@ -5,179 +5,230 @@ import { applyEntriesToLog, applySnapshotToLog } from './memory-storage.js';
 import type { RaftStorage } from './storage.js';
 
 /**
- * A peer's persisted state kept in a growable SharedArrayBuffer owned by the main thread, so
- * that it outlives the worker: the fault-injection harness "crashes" a peer by terminating
- * its worker and restarts it from this journal.
+ * A peer's persisted state in shared memory owned by the main thread, so that it outlives the
+ * peer's worker: the fault-injection harness "crashes" a peer by terminating its worker and
+ * restarts it from this journal.
  *
- * Layout: a header word (BigInt64) holding `epoch * 2^40 + publishedLength`, then
- * records [u32 length][u8 type][payload]. A writer copies a record past the published end
- * (invisible) and then publishes it with one compare-and-swap that also checks its epoch.
- * `fence()` bumps the epoch: after it returns, nothing the old writer does becomes visible.
+ * Two growable SharedArrayBuffer "slots" hold records [u32 length][u8 type][payload]; one is
+ * active. A control word (BigInt64) holds `epoch | active slot | published length`:
+ * - the writer copies records past the published end (invisible), then publishes them with
+ *   one compare-and-swap that also checks its epoch and slot;
+ * - `fence()` (main thread, at a crash) bumps the epoch: after it, nothing the old writer does
+ *   becomes visible, and the writer learns it was fenced at its next save and stops;
+ * - to stay small, the writer rewrites the live state (snapshot, entries after it, hard state)
+ *   into the inactive slot and switches slots with the same compare-and-swap. The two slots
+ *   are reused for the journal's whole life: handing out fresh buffers would leak, because a
+ *   SharedArrayBuffer's memory is only freed once every thread's garbage collector dropped it.
  */
-const HEADER = 8;
-const LENGTH_BITS = 2n ** 40n;
 const REC_HARD_STATE = 1;
 const REC_ENTRIES = 2;
 const REC_SNAPSHOT = 3;
 
+const LEN_BITS = 2n ** 40n;
+const SLOT_BITS = 2n;
 export const JOURNAL_MAX_BYTES = 1 << 30;
+const INITIAL_SLOT_BYTES = 64 * 1024;
 
-export class SharedJournal implements RaftStorage {
+function pack(epoch: number, slot: number, len: number): bigint {
+  return (BigInt(epoch) * SLOT_BITS + BigInt(slot)) * LEN_BITS + BigInt(len);
+}
+function unpack(w: bigint): { epoch: number; slot: number; len: number } {
+  const u = BigInt.asUintN(64, w);
+  const len = Number(u % LEN_BITS);
+  const rest = u / LEN_BITS;
+  return { epoch: Number(rest / SLOT_BITS), slot: Number(rest % SLOT_BITS), len };
+}
+
+function newSlot(bytes = INITIAL_SLOT_BYTES): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes, { maxByteLength: JOURNAL_MAX_BYTES });
+}
+
+/** Main thread's side: owns the control word and both slots; fences, reads, compacts. */
+export class SharedJournalHost {
   private readonly word: BigInt64Array;
-  private bytes: Uint8Array;
-  private view: DataView;
-  /** Set when the main thread fenced us off: the peer has crashed. */
-  fenced = false;
-
-  constructor(readonly sab: SharedArrayBuffer, readonly epoch: number) {
-    this.word = new BigInt64Array(sab, 0, 1);
-    this.bytes = new Uint8Array(sab);
-    this.view = new DataView(sab);
+  constructor(readonly control: SharedArrayBuffer, readonly slots: [SharedArrayBuffer, SharedArrayBuffer]) {
+    this.word = new BigInt64Array(control, 0, 1);
   }
 
-  static create(initialBytes = 64 * 1024): SharedJournal {
-    const sab = new SharedArrayBuffer(initialBytes, { maxByteLength: JOURNAL_MAX_BYTES });
-    Atomics.store(new BigInt64Array(sab, 0, 1), 0, BigInt(HEADER)); // epoch 0, records start after the header
-    return new SharedJournal(sab, 0);
+  static create(): SharedJournalHost {
+    return new SharedJournalHost(new SharedArrayBuffer(8), [newSlot(), newSlot()]);
   }
 
-  get publishedLength(): number {
-    return Number(BigInt.asUintN(64, Atomics.load(this.word, 0)) % LENGTH_BITS);
-  }
+  get currentEpoch(): number { return unpack(Atomics.load(this.word, 0)).epoch; }
+  /** Bytes held by both slots (what the journal costs in memory). */
+  get allocatedBytes(): number { return this.slots[0].byteLength + this.slots[1].byteLength; }
 
-  get currentEpoch(): number {
-    return Number(BigInt.asUintN(64, Atomics.load(this.word, 0)) / LENGTH_BITS);
-  }
-
-  /** Main thread: stop the current writer. Returns the new epoch for the next writer. */
+  /** Stops the current writer; returns the epoch for the next one. */
   fence(): number {
     for (;;) {
       const w = Atomics.load(this.word, 0);
-      const len = BigInt.asUintN(64, w) % LENGTH_BITS;
-      const next = this.currentEpoch + 1;
-      if (Atomics.compareExchange(this.word, 0, w, BigInt(next) * LENGTH_BITS + len) === w) return next;
+      const { epoch, slot, len } = unpack(w);
+      if (Atomics.compareExchange(this.word, 0, w, pack(epoch + 1, slot, len)) === w) return epoch + 1;
     }
   }
 
   load(): PersistedState {
-    const end = this.publishedLength;
-    let hardState: HardState = { term: 0, votedFor: -1 };
-    let snapshot: Snapshot | null = null;
-    const log = new RaftLog();
-    let at = HEADER;
-    while (at < end) {
-      const len = this.view.getUint32(at, true);
-      const type = this.bytes[at + 4];
-      const p = at + 5;
-      if (type === REC_HARD_STATE) {
-        hardState = { term: this.view.getFloat64(p, true), votedFor: this.view.getInt32(p + 8, true) };
-      } else if (type === REC_SNAPSHOT) {
-        const index = this.view.getFloat64(p, true);
-        const term = this.view.getUint32(p + 8, true);
-        const data = this.bytes.slice(p + 12, at + 5 + len);
-        snapshot = { index, term, data };
-        applySnapshotToLog(log, snapshot);
-      } else if (type === REC_ENTRIES) {
-        applyEntriesToLog(log, this.readBatch(p));
-      } else {
-        throw new Error(`journal corrupt: record type ${type} at offset ${at}`);
-      }
-      at += 5 + len;
-    }
-    const entries = log.length > 0 ? log.slice(log.firstIndex, log.lastIndex) : null;
-    return { hardState, snapshot, entries };
+    const { slot, len } = unpack(Atomics.load(this.word, 0));
+    return readRecords(this.slots[slot]!, len);
   }
 
-  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
-    if (this.fenced) return;
-    let size = 0;
-    if (snapshot) size += 5 + 12 + snapshot.data.byteLength;
-    if (entries && entries.count > 0) size += 5 + 12 + entries.count * 8 + entries.ends[entries.count - 1];
-    if (hardState) size += 5 + 12;
-    if (size === 0) return;
-    const w = Atomics.load(this.word, 0);
-    if (Number(BigInt.asUintN(64, w) / LENGTH_BITS) !== this.epoch) { this.fenced = true; return; }
-    const start = Number(BigInt.asUintN(64, w) % LENGTH_BITS);
-    this.ensure(start + size);
-    let at = start;
-    if (snapshot) {
-      at = this.header(at, REC_SNAPSHOT, 12 + snapshot.data.byteLength);
-      this.view.setFloat64(at, snapshot.index, true);
-      this.view.setUint32(at + 8, snapshot.term, true);
-      this.bytes.set(snapshot.data, at + 12);
-      at += 12 + snapshot.data.byteLength;
-    }
-    if (entries && entries.count > 0) {
-      const n = entries.count;
-      const dataLen = entries.ends[n - 1];
-      at = this.header(at, REC_ENTRIES, 12 + n * 8 + dataLen);
-      this.view.setFloat64(at, entries.firstIndex, true);
-      this.view.setUint32(at + 8, n, true);
-      at += 12;
-      for (let k = 0; k < n; k++) {
-        this.view.setUint32(at, entries.terms[k], true);
-        this.view.setUint32(at + 4, entries.ends[k], true);
-        at += 8;
-      }
-      this.bytes.set(entries.data.subarray(0, dataLen), at);
-      at += dataLen;
-    }
-    if (hardState) {
-      at = this.header(at, REC_HARD_STATE, 12);
-      this.view.setFloat64(at, hardState.term, true);
-      this.view.setInt32(at + 8, hardState.votedFor, true);
-      at += 12;
-    }
-    const next = BigInt(this.epoch) * LENGTH_BITS + BigInt(at);
-    if (Atomics.compareExchange(this.word, 0, w, next) !== w) this.fenced = true;
-  }
-
-  close(): void {}
-
-  /** Main thread: a fresh journal holding only the live state of this one (after fence()). */
-  compacted(): SharedJournal {
-    const state = this.load();
-    const j = SharedJournal.create(Math.max(64 * 1024, this.publishedLength + HEADER));
-    j.save(state.hardState, state.snapshot, state.entries);
-    return j;
+  /** A fresh journal holding only the live state of this one (after fence()). */
+  compacted(): SharedJournalHost {
+    const s = this.load();
+    const host = SharedJournalHost.create();
+    const writer = new SharedJournal(host.control, host.slots, 0);
+    writer.save(s.hardState, s.snapshot, s.entries);
+    return host;
   }
 
   /** Bytes of Raft state (hard state and log entries, without the snapshot) a reload would hold. */
   raftStateBytes(): number {
     const s = this.load();
-    let n = 12;
-    if (s.entries && s.entries.count > 0) n += 12 + s.entries.count * 8 + s.entries.ends[s.entries.count - 1];
-    return n;
+    return 5 + 12 + (s.entries && s.entries.count > 0 ? 5 + 12 + s.entries.count * 8 + s.entries.ends[s.entries.count - 1] : 0);
+  }
+}
+
+/** Thrown by save() once the main thread has fenced this writer off (the peer has crashed). */
+export class FencedError extends Error {
+  constructor() { super('shared journal: this peer was crashed (fenced off); its writes are discarded'); this.name = 'FencedError'; }
+}
+
+/** The worker's side: appends records and publishes them atomically. */
+export class SharedJournal implements RaftStorage {
+  private readonly word: BigInt64Array;
+  private slot: SharedArrayBuffer;
+  private bytes: Uint8Array;
+  private view: DataView;
+  private liveBytes = 0;
+
+  constructor(control: SharedArrayBuffer, private readonly slots: [SharedArrayBuffer, SharedArrayBuffer], readonly epoch: number) {
+    this.word = new BigInt64Array(control, 0, 1);
+    this.slot = slots[unpack(Atomics.load(this.word, 0)).slot];
+    this.bytes = new Uint8Array(this.slot);
+    this.view = new DataView(this.slot);
   }
 
-  private header(at: number, type: number, len: number): number {
-    this.view.setUint32(at, len, true);
-    this.bytes[at + 4] = type;
-    return at + 5;
+  load(): PersistedState {
+    const s = readRecords(this.slot, unpack(Atomics.load(this.word, 0)).len);
+    this.liveBytes = recordsSize(s.hardState, s.snapshot, s.entries);
+    return s;
+  }
+
+  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
+    const size = recordsSize(hardState, snapshot, entries);
+    if (size === 0) return;
+    const w = Atomics.load(this.word, 0);
+    const cur = unpack(w);
+    if (cur.epoch !== this.epoch) throw new FencedError();
+    this.ensure(cur.len + size);
+    const end = writeRecords(this.bytes, this.view, cur.len, hardState, snapshot, entries);
+    if (Atomics.compareExchange(this.word, 0, w, pack(this.epoch, cur.slot, end)) !== w) throw new FencedError();
+    this.liveBytes += size;
+    if (snapshot) this.maybeCompact(cur.slot, end);
+  }
+
+  close(): void {}
+
+  /** After a snapshot, move the live state to a fresh slot once the journal is mostly garbage. */
+  private maybeCompact(slot: number, end: number): void {
+    const s = readRecords(this.slot, end);
+    this.liveBytes = recordsSize(s.hardState, s.snapshot, s.entries);
+    if (end < 1 << 20 || end < 4 * this.liveBytes) return;
+    const spare = this.slots[1 - slot]; // inactive: nobody reads it until the switch below
+    if (spare.byteLength < this.liveBytes) spare.grow(Math.min(JOURNAL_MAX_BYTES, 2 ** Math.ceil(Math.log2(this.liveBytes))));
+    const bytes = new Uint8Array(spare), view = new DataView(spare);
+    const len = writeRecords(bytes, view, 0, s.hardState, s.snapshot, s.entries);
+    const w = pack(this.epoch, slot, end);
+    if (Atomics.compareExchange(this.word, 0, w, pack(this.epoch, 1 - slot, len)) !== w) throw new FencedError();
+    this.slot = spare;
+    this.bytes = bytes;
+    this.view = view;
   }
 
   private ensure(size: number): void {
-    if (size <= this.sab.byteLength) return;
+    if (size <= this.slot.byteLength) return;
     if (size > JOURNAL_MAX_BYTES) throw new RangeError(`shared journal full: ${size} bytes exceed ${JOURNAL_MAX_BYTES}`);
-    let cap = this.sab.byteLength * 2;
+    let cap = Math.max(this.slot.byteLength * 2, INITIAL_SLOT_BYTES);
     while (cap < size) cap *= 2;
-    this.sab.grow(Math.min(cap, JOURNAL_MAX_BYTES));
-    this.bytes = new Uint8Array(this.sab);
-    this.view = new DataView(this.sab);
+    this.slot.grow(Math.min(cap, JOURNAL_MAX_BYTES));
+    this.bytes = new Uint8Array(this.slot);
+    this.view = new DataView(this.slot);
   }
+}
 
-  private readBatch(p: number): EntryBatch {
-    const firstIndex = this.view.getFloat64(p, true);
-    const count = this.view.getUint32(p + 8, true);
-    const terms = new Uint32Array(count);
-    const ends = new Uint32Array(count);
-    let at = p + 12;
-    for (let k = 0; k < count; k++) {
-      terms[k] = this.view.getUint32(at, true);
-      ends[k] = this.view.getUint32(at + 4, true);
+function recordsSize(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): number {
+  let size = 0;
+  if (snapshot) size += 5 + 12 + snapshot.data.byteLength;
+  if (entries && entries.count > 0) size += 5 + 12 + entries.count * 8 + entries.ends[entries.count - 1];
+  if (hardState) size += 5 + 12;
+  return size;
+}
+
+function header(bytes: Uint8Array, view: DataView, at: number, type: number, len: number): number {
+  view.setUint32(at, len, true);
+  bytes[at + 4] = type;
+  return at + 5;
+}
+
+function writeRecords(bytes: Uint8Array, view: DataView, at: number, hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): number {
+  if (snapshot) {
+    at = header(bytes, view, at, REC_SNAPSHOT, 12 + snapshot.data.byteLength);
+    view.setFloat64(at, snapshot.index, true);
+    view.setUint32(at + 8, snapshot.term, true);
+    bytes.set(snapshot.data, at + 12);
+    at += 12 + snapshot.data.byteLength;
+  }
+  if (entries && entries.count > 0) {
+    const n = entries.count;
+    const dataLen = entries.ends[n - 1];
+    at = header(bytes, view, at, REC_ENTRIES, 12 + n * 8 + dataLen);
+    view.setFloat64(at, entries.firstIndex, true);
+    view.setUint32(at + 8, n, true);
+    at += 12;
+    for (let k = 0; k < n; k++) {
+      view.setUint32(at, entries.terms[k], true);
+      view.setUint32(at + 4, entries.ends[k], true);
       at += 8;
     }
-    const dataLen = count === 0 ? 0 : ends[count - 1];
-    return { firstIndex, count, terms, ends, data: this.bytes.slice(at, at + dataLen) };
+    bytes.set(entries.data.subarray(0, dataLen), at);
+    at += dataLen;
   }
+  if (hardState) {
+    at = header(bytes, view, at, REC_HARD_STATE, 12);
+    view.setFloat64(at, hardState.term, true);
+    view.setInt32(at + 8, hardState.votedFor, true);
+    at += 12;
+  }
+  return at;
+}
+
+function readRecords(slot: SharedArrayBuffer, end: number): PersistedState {
+  const bytes = new Uint8Array(slot), view = new DataView(slot);
+  let hardState: HardState = { term: 0, votedFor: -1 };
+  let snapshot: Snapshot | null = null;
+  const log = new RaftLog();
+  let at = 0;
+  while (at < end) {
+    const len = view.getUint32(at, true);
+    const type = bytes[at + 4];
+    const p = at + 5;
+    if (type === REC_HARD_STATE) {
+      hardState = { term: view.getFloat64(p, true), votedFor: view.getInt32(p + 8, true) };
+    } else if (type === REC_SNAPSHOT) {
+      snapshot = { index: view.getFloat64(p, true), term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
+      applySnapshotToLog(log, snapshot);
+    } else if (type === REC_ENTRIES) {
+      const firstIndex = view.getFloat64(p, true);
+      const count = view.getUint32(p + 8, true);
+      const terms = new Uint32Array(count), ends = new Uint32Array(count);
+      let q = p + 12;
+      for (let k = 0; k < count; k++) { terms[k] = view.getUint32(q, true); ends[k] = view.getUint32(q + 4, true); q += 8; }
+      const dataLen = count === 0 ? 0 : ends[count - 1];
+      applyEntriesToLog(log, { firstIndex, count, terms, ends, data: bytes.slice(q, q + dataLen) });
+    } else {
+      throw new Error(`shared journal corrupt: record type ${type} at offset ${at}`);
+    }
+    at = p + len;
+  }
+  return { hardState, snapshot, entries: log.length > 0 ? log.slice(log.firstIndex, log.lastIndex) : null };
 }
