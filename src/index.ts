@@ -19,3 +19,5 @@ export type { FileStorageOptions, FileStorageStats, FsyncPolicy } from './storag
 export { measureFdatasync } from './storage/fsync-probe.js';
 export type { FdatasyncProbe } from './storage/fsync-probe.js';
 export { encode, decode } from './transport/codec.js';
+export { ClusterClient, ProposalError } from './cluster/client.js';
+export type { FailReason } from './cluster/client.js';
