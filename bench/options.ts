@@ -1,0 +1,244 @@
+/**
+ * Command-line options of the benchmark harness (bench/run.ts): parsing, defaults and
+ * validation. Every refusal names the option, so that a CI log says what to fix; run.ts turns
+ * an OptionError into exit code 2.
+ */
+import { parseArgs } from 'node:util';
+
+/** The cluster's default maxCommandBytes (src/node/options.ts): larger commands are refused by the peers. */
+export const MAX_COMMAND_BYTES = 1024 * 1024;
+/** ClusterClient's default maxPending per peer, and the leader's default maxUncommittedEntries. */
+export const MAX_WINDOW = 1 << 20;
+export const MAX_PEERS = 64;
+
+export type StorageKind = 'memory' | 'file';
+export type FsyncPolicy = 'always' | 'batch' | 'none';
+
+/** How load is offered: a fixed number of commands in flight, or a fixed send schedule. */
+export type LoadSpec = { mode: 'closed'; window: number } | { mode: 'open'; rate: number };
+
+export interface StorageSpec {
+  kind: StorageKind;
+  /** File storage only. */
+  fsync?: FsyncPolicy;
+  /** File storage only: the directory under which a temporary directory is made (and removed). */
+  parentDir?: string;
+}
+
+/** One measurement: a fresh cluster, warm-up, then the measured period. */
+export interface ScenarioSpec {
+  name: string;
+  peers: number;
+  commandBytes: number;
+  load: LoadSpec;
+  durationSec: number;
+  warmupSec: number;
+  storage: StorageSpec;
+  seed?: number;
+}
+
+export interface BenchOptions {
+  mode: 'run' | 'sweep' | 'suite';
+  peers: number;
+  commandBytes: number;
+  /** mode 'run': the load; mode 'sweep': ignored (see sweepWindows). */
+  load: LoadSpec;
+  sweepWindows: number[];
+  durationSec: number;
+  warmupSec: number;
+  storage: StorageSpec;
+  /** JSON output path; HTML and SVG files are written next to it. Null: bench-results/<timestamp>.json. */
+  out: string | null;
+  limits: boolean;
+  /** null: only when stderr is a TTY. */
+  progress: boolean | null;
+  seed?: number;
+}
+
+export const DEFAULTS = {
+  peers: 3,
+  commandBytes: 16,
+  /** Enough to saturate 3 peers on the 2-core development machine (see the README sweep). */
+  window: 20_000,
+  durationSec: 10,
+  warmupSec: 2,
+  fsync: 'batch' as FsyncPolicy,
+};
+
+/** A refused option; `option` is the flag as typed (e.g. "--rate"). */
+export class OptionError extends Error {
+  constructor(readonly option: string, message: string) {
+    super(`option ${option}: ${message}`);
+    this.name = 'OptionError';
+  }
+}
+
+export const USAGE = `usage: npm run bench -- [options]         (or: node dist/bench/run.js [options])
+
+load (pick one; default: --window ${DEFAULTS.window})
+  --window N            closed loop: keep N commands in flight (1..${MAX_WINDOW})
+  --rate R              open loop: send R commands/s on a fixed schedule; latency is measured
+                        from each command's intended send time (k, M suffixes: 500k, 1.2M)
+  --sweep-window LIST   closed loop at each window in LIST, e.g. 1,8,64,512,4096,20000
+  --suite               the standard set behind the README targets (a)-(e), plus a window sweep
+
+cluster
+  --peers N             peers (worker threads), default ${DEFAULTS.peers} (1..${MAX_PEERS})
+  --size BYTES          command size, default ${DEFAULTS.commandBytes} (1..${MAX_COMMAND_BYTES})
+  --storage KIND        memory (default) or file
+  --fsync POLICY        file storage: always, batch (default) or none
+  --dir PATH            file storage: make the temporary data directory under PATH (default: the OS temp dir)
+  --seed N              seed for election timeouts
+
+timing
+  --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
+  --warmup SEC          unmeasured seconds before each run, default ${DEFAULTS.warmupSec} (0 allowed)
+
+output
+  --out FILE.json       default bench-results/<timestamp>.json; .html and .svg files go next to it
+  --no-limits           skip the reference-limit measurements (MessagePort round trip, ring throughput, fdatasync)
+  --progress, --no-progress   progress bar on stderr (default: when stderr is a TTY)
+  --help`;
+
+const SPEC = {
+  window: { type: 'string' },
+  rate: { type: 'string' },
+  'sweep-window': { type: 'string' },
+  suite: { type: 'boolean' },
+  peers: { type: 'string' },
+  size: { type: 'string' },
+  storage: { type: 'string' },
+  fsync: { type: 'string' },
+  dir: { type: 'string' },
+  seed: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  out: { type: 'string' },
+  'no-limits': { type: 'boolean' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses argv (without node and the script); returns null when --help was asked for. */
+export function parseOptions(argv: string[]): BenchOptions | null {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw translateParseError(e as Error & { code?: string });
+  }
+  if (values.help) return null;
+  const str = (k: keyof typeof SPEC) => values[k] as string | undefined;
+  const has = (k: keyof typeof SPEC) => values[k] !== undefined;
+
+  // Combinations that would silently ignore one of the options are refused.
+  if (has('window') && has('rate')) throw new OptionError('--rate', 'cannot be combined with --window (closed loop or open loop, not both)');
+  if (has('sweep-window') && has('window')) throw new OptionError('--sweep-window', 'cannot be combined with --window');
+  if (has('sweep-window') && has('rate')) throw new OptionError('--sweep-window', 'cannot be combined with --rate (the sweep is closed-loop)');
+  if (values.suite) {
+    for (const k of ['window', 'rate', 'sweep-window', 'peers', 'size', 'storage', 'fsync'] as const) {
+      if (has(k)) throw new OptionError(`--${k}`, 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
+    }
+  }
+  if (values.progress && values['no-progress']) throw new OptionError('--progress', 'cannot be combined with --no-progress');
+
+  const storageKind = str('storage') ?? 'memory';
+  if (storageKind !== 'memory' && storageKind !== 'file') throw new OptionError('--storage', `must be "memory" or "file", got ${JSON.stringify(storageKind)}`);
+  if (storageKind !== 'file' && has('fsync')) throw new OptionError('--fsync', 'needs --storage file');
+  if (storageKind !== 'file' && has('dir')) throw new OptionError('--dir', 'needs --storage file');
+  const fsync = str('fsync') ?? DEFAULTS.fsync;
+  if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'none') throw new OptionError('--fsync', `must be "always", "batch" or "none", got ${JSON.stringify(fsync)}`);
+  const dir = str('dir');
+  if (dir !== undefined && dir.trim() === '') throw new OptionError('--dir', 'must not be empty');
+
+  const peers = has('peers') ? integer('--peers', str('peers')!, 1, MAX_PEERS) : DEFAULTS.peers;
+  const commandBytes = has('size') ? integer('--size', str('size')!, 1, MAX_COMMAND_BYTES) : DEFAULTS.commandBytes;
+  const durationSec = has('duration') ? seconds('--duration', str('duration')!, false) : DEFAULTS.durationSec;
+  const warmupSec = has('warmup') ? seconds('--warmup', str('warmup')!, true) : DEFAULTS.warmupSec;
+  const seed = has('seed') ? integer('--seed', str('seed')!, 0, 2 ** 31 - 1) : undefined;
+
+  let load: LoadSpec = { mode: 'closed', window: DEFAULTS.window };
+  if (has('window')) load = { mode: 'closed', window: integer('--window', str('window')!, 1, MAX_WINDOW) };
+  if (has('rate')) load = { mode: 'open', rate: rate('--rate', str('rate')!) };
+
+  let sweepWindows: number[] = [];
+  if (has('sweep-window')) {
+    const parts = str('sweep-window')!.split(',').map((s) => s.trim());
+    if (parts.some((p) => p === '')) throw new OptionError('--sweep-window', `must be a comma-separated list of windows, got ${JSON.stringify(str('sweep-window'))}`);
+    sweepWindows = parts.map((p) => integer('--sweep-window', p, 1, MAX_WINDOW));
+  }
+
+  const out = str('out');
+  if (out !== undefined && !out.endsWith('.json')) throw new OptionError('--out', `must name a .json file, got ${JSON.stringify(out)}`);
+
+  const storage: StorageSpec = storageKind === 'file' ? { kind: 'file', fsync, ...(dir !== undefined ? { parentDir: dir } : {}) } : { kind: 'memory' };
+  return {
+    mode: values.suite ? 'suite' : sweepWindows.length > 0 ? 'sweep' : 'run',
+    peers, commandBytes, load, sweepWindows, durationSec, warmupSec, storage,
+    out: out ?? null,
+    limits: !values['no-limits'],
+    progress: values.progress ? true : values['no-progress'] ? false : null,
+    ...(seed !== undefined ? { seed } : {}),
+  };
+}
+
+function translateParseError(e: Error & { code?: string }): OptionError {
+  const token = (/'([^']+)'/.exec(e.message)?.[1] ?? '?').replace(/ <value>$/, '');
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return new OptionError(token, 'unknown option (see --help)');
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': return new OptionError(token, 'unexpected argument (options take the form --name value)');
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/ambiguous/.test(e.message)) return new OptionError(token, `needs a value; a value starting with "-" is read as an option (write ${token}=VALUE)`);
+      return new OptionError(token, /argument missing/.test(e.message) ? 'needs a value' : 'takes no value');
+    default: return new OptionError(token, e.message);
+  }
+}
+
+function integer(option: string, text: string, min: number, max: number): number {
+  const n = withSuffix(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new OptionError(option, `must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function rate(option: string, text: string): number {
+  const n = withSuffix(text);
+  if (!Number.isFinite(n) || n <= 0) throw new OptionError(option, `must be a positive number of commands per second, got ${JSON.stringify(text)}`);
+  if (n > 1e8) throw new OptionError(option, `must be at most 100M commands per second, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** "10", "2.5", "10s", "500ms" -> seconds. */
+function seconds(option: string, text: string, zeroAllowed: boolean): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*$/.exec(text);
+  const v = m ? Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) : NaN;
+  if (!Number.isFinite(v) || v < 0 || (!zeroAllowed && v === 0)) {
+    throw new OptionError(option, `must be a ${zeroAllowed ? 'non-negative' : 'positive'} duration in seconds (e.g. 10, 2.5, 500ms), got ${JSON.stringify(text)}`);
+  }
+  if (v > 3600) throw new OptionError(option, `must be at most 3600 s, got ${JSON.stringify(text)}`);
+  return v;
+}
+
+/** "20000", "20k", "1.5M" -> number; NaN when it is not a number. */
+function withSuffix(text: string): number {
+  const m = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e\d+)?)\s*([kKmM]?)\s*$/.exec(text);
+  if (!m) return NaN;
+  const mult = m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1e3 : 1e6;
+  return Math.round(Number(m[1]) * mult * 1e6) / 1e6;
+}
+
+/** The runs a 'run' or 'sweep' invocation performs (the suite has its own list, see suite.ts). */
+export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
+  const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+  if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
+  return [{ ...base, name: scenarioName(base, o.load), load: o.load }];
+}
+
+/** A stable name for a configuration: bench:compare matches runs of two files by it. */
+export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec }, load: LoadSpec): string {
+  const storage = s.storage.kind === 'memory' ? 'memory' : `file-${s.storage.fsync ?? DEFAULTS.fsync}`;
+  const l = load.mode === 'closed' ? `window=${load.window}` : `rate=${load.rate}`;
+  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}`;
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MAX_COMMAND_BYTES, OptionError, parseOptions, scenariosOf } from '../../bench/options.js';
+
+/** Asserts that argv is refused with an OptionError naming `option`. */
+function refused(argv: string[], option: string, why?: RegExp): void {
+  assert.throws(() => parseOptions(argv), (e: unknown) => {
+    assert.ok(e instanceof OptionError, `expected an OptionError, got ${String(e)}`);
+    assert.equal(e.option, option);
+    assert.ok(e.message.includes(option), `message does not name ${option}: ${e.message}`);
+    if (why) assert.match(e.message, why);
+    return true;
+  }, `${argv.join(' ')} was accepted`);
+}
+
+test('defaults: 3 peers, 16 B, closed loop, memory storage', () => {
+  const o = parseOptions([])!;
+  assert.equal(o.mode, 'run');
+  assert.equal(o.peers, 3);
+  assert.equal(o.commandBytes, 16);
+  assert.equal(o.load.mode, 'closed');
+  assert.deepEqual(o.storage, { kind: 'memory' });
+  assert.ok(o.durationSec > 0 && o.warmupSec >= 0);
+  assert.equal(o.limits, true);
+  assert.equal(parseOptions(['--help']), null);
+});
+
+test('valid options are parsed with their units', () => {
+  const o = parseOptions(['--peers', '5', '--size=128', '--rate', '650k', '--duration', '500ms', '--warmup', '0',
+    '--storage', 'file', '--fsync', 'always', '--dir', '/tmp/x', '--out', 'r.json', '--no-limits', '--seed', '7'])!;
+  assert.equal(o.peers, 5);
+  assert.equal(o.commandBytes, 128);
+  assert.deepEqual(o.load, { mode: 'open', rate: 650_000 });
+  assert.equal(o.durationSec, 0.5);
+  assert.equal(o.warmupSec, 0);
+  assert.deepEqual(o.storage, { kind: 'file', fsync: 'always', parentDir: '/tmp/x' });
+  assert.equal(o.out, 'r.json');
+  assert.equal(o.limits, false);
+  assert.equal(o.seed, 7);
+  assert.deepEqual(parseOptions(['--window', '20k'])!.load, { mode: 'closed', window: 20_000 });
+  assert.deepEqual(parseOptions(['--rate', '1.5M'])!.load, { mode: 'open', rate: 1_500_000 });
+  assert.equal(parseOptions(['--size', String(MAX_COMMAND_BYTES)])!.commandBytes, MAX_COMMAND_BYTES);
+});
+
+test('sweep and suite modes', () => {
+  const s = parseOptions(['--sweep-window', '1,8,64'])!;
+  assert.equal(s.mode, 'sweep');
+  assert.deepEqual(scenariosOf(s).map((x) => x.load), [1, 8, 64].map((window) => ({ mode: 'closed', window })));
+  assert.equal(new Set(scenariosOf(s).map((x) => x.name)).size, 3, 'sweep runs need distinct names');
+  assert.equal(parseOptions(['--suite', '--duration', '3'])!.mode, 'suite');
+});
+
+test('unknown flags and stray arguments are refused by name', () => {
+  refused(['--bogus'], '--bogus', /unknown/);
+  refused(['--peers', '3', 'extra'], 'extra', /unexpected/);
+  refused(['--peers'], '--peers', /needs a value/);
+  refused(['--suite=yes'], '--suite', /takes no value/);
+});
+
+test('out-of-range values are refused by name', () => {
+  refused(['--duration', '0'], '--duration', /positive/);
+  refused(['--duration', '-1'], '--duration');
+  refused(['--duration=-1'], '--duration', /positive/);
+  refused(['--duration', 'ten'], '--duration');
+  refused(['--warmup=-2'], '--warmup', /non-negative/);
+  refused(['--rate=-5'], '--rate', /positive/);
+  refused(['--rate', '-5'], '--rate');
+  refused(['--rate', '0'], '--rate', /positive/);
+  refused(['--size', String(MAX_COMMAND_BYTES + 1)], '--size', /1,048,576/);
+  refused(['--size', '0'], '--size');
+  refused(['--size', '1.5'], '--size', /integer/);
+  refused(['--peers', '0'], '--peers');
+  refused(['--peers', '65'], '--peers');
+  refused(['--window', '0'], '--window');
+  refused(['--sweep-window', '1,,8'], '--sweep-window');
+  refused(['--sweep-window', '1,0'], '--sweep-window');
+  refused(['--storage', 'disk'], '--storage');
+  refused(['--storage', 'file', '--fsync', 'sometimes'], '--fsync');
+  refused(['--out', 'results.txt'], '--out', /\.json/);
+});
+
+test('contradictory combinations are refused by name', () => {
+  refused(['--window', '8', '--rate', '1000'], '--rate', /--window/);
+  refused(['--rate', '1000', '--window', '8'], '--rate', /--window/);
+  refused(['--sweep-window', '1,8', '--window', '8'], '--sweep-window');
+  refused(['--sweep-window', '1,8', '--rate', '100'], '--sweep-window');
+  refused(['--suite', '--peers', '5'], '--peers', /--suite/);
+  refused(['--fsync', 'batch'], '--fsync', /--storage file/);
+  refused(['--dir', '/tmp'], '--dir', /--storage file/);
+  refused(['--progress', '--no-progress'], '--progress');
+});
