@@ -1,0 +1,247 @@
+/**
+ * Offers load to a cluster through its ClusterClient, in one of two ways:
+ *
+ *  - closed loop: `window` commands are kept in flight; each commit sends the next command.
+ *    Latency is from send to commit. This finds the saturated throughput, but a stalled
+ *    system also stops the sender, so it under-reports queueing (coordinated omission).
+ *  - open loop: command k is due at t0 + k / rate whatever happens to earlier ones, and its
+ *    latency is measured from that intended time, not from when the event loop got round to
+ *    sending it; so a stall shows up in the latency of every command that should have been
+ *    sent during it. The service time (from the actual send) is kept too, to show the gap.
+ *
+ * Refused commands are resent (to the leader the refusal names) keeping their original start
+ * time, so a leader change costs latency instead of vanishing from the histogram.
+ */
+import type { ClusterClient, FailReason } from '../src/cluster/client.js';
+import { BatchClock } from './batch-clock.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import type { LoadSpec } from './options.js';
+
+/** Open loop: sending pauses while this many commands are unsettled (the client's own cap is 2^20). */
+const OPEN_MAX_IN_FLIGHT = 1 << 18;
+
+export interface LoadCounters {
+  /** Commands committed within the measured window. */
+  committed: number;
+  /** Length of the measured window in seconds. */
+  seconds: number;
+  /** Commands handed to the client (first sends, not resends) within the window. */
+  sent: number;
+  /** Refusals by reason (each refused command is resent). */
+  failures: Partial<Record<FailReason, number>>;
+  resends: number;
+  /** Completions whose start time could not be found (should stay 0). */
+  untracked: number;
+  /** Open loop: commands that were due but not yet sent, at worst. */
+  maxBacklog: number;
+  /** Open loop: sending was paused because OPEN_MAX_IN_FLIGHT commands were unsettled. */
+  hitInFlightCap: boolean;
+}
+
+export class LoadGenerator {
+  /** Latency: closed loop from send, open loop from the intended send time. */
+  readonly latency = new LatencyRecorder();
+  /** Open loop only: from the actual send (what a naive open loop would report). */
+  readonly service = new LatencyRecorder();
+  /** Commands handed to the client since start (memory-journal budget, progress). */
+  totalSent = 0;
+  totalCommitted = 0;
+
+  private readonly clock = new BatchClock();
+  private readonly command: Uint8Array;
+  private readonly mask: number;
+  /** Per slot (seq & mask): the seq it belongs to, its start time and its actual send time. */
+  private readonly slotSeq: Float64Array;
+  private readonly slotStart: Float64Array;
+  private readonly slotSent: Float64Array;
+  private readonly retryQueue: Array<{ start: number; sent: number }> = [];
+  private retryTimer: NodeJS.Timeout | null = null;
+  private tickTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** Commands not yet committed, including those waiting to be resent. */
+  private outstanding = 0;
+  private running = false;
+  private stopping = false;
+  private measuring = false;
+  private windowStart = Infinity;
+  private windowEnd = Infinity;
+  private counters: LoadCounters = emptyCounters();
+  private fatal: Error | null = null;
+  // open loop
+  private t0 = 0;
+  private scheduled = 0;
+  private readonly perMs: number;
+
+  constructor(private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>) {
+    this.command = new Uint8Array(commandBytes);
+    for (let i = 0; i < commandBytes; i++) this.command[i] = (i * 131 + 7) & 0xff;
+    const cap = spec.mode === 'closed' ? spec.window : OPEN_MAX_IN_FLIGHT;
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(1024, cap * 4)));
+    this.mask = slots - 1;
+    this.slotSeq = new Float64Array(slots).fill(-1);
+    this.slotStart = new Float64Array(slots);
+    this.slotSent = new Float64Array(spec.mode === 'open' ? slots : 0);
+    this.perMs = spec.mode === 'open' ? spec.rate / 1000 : 0;
+    client.onCommitted = (seq) => this.onCommitted(seq);
+    client.onFailed = (seq, reason, hint) => this.onFailed(seq, reason, hint);
+  }
+
+  /** A run that must be abandoned (a command refused as invalid), if any. */
+  get error(): Error | null { return this.fatal; }
+
+  get inFlight(): number { return this.outstanding; }
+
+  start(): void {
+    if (this.running) throw new Error('load generator already started');
+    this.running = true;
+    const now = performance.now();
+    if (this.spec.mode === 'closed') {
+      for (let i = 0; i < this.spec.window; i++) this.send(now, now);
+    } else {
+      this.t0 = now;
+      this.tick();
+    }
+  }
+
+  /** Starts the measured window: counters and histograms restart from zero. */
+  beginMeasurement(): void {
+    this.latency.reset();
+    this.service.reset();
+    this.counters = emptyCounters();
+    this.windowStart = performance.now();
+    this.windowEnd = Infinity;
+    this.measuring = true;
+  }
+
+  /** Ends the measured window and stops offering load; returns the window's counters. */
+  endMeasurement(): LoadCounters {
+    this.windowEnd = performance.now();
+    this.measuring = false;
+    this.stopping = true;
+    if (this.tickTimer) { clearTimeout(this.tickTimer as NodeJS.Timeout); clearImmediate(this.tickTimer as NodeJS.Immediate); this.tickTimer = null; }
+    this.counters.seconds = (this.windowEnd - this.windowStart) / 1000;
+    return this.counters;
+  }
+
+  /**
+   * Waits until every command sent has settled (open loop: their latencies still count if
+   * they were due within the window), or `timeoutMs`. Returns the number still unsettled.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.stopping = true;
+    this.retryQueue.length = 0;
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
+    const deadline = performance.now() + timeoutMs;
+    while (this.client.pending > 0 && performance.now() < deadline) await sleep(5);
+    return this.client.pending;
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** A new command: counts towards `outstanding` until it commits. */
+  private send(start: number, now: number): void {
+    this.outstanding++;
+    this.totalSent++;
+    if (this.measuring) this.counters.sent++;
+    this.submit(start, now);
+  }
+
+  /** Hands a command to the client; `sent` is when it was first handed over. */
+  private submit(start: number, sent: number): void {
+    let seq: number;
+    try {
+      seq = this.client.submit(this.command);
+    } catch {
+      // the believed leader's channel is gone (crashed) or full: find the leader, resend later
+      this.queueRetry(start, sent, 10, true);
+      return;
+    }
+    const slot = seq & this.mask;
+    this.slotSeq[slot] = seq;
+    this.slotStart[slot] = start;
+    if (this.slotSent.length > 0) this.slotSent[slot] = sent;
+  }
+
+  /** Open loop: send every command whose intended time has come, then sleep until the next. */
+  private readonly tick = (): void => {
+    this.tickTimer = null;
+    if (this.stopping) return;
+    const now = performance.now();
+    const due = Math.floor((now - this.t0) * this.perMs) + 1;
+    let n = due - this.scheduled;
+    const room = OPEN_MAX_IN_FLIGHT - this.outstanding;
+    if (n > room) { n = Math.max(0, room); if (this.measuring) this.counters.hitInFlightCap = true; }
+    for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
+    const backlog = due - this.scheduled;
+    if (this.measuring && backlog > this.counters.maxBacklog) this.counters.maxBacklog = backlog;
+    // A timer sleeps ~1 ms too long, so sleep by timer only when the next command is far
+    // off, and spin through the event loop (setImmediate, which still lets acks in) otherwise.
+    const wait = this.t0 + this.scheduled / this.perMs - performance.now();
+    this.tickTimer = wait > 2 ? setTimeout(this.tick, wait - 1.5) : setImmediate(this.tick);
+  };
+
+  // ------------------------------------------------------------------ outcomes
+
+  private onCommitted(seq: number): void {
+    const now = this.clock.now();
+    this.outstanding--;
+    this.totalCommitted++;
+    const slot = seq & this.mask;
+    if (this.slotSeq[slot] !== seq) {
+      if (this.measuring) this.counters.untracked++;
+    } else {
+      const start = this.slotStart[slot];
+      if (this.spec.mode === 'closed') {
+        if (this.measuring) this.latency.record((now - start) * 1e6);
+      } else if (start >= this.windowStart && start < this.windowEnd) {
+        this.latency.record((now - start) * 1e6);
+        this.service.record((now - this.slotSent[slot]) * 1e6);
+      }
+    }
+    if (this.measuring) this.counters.committed++;
+    if (this.spec.mode === 'closed' && !this.stopping) this.send(now, now);
+  }
+
+  private onFailed(seq: number, reason: FailReason, hint: number): void {
+    const now = this.clock.now();
+    if (this.measuring) this.counters.failures[reason] = (this.counters.failures[reason] ?? 0) + 1;
+    const slot = seq & this.mask;
+    const known = this.slotSeq[slot] === seq;
+    const start = known ? this.slotStart[slot] : now;
+    const sent = known && this.slotSent.length > 0 ? this.slotSent[slot] : now;
+    if (reason === 'invalid') {
+      this.fatal ??= new Error('the cluster refused a command as invalid (larger than its maxCommandBytes?)');
+      this.outstanding--;
+      return;
+    }
+    if (this.stopping) { this.outstanding--; return; }
+    if (reason === 'not-leader' && hint >= 0) this.client.leader = hint;
+    const knownLeader = reason === 'not-leader' && hint >= 0;
+    this.queueRetry(start, sent, knownLeader ? 0 : reason === 'backpressure' ? 1 : 10, !knownLeader && reason !== 'backpressure');
+  }
+
+  /** Resends after `delayMs` (first asking the peers who leads, if `relocateLeader`). */
+  private queueRetry(start: number, sent: number, delayMs: number, relocateLeader: boolean): void {
+    this.retryQueue.push({ start, sent });
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      const resend = () => {
+        this.retryTimer = null;
+        if (this.stopping) return;
+        for (const r of this.retryQueue.splice(0)) {
+          if (this.measuring) this.counters.resends++;
+          this.submit(r.start, r.sent);
+        }
+      };
+      if (relocateLeader) this.findLeader().then((l) => { this.client.leader = l; resend(); }, resend);
+      else resend();
+    }, delayMs);
+  }
+}
+
+function emptyCounters(): LoadCounters {
+  return { committed: 0, seconds: 0, sent: 0, failures: {}, resends: 0, untracked: 0, maxBacklog: 0, hitInFlightCap: false };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
