@@ -1,0 +1,156 @@
+/**
+ * The benchmark result file: what `npm run bench` writes and `npm run bench:compare` reads.
+ * Bump SCHEMA_VERSION whenever a field changes meaning or disappears (adding fields is fine),
+ * so that a comparison never silently mixes two definitions of a number.
+ */
+import type { FdatasyncProbe } from '../src/storage/fsync-probe.js';
+import type { RingThroughput, RoundTrip } from './reference-limits.js';
+import type { LatencySummary } from './latency-recorder.js';
+import type { LoadCounters } from './load-generator.js';
+import type { BenchOptions, ScenarioSpec } from './options.js';
+
+export const SCHEMA = 'raft-bench';
+export const SCHEMA_VERSION = 1;
+
+export interface Environment {
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  osRelease: string;
+  cpuModel: string;
+  cpuCount: number;
+  memTotalBytes: number;
+  /** `git rev-parse HEAD` of the working directory, or null outside a repository. */
+  gitCommit: string | null;
+  /** Tracked files modified relative to gitCommit (null if unknown). */
+  gitDirty: boolean | null;
+  /** os.loadavg() when the harness started: on a 2-core machine, anything above ~0.3 skews the numbers. */
+  loadAvgAtStart: number[];
+}
+
+export interface ReferenceLimits {
+  /** Main thread -> worker -> main thread, postMessage of a small object, one at a time. */
+  messagePortRoundTrip: RoundTrip;
+  /** Two busy-spinning workers copying records through a SharedArrayBuffer ring, one entry per command size measured. */
+  ringThroughput: RingThroughput[];
+  /** 4 KiB append + fdatasync in the file-storage directory (file storage runs only). */
+  fdatasync: (FdatasyncProbe & { dir: string; fsType: string }) | null;
+  loadAvgBefore: number[];
+}
+
+export interface ThreadCpu {
+  /** "main", "peer 0 (leader)", "peer 1 (follower)", "other threads" (V8 platform/GC, libuv pool). */
+  name: string;
+  tids: number[];
+  userMicros: number;
+  systemMicros: number;
+  /** Precise on-CPU time (schedstat), when available. */
+  runMicros: number | null;
+  /** CPU seconds per wall second (1 = one core fully busy). */
+  utilization: number;
+}
+
+export interface CpuReport {
+  wallSeconds: number;
+  /** process.cpuUsage(): all threads together. */
+  processUserMicros: number;
+  processSystemMicros: number;
+  processUtilization: number;
+  /** Process CPU microseconds per committed command. */
+  perCommitMicros: number;
+  /** Per-thread split from /proc (Linux); null elsewhere. */
+  threads: ThreadCpu[] | null;
+  /** How peer threads were identified, or why they could not be. */
+  threadNote: string;
+  /** performance.eventLoopUtilization() of the main thread over the window (0..1). */
+  mainEventLoopUtilization: number;
+  /** Cores other processes kept busy on average during the window (/proc/stat minus ours); null if unknown. */
+  otherProcessesUtilization: number | null;
+}
+
+export interface RunResult {
+  name: string;
+  /** Suite item id ('a'..'e', 'sweep') when run by --suite. */
+  suiteItem?: string;
+  config: ScenarioSpec;
+  startedAt: string;
+  leader: number;
+  throughput: LoadCounters & { perSec: number };
+  latency: LatencySummary;
+  /** Open loop: latency from the actual send (ignores queueing before the send). */
+  serviceLatency?: LatencySummary;
+  cpu: CpuReport;
+  memory: { peakRssBytes: number | null; method: 'vmhwm-reset' | 'process-lifetime' };
+  storage?: {
+    dir: string;
+    fsType: string;
+    /** fdatasync calls by all peers in the window (needs the fsync-counter preload; null without it). */
+    fdatasyncCalls: number | null;
+    /** Commands committed per fdatasync call of one peer: committed * peers / fdatasyncCalls. */
+    commandsPerFdatasync: number | null;
+  };
+  /** The result against the machine's reference limits (null when limits were not measured). */
+  ratios: {
+    /** Commits/s divided by the two-thread ring throughput for records of the command size. */
+    throughputToRing: number | null;
+    /** p50 latency divided by the MessagePort round trip p50. */
+    p50ToPortRoundTrip: number | null;
+    /** File storage: p50 latency divided by the fdatasync probe p50. */
+    p50ToFdatasync?: number | null;
+  };
+  warnings: string[];
+}
+
+export interface TargetCheck {
+  id: string;
+  title: string;
+  run: string;
+  metric: string;
+  value: number;
+  op: '>=' | '<=';
+  target: number;
+  unit: string;
+  pass: boolean;
+}
+
+export interface BenchFile {
+  schema: typeof SCHEMA;
+  version: typeof SCHEMA_VERSION;
+  createdAt: string;
+  /** argv after the script. */
+  args: string[];
+  environment: Environment;
+  options: BenchOptions;
+  limits: ReferenceLimits | null;
+  runs: RunResult[];
+  /** --suite: the README targets, checked. */
+  targets?: TargetCheck[];
+}
+
+export class BenchFileError extends Error {
+  constructor(message: string) { super(message); this.name = 'BenchFileError'; }
+}
+
+/** Checks that `x` (parsed JSON) is a result file this code understands; throws BenchFileError saying why not. */
+export function validateBenchFile(x: unknown, label = 'file'): BenchFile {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new BenchFileError(`${label}: not a benchmark result (expected a JSON object)`);
+  const o = x as Record<string, unknown>;
+  if (o.schema !== SCHEMA) {
+    throw new BenchFileError(`${label}: not a benchmark result (schema ${JSON.stringify(o.schema ?? null)}, expected "${SCHEMA}")`);
+  }
+  if (o.version !== SCHEMA_VERSION) {
+    throw new BenchFileError(`${label}: schema version ${JSON.stringify(o.version ?? null)} is not supported (this harness reads version ${SCHEMA_VERSION})`);
+  }
+  if (!Array.isArray(o.runs)) throw new BenchFileError(`${label}: "runs" is missing or not an array`);
+  o.runs.forEach((r: unknown, i: number) => {
+    const run = r as Partial<RunResult> | null;
+    const where = `${label}: runs[${i}]`;
+    if (typeof run !== 'object' || run === null || typeof run.name !== 'string') throw new BenchFileError(`${where}: no name`);
+    if (typeof run.throughput?.perSec !== 'number') throw new BenchFileError(`${where} ("${run.name}"): throughput.perSec is not a number`);
+    for (const k of ['p50', 'p99'] as const) {
+      if (typeof run.latency?.[k] !== 'number') throw new BenchFileError(`${where} ("${run.name}"): latency.${k} is not a number`);
+    }
+  });
+  return x as BenchFile;
+}
