@@ -1,0 +1,84 @@
+/** The console report: reference limits, one block per run, a summary table, the suite's targets. */
+import { int, mib, ratio, table, us } from './format.js';
+import type { BenchFile, Environment, ReferenceLimits, RunResult, TargetCheck } from './schema.js';
+
+export function environmentText(e: Environment): string {
+  return `node ${e.node} · ${e.cpuCount} x ${e.cpuModel} · ${(e.memTotalBytes / 2 ** 30).toFixed(0)} GiB · ${e.platform} ${e.arch}` +
+    ` · git ${e.gitCommit ? e.gitCommit.slice(0, 10) + (e.gitDirty ? ' (modified)' : '') : 'unknown'} · load ${e.loadAvgAtStart.join(' ')}`;
+}
+
+export function limitsText(l: ReferenceLimits): string {
+  const p = l.messagePortRoundTrip;
+  const lines = ['reference limits (this machine, measured just now):'];
+  lines.push(`  MessagePort round trip main <-> worker: p50 ${us(p.p50Us)}, p99 ${us(p.p99Us)}, mean ${us(p.meanUs)} (${p.iterations} round trips)`);
+  for (const r of l.ringThroughput) {
+    lines.push(`  ring throughput, ${r.recordBytes} B records, two busy-spinning workers: ${int(r.recordsPerSec)} records/s (${(r.bytesPerSec / 2 ** 20).toFixed(0)} MiB/s)`);
+  }
+  if (l.fdatasync) {
+    const f = l.fdatasync;
+    lines.push(`  fdatasync after a 4 KiB append (${f.fsType}): p50 ${us(f.p50Ms * 1000)}, p99 ${us(f.p99Ms * 1000)}, ${int(f.perSecond)} per second one at a time`);
+  }
+  return lines.join('\n');
+}
+
+export function runText(r: RunResult): string {
+  const l = r.latency;
+  const t = r.throughput;
+  const lines = [`${r.name}: ${int(t.perSec)} commits/s (${int(t.committed)} in ${t.seconds.toFixed(2)} s), leader peer ${r.leader}`];
+  const from = r.config.load.mode === 'open' ? 'from intended send' : 'from send';
+  lines.push(`  latency (${from}): p50 ${us(l.p50)}  p90 ${us(l.p90)}  p99 ${us(l.p99)}  p99.9 ${us(l.p999)}  max ${us(l.max)}  (${int(l.count)} samples)`);
+  if (r.serviceLatency) {
+    const s = r.serviceLatency;
+    lines.push(`  service time (from actual send): p50 ${us(s.p50)}  p99 ${us(s.p99)}  max ${us(s.max)}; max backlog ${int(t.maxBacklog)} commands`);
+  }
+  const c = r.cpu;
+  const parts = [`process ${c.processUtilization.toFixed(2)} cores (${c.perCommitMicros.toFixed(2)} us CPU per commit)`];
+  for (const th of c.threads ?? []) parts.push(`${th.name} ${th.utilization.toFixed(2)}`);
+  lines.push(`  cpu: ${parts.join(' | ')}`);
+  lines.push(`       main event loop utilization ${(c.mainEventLoopUtilization * 100).toFixed(0)}%` +
+    (c.otherProcessesUtilization !== null ? `; other processes ${c.otherProcessesUtilization.toFixed(2)} cores` : ''));
+  lines.push(`  peak RSS ${mib(r.memory.peakRssBytes)}${r.memory.method === 'process-lifetime' ? ' (whole process lifetime)' : ''}`);
+  if (r.storage) {
+    lines.push(`  storage ${r.storage.fsType} ${r.storage.dir}: ` + (r.storage.fdatasyncCalls === null
+      ? 'fdatasync calls not counted'
+      : `${int(r.storage.fdatasyncCalls)} fdatasync calls, ${r.storage.commandsPerFdatasync?.toFixed(1) ?? '-'} commands per fdatasync (per peer)`));
+  }
+  const q = r.ratios;
+  if (q.throughputToRing !== null || q.p50ToPortRoundTrip !== null) {
+    lines.push(`  against the limits: throughput ${ratio(q.throughputToRing, 3)} of ring throughput; p50 ${ratio(q.p50ToPortRoundTrip)} MessagePort round trip` +
+      (q.p50ToFdatasync !== undefined ? `; p50 ${ratio(q.p50ToFdatasync)} fdatasync p50` : ''));
+  }
+  for (const w of r.warnings) lines.push(`  ! ${w}`);
+  return lines.join('\n');
+}
+
+export function summaryTable(runs: RunResult[]): string {
+  return table(
+    ['run', 'commits/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'CPU cores', 'RSS', 'x ring', 'x RTT'],
+    runs.map((r) => [
+      r.name, int(r.throughput.perSec), us(r.latency.p50), us(r.latency.p90), us(r.latency.p99), us(r.latency.p999), us(r.latency.max),
+      r.cpu.processUtilization.toFixed(2), mib(r.memory.peakRssBytes), ratio(r.ratios.throughputToRing, 3), ratio(r.ratios.p50ToPortRoundTrip),
+    ]),
+  );
+}
+
+export function targetsTable(targets: TargetCheck[]): string {
+  return table(
+    ['target', 'measured', 'goal', 'result'],
+    targets.map((t) => [`(${t.id}) ${t.title}`, fmtValue(t.value, t.unit), `${t.op} ${fmtValue(t.target, t.unit)}`, t.pass ? 'PASS' : 'MISS']),
+  );
+}
+
+export function fmtValue(v: number, unit: string): string {
+  if (unit === 'us') return us(v);
+  if (unit === 'x') return `${v.toFixed(2)}x`;
+  return `${int(v)} ${unit}`;
+}
+
+export function fileText(f: BenchFile): string {
+  const parts = [environmentText(f.environment)];
+  if (f.limits) parts.push(limitsText(f.limits));
+  parts.push(summaryTable(f.runs));
+  if (f.targets) parts.push(targetsTable(f.targets));
+  return parts.join('\n\n');
+}

@@ -1,0 +1,106 @@
+/**
+ * The benchmark harness CLI (`npm run bench -- [options]`, see --help and bench/README.md).
+ * Measures the machine's reference limits, runs each configuration on a fresh in-process
+ * cluster, prints the results beside the limits and writes a versioned JSON file, an HTML
+ * report and SVG plots. Exit codes: 0 done, 1 a run failed, 2 invalid options.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chartsFor } from './charts.js';
+import { environment } from './environment.js';
+import { measureLimits, ratiosFor } from './limits.js';
+import { OptionError, USAGE, parseOptions, scenariosOf, type BenchOptions, type ScenarioSpec } from './options.js';
+import { createProgress } from './progress.js';
+import { renderHtml } from './report-html.js';
+import { environmentText, limitsText, runText, summaryTable, targetsTable } from './report-text.js';
+import { runScenario } from './scenario.js';
+import { SCHEMA, SCHEMA_VERSION, type BenchFile, type RunResult } from './schema.js';
+import { checkTargets, suiteItemOf, suiteSteps } from './suite.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: BenchOptions | null;
+  try {
+    opts = parseOptions(argv);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    console.error(`bench: ${e.message}\n(npm run bench -- --help lists the options)`);
+    return 2;
+  }
+  if (!opts) { console.log(USAGE); return 0; }
+
+  const createdAt = new Date().toISOString();
+  const env = environment();
+  console.log(`raft-bench · ${environmentText(env)}`);
+  if (env.loadAvgAtStart[0] > 0.5 * env.cpuCount) {
+    console.log(`note: the machine is busy (load ${env.loadAvgAtStart[0]} on ${env.cpuCount} cores); numbers will be lower and noisier than on an idle machine`);
+  }
+
+  const steps: Array<{ id: string; spec: (done: Map<string, RunResult>) => ScenarioSpec }> = opts.mode === 'suite'
+    ? suiteSteps(opts)
+    : scenariosOf(opts).map((s, i) => ({ id: String(i), spec: () => s }));
+  const usesFile = opts.mode === 'suite' || opts.storage.kind === 'file';
+
+  try {
+    const limits = opts.limits
+      ? await measureLimits({ commandSizes: opts.mode === 'suite' ? [16] : [opts.commandBytes], fileDir: usesFile ? (opts.storage.parentDir ?? os.tmpdir()) : null }, (l) => console.error(l))
+      : null;
+    if (limits) console.log(`\n${limitsText(limits)}`);
+
+    const progress = createProgress(opts.progress);
+    const runs: RunResult[] = [];
+    const done = new Map<string, RunResult>();
+    for (const step of steps) {
+      const spec = step.spec(done);
+      console.error(`\nrunning ${spec.name} (${spec.warmupSec} s warm-up, ${spec.durationSec} s measured)...`);
+      const r = await runScenario(spec, progress);
+      const run: RunResult = { ...(opts.mode === 'suite' ? { suiteItem: suiteItemOf(step.id) } : {}), ...r, ratios: ratiosFor(r, limits) };
+      runs.push(run);
+      done.set(step.id, run);
+      console.log(`\n${runText(run)}`);
+    }
+
+    const file: BenchFile = {
+      schema: SCHEMA, version: SCHEMA_VERSION, createdAt, args: argv, environment: env, options: opts, limits, runs,
+      ...(opts.mode === 'suite' ? { targets: checkTargets(done) } : {}),
+    };
+    const written = writeOutputs(file, opts.out ?? path.join('bench-results', `${createdAt.replace(/[:.]/g, '-')}.json`));
+    console.log(`\n${summaryTable(runs)}`);
+    if (file.targets) console.log(`\n${targetsTable(file.targets)}`);
+    console.log(`\nwrote ${written.join(', ')}`);
+    return 0;
+  } catch (e) {
+    console.error(`bench: run failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+/** Writes the JSON, the HTML report and one SVG per plot next to it; returns the paths. */
+export function writeOutputs(file: BenchFile, jsonPath: string): string[] {
+  fs.mkdirSync(path.dirname(path.resolve(jsonPath)), { recursive: true });
+  const stem = jsonPath.replace(/\.json$/, '');
+  const written = [jsonPath];
+  fs.writeFileSync(jsonPath, JSON.stringify(file, null, 2) + '\n');
+  fs.writeFileSync(`${stem}.html`, renderHtml(file));
+  written.push(`${stem}.html`);
+  for (const c of chartsFor(file)) {
+    fs.writeFileSync(`${stem}-${c.id}.svg`, c.svg + '\n');
+    written.push(`${stem}-${c.id}.svg`);
+  }
+  return written;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // a leaked handle must not hang CI: the harness has nothing left to do
+      setTimeout(() => process.exit(code), 3000).unref();
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

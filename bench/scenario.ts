@@ -1,0 +1,223 @@
+/**
+ * One measurement: a fresh cluster (so every run starts from an empty log), the leader found,
+ * load offered through the ClusterClient for warm-up and then for the measured window, with
+ * CPU, memory and (file storage) fdatasync counts taken at the window's edges.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Cluster } from '../src/index.js';
+import type { ClusterOptions } from '../src/index.js';
+import { fsType } from './environment.js';
+import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
+import { summarize } from './latency-recorder.js';
+import { LoadGenerator } from './load-generator.js';
+import type { ScenarioSpec } from './options.js';
+import { DEFAULTS } from './options.js';
+import type { Progress } from './progress.js';
+import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
+import type { CpuReport, RunResult, ThreadCpu } from './schema.js';
+
+/** SharedJournal (memory storage) holds at most 1 GiB per peer; stop measuring before it fills. */
+const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
+const PROGRESS_MS = 250;
+
+export async function runScenario(spec: ScenarioSpec, progress: Progress): Promise<Omit<RunResult, 'ratios'>> {
+  const warnings: string[] = [];
+  const startedAt = new Date().toISOString();
+  let dir: string | null = null;
+  if (spec.storage.kind === 'file') {
+    const parent = spec.storage.parentDir ?? os.tmpdir();
+    fs.mkdirSync(parent, { recursive: true });
+    dir = fs.mkdtempSync(path.join(parent, 'raft-bench-'));
+    if (fsType(dir) === 'tmpfs') warnings.push(`${dir} is on tmpfs: fdatasync costs nothing there, so the file-storage figures are not durable ones`);
+  }
+  // Start the libuv thread pool now, so that the only threads appearing during Cluster.start are the peers.
+  await fs.promises.access(os.tmpdir());
+  const peakRssReset = resetPeakRss();
+  const tidsBefore = new Set(listThreadIds() ?? []);
+
+  const opts: ClusterOptions = { peers: spec.peers, applyStream: false };
+  if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
+  if (spec.seed !== undefined) opts.seed = spec.seed;
+  const cluster = await Cluster.start(opts);
+  try {
+    const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
+    const peerTids = newTids.length === spec.peers ? newTids : null;
+    const leader = await findLeader(cluster, 15_000);
+    const client = cluster.client();
+    client.leader = leader;
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000));
+    const journalLimit = spec.storage.kind === 'memory' ? Math.floor(JOURNAL_BUDGET_BYTES / (spec.commandBytes + 8 + 1)) : Infinity;
+    let journalFull = false;
+
+    progress.begin(spec.name);
+    gen.start();
+    const halt = () => gen.totalSent >= journalLimit || cluster.fatal !== null;
+    await runPhase('warm-up', spec.warmupSec, gen, progress, halt);
+    if (gen.totalSent >= journalLimit) journalFull = true;
+
+    const probe = fsyncCounter();
+    const fsync0 = dir && probe ? await probe.query(200, spec.peers) : null;
+    const cpu0 = process.cpuUsage();
+    const threads0 = readAllThreads();
+    const busy0 = readSystemBusyMicros();
+    const elu0 = performance.eventLoopUtilization();
+    gen.beginMeasurement();
+    const t0 = performance.now();
+    if (!journalFull) await runPhase('measure', spec.durationSec, gen, progress, halt);
+    const counters = gen.endMeasurement();
+    const wall = (performance.now() - t0) / 1000;
+    const elu = performance.eventLoopUtilization(elu0);
+    const busy1 = readSystemBusyMicros();
+    const threads1 = readAllThreads();
+    const cpu = process.cpuUsage(cpu0);
+    const fsync1 = dir && probe ? await probe.query(200, spec.peers) : null;
+    progress.end();
+    if (gen.totalSent >= journalLimit) {
+      journalFull = true;
+      warnings.push(`measurement stopped after ${wall.toFixed(1)} s: the memory storage journal (1 GiB per peer) was about to fill; use a shorter run, smaller commands or --storage file`);
+    }
+
+    if (cluster.fatal !== null) warnings.push(`a peer failed: ${cluster.fatal}`);
+    const unsettled = await gen.drain(spec.load.mode === 'open' ? 10_000 : 5_000);
+    if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed`);
+    const peakRss = readPeakRss();
+    if (gen.error) throw gen.error;
+
+    const perSec = counters.seconds > 0 ? counters.committed / counters.seconds : 0;
+    if (counters.untracked > 0) warnings.push(`${counters.untracked} completions could not be matched to their send time (not in the latency histogram)`);
+    const refused = Object.entries(counters.failures).map(([k, v]) => `${v} ${k}`).join(', ');
+    if (refused) warnings.push(`refused and resent: ${refused}`);
+    if (spec.load.mode === 'open') {
+      const target = spec.load.rate;
+      if (counters.hitInFlightCap || perSec < 0.95 * target) {
+        warnings.push(`could not keep up with the target rate: ${Math.round(perSec).toLocaleString('en-US')} of ${target.toLocaleString('en-US')} commands/s committed (latency grows with the backlog)`);
+      }
+    }
+    let storage: RunResult['storage'];
+    if (dir) {
+      const calls = fsync0 && fsync1 ? workerCallsBetween(fsync0, fsync1) : null;
+      storage = {
+        dir,
+        fsType: fsType(dir),
+        fdatasyncCalls: calls,
+        commandsPerFdatasync: calls && calls > 0 ? (counters.committed * spec.peers) / calls : null,
+      };
+      if (!probe) warnings.push('fdatasync calls not counted: start with `node --import ./dist/bench/probes/fsync-counter.js` (npm run bench does) to count them');
+    }
+
+    const cpuReport = cpuReportOf(wall, cpu, threads0, threads1, peerTids, leader, counters.committed, elu.utilization, busy0, busy1);
+    if (cpuReport.otherProcessesUtilization !== null && cpuReport.otherProcessesUtilization > 0.15) {
+      warnings.push(`other processes used ${cpuReport.otherProcessesUtilization.toFixed(2)} cores on average during the window: the machine was not idle`);
+    }
+    return {
+      name: spec.name,
+      config: spec,
+      startedAt,
+      leader,
+      throughput: { ...counters, perSec },
+      latency: summarize(gen.latency),
+      ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
+      cpu: cpuReport,
+      memory: peakRssReset && peakRss !== null
+        ? { peakRssBytes: peakRss, method: 'vmhwm-reset' }
+        : { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' },
+      ...(storage ? { storage } : {}),
+      warnings,
+    };
+  } finally {
+    progress.end();
+    await cluster.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a phase of `seconds`, updating the progress bar; ends early if `stop()` says so. */
+async function runPhase(phase: 'warm-up' | 'measure', seconds: number, gen: LoadGenerator, progress: Progress, stop: () => boolean): Promise<void> {
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  let lastT = t0;
+  let lastCommitted = gen.totalCommitted;
+  for (;;) {
+    const now = performance.now();
+    if (now >= end || stop() || gen.error) break;
+    await sleep(Math.min(PROGRESS_MS, end - now));
+    const t = performance.now();
+    progress.update({ phase, elapsed: (t - t0) / 1000, total: seconds, rate: ((gen.totalCommitted - lastCommitted) * 1000) / Math.max(1, t - lastT) });
+    lastT = t;
+    lastCommitted = gen.totalCommitted;
+  }
+}
+
+/** The peer that says it leads (the highest term wins if two do); polls until `timeoutMs`. */
+export async function findLeader(cluster: Cluster, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const states = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).getState().catch(() => null)));
+    let best = -1;
+    states.forEach((s, i) => { if (s?.isLeader && (best < 0 || s.term > states[best]!.term)) best = i; });
+    if (best >= 0) return best;
+    await sleep(20);
+  }
+  throw new Error(`no leader elected within ${timeoutMs} ms`);
+}
+
+function cpuReportOf(
+  wall: number, cpu: NodeJS.CpuUsage, before: Map<number, ThreadTimes> | null, after: Map<number, ThreadTimes> | null,
+  peerTids: number[] | null, leader: number, committed: number, mainElu: number, busy0: number | null, busy1: number | null,
+): CpuReport {
+  const processMicros = cpu.user + cpu.system;
+  let threads: ThreadCpu[] | null = null;
+  let threadNote: string;
+  if (!before || !after) {
+    threadNote = 'no /proc: per-thread CPU unavailable (process.cpuUsage() is process-wide, also inside workers)';
+  } else {
+    const delta = (tid: number) => {
+      const a = after.get(tid), b = before.get(tid);
+      if (!a) return { user: 0, system: 0, run: 0 as number | null };
+      return {
+        user: a.userMicros - (b?.userMicros ?? 0),
+        system: a.systemMicros - (b?.systemMicros ?? 0),
+        run: a.runMicros === null ? null : a.runMicros - (b?.runMicros ?? 0),
+      };
+    };
+    const group = (name: string, tids: number[]): ThreadCpu => {
+      let user = 0, system = 0, run: number | null = 0;
+      for (const t of tids) {
+        const d = delta(t);
+        user += d.user; system += d.system;
+        run = run === null || d.run === null ? null : run + d.run;
+      }
+      const busy = run ?? user + system;
+      return { name, tids, userMicros: user, systemMicros: system, runMicros: run, utilization: wall > 0 ? busy / 1e6 / wall : 0 };
+    };
+    const mainTid = process.pid;
+    threads = [group('main', [mainTid])];
+    if (peerTids) {
+      peerTids.forEach((tid, i) => threads!.push(group(`peer ${i} (${i === leader ? 'leader' : 'follower'})`, [tid])));
+      threadNote = 'per thread from /proc/self/task; peers are the threads created by Cluster.start, in creation order';
+    } else {
+      threadNote = 'per thread from /proc/self/task, but the peers\' threads could not be told apart (unexpected thread count during Cluster.start); they are in "other threads"';
+    }
+    const named = new Set([mainTid, ...(peerTids ?? [])]);
+    threads.push(group('other threads (V8 platform/GC, libuv pool)', [...after.keys()].filter((t) => !named.has(t))));
+  }
+  const otherProcessesUtilization = busy0 !== null && busy1 !== null && wall > 0 ? Math.max(0, (busy1 - busy0 - processMicros) / 1e6 / wall) : null;
+  return {
+    wallSeconds: wall,
+    processUserMicros: cpu.user,
+    processSystemMicros: cpu.system,
+    processUtilization: wall > 0 ? processMicros / 1e6 / wall : 0,
+    perCommitMicros: committed > 0 ? processMicros / committed : 0,
+    threads,
+    threadNote,
+    mainEventLoopUtilization: mainElu,
+    otherProcessesUtilization,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { validateBenchFile } from '../../bench/schema.js';
+
+// Smoke tests of the harness CLI as `npm run bench` runs it. No assertion on timing values
+// (DESIGN.md: benchmarks are not tests), only that the harness ran and wrote what it promises.
+const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+const COMPARE = fileURLToPath(new URL('../../bench/compare.js', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('../../bench/probes/fsync-counter.js', import.meta.url));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-bench-smoke-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function node(args: string[]) {
+  return spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+}
+
+test('bench: 3 peers for 1 s writes a valid result file, an HTML report and plots', () => {
+  const out = path.join(dir, 'smoke.json');
+  const r = node([RUN, '--duration', '1', '--warmup', '0.2', '--no-limits', '--no-progress', '--out', out]);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const f = validateBenchFile(JSON.parse(fs.readFileSync(out, 'utf8')));
+  assert.equal(f.runs.length, 1);
+  const run = f.runs[0];
+  assert.equal(run.config.peers, 3);
+  assert.ok(run.throughput.perSec > 0, 'no commit');
+  assert.ok(run.latency.count > 0);
+  assert.equal(typeof f.environment.node, 'string');
+  assert.ok(fs.readFileSync(path.join(dir, 'smoke.html'), 'utf8').includes('<svg'));
+  assert.ok(fs.readFileSync(path.join(dir, 'smoke-latency.svg'), 'utf8').startsWith('<svg'));
+  // and it compares with itself without a regression
+  const c = node([COMPARE, out, out]);
+  assert.equal(c.status, 0, c.stderr);
+});
+
+test('bench: file storage (fsync batch) with the fdatasync counter preload', () => {
+  const out = path.join(dir, 'file.json');
+  const r = node(['--import', PRELOAD, RUN, '--storage', 'file', '--dir', dir, '--window', '64', '--duration', '0.5', '--warmup', '0', '--no-limits', '--no-progress', '--out', out]);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const run = validateBenchFile(JSON.parse(fs.readFileSync(out, 'utf8'))).runs[0];
+  assert.ok(run.throughput.perSec > 0);
+  assert.equal(run.config.storage.kind, 'file');
+  assert.ok(run.storage && run.storage.fdatasyncCalls !== null && run.storage.fdatasyncCalls > 0, 'fdatasync calls not counted');
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('raft-bench-')), [], 'temporary data directory left behind');
+});
+
+test('bench: an invalid option exits 2 naming the option, before starting anything', () => {
+  const r = node([RUN, '--window', '8', '--rate', '100']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--rate/);
+  const z = node([RUN, '--duration', '0']);
+  assert.equal(z.status, 2);
+  assert.match(z.stderr, /--duration/);
+});
