@@ -223,7 +223,10 @@ export class SafetyChecker {
       throw new SafetyViolation('leader append-only', `leader ${v.id} of term ${v.term} changed its log at index ${d} (had entries through ${m.last})`);
     }
     this.checkSnapshotTerm(v);
-    for (let i = Math.max(d, log.snapshotIndex + 1); i <= log.lastIndex; i++) {
+    // A new snapshot changes what precedes the first entry after it: check that entry again
+    // (the registry then compares its previous term with the snapshot's term).
+    const from = log.snapshotIndex !== m.low ? Math.min(d, log.snapshotIndex + 1) : d;
+    for (let i = Math.max(from, log.snapshotIndex + 1); i <= log.lastIndex; i++) {
       const t = log.term(i);
       const pt = log.term(i - 1);
       if (t < pt) throw new SafetyViolation('log order', `peer ${v.id} holds term ${t} at index ${i} after term ${pt}`);

@@ -47,6 +47,8 @@ export class SimNetwork {
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, delayedLong: 0, cutByPartition: 0 };
   private readonly queue = new EventQueue<InFlight>();
   private readonly group = new Map<number, number>();
+  /** Extra loss on messages *to* a peer: a lossy or one-way link (1 = it hears nothing but is heard). */
+  private readonly inboundLoss = new Map<number, number>();
 
   constructor(private readonly rng: Prng, readonly peers: readonly number[]) {
     this.heal();
@@ -64,6 +66,12 @@ export class SimNetwork {
 
   heal(): void {
     for (const p of this.peers) this.group.set(p, 0);
+    this.inboundLoss.clear();
+  }
+
+  /** Makes messages to `peer` get lost with probability `p` (on top of the other faults); 0 clears it. */
+  setInboundLoss(peer: number, p: number): void {
+    if (p > 0) this.inboundLoss.set(peer, p); else this.inboundLoss.delete(peer);
   }
 
   connected(a: number, b: number): boolean {
@@ -78,8 +86,9 @@ export class SimNetwork {
       if (!byGroup.has(g)) byGroup.set(g, []);
       byGroup.get(g)!.push(p);
     }
-    if (byGroup.size === 1) return 'healed';
-    return [...byGroup.values()].map((ps) => `{${ps.join(',')}}`).join('');
+    const lossy = [...this.inboundLoss].map(([p, l]) => ` ->${p} lossy ${l}`).join('');
+    if (byGroup.size === 1) return lossy === '' ? 'healed' : `connected${lossy}`;
+    return [...byGroup.values()].map((ps) => `{${ps.join(',')}}`).join('') + lossy;
   }
 
   /** Takes a copy of `m` (a real transport serializes, so sender and receiver never share memory) and schedules its delivery. */
@@ -90,7 +99,7 @@ export class SimNetwork {
       return;
     }
     const drop = isRequest(m.type) ? this.faults.dropRequest : this.faults.dropReply;
-    if (this.rng.chance(drop)) {
+    if (this.rng.chance(drop) || this.rng.chance(this.inboundLoss.get(m.to) ?? 0)) {
       this.stats.dropped++;
       return;
     }

@@ -1,7 +1,7 @@
 import type { CoreConfig } from '../core/config.js';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { BackpressureError, RaftCore, Role } from '../core/raft.js';
+import { BackpressureError, RaftCore, Ready, Role } from '../core/raft.js';
 import type { SafetyChecker } from './checker.js';
 import type { Prng } from './prng.js';
 import { decodeSnapshot, SimStateMachine } from './state-machine.js';
@@ -35,6 +35,8 @@ export class SimPeer {
   readyScheduled = false;
   /** A crash due inside the next Ready: where it interrupts it and how long the peer stays down. */
   pendingTear: { tear: Tear; downMs: number } | null = null;
+  /** A Ready taken from the core whose write has not landed yet (pipelined runs only). */
+  inflight: Ready | null = null;
   readonly stats = { readys: 0, crashes: 0, restarts: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
 
   constructor(
@@ -65,6 +67,7 @@ export class SimPeer {
     this.incarnation++;
     this.readyScheduled = false;
     this.pendingTear = null;
+    this.inflight = null;
     if (this.incarnation > 1) this.stats.restarts++;
   }
 
@@ -75,6 +78,7 @@ export class SimPeer {
     this.incarnation++;
     this.readyScheduled = false;
     this.pendingTear = null;
+    this.inflight = null; // its write never landed and its replies are never sent
     this.stats.crashes++;
     this.env.checker.onCrash(this.id);
   }
@@ -112,23 +116,42 @@ export class SimPeer {
   }
 
   /**
-   * Handles one Ready in the order the Ready doc comment prescribes. A Ready is processed in
-   * one simulation event, so crashes normally fall between two of them. `tear` stops it
-   * half-way, for a crash inside it: after the `sendNow` messages went out but before the
-   * store write (which is atomic), or after the write but before the replies went out. What
-   * was not persisted is lost with the core, and `sendAfterPersist` of an unpersisted Ready is
-   * never sent; a core that put a reply in `sendNow` would be caught promising what it lost.
-   * A tear is only honoured in a Ready that writes something; returns whether it tore.
+   * Handles one Ready in the order the Ready doc comment prescribes, all in one simulation
+   * event: crashes then fall between Readys. `tear` stops it half-way, for a crash inside it:
+   * after the `sendNow` messages went out but before the store write (which is atomic), or
+   * after the write but before the replies went out. What was not persisted is lost with the
+   * core, and `sendAfterPersist` of an unpersisted Ready is never sent, so a core that put a
+   * reply in `sendNow` would be caught promising what it lost. A tear is only honoured in a
+   * Ready that writes something; returns whether it tore.
    */
   processReady(tear: Tear = 'none'): boolean {
-    const core = this.core!;
-    const rd = core.ready();
+    this.beginReady();
+    return this.finishReady(tear);
+  }
+
+  /**
+   * First half of a Ready, for runtimes whose disk writes take time (src/node awaits
+   * storage.save): take the Ready and send what depends on nothing unpersisted. Until
+   * finishReady the core keeps taking input (messages, ticks, proposals, compaction), as it
+   * does in a real runtime while the write is under way.
+   */
+  beginReady(): void {
+    if (this.inflight) throw new Error(`peer ${this.id}: a Ready is already in flight`);
+    const rd = this.core!.ready();
     this.stats.readys++;
-    // A torn crash only matters in a Ready that writes something: wait for one.
-    if (!rd.hardState && !rd.snapshot && !rd.entries) tear = 'none';
+    this.inflight = rd;
     // 1. messages that depend on nothing unpersisted
     for (const m of rd.sendNow) this.env.send(m);
+  }
+
+  /** Second half: the write lands, then replies, apply, advance. With a tear, the peer must crash right after. */
+  finishReady(tear: Tear = 'none'): boolean {
+    const core = this.core!;
+    const rd = this.inflight!;
+    // A torn crash only matters in a Ready that writes something: wait for one.
+    if (!rd.hardState && !rd.snapshot && !rd.entries) tear = 'none';
     if (tear === 'after-send') return true;
+    this.inflight = null;
     // 2. persist: snapshot, entries, hard state
     this.store.save(rd.hardState, rd.snapshot, rd.entries);
     this.env.checker.onPersist(this.id, rd.hardState, rd.snapshot ? rd.snapshot.index : null, rd.snapshot?.term ?? 0,

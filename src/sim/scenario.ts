@@ -31,7 +31,10 @@ export interface Profile {
   core: SimCoreOptions;
   faults: NetworkFaults;
   maxPersistDelay: number;
+  pipelined: boolean;
   partitionRate: number;
+  /** Rate of making one peer's inbound link lossy or one-way (it is heard but hears little or nothing). */
+  lossyLinkRate: number;
   healRate: number;
   crashRate: number;
   /** Extra crashes aimed at a peer that believes it leads: leadership changes are where Raft gets hard. */
@@ -105,14 +108,16 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
   return {
     core,
     faults,
-    maxPersistDelay: rng.pick([0, 1, 3, 8]),
+    maxPersistDelay: rng.pick([0, 1, 3, 8, 20]),
+    pipelined: rng.chance(0.5),
     partitionRate: rng.pick([0, 0.003, 0.01, 0.03]),
+    lossyLinkRate: rng.pick([0, 0, 0.003, 0.01]),
     healRate: rng.pick([0.01, 0.03, 0.1]),
-    crashRate: rng.pick([0, 0.002, 0.005, 0.015]),
-    leaderCrashRate: rng.pick([0, 0.005, 0.02, 0.05]),
-    maxDownMs: rng.pick([50, 300, 1500]),
-    proposeRate: rng.pick([0.05, 0.2, 0.5, 1]),
-    snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04]) : 0,
+    crashRate: rng.pick([0, 0.002, 0.005, 0.015, 0.04]),
+    leaderCrashRate: rng.pick([0, 0.005, 0.02, 0.05, 0.1]),
+    maxDownMs: rng.pick([20, 50, 300, 1500]),
+    proposeRate: rng.pick([0.02, 0.05, 0.2, 0.5, 1]),
+    snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04, 0.1]) : 0,
   };
 }
 
@@ -148,7 +153,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const profile = chooseProfile(rng.fork(), o.snapshots);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   const sim = new Simulation(
-    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, auditEvery: o.auditEvery },
+    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, auditEvery: o.auditEvery },
     rng.fork(), trace);
   const faultRng = rng.fork();
   const ids = sim.peers.map((p) => p.id);
@@ -169,6 +174,11 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       sim.network.partition(groups);
       partitions++;
       if (trace.verbose) trace.line(sim.now, `PARTITION ${sim.network.describe()}`);
+    } else if (profile.lossyLinkRate > 0 && f.chance(profile.lossyLinkRate)) {
+      const to = f.pick(ids);
+      sim.network.setInboundLoss(to, f.pick([0.5, 0.9, 1]));
+      partitions++;
+      if (trace.verbose) trace.line(sim.now, `LOSSY LINK ${sim.network.describe()}`);
     } else if (f.chance(profile.healRate) && sim.network.describe() !== 'healed') {
       sim.network.heal();
       if (trace.verbose) trace.line(sim.now, 'HEAL network');
@@ -195,7 +205,10 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
 
   const compactSome = (): void => {
     if (profile.snapshotRate === 0) return;
-    for (const p of sim.peers) if (p.up && faultRng.chance(profile.snapshotRate)) sim.compact(p.id, faultRng);
+    // Leaders compact more often: followers then fall behind their snapshot and need InstallSnapshot.
+    for (const p of sim.peers) {
+      if (p.up && faultRng.chance(p.isLeader ? Math.min(1, 3 * profile.snapshotRate) : profile.snapshotRate)) sim.compact(p.id, faultRng);
+    }
   };
 
   // Phase 2 state: probes proposed to leaders; success once one is applied everywhere.

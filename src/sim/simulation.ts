@@ -14,13 +14,22 @@ export const TICK_MS = 10;
 export interface SimulationConfig {
   peers: number;
   core: SimCoreOptions;
-  /** Largest virtual delay between a core having a Ready and the runtime processing it (the "disk"). */
+  /** Largest virtual delay of the "disk": before a Ready is processed, or (pipelined) before its write lands. */
   maxPersistDelay: number;
+  /**
+   * Split each Ready around its write: the core takes input while the write is under way, as
+   * with a runtime that awaits an asynchronous storage. Otherwise a Ready is one event.
+   */
+  pipelined: boolean;
   /** Run the checker's pairwise log audit every this many events. */
   auditEvery: number;
 }
 
-const enum TimerKind { Tick = 1, Ready = 2, Restart = 3, Driver = 4 }
+/**
+ * Ready: take the next Ready (and, unless pipelined, process all of it); ReadyDone: the
+ * pipelined Ready's write lands. Restart brings a crashed peer back; Driver is the scenario's.
+ */
+const enum TimerKind { Tick = 1, Ready = 2, ReadyDone = 3, Restart = 4, Driver = 5 }
 
 interface TimerEvent extends Timed {
   kind: TimerKind;
@@ -184,21 +193,32 @@ export class Simulation {
     }
     if (!p.up || e.life !== p.incarnation) return; // belongs to a life that crashed
     if (e.kind === TimerKind.Tick) {
+      const before = p.core!.term * 4 + p.core!.role;
       p.tick();
+      // Ticks are most events; show only those that change something (a campaign, a step-down).
+      if (this.trace.verbose && p.core!.term * 4 + p.core!.role !== before) this.trace.line(this.now, `peer ${p.id} tick -> ${this.describePeer(p)}`);
       this.timers.push({ at: this.now + TICK_MS, seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
       this.mixPeer(0x71, p);
       this.afterInput(p);
+    } else if (e.kind === TimerKind.Ready && this.cfg.pipelined) {
+      // Take the Ready and start its write; the write lands at ReadyDone, and until then the
+      // core keeps stepping (as src/node does while it awaits storage.save).
+      p.beginReady();
+      this.mixPeer(0x4b, p);
+      this.timers.push({ at: this.now + this.rng.int(this.cfg.maxPersistDelay + 1), seq: 0, kind: TimerKind.ReadyDone, peer: p.id, life: p.incarnation });
+      this.afterInput(p);
     } else {
-      p.readyScheduled = false;
       const torn = p.pendingTear;
-      if (torn && p.processReady(torn.tear)) {
+      if (!this.cfg.pipelined) p.beginReady();
+      if (torn && p.finishReady(torn.tear)) {
         p.crash();
         this.trace.mix(0xc5, p.id, this.now);
         if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} CRASH inside a Ready (${torn.tear}) (down ${torn.downMs} ms)`);
         this.timers.push({ at: this.now + torn.downMs, seq: 0, kind: TimerKind.Restart, peer: p.id, life: p.incarnation });
         return;
       }
-      if (!torn) p.processReady();
+      if (!torn) p.finishReady();
+      p.readyScheduled = false;
       this.mixPeer(0x4e, p);
       if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} ready processed -> ${this.describePeer(p)}`);
       this.afterInput(p);
@@ -221,13 +241,15 @@ export class Simulation {
     this.afterInput(p);
   }
 
-  /** Checks the peer, then schedules a Ready for it if it has one (after a random "disk" delay). */
+  /** Checks the peer, then schedules its next Ready if it has one and none is under way. */
   private afterInput(p: SimPeer): void {
     const c = p.core!;
     this.checker.observe({ id: p.id, term: c.term, isLeader: c.role === Role.Leader, commitIndex: c.commitIndex, log: c.log });
+    // readyScheduled also covers a pipelined Ready in flight: the next one is taken only after it.
     if (!p.readyScheduled && c.hasReady()) {
       p.readyScheduled = true;
-      this.timers.push({ at: this.now + this.rng.int(this.cfg.maxPersistDelay + 1), seq: 0, kind: TimerKind.Ready, peer: p.id, life: p.incarnation });
+      const delay = this.cfg.pipelined ? this.rng.int(2) : this.rng.int(this.cfg.maxPersistDelay + 1);
+      this.timers.push({ at: this.now + delay, seq: 0, kind: TimerKind.Ready, peer: p.id, life: p.incarnation });
     }
   }
 

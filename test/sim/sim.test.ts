@@ -26,10 +26,10 @@ function sweep(start: number, n: number, options: RunOptions): void {
 }
 
 describe('simulation sweeps', () => {
-  it('3 peers, no snapshots: 150 seeds', () => sweep(1, 150, { peers: 3, steps: 500 }));
-  it('3 peers, snapshots: 150 seeds', () => sweep(10_001, 150, { peers: 3, steps: 500, snapshots: true }));
-  it('5 peers, no snapshots: 50 seeds', () => sweep(20_001, 50, { peers: 5, steps: 500 }));
-  it('5 peers, snapshots: 50 seeds', () => sweep(30_001, 50, { peers: 5, steps: 500, snapshots: true }));
+  it('3 peers, no snapshots: 300 seeds', () => sweep(1, 300, { peers: 3, steps: 800 }));
+  it('3 peers, snapshots: 300 seeds', () => sweep(10_001, 300, { peers: 3, steps: 800, snapshots: true }));
+  it('5 peers, no snapshots: 100 seeds', () => sweep(20_001, 100, { peers: 5, steps: 600 }));
+  it('5 peers, snapshots: 100 seeds', () => sweep(30_001, 100, { peers: 5, steps: 600, snapshots: true }));
 });
 
 // ---------------------------------------------------------------- determinism
@@ -47,7 +47,7 @@ describe('replay', () => {
         assert.equal(a.stats.traceHash, c.stats.traceHash);
         assert.deepEqual(a.stats, c.stats);
         assert.deepEqual(lines1, lines2);
-        assert.ok(lines1.length > 1000, 'a run has many events');
+        assert.ok(a.stats.events > 1000 && lines1.length > 100, 'a run has many events');
       }
     }
   });
