@@ -35,6 +35,8 @@ export class SimPeer {
   readyScheduled = false;
   /** A crash due inside the next Ready: where it interrupts it and how long the peer stays down. */
   pendingTear: { tear: Tear; downMs: number } | null = null;
+  /** Virtual ms between two ticks of this life (the simulation sets it at each start). */
+  tickMs = 10;
   /** A Ready taken from the core whose write has not landed yet (pipelined runs only). */
   inflight: Ready | null = null;
   readonly stats = { readys: 0, crashes: 0, restarts: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
@@ -110,7 +112,7 @@ export class SimPeer {
     if (top <= low) return 0;
     // Mostly at the applied index (as real state machines do), sometimes lower to vary what is left in the log.
     const index = rng.chance(0.7) ? top : rng.range(low + 1, top);
-    core.compact(index, this.sm.encode(index));
+    core.compact(index, this.sm.encode(index, rng.u32()));
     this.stats.snapshotsTaken++;
     return index;
   }

@@ -32,6 +32,7 @@ export interface Profile {
   faults: NetworkFaults;
   maxPersistDelay: number;
   pipelined: boolean;
+  tickSkewMs: number;
   partitionRate: number;
   /** Rate of making one peer's inbound link lossy or one-way (it is heard but hears little or nothing). */
   lossyLinkRate: number;
@@ -110,6 +111,7 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
     faults,
     maxPersistDelay: rng.pick([0, 1, 3, 8, 20]),
     pipelined: rng.chance(0.5),
+    tickSkewMs: rng.pick([0, 0, 1, 3]),
     partitionRate: rng.pick([0, 0.003, 0.01, 0.03]),
     lossyLinkRate: rng.pick([0, 0, 0.003, 0.01]),
     healRate: rng.pick([0.01, 0.03, 0.1]),
@@ -153,7 +155,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const profile = chooseProfile(rng.fork(), o.snapshots);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   const sim = new Simulation(
-    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, auditEvery: o.auditEvery },
+    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery },
     rng.fork(), trace);
   const faultRng = rng.fork();
   const ids = sim.peers.map((p) => p.id);

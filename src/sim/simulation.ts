@@ -21,6 +21,8 @@ export interface SimulationConfig {
    * with a runtime that awaits an asynchronous storage. Otherwise a Ready is one event.
    */
   pipelined: boolean;
+  /** Each peer life ticks every TICK_MS +- up to this many ms: clocks run at different rates. */
+  tickSkewMs: number;
   /** Run the checker's pairwise log audit every this many events. */
   auditEvery: number;
 }
@@ -169,8 +171,10 @@ export class Simulation {
     p.start();
     this.trace.mix(0x51, p.id, this.now, p.store.lastIndex);
     if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} START from store (term ${p.store.hardState.term}, snapshot ${p.store.snapshot?.index ?? 0}, last ${p.store.lastIndex})`);
-    // Ticks start at a random phase, so peers' clocks are not in lockstep.
-    this.timers.push({ at: this.now + 1 + this.rng.int(TICK_MS), seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
+    // Ticks start at a random phase, so peers' clocks are not in lockstep, and with skew each
+    // life has its own clock rate.
+    p.tickMs = TICK_MS + (this.cfg.tickSkewMs > 0 ? this.rng.range(-this.cfg.tickSkewMs, this.cfg.tickSkewMs) : 0);
+    this.timers.push({ at: this.now + 1 + this.rng.int(p.tickMs), seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
     this.afterInput(p);
   }
 
@@ -197,7 +201,7 @@ export class Simulation {
       p.tick();
       // Ticks are most events; show only those that change something (a campaign, a step-down).
       if (this.trace.verbose && p.core!.term * 4 + p.core!.role !== before) this.trace.line(this.now, `peer ${p.id} tick -> ${this.describePeer(p)}`);
-      this.timers.push({ at: this.now + TICK_MS, seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
+      this.timers.push({ at: this.now + p.tickMs, seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
       this.mixPeer(0x71, p);
       this.afterInput(p);
     } else if (e.kind === TimerKind.Ready && this.cfg.pipelined) {

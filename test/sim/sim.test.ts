@@ -225,5 +225,11 @@ describe('sim building blocks', () => {
     assert.deepEqual(decodeSnapshot(encodeSnapshot(cmds, 4)), cmds);
     assert.deepEqual(decodeSnapshot(encodeSnapshot(cmds, 2)), cmds.slice(0, 2));
     assert.throws(() => decodeSnapshot(encodeSnapshot(cmds, 4).subarray(0, 10)), /truncated/);
+    const a = encodeSnapshot(cmds, 4, 1), b = encodeSnapshot(cmds, 4, 2);
+    assert.notDeepEqual(a, b); // same state, other bytes
+    assert.deepEqual(decodeSnapshot(b), cmds);
+    const mixed = a.slice();
+    mixed.set(b.subarray(0, 12)); // chunks of two snapshots spliced together
+    assert.throws(() => decodeSnapshot(mixed), /checksum/);
   });
 });
