@@ -106,6 +106,8 @@ export class RaftCore {
   snapshot: Snapshot | null = null;
 
   private persistingTo = 0;
+  /** Term of the last hard state known on disk. */
+  private durableTerm = 0;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private electionTimeout = 0;
@@ -130,7 +132,7 @@ export class RaftCore {
     this.matches = new Float64Array(this.peers.length);
     this.scratch = new Float64Array(this.peers.length);
     if (persisted) {
-      this.term = persisted.hardState.term;
+      this.term = this.durableTerm = persisted.hardState.term;
       this.votedFor = persisted.hardState.votedFor;
       if (persisted.snapshot) {
         const s = persisted.snapshot;
@@ -176,10 +178,13 @@ export class RaftCore {
   /**
    * Appends a command to the leader's log. Returns at once; the entry commits later (or
    * never, if leadership is lost). On a non-leader returns isLeader false and changes nothing.
+   * So does a leader whose term is not on disk yet (a single-peer cluster elects itself at
+   * once): after a crash it could win the same term again and reuse (index, term) for
+   * another command, and clients take (index, term) to identify their entry.
    */
   propose(command: Uint8Array): ProposeResult {
     this.checkCommand(command);
-    if (this.role !== Role.Leader) return { index: -1, term: this.term, isLeader: false };
+    if (this.role !== Role.Leader || this.durableTerm !== this.term) return { index: -1, term: this.term, isLeader: false };
     const uncommitted = this.log.lastIndex - this.commitIndex;
     // Entries of earlier terms commit only behind one of this term (Figure 8): a leader that
     // holds none must accept one whatever the backlog, or nothing would ever commit again.
@@ -203,7 +208,12 @@ export class RaftCore {
   step(m: Message): void {
     if (m.term > this.term) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
+      const elapsed = this.electionElapsed;
       this.becomeFollower(m.term, fromLeader ? m.from : -1);
+      // Figure 2: only a current leader's message or a granted vote restarts the election
+      // timer. Otherwise a candidate with a stale log that times out often keeps resetting
+      // the up-to-date peers, which then never stand, and no one is ever elected.
+      if (!fromLeader) this.electionElapsed = elapsed;
     } else if (m.term < this.term) {
       // Tell a stale leader or candidate about the newer term so it steps down.
       switch (m.type) {
@@ -291,6 +301,7 @@ export class RaftCore {
 
   /** The runtime has done everything `rd` asked. */
   advance(rd: Ready): void {
+    if (rd.hardState) this.durableTerm = rd.hardState.term;
     if (rd.snapshot && rd.snapshot.index > this.stableIndex) this.stableIndex = rd.snapshot.index;
     if (rd.entries && rd.entries.count > 0) {
       const last = batchLastIndex(rd.entries);

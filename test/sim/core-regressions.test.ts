@@ -84,4 +84,46 @@ describe('core regressions found by the simulation', () => {
     assert.equal(leader.progressOf(2)!.match, 3);
     assert.equal(leader.commitIndex, 3);
   });
+
+  it('a vote request with a higher term does not restart the election timer of a peer that refuses it', () => {
+    // Before the fix every higher-term message restarted the timer, so a peer with a stale
+    // log and a fast clock, campaigning again and again, kept the up-to-date peers from ever
+    // standing (sim: 2 peers, seed 78, ran 30 s without a leader).
+    const entries = makeBatch(1, [{ term: 1, command: cmd('x') }]);
+    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+      { hardState: { term: 1, votedFor: -1 }, snapshot: null, entries });
+    for (let k = 0; k < 6; k++) a.tick();
+    const rv: Message = { type: MsgType.RequestVote, from: 2, to: 1, term: 5, index: 0, logTerm: 0, commit: 0, hint: 0, offset: 0, reject: false, done: false, entries: null, data: null };
+    a.step(rv); // stale log: refused, but a's term moves to 5
+    const reply = drain(a).find((m) => m.type === MsgType.RequestVoteReply)!;
+    assert.equal(reply.reject, true);
+    assert.equal(a.term, 5);
+    for (let k = 0; k < 4; k++) a.tick(); // 10 ticks since the last leader contact
+    assert.equal(a.role, Role.Candidate);
+    assert.equal(a.term, 6);
+  });
+
+  it('a granted vote still restarts the election timer', () => {
+    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0 });
+    for (let k = 0; k < 6; k++) a.tick();
+    a.step({ type: MsgType.RequestVote, from: 2, to: 1, term: 5, index: 0, logTerm: 0, commit: 0, hint: 0, offset: 0, reject: false, done: false, entries: null, data: null });
+    assert.equal(drain(a).find((m) => m.type === MsgType.RequestVoteReply)!.reject, false);
+    for (let k = 0; k < 9; k++) a.tick();
+    assert.equal(a.role, Role.Follower);
+    a.tick();
+    assert.equal(a.role, Role.Candidate);
+  });
+
+  it('a single-peer leader accepts proposals only once its term is on disk', () => {
+    // It elects itself in the tick that starts the campaign, before the term is persisted.
+    // Before the fix it accepted a proposal at (1, term 1); a crash then lost both, the
+    // restarted peer won term 1 again and put another command at (1, term 1) (sim: 1 peer,
+    // seed 30: log matching violated).
+    const c = new RaftCore({ id: 1, peers: [1], electionTicks: 10, heartbeatTicks: 1, random: () => 0 });
+    for (let k = 0; k < 10; k++) c.tick();
+    assert.equal(c.role, Role.Leader);
+    assert.equal(c.propose(cmd('early')).isLeader, false);
+    drain(c); // the Ready with the hard state of term 1 is persisted
+    assert.deepEqual(c.propose(cmd('now')), { index: 1, term: 1, isLeader: true });
+  });
 });
