@@ -95,3 +95,23 @@ function latencyVsWindowChart(groups: SweepGroup[]): string {
 function windowOf(r: RunResult): number {
   return r.config.load.mode === 'closed' ? r.config.load.window : NaN;
 }
+
+/** Commits/s and the worst latency per timeline bucket of one run (inline in the HTML report). */
+export function timelineCharts(r: RunResult): string[] {
+  const tl = r.timeline;
+  if (!tl || tl.commits.length < 2) return [];
+  const t = (i: number) => ((i + 1) * tl.bucketMs) / 1000;
+  const x = { label: 'seconds into the measured window', scale: 'linear' as const, min: 0 };
+  return [
+    lineChart({
+      title: `Throughput over time (${tl.bucketMs} ms buckets)`, height: 260,
+      x, y: { label: 'commits/s', scale: 'linear', format: compact },
+      series: [{ name: r.name, points: tl.commits.map((c, i) => [t(i), (c * 1000) / tl.bucketMs]) }],
+    }),
+    lineChart({
+      title: `Worst latency per ${tl.bucketMs} ms bucket`, height: 260,
+      x, y: { label: 'latency', scale: 'log', format: formatUs },
+      series: [{ name: r.name, colorIndex: 1, points: tl.maxLatencyUs.map((v, i) => [t(i), v]) }],
+    }),
+  ];
+}

@@ -17,6 +17,9 @@ import { BatchClock } from './batch-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadSpec } from './options.js';
 
+/** Width of a timeline bucket: fine enough to see a GC pause or an arena copy, coarse enough to stay small. */
+export const TIMELINE_MS = 100;
+
 /** Open loop: sending pauses while this many commands are unsettled (the client's own cap is 2^20). */
 const OPEN_MAX_IN_FLIGHT = 1 << 18;
 
@@ -32,8 +35,8 @@ export interface LoadCounters {
   resends: number;
   /** Completions whose start time could not be found (should stay 0). */
   untracked: number;
-  /** Open loop: commands that were due but not yet sent, at worst. */
-  maxBacklog: number;
+  /** Open loop: how late (ms) the sender was at worst, i.e. now minus the intended time of the oldest command it sent. */
+  maxSendLagMs: number;
   /** Open loop: sending was paused because OPEN_MAX_IN_FLIGHT commands were unsettled. */
   hitInFlightCap: boolean;
 }
@@ -43,6 +46,9 @@ export class LoadGenerator {
   readonly latency = new LatencyRecorder();
   /** Open loop only: from the actual send (what a naive open loop would report). */
   readonly service = new LatencyRecorder();
+  /** Per TIMELINE_MS of the window (by completion time): commits, and the largest latency (ns). */
+  readonly timelineCommits: Float64Array;
+  readonly timelineMaxNs: Float64Array;
   /** Commands handed to the client since start (memory-journal budget, progress). */
   totalSent = 0;
   totalCommitted = 0;
@@ -71,7 +77,10 @@ export class LoadGenerator {
   private scheduled = 0;
   private readonly perMs: number;
 
-  constructor(private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>) {
+  constructor(private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600) {
+    const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
+    this.timelineCommits = new Float64Array(buckets);
+    this.timelineMaxNs = new Float64Array(buckets);
     this.command = new Uint8Array(commandBytes);
     for (let i = 0; i < commandBytes; i++) this.command[i] = (i * 131 + 7) & 0xff;
     const cap = spec.mode === 'closed' ? spec.window : OPEN_MAX_IN_FLIGHT;
@@ -106,6 +115,8 @@ export class LoadGenerator {
   beginMeasurement(): void {
     this.latency.reset();
     this.service.reset();
+    this.timelineCommits.fill(0);
+    this.timelineMaxNs.fill(0);
     this.counters = emptyCounters();
     this.windowStart = performance.now();
     this.windowEnd = Infinity;
@@ -170,9 +181,11 @@ export class LoadGenerator {
     let n = due - this.scheduled;
     const room = OPEN_MAX_IN_FLIGHT - this.outstanding;
     if (n > room) { n = Math.max(0, room); if (this.measuring) this.counters.hitInFlightCap = true; }
+    if (n > 0 && this.measuring) {
+      const lag = now - (this.t0 + this.scheduled / this.perMs);
+      if (lag > this.counters.maxSendLagMs) this.counters.maxSendLagMs = lag;
+    }
     for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
-    const backlog = due - this.scheduled;
-    if (this.measuring && backlog > this.counters.maxBacklog) this.counters.maxBacklog = backlog;
     // A timer sleeps ~1 ms too long, so sleep by timer only when the next command is far
     // off, and spin through the event loop (setImmediate, which still lets acks in) otherwise.
     const wait = this.t0 + this.scheduled / this.perMs - performance.now();
@@ -190,15 +203,34 @@ export class LoadGenerator {
       if (this.measuring) this.counters.untracked++;
     } else {
       const start = this.slotStart[slot];
+      const ns = (now - start) * 1e6;
       if (this.spec.mode === 'closed') {
-        if (this.measuring) this.latency.record((now - start) * 1e6);
+        if (this.measuring) { this.latency.record(ns); this.mark(now, ns); }
       } else if (start >= this.windowStart && start < this.windowEnd) {
-        this.latency.record((now - start) * 1e6);
+        this.latency.record(ns);
         this.service.record((now - this.slotSent[slot]) * 1e6);
+        this.mark(now, ns);
       }
     }
     if (this.measuring) this.counters.committed++;
     if (this.spec.mode === 'closed' && !this.stopping) this.send(now, now);
+  }
+
+  private mark(now: number, ns: number): void {
+    const b = Math.floor((now - this.windowStart) / TIMELINE_MS);
+    if (b < 0 || b >= this.timelineCommits.length) return;
+    this.timelineCommits[b]++;
+    if (ns > this.timelineMaxNs[b]) this.timelineMaxNs[b] = ns;
+  }
+
+  /** The timeline of the window (commits and max latency in us per bucket), trimmed to its length. */
+  timeline(seconds: number): { bucketMs: number; commits: number[]; maxLatencyUs: number[] } {
+    const n = Math.min(this.timelineCommits.length, Math.ceil((seconds * 1000) / TIMELINE_MS));
+    return {
+      bucketMs: TIMELINE_MS,
+      commits: Array.from(this.timelineCommits.subarray(0, n)),
+      maxLatencyUs: Array.from(this.timelineMaxNs.subarray(0, n), (v) => Math.round(v / 100) / 10),
+    };
   }
 
   private onFailed(seq: number, reason: FailReason, hint: number): void {
@@ -239,7 +271,7 @@ export class LoadGenerator {
 }
 
 function emptyCounters(): LoadCounters {
-  return { committed: 0, seconds: 0, sent: 0, failures: {}, resends: 0, untracked: 0, maxBacklog: 0, hitInFlightCap: false };
+  return { committed: 0, seconds: 0, sent: 0, failures: {}, resends: 0, untracked: 0, maxSendLagMs: 0, hitInFlightCap: false };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,7 +2,7 @@
  * A self-contained HTML report of a result file: inline CSS and inline SVG plots, no scripts
  * and no external assets, so it can be archived as a CI artifact and opened anywhere.
  */
-import { chartsFor } from './charts.js';
+import { chartsFor, timelineCharts } from './charts.js';
 import { int, mib, ratio, us } from './format.js';
 import { fmtValue } from './report-text.js';
 import type { BenchFile, RunResult } from './schema.js';
@@ -72,7 +72,7 @@ function runSection(r: RunResult): string {
     ['configuration', `${r.config.peers} peers, ${r.config.commandBytes} B commands, ${load}, ${storage}; warm-up ${r.config.warmupSec} s, measured ${t.seconds.toFixed(2)} s`],
     ['throughput', `${int(t.perSec)} commits/s (${int(t.committed)} commits; leader peer ${r.leader})`],
     ['latency', `p50 ${us(r.latency.p50)}, p90 ${us(r.latency.p90)}, p99 ${us(r.latency.p99)}, p99.9 ${us(r.latency.p999)}, max ${us(r.latency.max)} (${int(r.latency.count)} samples)`],
-    ...(r.serviceLatency ? [['service time (from actual send)', `p50 ${us(r.serviceLatency.p50)}, p99 ${us(r.serviceLatency.p99)}, max ${us(r.serviceLatency.max)}; max backlog ${int(t.maxBacklog)}`] as [string, string]] : []),
+    ...(r.serviceLatency ? [['service time (from actual send)', `p50 ${us(r.serviceLatency.p50)}, p99 ${us(r.serviceLatency.p99)}, max ${us(r.serviceLatency.max)}; sender at worst ${us(t.maxSendLagMs * 1000)} late`] as [string, string]] : []),
     ['CPU', `${r.cpu.processUtilization.toFixed(2)} cores for the process, ${r.cpu.perCommitMicros.toFixed(2)} us per commit; main event loop ${(r.cpu.mainEventLoopUtilization * 100).toFixed(0)}% busy` +
       (r.cpu.otherProcessesUtilization !== null ? `; other processes ${r.cpu.otherProcessesUtilization.toFixed(2)} cores` : '')],
     ['peak RSS', `${mib(r.memory.peakRssBytes)}${r.memory.method === 'process-lifetime' ? ' (process lifetime)' : ''}`],
@@ -85,6 +85,8 @@ function runSection(r: RunResult): string {
     }
     h.push(`</table><p class="note">${esc(r.cpu.threadNote)}</p>`);
   }
+  const tl = timelineCharts(r);
+  if (tl.length > 0) h.push(`<details><summary>over time</summary><div class="chart">${tl.join('\n')}</div></details>`);
   if (r.warnings.length > 0) h.push(`<ul class="warn">${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
   h.push('</section>');
   return h.join('\n');

@@ -29,7 +29,16 @@ export function runText(r: RunResult): string {
   lines.push(`  latency (${from}): p50 ${us(l.p50)}  p90 ${us(l.p90)}  p99 ${us(l.p99)}  p99.9 ${us(l.p999)}  max ${us(l.max)}  (${int(l.count)} samples)`);
   if (r.serviceLatency) {
     const s = r.serviceLatency;
-    lines.push(`  service time (from actual send): p50 ${us(s.p50)}  p99 ${us(s.p99)}  max ${us(s.max)}; max backlog ${int(t.maxBacklog)} commands`);
+    lines.push(`  service time (from actual send): p50 ${us(s.p50)}  p99 ${us(s.p99)}  max ${us(s.max)}; sender at worst ${us(t.maxSendLagMs * 1000)} late`);
+  }
+  const tl = r.timeline;
+  if (tl.commits.length > 1) {
+    const full = tl.commits.slice(0, -1); // the last bucket may be partial
+    const perSec = (n: number) => (n * 1000) / tl.bucketMs;
+    let worst = 0;
+    tl.maxLatencyUs.forEach((v, i) => { if (v > tl.maxLatencyUs[worst]) worst = i; });
+    lines.push(`  over time (${tl.bucketMs} ms buckets): commits/s from ${int(perSec(Math.min(...full)))} to ${int(perSec(Math.max(...full)))}; ` +
+      `worst latency ${us(tl.maxLatencyUs[worst])} in the bucket at ${((worst * tl.bucketMs) / 1000).toFixed(1)} s`);
   }
   const c = r.cpu;
   const parts = [`process ${c.processUtilization.toFixed(2)} cores (${c.perCommitMicros.toFixed(2)} us CPU per commit)`];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Cluster } from '../src/index.js';
+import { Cluster, Role } from '../src/index.js';
 import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
@@ -48,7 +48,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const leader = await findLeader(cluster, 15_000);
     const client = cluster.client();
     client.leader = leader;
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000));
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1);
     const journalLimit = spec.storage.kind === 'memory' ? Math.floor(JOURNAL_BUDGET_BYTES / (spec.commandBytes + 8 + 1)) : Infinity;
     let journalFull = false;
 
@@ -82,7 +82,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
 
     if (cluster.fatal !== null) warnings.push(`a peer failed: ${cluster.fatal}`);
     const unsettled = await gen.drain(spec.load.mode === 'open' ? 10_000 : 5_000);
-    if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed`);
+    if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed; peers then: ${await peerStates(cluster)}`);
     const peakRss = readPeakRss();
     if (gen.error) throw gen.error;
 
@@ -119,6 +119,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       leader,
       throughput: { ...counters, perSec },
       latency: summarize(gen.latency),
+      timeline: gen.timeline(counters.seconds),
       ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
       cpu: cpuReport,
       memory: peakRssReset && peakRss !== null
@@ -162,6 +163,20 @@ export async function findLeader(cluster: Cluster, timeoutMs: number): Promise<n
     await sleep(20);
   }
   throw new Error(`no leader elected within ${timeoutMs} ms`);
+}
+
+/** "peer 0: leader term 2 commit 123 last 456; ..." for a warning. */
+async function peerStates(cluster: Cluster): Promise<string> {
+  const parts = await Promise.all(Array.from({ length: cluster.size }, async (_, i) => {
+    try {
+      const s = await Promise.race([cluster.peer(i).stats(), sleep(2000).then(() => null)]);
+      if (!s) return `peer ${i}: no answer`;
+      return `peer ${i}: ${(Role[s.role] ?? `role ${s.role}`).toLowerCase()} term ${s.term} commit ${s.commitIndex} applied ${s.appliedIndex} last ${s.lastIndex}`;
+    } catch (e) {
+      return `peer ${i}: ${(e as Error).message}`;
+    }
+  }));
+  return parts.join('; ');
 }
 
 function cpuReportOf(

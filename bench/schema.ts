@@ -78,6 +78,11 @@ export interface RunResult {
   leader: number;
   throughput: LoadCounters & { perSec: number };
   latency: LatencySummary;
+  /**
+   * Per bucket of the window, by completion time: commits, and the largest latency (us), to
+   * show stalls (GC, arena copies, elections) that the percentiles only summarize.
+   */
+  timeline: { bucketMs: number; commits: number[]; maxLatencyUs: number[] };
   /** Open loop: latency from the actual send (ignores queueing before the send). */
   serviceLatency?: LatencySummary;
   cpu: CpuReport;
