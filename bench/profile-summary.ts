@@ -2,7 +2,7 @@
  * Top functions by self time in V8 CPU profiles, one table per thread:
  *
  *   node --cpu-prof --cpu-prof-dir=prof dist/bench/run.js --no-limits --window 20000
- *   node dist/bench/profile-summary.js prof [--top 15]
+ *   node dist/bench/profile-summary.js prof [--top 15] [--callers postMessage]
  *
  * --cpu-prof writes one .cpuprofile per thread (workers inherit the flag); the file name
  * ends in <pid>.<threadId>.<seq>, threadId 0 being the main thread. Times are sample counts
@@ -13,15 +13,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
 export interface FunctionTime { name: string; where: string; ms: number; pctOfBusy: number }
-export interface ThreadProfile { file: string; threadId: number; wallMs: number; busyMs: number; idleMs: number; top: FunctionTime[] }
+export interface ThreadProfile {
+  file: string; threadId: number; wallMs: number; busyMs: number; idleMs: number; top: FunctionTime[];
+  /** With `callersOf`: the call paths (3 frames up) that led to that function, by time. */
+  callers: FunctionTime[];
+}
 
-export function summarizeProfile(file: string, top: number): ThreadProfile {
+export function summarizeProfile(file: string, top: number, callersOf?: string): ThreadProfile {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const callerUs = new Map<string, number>();
   const selfUs = new Map<string, { name: string; where: string; us: number }>();
   let idleUs = 0, totalUs = 0;
   // timeDeltas[i] is the time before sample i; attribute it to that sample's node
@@ -33,6 +40,15 @@ export function summarizeProfile(file: string, top: number): ThreadProfile {
     const name = n.callFrame.functionName || '(anonymous)';
     if (name === '(idle)') { idleUs += dt; continue; }
     const where = n.callFrame.url ? `${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : '';
+    if (callersOf && name === callersOf) {
+      const path: string[] = [];
+      for (let id = parent.get(n.id), k = 0; id !== undefined && k < 3; id = parent.get(id), k++) {
+        const f = byId.get(id)!.callFrame;
+        path.push(`${f.functionName || '(anonymous)'}${f.url ? ` ${shortUrl(f.url)}:${f.lineNumber + 1}` : ''}`);
+      }
+      const k = path.join(' < ');
+      callerUs.set(k, (callerUs.get(k) ?? 0) + dt);
+    }
     const key = `${name}@${where}`;
     const e = selfUs.get(key) ?? { name, where, us: 0 };
     e.us += dt;
@@ -48,6 +64,8 @@ export function summarizeProfile(file: string, top: number): ThreadProfile {
     idleMs: idleUs / 1000,
     top: [...selfUs.values()].sort((a, b) => b.us - a.us).slice(0, top)
       .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, pctOfBusy: busyUs > 0 ? (100 * e.us) / busyUs : 0 })),
+    callers: [...callerUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([k, us]) => ({ name: k, where: '', ms: us / 1000, pctOfBusy: busyUs > 0 ? (100 * us) / busyUs : 0 })),
   };
 }
 
@@ -61,17 +79,23 @@ export function main(argv: string[]): number {
   const dir = argv[0];
   const ti = argv.indexOf('--top');
   const top = ti >= 0 ? Number(argv[ti + 1]) : 15;
+  const ci = argv.indexOf('--callers');
+  const callersOf = ci >= 0 ? argv[ci + 1] : undefined;
   if (!dir || !Number.isInteger(top) || top <= 0) {
-    console.error('usage: node dist/bench/profile-summary.js DIR [--top N]');
+    console.error('usage: node dist/bench/profile-summary.js DIR [--top N] [--callers FUNCTION]');
     return 2;
   }
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
   if (files.length === 0) { console.error(`no .cpuprofile files in ${dir}`); return 2; }
-  const profiles = files.map((f) => summarizeProfile(f, top)).sort((a, b) => a.threadId - b.threadId);
+  const profiles = files.map((f) => summarizeProfile(f, top, callersOf)).sort((a, b) => a.threadId - b.threadId);
   for (const p of profiles) {
     console.log(`\n${p.threadId === 0 ? 'main thread' : `worker thread ${p.threadId}`} (${path.basename(p.file)}): ` +
       `busy ${p.busyMs.toFixed(0)} ms of ${p.wallMs.toFixed(0)} ms (${((100 * p.busyMs) / Math.max(1, p.wallMs)).toFixed(0)}%)`);
     for (const f of p.top) console.log(`  ${f.pctOfBusy.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}  ${f.where}`);
+    if (p.callers.length > 0) {
+      console.log(`  ${callersOf} called from:`);
+      for (const c of p.callers) console.log(`    ${c.pctOfBusy.toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(6)} ms  ${c.name}`);
+    }
   }
   return 0;
 }
