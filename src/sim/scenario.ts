@@ -14,8 +14,9 @@ export interface RunOptions {
   steps?: number;
   /**
    * Virtual ms the healed cluster gets to elect a leader and commit a new command everywhere
-   * (default 20000), plus 20 ms per entry the most lagging peer must catch up on (with one
-   * entry per append and one append in flight, catching up is one round trip per entry).
+   * (default 20000), plus one worst-case round trip (network both ways, a disk write at each
+   * end) per entry the most lagging peer must catch up on: with one entry per append and one
+   * append in flight, catching up costs a round trip per entry.
    */
   livenessMs?: number;
   /** Pairwise log audit every this many events (default 1000). */
@@ -266,7 +267,8 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     sim.onDriverTick = phase2;
     const top = Math.max(...sim.peers.map((p) => p.core!.log.lastIndex));
     const backlog = top - Math.min(...sim.peers.map((p) => p.sm.applied));
-    const bound = o.livenessMs + 20 * backlog;
+    const roundTrip = 2 * RELIABLE.maxDelay + 2 * profile.maxPersistDelay + 2;
+    const bound = o.livenessMs + roundTrip * backlog;
     const ok = sim.runUntil(healedAt + bound, converged);
     if (!ok) {
       const leaders = sim.leaders().map((p) => `${p.id}(t${p.core!.term})`).join(', ') || 'none';
