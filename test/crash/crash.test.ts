@@ -30,6 +30,7 @@ const KILL_POINTS = FULL ? 30 : 5;
 function killMoment(): number {
   return Math.random() < 0.25 ? 50 + Math.floor(Math.random() * 650) : 700 + Math.floor(Math.random() * 2300);
 }
+
 /** Kill points per set of directories: the snapshots hold the whole history, so keep it bounded. */
 const ROUNDS_PER_DIR = 5;
 
@@ -41,6 +42,7 @@ for (const fsync of ['batch', 'always'] as const) {
     let distinct = 0;
     while (round < KILL_POINTS) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `raft-crash-${fsync}-`));
+      let passed = false;
       try {
         const acks = new AckLog();
         for (let r = 0; r < ROUNDS_PER_DIR && round < KILL_POINTS; r++) {
@@ -48,7 +50,7 @@ for (const fsync of ['batch', 'always'] as const) {
           const cfg: ChildConfig = { dir, fsync, clusterId: 'crash-test', segmentBytes: 64 * 1024, snapshotEntries: 5000, round };
           const killAfterMs = killMoment();
           const load = await loadAndKill(cfg, killAfterMs, acks);
-          const what = `kill point ${round} (SIGKILL ${killAfterMs} ms after spawn, ${load.wasReady ? 'under load' : 'during recovery'}, ${acks.byIndex.size} acknowledged so far)`;
+          const what = `kill point ${round} (SIGKILL ${killAfterMs} ms after spawn, ${load.wasReady ? 'under load' : 'before the cluster was up'}, ${acks.byIndex.size} acknowledged so far)`;
           assert.deepEqual(load.errors, [], `${what}: the child saw an error`);
           assert.deepEqual(acks.conflicts, [], `${what}: two commands acknowledged at one index`);
           if (!load.wasReady) duringRecovery++;
@@ -60,8 +62,10 @@ for (const fsync of ['batch', 'always'] as const) {
           acks.add(v.probeIndex, v.probeKey, 'the probe');
         }
         distinct += acks.byIndex.size;
+        passed = true;
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        if (passed) fs.rmSync(dir, { recursive: true, force: true });
+        else t.diagnostic(`directories kept for inspection: ${dir}`);
       }
     }
     t.diagnostic(`${KILL_POINTS} kill points (${duringRecovery} before the cluster was up), ${distinct} commands acknowledged, ${checked} checks of them after restarts`);
