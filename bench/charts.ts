@@ -64,15 +64,17 @@ function sweepGroups(runs: RunResult[]): SweepGroup[] {
     .filter((g) => g.runs.length >= 2);
 }
 
-function windowTicks(groups: SweepGroup[]): Tick[] {
-  const ws = [...new Set(groups.flatMap((g) => g.runs.map((r) => (r.config.load.mode === 'closed' ? r.config.load.window : 0))))].sort((a, b) => a - b);
-  return ws.map((w) => ({ value: w, label: compact(w) }));
+/** The x axis of the sweep plots: log scale, a tick at each window measured, a little room at both ends. */
+function windowAxis(groups: SweepGroup[]) {
+  const ws = [...new Set(groups.flatMap((g) => g.runs.map(windowOf)))].sort((a, b) => a - b);
+  const ticks: Tick[] = ws.map((w) => ({ value: w, label: compact(w) }));
+  return { label: 'commands in flight (closed-loop window)', scale: 'log' as const, ticks, min: ws[0] / 1.4, max: ws[ws.length - 1] * 1.4 };
 }
 
 function throughputChart(groups: SweepGroup[]): string {
   return lineChart({
     title: 'Committed commands per second against commands in flight',
-    x: { label: 'commands in flight (closed-loop window)', scale: 'log', ticks: windowTicks(groups) },
+    x: windowAxis(groups),
     y: { label: 'commits/s', scale: 'linear', format: compact },
     series: groups.map((g) => ({ name: g.label, dots: true, points: g.runs.map((r) => [windowOf(r), r.throughput.perSec] as [number, number]) })),
   });
@@ -86,7 +88,7 @@ function latencyVsWindowChart(groups: SweepGroup[]): string {
   }
   return lineChart({
     title: 'Commit latency against commands in flight',
-    x: { label: 'commands in flight (closed-loop window)', scale: 'log', ticks: windowTicks(groups) },
+    x: windowAxis(groups),
     y: { label: 'latency', scale: 'log', format: formatUs },
     series,
   });
