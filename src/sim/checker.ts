@@ -93,15 +93,7 @@ export class SafetyChecker {
 
   /** Highest index known committed. */
   get committedIndex(): number {
-    return this.history.length - 1 < 0 ? 0 : this.history.length - 1;
-  }
-
-  committedCommand(index: number): Uint8Array | undefined {
-    return this.history[index]?.command;
-  }
-
-  leaderOfTerm(term: number): number | undefined {
-    return this.leaders.get(term);
+    return Math.max(0, this.history.length - 1);
   }
 
   get termsWithLeader(): number {
@@ -256,7 +248,7 @@ export class SafetyChecker {
       if (!stillLeader) {
         m.leaderTerm = v.term;
         m.leaderCommitFrom = m.commit; // what it had before this observation was committed by earlier leaders
-        this.checkLeaderHasCommitted(v, 0);
+        this.checkLeaderHasCommitted(v);
       }
       for (let i = Math.max(m.leaderCommitFrom, log.snapshotIndex) + 1; i <= v.commitIndex; i++) {
         this.recordCommit(i, log.term(i), log.command(i), v.term, v.id);
@@ -356,8 +348,8 @@ export class SafetyChecker {
   }
 
   /** Leader completeness for a new leader: it holds every entry committed in an earlier term. */
-  private checkLeaderHasCommitted(v: PeerView, from: number): void {
-    for (let i = Math.max(from, 1); i < this.history.length; i++) {
+  private checkLeaderHasCommitted(v: PeerView): void {
+    for (let i = 1; i < this.history.length; i++) {
       const h = this.history[i];
       if (h && h.commitTerm < v.term) this.checkLeaderHolds(v, i);
     }

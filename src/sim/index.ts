@@ -1,4 +1,17 @@
-/** The deterministic simulation: seeded runs of whole clusters on virtual time, with an invariant checker. */
+/**
+ * The deterministic simulation: seeded runs of whole clusters on virtual time, with an
+ * invariant checker after every step. One seed fixes everything, so a failure replays exactly.
+ *
+ *   runSeed(seed, { peers, snapshots, steps })     one run -> { seed, ok, error?, stats }
+ *   node dist/test/sim/sweep.js --seeds 2000 [--start S] [--peers 5] [--snapshots] [--steps K]
+ *   node dist/test/sim/sweep.js --seed S [...same options]   replay one seed, every event printed
+ *
+ * Files: prng (the only randomness), event-queue (virtual time), network (delays, drops,
+ * duplicates, long reordering, partitions, lossy links), store (what a peer persisted),
+ * state-machine (applied commands; snapshot bytes), peer (a core run the way the Ready doc
+ * says, crashes and restarts), checker (the safety properties), simulation (the event loop),
+ * scenario (fault profiles, the safety and liveness phases), trace (run fingerprint, replay log).
+ */
 export { Prng } from './prng.js';
 export { SimNetwork, RELIABLE } from './network.js';
 export type { NetworkFaults } from './network.js';

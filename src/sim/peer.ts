@@ -23,7 +23,8 @@ export type Tear = 'none' | 'after-send' | 'after-persist';
 /**
  * One simulated peer: a RaftCore, the store of what it persisted and its state machine.
  * The core lives only while the peer is up; a crash throws it away with everything not yet
- * handed out in a Ready, and a restart builds a new core from the store.
+ * on the store (including a Ready whose write had not landed), and a restart builds a new
+ * core from the store.
  */
 export class SimPeer {
   core: RaftCore | null = null;

@@ -151,7 +151,12 @@ function randomPartition(rng: Prng, ids: readonly number[], leader: number | und
  * The checker runs after every event of both phases. Same seed + options = same run.
  */
 export function runSeed(seed: number, options: RunOptions = {}): RunResult {
-  const o = { ...DEFAULTS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULTS, ...given } as typeof DEFAULTS & RunOptions;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
+  for (const k of ['peers', 'steps', 'livenessMs', 'auditEvery'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < (k === 'peers' ? 1 : 0)) throw new RangeError(`option ${k} must be a non-negative integer${k === 'peers' ? ' above 0' : ''}, got ${o[k]}`);
+  }
   const rng = new Prng(seed);
   const profile = chooseProfile(rng.fork(), o.snapshots);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);

@@ -52,6 +52,12 @@ describe('replay', () => {
     }
   });
 
+  it('rejects bad options by name', () => {
+    assert.throws(() => runSeed(1, { peers: 0 }), /option peers/);
+    assert.throws(() => runSeed(1, { steps: 1.5 }), /option steps/);
+    assert.throws(() => runSeed(-1), /seed must be/);
+  });
+
   it('different seeds give different runs', () => {
     const hashes = new Set<string>();
     for (let seed = 1; seed <= 20; seed++) hashes.add(runSeed(seed, { steps: 200 }).stats.traceHash);
