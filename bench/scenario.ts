@@ -12,6 +12,7 @@ import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
+import { LeaderMonitor } from './leader-monitor.js';
 import { LoadGenerator } from './load-generator.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -46,6 +47,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
     const peerTids = newTids.length === spec.peers ? newTids : null;
     const leader = await findLeader(cluster, 15_000);
+    const monitor = new LeaderMonitor(cluster);
+    monitor.start();
     const client = cluster.client();
     client.leader = leader;
     const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1);
@@ -82,7 +85,22 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
 
     if (cluster.fatal !== null) warnings.push(`a peer failed: ${cluster.fatal}`);
     const unsettled = await gen.drain(spec.load.mode === 'open' ? 10_000 : 5_000);
-    if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed; peers then: ${await peerStates(cluster)}`);
+    await monitor.stop();
+    const leaderChanges = monitor.relativeTo(t0);
+    const elections = leaderChanges.slice(1);
+    if (elections.length > 0) {
+      warnings.push(`leader changed: ${elections.map((c) => `at ${c.atSec.toFixed(2)} s ${c.leader < 0 ? 'no leader' : `peer ${c.leader}`} (term ${c.term})`).join(', ')}; ` +
+        `started with peer ${leaderChanges[0].leader} (term ${leaderChanges[0].term}); times are from the start of the measured window`);
+    }
+    const timeline = gen.timeline(counters.seconds);
+    const lastBusy = timeline.commits.findLastIndex((c) => c > 0);
+    if (counters.committed > 0 && lastBusy < timeline.commits.length - 3) {
+      warnings.push(`no command committed after ${(((lastBusy + 1) * timeline.bucketMs) / 1000).toFixed(1)} s of the ${counters.seconds.toFixed(1)} s window`);
+    }
+    if (unsettled > 0) {
+      warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed; peers then: ${await peerStates(cluster)}` +
+        (elections.length > 0 ? '. After a leader change, commands appended by the old leader get neither a commit nor a refusal until new commands arrive (a new leader appends no entry of its own term, and only such an entry lets it commit earlier ones)' : ''));
+    }
     const peakRss = readPeakRss();
     if (gen.error) throw gen.error;
 
@@ -119,7 +137,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       leader,
       throughput: { ...counters, perSec },
       latency: summarize(gen.latency),
-      timeline: gen.timeline(counters.seconds),
+      timeline,
+      leaderChanges,
       ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
       cpu: cpuReport,
       memory: peakRssReset && peakRss !== null

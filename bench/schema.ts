@@ -83,6 +83,8 @@ export interface RunResult {
    * show stalls (GC, arena copies, elections) that the percentiles only summarize.
    */
   timeline: { bucketMs: number; commits: number[]; maxLatencyUs: number[] };
+  /** Who led, polled 4 times a second: the first entry is the state at the start (seconds from the window's start). */
+  leaderChanges: Array<{ atSec: number; leader: number; term: number }>;
   /** Open loop: latency from the actual send (ignores queueing before the send). */
   serviceLatency?: LatencySummary;
   cpu: CpuReport;

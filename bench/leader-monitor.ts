@@ -1,0 +1,59 @@
+/**
+ * Watches who leads during a run (each peer's getState, a few times a second), so that a
+ * report can say when an election happened: under saturation on a small machine a leader can
+ * miss its heartbeats, and an election explains a hole in the throughput timeline.
+ */
+import type { Cluster } from '../src/index.js';
+
+export interface LeaderChange {
+  /** Seconds since the monitor started (negative: before the measured window, see `shift`). */
+  atSec: number;
+  /** -1: nobody said it leads. */
+  leader: number;
+  term: number;
+}
+
+export class LeaderMonitor {
+  readonly changes: LeaderChange[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private last: { leader: number; term: number } | null = null;
+  private readonly t0 = performance.now();
+
+  constructor(private readonly cluster: Cluster, private readonly periodMs = 250) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), this.periodMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.poll();
+  }
+
+  /** The changes, with times relative to `originMs` (a performance.now() reading). */
+  relativeTo(originMs: number): LeaderChange[] {
+    return this.changes.map((c) => ({ ...c, atSec: Math.round((c.atSec - (originMs - this.t0) / 1000) * 100) / 100 }));
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const states = await Promise.all(Array.from({ length: this.cluster.size }, (_, i) => this.cluster.peer(i).getState().catch(() => null)));
+      let leader = -1, term = 0;
+      states.forEach((s, i) => {
+        if (!s) return;
+        if (s.term > term) term = s.term;
+        if (s.isLeader && (leader < 0 || s.term > states[leader]!.term)) leader = i;
+      });
+      if (!this.last || this.last.leader !== leader || this.last.term !== term) {
+        this.last = { leader, term };
+        this.changes.push({ atSec: (performance.now() - this.t0) / 1000, leader, term });
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+}
