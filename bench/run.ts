@@ -81,7 +81,7 @@ export function writeOutputs(file: BenchFile, jsonPath: string): string[] {
   fs.mkdirSync(path.dirname(path.resolve(jsonPath)), { recursive: true });
   const stem = jsonPath.replace(/\.json$/, '');
   const written = [jsonPath];
-  fs.writeFileSync(jsonPath, JSON.stringify(file, null, 2) + '\n');
+  fs.writeFileSync(jsonPath, stringify(file));
   fs.writeFileSync(`${stem}.html`, renderHtml(file));
   written.push(`${stem}.html`);
   for (const c of chartsFor(file)) {
@@ -89,6 +89,11 @@ export function writeOutputs(file: BenchFile, jsonPath: string): string[] {
     written.push(`${stem}-${c.id}.svg`);
   }
   return written;
+}
+
+/** Indented JSON, except that arrays of numbers stay on one line (the curves and timelines are long). */
+export function stringify(x: unknown): string {
+  return JSON.stringify(x, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, inner: string) => `[${inner.replace(/,\s*/g, ', ')}]`) + '\n';
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
