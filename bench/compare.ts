@@ -63,6 +63,18 @@ export function compareFiles(base: BenchFile, next: BenchFile, t: Thresholds = D
     });
   }
   const caveats: string[] = [];
+  // Numbers taken while other processes held cores, or over other durations, are not like for like.
+  const busy = (r: BenchFile['runs'][number] | undefined) => r?.cpu?.otherProcessesUtilization ?? 0;
+  const disturbed = base.runs.filter((b) => nextByName.has(b.name) && Math.max(busy(b), busy(nextByName.get(b.name))) > 0.15);
+  if (disturbed.length > 0) {
+    caveats.push(`other processes held CPU during ${disturbed.length} of the compared runs (up to ` +
+      `${Math.max(...disturbed.map((b) => Math.max(busy(b), busy(nextByName.get(b.name))))).toFixed(2)} cores): ${disturbed.map((b) => b.name).join('; ')}`);
+  }
+  const differing = base.runs.filter((b) => {
+    const n = nextByName.get(b.name);
+    return n && b.config && n.config && (b.config.durationSec !== n.config.durationSec || b.config.warmupSec !== n.config.warmupSec);
+  });
+  if (differing.length > 0) caveats.push(`different durations or warm-ups: ${differing.map((b) => b.name).join('; ')}`);
   const be = base.environment, ne = next.environment;
   if (be && ne) {
     if (be.cpuModel !== ne.cpuModel || be.cpuCount !== ne.cpuCount) caveats.push(`different machines: ${be.cpuCount} x ${be.cpuModel} vs ${ne.cpuCount} x ${ne.cpuModel}`);

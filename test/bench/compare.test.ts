@@ -80,6 +80,16 @@ test('a p99 rise beyond the threshold is a regression', () => {
   assert.equal(run([base, worse, '--max-p99-rise=60']).code, 0);
 });
 
+test('caveats: runs disturbed by other processes, different machines', () => {
+  const base = file(BASE);
+  const next = file(BASE, { environment: { ...base.environment, cpuModel: 'other cpu' } });
+  (next.runs[0] as { cpu?: unknown }).cpu = { otherProcessesUtilization: 0.9 };
+  const c = compareFiles(base, next);
+  assert.equal(c.regressed, false);
+  assert.ok(c.caveats.some((x) => /different machines/.test(x)), c.caveats.join('\n'));
+  assert.ok(c.caveats.some((x) => /other processes held CPU during 1 of the compared runs \(up to 0\.90 cores\): saturated/.test(x)), c.caveats.join('\n'));
+});
+
 test('runs present in only one file are listed, not compared', () => {
   const c = compareFiles(file(BASE), file([BASE[0], { name: 'new run', perSec: 1, p50: 1, p99: 1 }]));
   assert.deepEqual(c.onlyInBase, ['one in flight']);
