@@ -87,7 +87,7 @@ cluster
   --size BYTES          command size, default ${DEFAULTS.commandBytes} (1..${MAX_COMMAND_BYTES})
   --storage KIND        memory (default) or file
   --fsync POLICY        file storage: always, batch (default) or none
-  --dir PATH            file storage: make the temporary data directory under PATH (default: the OS temp dir)
+  --dir PATH            file storage (and --suite): make the temporary data directory under PATH (default: the OS temp dir)
   --seed N              seed for election timeouts
 
 timing
@@ -146,7 +146,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const storageKind = str('storage') ?? 'memory';
   if (storageKind !== 'memory' && storageKind !== 'file') throw new OptionError('--storage', `must be "memory" or "file", got ${JSON.stringify(storageKind)}`);
   if (storageKind !== 'file' && has('fsync')) throw new OptionError('--fsync', 'needs --storage file');
-  if (storageKind !== 'file' && has('dir')) throw new OptionError('--dir', 'needs --storage file');
+  if (storageKind !== 'file' && has('dir') && !values.suite) throw new OptionError('--dir', 'needs --storage file (or --suite, whose file-storage runs it places)');
   const fsync = str('fsync') ?? DEFAULTS.fsync;
   if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'none') throw new OptionError('--fsync', `must be "always", "batch" or "none", got ${JSON.stringify(fsync)}`);
   const dir = str('dir');
@@ -172,7 +172,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const out = str('out');
   if (out !== undefined && !out.endsWith('.json')) throw new OptionError('--out', `must name a .json file, got ${JSON.stringify(out)}`);
 
-  const storage: StorageSpec = storageKind === 'file' ? { kind: 'file', fsync, ...(dir !== undefined ? { parentDir: dir } : {}) } : { kind: 'memory' };
+  const storage: StorageSpec = storageKind === 'file' || (values.suite && dir !== undefined)
+    ? { kind: 'file', fsync, ...(dir !== undefined ? { parentDir: dir } : {}) }
+    : { kind: 'memory' };
   return {
     mode: values.suite ? 'suite' : sweepWindows.length > 0 ? 'sweep' : 'run',
     peers, commandBytes, load, sweepWindows, durationSec, warmupSec, storage,

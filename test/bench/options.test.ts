@@ -48,6 +48,7 @@ test('sweep and suite modes', () => {
   assert.deepEqual(scenariosOf(s).map((x) => x.load), [1, 8, 64].map((window) => ({ mode: 'closed', window })));
   assert.equal(new Set(scenariosOf(s).map((x) => x.name)).size, 3, 'sweep runs need distinct names');
   assert.equal(parseOptions(['--suite', '--duration', '3'])!.mode, 'suite');
+  assert.equal(parseOptions(['--suite', '--dir', '/data'])!.storage.parentDir, '/data', '--dir places the suite\'s file-storage runs');
 });
 
 test('unknown flags and stray arguments are refused by name', () => {
