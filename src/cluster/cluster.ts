@@ -328,8 +328,11 @@ export class Cluster {
       return;
     }
     const b = { firstIndex: rec.firstIndex, count: rec.count, terms: rec.terms, ends: rec.ends, data: rec.data };
+    const skipEmpty = this.opts.noopOnElection !== false; // empty entries are the leaders' no-ops
     for (let k = 0; k < b.count; k++) {
-      const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command: batchCommand(b, k) };
+      const command = batchCommand(b, k);
+      if (skipEmpty && command.byteLength === 0) continue;
+      const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command };
       for (const l of this.listeners) l(e);
     }
   }
@@ -347,7 +350,7 @@ export class Cluster {
       id,
       get alive() { return self.peersState[id] !== null; },
       start: (command: Uint8Array) => {
-        checkCommand(command, this.maxCommandBytes);
+        checkCommand(command, this.maxCommandBytes, this.opts.noopOnElection !== false);
         return call((r) => r.start(command) as Promise<StartResult>);
       },
       getState: () => call((r) => r.getState() as Promise<{ term: number; isLeader: boolean }>),
@@ -365,17 +368,18 @@ export class Cluster {
   }
 }
 
-function checkCommand(command: unknown, max: number): asserts command is Uint8Array {
+function checkCommand(command: unknown, max: number, noop: boolean): asserts command is Uint8Array {
   if (!(command instanceof Uint8Array)) {
     const what = command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command;
     throw new TypeError(`command must be a Uint8Array, got ${what}`);
   }
   if (command.byteLength > max) throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${max})`);
+  if (command.byteLength === 0 && noop) throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
 }
 
 function pickTiming(o: ClusterOptions): TimingOptions {
-  const { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries } = o;
-  return { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries };
+  const { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries, noopOnElection } = o;
+  return { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries, noopOnElection };
 }
 
 function validateClusterOptions(o: ClusterOptions): void {

@@ -24,6 +24,12 @@ export interface CoreConfig {
   maxCommandBytes?: number;
   /** Largest number of entries the leader holds beyond its commit index; propose() refuses above. */
   maxUncommittedEntries?: number;
+  /**
+   * A new leader appends an empty entry of its term (Section 8 of the Raft paper), so entries
+   * of earlier terms commit without waiting for the next proposal. Empty commands are then
+   * reserved for it. Off by default in the core (the classic lab's index expectations).
+   */
+  noopOnElection?: boolean;
 }
 
 export interface ResolvedCoreConfig extends Required<CoreConfig> {}
@@ -36,6 +42,7 @@ export const CORE_DEFAULTS = {
   checkQuorum: true,
   maxCommandBytes: 1024 * 1024,
   maxUncommittedEntries: 1 << 20,
+  noopOnElection: false,
 };
 
 function positiveInt(name: string, v: unknown): number {

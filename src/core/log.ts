@@ -5,6 +5,10 @@ import { EntryBatch, batchCommand } from './entry-batch.js';
  * offsets. Indexes are 1-based; everything up to `snapshotIndex` has been compacted away and
  * only its last term is remembered.
  */
+/** Limits of one log between snapshots (address space is reserved, memory is used as it grows). */
+const MAX_ENTRIES = 1 << 28;
+const MAX_ARENA_BYTES = 2 ** 32 - 1; // end offsets are u32
+
 export class RaftLog {
   snapshotIndex = 0;
   snapshotTerm = 0;
@@ -13,10 +17,19 @@ export class RaftLog {
   private ends: Uint32Array; // exclusive end offset of each entry in `arena`
   private arena: Uint8Array;
 
+  // The arrays live in resizable ArrayBuffers that grow in place: doubling a log of millions
+  // of entries by copying stalled every peer at once for ~100 ms (long enough for an election).
+  private readonly termsBuf: ArrayBuffer;
+  private readonly endsBuf: ArrayBuffer;
+  private readonly arenaBuf: ArrayBuffer;
+
   constructor(initialEntries = 1024, initialBytes = 64 * 1024) {
-    this.terms = new Uint32Array(initialEntries);
-    this.ends = new Uint32Array(initialEntries);
-    this.arena = new Uint8Array(initialBytes);
+    this.termsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
+    this.endsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
+    this.arenaBuf = new ArrayBuffer(initialBytes, { maxByteLength: MAX_ARENA_BYTES });
+    this.terms = new Uint32Array(this.termsBuf, 0, initialEntries);
+    this.ends = new Uint32Array(this.endsBuf, 0, initialEntries);
+    this.arena = new Uint8Array(this.arenaBuf, 0, initialBytes);
   }
 
   get lastIndex(): number {
@@ -172,16 +185,27 @@ export class RaftLog {
 
   private reserve(entries: number, bytes: number): void {
     if (this.count + entries > this.terms.length) {
+      if (this.count + entries > MAX_ENTRIES) {
+        throw new RangeError(`log holds ${this.count} entries and cannot grow past ${MAX_ENTRIES}; take snapshots to compact it`);
+      }
       let cap = this.terms.length * 2;
       while (cap < this.count + entries) cap *= 2;
-      const t = new Uint32Array(cap); t.set(this.terms.subarray(0, this.count)); this.terms = t;
-      const e = new Uint32Array(cap); e.set(this.ends.subarray(0, this.count)); this.ends = e;
+      cap = Math.min(cap, MAX_ENTRIES);
+      this.termsBuf.resize(cap * 4);
+      this.endsBuf.resize(cap * 4);
+      this.terms = new Uint32Array(this.termsBuf, 0, cap);
+      this.ends = new Uint32Array(this.endsBuf, 0, cap);
     }
     const need = this.bytes + bytes;
     if (need > this.arena.length) {
+      if (need > MAX_ARENA_BYTES) {
+        throw new RangeError(`log holds ${this.bytes} bytes of commands and cannot grow past ${MAX_ARENA_BYTES}; take snapshots to compact it`);
+      }
       let cap = this.arena.length * 2;
       while (cap < need) cap *= 2;
-      const a = new Uint8Array(cap); a.set(this.arena.subarray(0, this.bytes)); this.arena = a;
+      cap = Math.min(cap, MAX_ARENA_BYTES);
+      this.arenaBuf.resize(cap);
+      this.arena = new Uint8Array(this.arenaBuf, 0, cap);
     }
   }
 }

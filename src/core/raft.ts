@@ -9,6 +9,9 @@ export enum Role { Follower = 0, Candidate = 1, Leader = 2 }
 
 export const NO_VOTE = -1;
 
+/** The command of the entry a new leader appends when noopOnElection is on. */
+const NOOP = new Uint8Array(0);
+
 export interface HardState {
   term: number;
   /** The peer voted for in `term`, or NO_VOTE. */
@@ -169,6 +172,8 @@ export class RaftCore {
       if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
         this.heartbeatElapsed = 0;
         for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
+      } else {
+        this.notifyCommit();
       }
     } else if (this.electionElapsed >= this.electionTimeout) {
       this.campaign();
@@ -199,6 +204,9 @@ export class RaftCore {
   checkCommand(command: Uint8Array): void {
     if (!(command instanceof Uint8Array)) {
       throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command}`);
+    }
+    if (command.byteLength === 0 && this.cfg.noopOnElection) {
+      throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
     }
     if (command.byteLength > this.cfg.maxCommandBytes) {
       throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${this.cfg.maxCommandBytes})`);
@@ -367,6 +375,7 @@ export class RaftCore {
       this.progress.set(id, pr);
       this.sendHeartbeat(id, pr); // assert leadership at once
     }
+    if (this.cfg.noopOnElection) this.log.append(this.term, NOOP);
     this.needBroadcast = true;
     if (this.maybeCommit()) this.needBroadcast = true;
   }
@@ -609,10 +618,18 @@ export class RaftCore {
   }
 
   private broadcastAppend(): void {
+    for (const id of this.others) this.sendAppends(id, this.progress.get(id)!, false);
+  }
+
+  /**
+   * Tells followers about a commit that no AppendEntries has carried yet. Done once per tick,
+   * not at every commit: under load the next append carries it for free, and with one command
+   * at a time an extra round of messages per commit would double the leader's work.
+   */
+  private notifyCommit(): void {
     for (const id of this.others) {
       const pr = this.progress.get(id)!;
-      const sent = this.sendAppends(id, pr, false);
-      if (!sent && Math.min(pr.match, this.commitIndex) > pr.sentCommit) this.sendHeartbeat(id, pr);
+      if (Math.min(pr.match, this.commitIndex) > pr.sentCommit) this.sendHeartbeat(id, pr);
     }
   }
 

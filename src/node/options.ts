@@ -16,6 +16,12 @@ export interface TimingOptions {
   snapshotChunkBytes?: number;
   /** Uncommitted entries the leader accepts before refusing proposals. Default 1,048,576. */
   maxUncommittedEntries?: number;
+  /**
+   * A new leader appends an empty no-op entry, so that entries of earlier terms commit (and
+   * proposals in flight during a failover settle) without waiting for new proposals. Default
+   * true. 0-byte commands are then refused, and no-op entries are not applied or reported.
+   */
+  noopOnElection?: boolean;
 }
 
 export interface SnapshotPolicy {

@@ -59,6 +59,7 @@ export class RaftNode {
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
       maxCommandBytes: opts.maxCommandBytes, maxBatchBytes: opts.maxBatchBytes, maxInflight: opts.maxInflight,
       snapshotChunkBytes: opts.snapshotChunkBytes, maxUncommittedEntries: opts.maxUncommittedEntries,
+      noopOnElection: opts.noopOnElection ?? true,
     }, persisted);
     if (persisted.snapshot) this.restore(persisted.snapshot);
     this.timer = setInterval(() => this.tick(), t.tickMs);
@@ -155,7 +156,14 @@ export class RaftNode {
 
   private apply(b: EntryBatch): void {
     const sm = this.opts.stateMachine;
-    if (sm) for (let k = 0; k < b.count; k++) sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
+    if (sm) {
+      const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
+      for (let k = 0; k < b.count; k++) {
+        const c = batchCommand(b, k);
+        if (c.byteLength === 0 && skipEmpty) continue;
+        sm.apply(c, b.firstIndex + k, b.terms[k]);
+      }
+    }
     this.opts.onApply?.(b);
   }
 

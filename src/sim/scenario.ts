@@ -95,6 +95,7 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
     maxBatchBytes: rng.pick([48, 512, 1 << 20]),
     snapshotChunkBytes: rng.pick([64, 1024, 65536]),
     checkQuorum: rng.chance(0.75),
+    noopOnElection: rng.chance(0.5),
     maxUncommittedEntries: rng.pick([8, 64, 1 << 20]),
   };
   const faults: NetworkFaults = {

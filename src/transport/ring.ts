@@ -461,6 +461,17 @@ export class RingBuffer {
     return Atomics.load(this.hdr, H_CONSUMER_WAITING) === 1 && Atomics.exchange(this.hdr, H_CONSUMER_WAITING, 0) === 1;
   }
 
+  /**
+   * Consumer, after prepareToSleep() returned true: a promise that settles when a producer
+   * calls wakeConsumer(), or null if that already happened. Unlike waitForData it does not
+   * keep the event loop alive: the caller decides what does.
+   */
+  sleepUntilWoken(): Promise<unknown> | null {
+    if (waitAsync === undefined) throw new Error('ring: Atomics.waitAsync is not available in this runtime');
+    const r = waitAsync(this.hdr, H_CONSUMER_WAITING, 1);
+    return r.async ? r.value : null;
+  }
+
   /** Producer: wake a consumer sleeping in waitForData/waitForDataSync if it asked; true if it did. */
   wakeConsumer(): boolean {
     if (!this.consumerNeedsWakeup()) return false;

@@ -75,7 +75,8 @@ export class Harness {
     let cluster: Cluster;
     try {
       const storage = dir ? { dir, fsync: opts.fsync ?? DEFAULT_STORAGE.fsync } : undefined;
-      cluster = await Cluster.start({ peers: n, storage, ...opts.cluster });
+      // The lab's scenarios expect the first command of a term at the next index: no no-op entries.
+      cluster = await Cluster.start({ peers: n, storage, noopOnElection: false, ...opts.cluster });
     } catch (e) {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
       throw e;

@@ -151,8 +151,11 @@ describe('commitment (Section 5.4.2, Figure 8)', () => {
     const toF3 = rd.sendNow.filter((m) => m.to === 3); // held back: f3 acks later
     exchange([l, f2], rd.sendNow);
     assert.equal(l.commitIndex, 1);
-    // The replies drove the leader to tell f2 about the commit; exchange() delivered it.
-    assert.equal(f2.commitIndex, 1, 'f2 learns the commit without waiting for more proposals');
+    // The leader tells f2 about the commit at its next tick, without waiting for more
+    // proposals or for the heartbeat interval.
+    l.tick();
+    exchange([l, f2], allMsgs(drain(l)).filter((m) => m.to === 2));
+    assert.equal(f2.commitIndex, 1, 'f2 learns the commit one tick later, without waiting for more proposals');
     // f3 acknowledges late; it learns the commit at the latest with the next heartbeat.
     exchange([l, f3], toF3);
     let told = f3.commitIndex === 1;
@@ -346,5 +349,38 @@ describe('replication basics', () => {
     });
     assert.ok(sizes.every((n) => n <= 2), `batch sizes ${sizes}`);
     assert.equal(f.log.lastIndex, 5);
+  });
+});
+
+describe('no-op entry on election (noopOnElection)', () => {
+  test('a new leader commits entries of earlier terms without a new proposal', () => {
+    // peer 2 holds two entries of term 1 that never committed; peers 1 and 3 have none of them
+    const c2 = newCore({ id: 2, term: 1, log: [1, 1], noopOnElection: true });
+    const c1 = newCore({ id: 1, term: 1, noopOnElection: true });
+    const c3 = newCore({ id: 3, term: 1, noopOnElection: true });
+    exchange([c1, c2, c3], leaderHello(c2));
+    assert.equal(c2.isLeader, true);
+    assert.deepEqual(logTerms(c2), [1, 1, 2], 'the leader appended an entry of its own term');
+    assert.equal(c2.log.command(3).byteLength, 0, 'the no-op is empty');
+    assert.equal(c2.commitIndex, 3, 'the leader committed through the no-op');
+    c2.tick(); // followers hear of the commit at the leader's next tick
+    exchange([c1, c2, c3], allMsgs(drain(c2)));
+    for (const c of [c1, c2, c3]) assert.equal(c.commitIndex, 3, `peer ${c.id} committed through the no-op`);
+  });
+
+  test('without it, the earlier entries wait for the next proposal (Figure 8 rule)', () => {
+    const c2 = newCore({ id: 2, term: 1, log: [1, 1] });
+    const c1 = newCore({ id: 1, term: 1 });
+    const c3 = newCore({ id: 3, term: 1 });
+    exchange([c1, c2, c3], leaderHello(c2));
+    assert.deepEqual(logTerms(c2), [1, 1]);
+    assert.equal(c2.commitIndex, 0);
+  });
+
+  test('0-byte commands are refused when no-ops are on, accepted otherwise', () => {
+    const on = newCore({ id: 1, noopOnElection: true });
+    assert.throws(() => on.propose(new Uint8Array(0)), { name: 'RangeError', message: /reserved for the no-op/ });
+    const off = newCore({ id: 1 });
+    assert.doesNotThrow(() => off.propose(new Uint8Array(0)));
   });
 });

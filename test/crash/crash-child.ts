@@ -58,6 +58,7 @@ function out(line: string): void {
 function startCluster(cfg: ChildConfig): Promise<Cluster> {
   return Cluster.start({
     peers: PEERS,
+    noopOnElection: false, // the recording state machine checks that every index holds a command
     storage: { dir: cfg.dir, fsync: cfg.fsync, clusterId: cfg.clusterId, segmentBytes: cfg.segmentBytes },
     stateMachine: new URL('./recording-state-machine.js', import.meta.url),
     snapshotPolicy: cfg.snapshotEntries ? { entries: cfg.snapshotEntries } : undefined,
