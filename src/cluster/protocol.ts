@@ -61,8 +61,12 @@ export interface WorkerStats {
   /** This worker's V8 heap in use, and its ArrayBuffer memory (outside the heap). */
   heapUsed: number;
   arrayBuffers: number;
+  /** CPU time of this worker's thread (Linux: /proc/thread-self; elsewhere the process total, see cpuPerThread). */
   cpuUserMicros: number;
   cpuSystemMicros: number;
+  cpuPerThread: boolean;
+  /** Share of time this worker's event loop was busy since it started (0..1). */
+  eventLoopUtilization: number;
   /** Bytes of persisted Raft state (hard state and log after the snapshot); see Cluster.persistedStateBytes. */
   raftStateBytes: number;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
@@ -18,6 +19,19 @@ let applyPort: MessagePort | null = null;
 
 function post(rec: ApplyRecord, transfer: ArrayBuffer[] = []): void {
   applyPort?.postMessage(rec, transfer);
+}
+
+/** This thread's CPU time: process.cpuUsage() is process-wide even inside a worker. */
+function threadCpu(): { user: number; system: number; perThread: boolean } {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields after the command name
+    const tickMicros = 1e6 / 100; // USER_HZ is 100 on Linux
+    return { user: Number(f[11]) * tickMicros, system: Number(f[12]) * tickMicros, perThread: true };
+  } catch {
+    const c = process.cpuUsage();
+    return { user: c.user, system: c.system, perThread: false };
+  }
 }
 
 function requireNode(): RaftNode {
@@ -95,12 +109,13 @@ const api: WorkerApi = {
 
   stats() {
     const c = requireNode().core;
-    const cpu = process.cpuUsage();
+    const cpu = threadCpu();
     const mem = process.memoryUsage();
     return {
       term: c.term, role: c.role as Role, commitIndex: c.commitIndex, appliedIndex: c.appliedIndex,
       lastIndex: c.log.lastIndex, snapshotIndex: c.log.snapshotIndex, logEntries: c.log.length, logBytes: c.log.bytes,
-      heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system,
+      heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, cpuPerThread: cpu.perThread,
+      eventLoopUtilization: performance.eventLoopUtilization().utilization,
       raftStateBytes: raftStateBytes(c),
     };
   },
