@@ -8,6 +8,7 @@ import type { CoreConfig } from '../../src/core/config.js';
 import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
 import { HardState, PersistedState, RaftCore, Ready, Role, Snapshot } from '../../src/core/raft.js';
+import { seededRandom } from '../../src/core/random.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -15,17 +16,8 @@ const dec = new TextDecoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
 export const text = (b: Uint8Array): string => dec.decode(b);
 
-/** mulberry32: a seeded source in [0, 1), kept here so the tests depend on nothing but the core. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded source in [0, 1) (the core's own mulberry32). */
+export const seeded = (seed: number): (() => number) => seededRandom(seed);
 
 /** A "random" source that always returns `v`: election timeouts become exactly predictable. */
 export const fixed = (v: number) => (): number => v;

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import { batchCommand, makeBatch } from '../../src/core/entry-batch.js';
+import { seededRandom } from '../../src/core/random.js';
 import type { HardState, PersistedState, Snapshot } from '../../src/core/raft.js';
 
 export function tmpDir(tag = 'raft-fs'): string {
@@ -16,17 +17,8 @@ export function rmDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** A seeded PRNG (mulberry32) so that any failure replays exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG so that any failure replays exactly. */
+export const rng = (seed: number): (() => number) => seededRandom(seed);
 
 export function bytes(s: string): Uint8Array {
   return new TextEncoder().encode(s);
