@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import { checkCommand } from '../core/command.js';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
@@ -77,8 +78,8 @@ interface Incarnation {
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
- * A Raft cluster in this process: one worker_thread per peer, a MessageChannel between every
- * pair of peers (Raft traffic never passes through the main thread), a fault-injecting
+ * A Raft cluster in this process: one worker_thread per peer, a pair of shared-memory rings
+ * between every two peers (Raft traffic never passes through the main thread), a fault-injecting
  * network, and crash/restart with persisted state kept outside the workers.
  */
 export class Cluster {
@@ -366,15 +367,6 @@ export class Cluster {
   private checkPeer(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
   }
-}
-
-function checkCommand(command: unknown, max: number, noop: boolean): asserts command is Uint8Array {
-  if (!(command instanceof Uint8Array)) {
-    const what = command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command;
-    throw new TypeError(`command must be a Uint8Array, got ${what}`);
-  }
-  if (command.byteLength > max) throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${max})`);
-  if (command.byteLength === 0 && noop) throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
 }
 
 function pickTiming(o: ClusterOptions): TimingOptions {

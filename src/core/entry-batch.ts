@@ -21,10 +21,6 @@ export function batchCommand(b: EntryBatch, k: number): Uint8Array {
   return b.data.subarray(k === 0 ? 0 : b.ends[k - 1], b.ends[k]);
 }
 
-export function batchBytes(b: EntryBatch): number {
-  return b.count === 0 ? 0 : b.ends[b.count - 1];
-}
-
 /** Builds a batch from plain commands; for tests and small callers, not the hot path. */
 export function makeBatch(firstIndex: number, entries: ReadonlyArray<{ term: number; command: Uint8Array }>): EntryBatch {
   const count = entries.length;

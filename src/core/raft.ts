@@ -1,3 +1,4 @@
+import { checkCommand } from './command.js';
 import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
 import { EntryBatch, batchLastIndex } from './entry-batch.js';
 import { RaftLog } from './log.js';
@@ -202,16 +203,9 @@ export class RaftCore {
   }
 
   checkCommand(command: Uint8Array): void {
-    if (!(command instanceof Uint8Array)) {
-      throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command === 'object' ? (command as object).constructor?.name ?? 'object' : typeof command}`);
-    }
-    if (command.byteLength === 0 && this.cfg.noopOnElection) {
-      throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
-    }
-    if (command.byteLength > this.cfg.maxCommandBytes) {
-      throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${this.cfg.maxCommandBytes})`);
-    }
+    checkCommand(command, this.cfg.maxCommandBytes, this.cfg.noopOnElection);
   }
+
 
   step(m: Message): void {
     if (m.term > this.term) {

@@ -105,8 +105,6 @@ export class RaftNode {
     return { term: this.core.term, isLeader: this.core.isLeader };
   }
 
-  get stoppedFlag(): boolean { return this.stopped; }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

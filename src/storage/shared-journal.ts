@@ -28,6 +28,8 @@ const LEN_BITS = 2n ** 40n;
 const SLOT_BITS = 2n;
 export const JOURNAL_MAX_BYTES = 1 << 30;
 const INITIAL_SLOT_BYTES = 64 * 1024;
+/** Below this a journal is not worth compacting (and reading back on every snapshot). */
+const COMPACT_MIN_BYTES = 1 << 20;
 
 function pack(epoch: number, slot: number, len: number): bigint {
   return (BigInt(epoch) * SLOT_BITS + BigInt(slot)) * LEN_BITS + BigInt(len);
@@ -55,8 +57,6 @@ export class SharedJournalHost {
   }
 
   get currentEpoch(): number { return unpack(Atomics.load(this.word, 0)).epoch; }
-  /** Bytes held by both slots (what the journal costs in memory). */
-  get allocatedBytes(): number { return this.slots[0].byteLength + this.slots[1].byteLength; }
 
   /** Stops the current writer; returns the epoch for the next one. */
   fence(): number {
@@ -81,11 +81,6 @@ export class SharedJournalHost {
     return host;
   }
 
-  /** Bytes of Raft state (hard state and log entries, without the snapshot) a reload would hold. */
-  raftStateBytes(): number {
-    const s = this.load();
-    return 5 + 12 + (s.entries && s.entries.count > 0 ? 5 + 12 + s.entries.count * 8 + s.entries.ends[s.entries.count - 1] : 0);
-  }
 }
 
 /** Thrown by save() once the main thread has fenced this writer off (the peer has crashed). */
@@ -99,7 +94,6 @@ export class SharedJournal implements RaftStorage {
   private slot: SharedArrayBuffer;
   private bytes: Uint8Array;
   private view: DataView;
-  private liveBytes = 0;
 
   constructor(control: SharedArrayBuffer, private readonly slots: [SharedArrayBuffer, SharedArrayBuffer], readonly epoch: number) {
     this.word = new BigInt64Array(control, 0, 1);
@@ -109,9 +103,7 @@ export class SharedJournal implements RaftStorage {
   }
 
   load(): PersistedState {
-    const s = readRecords(this.slot, unpack(Atomics.load(this.word, 0)).len);
-    this.liveBytes = recordsSize(s.hardState, s.snapshot, s.entries);
-    return s;
+    return readRecords(this.slot, unpack(Atomics.load(this.word, 0)).len);
   }
 
   save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
@@ -123,8 +115,7 @@ export class SharedJournal implements RaftStorage {
     this.ensure(cur.len + size);
     const end = writeRecords(this.bytes, this.view, cur.len, hardState, snapshot, entries);
     if (Atomics.compareExchange(this.word, 0, w, pack(this.epoch, cur.slot, end)) !== w) throw new FencedError();
-    this.liveBytes += size;
-    if (snapshot) this.maybeCompact(cur.slot, end);
+    if (snapshot && end >= COMPACT_MIN_BYTES) this.maybeCompact(cur.slot, end);
   }
 
   close(): void {}
@@ -132,10 +123,10 @@ export class SharedJournal implements RaftStorage {
   /** After a snapshot, move the live state to a fresh slot once the journal is mostly garbage. */
   private maybeCompact(slot: number, end: number): void {
     const s = readRecords(this.slot, end);
-    this.liveBytes = recordsSize(s.hardState, s.snapshot, s.entries);
-    if (end < 1 << 20 || end < 4 * this.liveBytes) return;
+    const live = recordsSize(s.hardState, s.snapshot, s.entries);
+    if (end < 4 * live) return;
     const spare = this.slots[1 - slot]; // inactive: nobody reads it until the switch below
-    if (spare.byteLength < this.liveBytes) spare.grow(Math.min(JOURNAL_MAX_BYTES, 2 ** Math.ceil(Math.log2(this.liveBytes))));
+    if (spare.byteLength < live) spare.grow(Math.min(JOURNAL_MAX_BYTES, 2 ** Math.ceil(Math.log2(live))));
     const bytes = new Uint8Array(spare), view = new DataView(spare);
     const len = writeRecords(bytes, view, 0, s.hardState, s.snapshot, s.entries);
     const w = pack(this.epoch, slot, end);

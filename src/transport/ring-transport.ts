@@ -65,7 +65,8 @@ export class RingTransport implements Transport {
       const link = this.links.get(m.to);
       if (!link) continue;
       if (!link.canWriteInPlace || !link.out.writeMessage(m)) {
-        if (encodedSize(m) > link.out.maxRecordBytes) throw new RangeError(`message of ${encodedSize(m)} bytes exceeds the ring's record limit ${link.out.maxRecordBytes}`);
+        const size = encodedSize(m);
+        if (size > link.out.maxRecordBytes) throw new RangeError(`message of ${size} bytes exceeds the ring's record limit ${link.out.maxRecordBytes}`);
         link.queue(encode(m));
       }
       this.touched.add(link);
