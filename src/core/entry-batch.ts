@@ -21,6 +21,11 @@ export function batchCommand(b: EntryBatch, k: number): Uint8Array {
   return b.data.subarray(k === 0 ? 0 : b.ends[k - 1], b.ends[k]);
 }
 
+/** No entries, starting at `firstIndex`: in a Ready, it truncates the stored log there. */
+export function emptyBatch(firstIndex: number): EntryBatch {
+  return { firstIndex, count: 0, terms: new Uint32Array(0), ends: new Uint32Array(0), data: new Uint8Array(0) };
+}
+
 /** Builds a batch from plain commands; for tests and small callers, not the hot path. */
 export function makeBatch(firstIndex: number, entries: ReadonlyArray<{ term: number; command: Uint8Array }>): EntryBatch {
   const count = entries.length;
@@ -37,8 +42,4 @@ export function makeBatch(firstIndex: number, entries: ReadonlyArray<{ term: num
     ends[k] = at;
   }
   return { firstIndex, count, terms, ends, data };
-}
-
-export function emptyBatch(firstIndex: number): EntryBatch {
-  return { firstIndex, count: 0, terms: new Uint32Array(0), ends: new Uint32Array(0), data: new Uint8Array(0) };
 }

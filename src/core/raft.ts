@@ -1,6 +1,6 @@
 import { checkCommand } from './command.js';
 import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
-import { EntryBatch, batchLastIndex } from './entry-batch.js';
+import { EntryBatch, batchLastIndex, emptyBatch } from './entry-batch.js';
 import { RaftLog } from './log.js';
 import { Message, MsgType, message } from './message.js';
 import { Progress, ProgressState } from './progress.js';
@@ -38,9 +38,11 @@ export interface PersistedState {
 /**
  * Everything the runtime must do after feeding the core some input, in this order:
  * 1. send `sendNow` (messages that depend on nothing unpersisted: the leader's appends);
- * 2. persist `snapshot` (if any), then `entries` (they replace the stored log from
- *    `entries.firstIndex` on), and `hardState`, atomically enough that a crash never leaves
- *    a vote without its term;
+ * 2. persist `snapshot` (if any: stored entries through its index go, those after it stay),
+ *    then `entries` (they replace the stored log from `entries.firstIndex` on; an empty
+ *    batch only truncates there), and `hardState`, atomically enough that a crash never
+ *    leaves a vote without its term. The core decides what survives: storage never looks
+ *    at its own log to decide;
  * 3. send `sendAfterPersist` (replies and votes: they promise what was just persisted);
  * 4. restore the state machine from `applySnapshot` if set, then apply `committed` in order;
  * 5. call `advance(ready)`.
@@ -122,6 +124,8 @@ export class RaftCore {
   private hardStateDirty = false;
   private snapshotToPersist: Snapshot | null = null;
   private snapshotToApply: Snapshot | null = null;
+  /** An installed snapshot discarded the log after it: the next Ready truncates storage there. */
+  private truncateStoredAfter = -1;
   private sendNow: Message[] = [];
   private sendAfter: Message[] = [];
   private needBroadcast = false;
@@ -267,7 +271,7 @@ export class RaftCore {
 
   hasReady(): boolean {
     return this.needBroadcast || this.hardStateDirty || this.snapshotToPersist !== null || this.persistingTo < this.log.lastIndex ||
-      this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0;
+      this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0 || this.truncateStoredAfter >= 0;
   }
 
   ready(): Ready {
@@ -293,6 +297,11 @@ export class RaftCore {
     if (this.persistingTo < this.log.lastIndex) {
       rd.entries = this.log.slice(this.persistingTo + 1, this.log.lastIndex);
       this.persistingTo = this.log.lastIndex;
+    }
+    if (this.truncateStoredAfter >= 0) {
+      // Entries that replace the stored log from there on truncate it too; otherwise say so.
+      if (!rd.entries || rd.entries.firstIndex > this.truncateStoredAfter + 1) rd.entries = emptyBatch(this.truncateStoredAfter + 1);
+      this.truncateStoredAfter = -1;
     }
     if (this.commitIndex > this.appliedIndex) {
       rd.committed = this.log.slice(this.appliedIndex + 1, this.commitIndex, this.cfg.maxBatchBytes);
@@ -518,6 +527,7 @@ export class RaftCore {
       this.log.compact(s.index, s.term); // Figure 13 step 6: keep the entries that follow
     } else {
       this.log.reset(s.index, s.term);
+      this.truncateStoredAfter = s.index; // storage drops what it holds after the snapshot
       if (this.persistingTo > s.index) this.persistingTo = s.index;
       if (this.stableIndex > s.index) this.stableIndex = s.index;
     }

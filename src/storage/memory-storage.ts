@@ -19,18 +19,17 @@ export class MemoryStorage implements RaftStorage {
 
   save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
     if (snapshot) applySnapshotToLog(this.log, snapshot), (this.snapshot = snapshot);
-    if (entries && entries.count > 0) applyEntriesToLog(this.log, entries);
+    if (entries) applyEntriesToLog(this.log, entries);
     if (hardState) this.hardState = { term: hardState.term, votedFor: hardState.votedFor };
   }
 
   close(): void {}
 }
 
-/** Storage rule 1 (see RaftStorage): keep the entries after the snapshot only if the logs agree there. */
+/** Storage rule 1 (see RaftStorage): drop the entries through the snapshot, keep those after it. */
 export function applySnapshotToLog(log: RaftLog, s: Snapshot): void {
   if (s.index <= log.snapshotIndex) return;
-  if (log.term(s.index) === s.term) log.compact(s.index, s.term);
-  else log.reset(s.index, s.term);
+  log.compact(s.index, s.term);
 }
 
 /** Storage rule 2: entries replace the log from their first index on. */
@@ -39,6 +38,10 @@ export function applyEntriesToLog(log: RaftLog, e: EntryBatch): void {
   if (e.firstIndex <= log.snapshotIndex) {
     from = log.snapshotIndex - e.firstIndex + 1; // already covered by the snapshot
     if (from >= e.count) return;
+  }
+  if (e.count === 0) { // truncation only
+    if (e.firstIndex <= log.lastIndex) log.truncateFrom(e.firstIndex);
+    return;
   }
   const first = e.firstIndex + from;
   if (first > log.lastIndex + 1) throw new Error(`storage gap: entries start at ${first}, log ends at ${log.lastIndex}`);
