@@ -1,29 +1,27 @@
-import type { EntryBatch } from '../core/entry-batch.js';
 import { BackpressureError } from '../core/raft.js';
 import type { RaftNode } from '../node/raft-node.js';
+import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ACK_BYTES, AckKind, writeAck } from './client-protocol.js';
-
-interface Outstanding { firstSeq: number; firstIndex: number; count: number; term: number }
+import { ACK_BYTES, AckKind, InvalidReason, encodeResult, writeAck } from './client-protocol.js';
 
 /**
  * The worker's side of the main thread's client: proposals arrive as raw command records on
- * a ring; they are appended in arrival order and answered in ranges (accepted with their
- * indexes, or refused), and once applied, acknowledged as committed. An entry counts as
- * committed only if the applied entry at its index has the term it was accepted in;
- * otherwise another leader overwrote it and it is reported lost.
+ * a ring and are proposed in arrival order, tagged with their sequence number on the link.
+ * Refusals are answered in runs at once; the outcome of each accepted proposal is decided
+ * by the node's ProposalTracker and forwarded as it arrives (results first, then the
+ * Committed run that covers them). Accepted proposals get no acknowledgement of their own:
+ * the client has nothing to do until the outcome.
  */
 export class ClientEndpoint {
   private readonly link: RingLink;
   private seq = 0;
-  private readonly outstanding: Outstanding[] = [];
   private readonly scratch = new Uint8Array(ACK_BYTES);
-  // the run of proposals being answered in this drain
+  private wrote = false;
+  // the run of refusals being answered in this drain
   private runKind = 0;
+  private runReason = 0;
   private runFirstSeq = 0;
   private runCount = 0;
-  private runIndex = 0;
-  private runTerm = 0;
 
   constructor(ends: RingLinkEnds, private readonly node: RaftNode) {
     this.link = new RingLink(ends, (link) => {
@@ -37,86 +35,51 @@ export class ClientEndpoint {
     this.link.close();
   }
 
-  /** Committed entries were applied on this peer: settle the proposals they cover. */
-  onApplied(b: EntryBatch): void {
-    const lo = b.firstIndex, hi = b.firstIndex + b.count - 1;
-    let wrote = false;
-    while (this.outstanding.length > 0) {
-      const o = this.outstanding[0];
-      if (o.firstIndex > hi) break;
-      if (o.firstIndex < lo) { // covered by a snapshot we never saw as entries: outcome unknown to us
-        const skip = Math.min(o.count, lo - o.firstIndex);
-        this.ack(AckKind.Lost, o.firstSeq, skip, o.firstIndex, o.term);
-        this.consume(o, skip);
-        wrote = true;
-        if (o.count === 0) this.outstanding.shift();
-        continue;
+  /** The node's OutcomeListener for proposals of this link. */
+  onOutcome(outcome: Outcome, firstTag: number, count: number, firstIndex: number, term: number,
+    results: ReadonlyArray<Uint8Array | undefined> | null, resultOffset: number): void {
+    if (outcome === Outcome.Committed && results) {
+      for (let k = 0; k < count; k++) {
+        const r = results[resultOffset + k];
+        if (r !== undefined) this.link.write(encodeResult(firstTag + k, r));
       }
-      const end = Math.min(hi, o.firstIndex + o.count - 1);
-      let k = o.firstIndex;
-      while (k <= end) {
-        const ok = b.terms[k - lo] === o.term;
-        let j = k;
-        while (j + 1 <= end && (b.terms[j + 1 - lo] === o.term) === ok) j++;
-        this.ack(ok ? AckKind.Committed : AckKind.Lost, o.firstSeq, j - k + 1, o.firstIndex, o.term);
-        this.consume(o, j - k + 1);
-        k = j + 1;
-      }
-      wrote = true;
-      if (o.count === 0) this.outstanding.shift(); else break;
     }
-    if (wrote) this.link.flush();
+    const kind = outcome === Outcome.Committed ? AckKind.Committed : outcome === Outcome.Overwritten ? AckKind.Overwritten : AckKind.Unknown;
+    this.ack(kind, firstTag, count, firstIndex, term, 0);
+    // Outcomes arrive while the node applies a batch; wake the client once per turn.
+    if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }
   }
 
-  /** A snapshot replaced the state: proposals at or below it can no longer be checked. */
-  onSnapshot(index: number): void {
-    while (this.outstanding.length > 0 && this.outstanding[0].firstIndex <= index) {
-      const o = this.outstanding[0];
-      const n = Math.min(o.count, index - o.firstIndex + 1);
-      this.ack(AckKind.Lost, o.firstSeq, n, o.firstIndex, o.term);
-      this.consume(o, n);
-      if (o.count === 0) this.outstanding.shift(); else break;
-    }
-    this.link.flush();
-  }
-
-  private consume(o: Outstanding, n: number): void {
-    o.firstSeq += n;
-    o.firstIndex += n;
-    o.count -= n;
-  }
+  private readonly flushBound = () => { this.wrote = false; this.link.flush(); };
 
   private onProposal(command: Uint8Array): void {
     const seq = this.seq++;
-    let kind: AckKind;
-    let index = 0, term = 0;
+    let kind = 0, reason = 0;
     try {
-      const r = this.node.propose(command);
-      if (r.isLeader) { kind = AckKind.Accepted; index = r.index; term = r.term; } else kind = AckKind.NotLeader;
+      if (this.node.propose(command, seq).isLeader) return; // the outcome comes later
+      kind = AckKind.NotLeader;
     } catch (e) {
-      kind = e instanceof BackpressureError ? AckKind.Backpressure : AckKind.Invalid;
+      if (e instanceof BackpressureError) kind = AckKind.Backpressure;
+      else {
+        kind = AckKind.Invalid;
+        const msg = (e as Error).message ?? '';
+        reason = e instanceof TypeError ? InvalidReason.NotBytes : msg.includes('0-byte') ? InvalidReason.Empty : msg.includes('maxCommandBytes') ? InvalidReason.TooLarge : InvalidReason.Other;
+      }
     }
-    if (kind === this.runKind && kind === AckKind.Accepted && term === this.runTerm && index === this.runIndex + this.runCount) {
-      this.runCount++;
-      return;
-    }
-    if (kind === this.runKind && kind !== AckKind.Accepted) { this.runCount++; return; }
+    if (kind === this.runKind && reason === this.runReason && seq === this.runFirstSeq + this.runCount) { this.runCount++; return; }
     this.endRun();
-    this.runKind = kind; this.runFirstSeq = seq; this.runCount = 1; this.runIndex = index; this.runTerm = term;
+    this.runKind = kind; this.runReason = reason; this.runFirstSeq = seq; this.runCount = 1;
   }
 
   private endRun(): void {
     if (this.runCount === 0) return;
-    if (this.runKind === AckKind.Accepted) {
-      this.outstanding.push({ firstSeq: this.runFirstSeq, firstIndex: this.runIndex, count: this.runCount, term: this.runTerm });
-    }
-    this.ack(this.runKind, this.runFirstSeq, this.runCount, this.runIndex, this.runTerm);
+    this.ack(this.runKind, this.runFirstSeq, this.runCount, 0, this.node.core.term, this.runReason);
     this.runCount = 0;
     this.runKind = 0;
   }
 
-  private ack(kind: AckKind, firstSeq: number, count: number, index: number, term: number): void {
-    writeAck(this.scratch, 0, kind, firstSeq, count, index, term, this.node.core.leaderId);
+  private ack(kind: AckKind, firstSeq: number, count: number, index: number, term: number, reason: number): void {
+    writeAck(this.scratch, 0, kind, firstSeq, count, index, term, this.node.core.leaderId, reason);
     this.link.write(this.scratch);
   }
 }

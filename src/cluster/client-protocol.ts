@@ -2,37 +2,56 @@
  * Records a peer sends back to the main thread's client over the acknowledgement ring. Seqs
  * count the proposal records the peer received on this link, from 0, in order.
  *
- * [u8 kind][3 pad][u32 count][f64 firstSeq][f64 index][u32 term][i32 leaderHint]  (32 bytes)
+ * Ack:    [u8 kind][u8 reason][2 pad][u32 count][f64 firstSeq][f64 index][u32 term][i32 leaderHint]  (32 bytes)
+ * Result: [u8 kind = Result][3 pad][u32 length][f64 seq] + `length` bytes: the apply result of
+ *         one proposal, written just before the Committed ack that covers it.
  */
 export const enum AckKind {
-  /** Proposals firstSeq.. got consecutive log indexes from `index` in `term`. */
-  Accepted = 1,
   /** Not leader (`leaderHint` = the leader it knows, or -1): nothing was appended. */
   NotLeader = 2,
   /** The leader's uncommitted log is full: nothing was appended; retry later. */
   Backpressure = 3,
-  /** Accepted proposals are now committed (and applied on that peer). */
+  /** Accepted proposals are now committed (and applied on that peer) at consecutive indexes from `index`. */
   Committed = 4,
-  /** Accepted proposals were overwritten by another leader's entries: never committed. */
-  Lost = 5,
-  /** Refused as malformed (too large for the peer's maxCommandBytes). */
+  /** Accepted proposals were overwritten by another leader's entries: certainly not in the log. */
+  Overwritten = 5,
+  /** Refused by the peer (`reason` says why): nothing was appended. */
   Invalid = 6,
+  /** Accepted, but the peer can no longer tell whether they committed (a snapshot of a later term covered them, or it stopped). */
+  Unknown = 7,
+  /** The apply result of one proposal (variable length, see above). */
+  Result = 8,
 }
 
+/** Why the peer refused a command (AckKind.Invalid). */
+export const enum InvalidReason { NotBytes = 1, TooLarge = 2, Empty = 3, Other = 4 }
+
+export const INVALID_REASON_TEXT: Record<number, string> = {
+  1: 'the command is not a Uint8Array',
+  2: "the command exceeds the peer's maxCommandBytes",
+  3: 'a 0-byte command is reserved for the no-op entry (noopOnElection)',
+  4: 'the peer refused the command',
+};
+
 export const ACK_BYTES = 32;
+export const RESULT_HEADER_BYTES = 16;
 
 export interface Ack {
   kind: AckKind;
+  reason: number;
   count: number;
   firstSeq: number;
   index: number;
   term: number;
   leaderHint: number;
+  /** For a Result record: its bytes (a copy). */
+  result: Uint8Array | null;
 }
 
-export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: number, count: number, index: number, term: number, leaderHint: number): void {
+export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: number, count: number, index: number, term: number, leaderHint: number, reason = 0): void {
   const v = new DataView(buf.buffer, buf.byteOffset + off, ACK_BYTES);
   v.setUint8(0, kind);
+  v.setUint8(1, reason);
   v.setUint32(4, count, true);
   v.setFloat64(8, firstSeq, true);
   v.setFloat64(16, index, true);
@@ -40,14 +59,34 @@ export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: 
   v.setInt32(28, leaderHint, true);
 }
 
+export function encodeResult(seq: number, result: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RESULT_HEADER_BYTES + result.byteLength);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, AckKind.Result);
+  v.setUint32(4, result.byteLength, true);
+  v.setFloat64(8, seq, true);
+  out.set(result, RESULT_HEADER_BYTES);
+  return out;
+}
+
 export function readAck(buf: Uint8Array, off: number, len: number, into: Ack): Ack {
-  if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
-  const v = new DataView(buf.buffer, buf.byteOffset + off, ACK_BYTES);
+  const v = new DataView(buf.buffer, buf.byteOffset + off, len);
   into.kind = v.getUint8(0);
+  if (into.kind === AckKind.Result) {
+    const n = v.getUint32(4, true);
+    if (len !== RESULT_HEADER_BYTES + n) throw new Error(`client result record of ${len} bytes, expected ${RESULT_HEADER_BYTES + n}`);
+    into.firstSeq = v.getFloat64(8, true);
+    into.count = 1;
+    into.result = buf.slice(off + RESULT_HEADER_BYTES, off + len);
+    return into;
+  }
+  if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
+  into.reason = v.getUint8(1);
   into.count = v.getUint32(4, true);
   into.firstSeq = v.getFloat64(8, true);
   into.index = v.getFloat64(16, true);
   into.term = v.getUint32(24, true);
   into.leaderHint = v.getInt32(28, true);
+  into.result = null;
   return into;
 }

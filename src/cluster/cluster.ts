@@ -120,7 +120,7 @@ export class Cluster {
    */
   client(): ClusterClient {
     if (!this.clientInstance) {
-      this.clientInstance = new ClusterClient(this.size);
+      this.clientInstance = new ClusterClient(this.size, { maxCommandBytes: this.maxCommandBytes, noopReserved: this.opts.noopOnElection !== false });
       this.clientEnds.forEach((ends, i) => { if (ends && this.peersState[i]) this.clientInstance!.attach(i, ends); });
     }
     return this.clientInstance;
@@ -321,7 +321,11 @@ export class Cluster {
   }
 
   private onApplyRecord(peer: number, rec: ApplyRecord): void {
-    if (rec.kind === 'fatal') { this.fatalError ??= `peer ${peer}: ${rec.message}`; return; }
+    if (rec.kind === 'fatal') {
+      this.fatalError ??= `peer ${peer}: ${rec.message}`;
+      this.clientInstance?.failPeer(peer, new Error(`peer ${peer}: ${rec.message}`));
+      return;
+    }
     if (this.listeners.size === 0) return;
     if (rec.kind === 'snapshot') {
       const e: ApplyEvent = { type: 'snapshot', peer, index: rec.index, term: rec.term, snapshot: rec.data };

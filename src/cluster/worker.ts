@@ -70,13 +70,15 @@ const api: WorkerApi = {
       storage,
       stateMachine: sm,
       snapshotPolicy: init.snapshotPolicy,
+      // Proposals of the client ring are tagged with their seq (>= 0); those of start() with -index.
+      onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
+        if (firstTag >= 0) client?.onOutcome(outcome, firstTag, count, firstIndex, term, results, resultOffset);
+      },
       onApply: (b) => {
-        client?.onApplied(b);
         if (forward) post({ kind: 'entries', firstIndex: b.firstIndex, count: b.count, terms: b.terms, ends: b.ends, data: b.data }, [b.terms.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer, b.data.buffer as ArrayBuffer]);
       },
       onRestore: (s) => {
         if (booting) { started = { snapshotIndex: s.index, snapshotTerm: s.term, snapshot: s.data.slice() }; return; }
-        client?.onSnapshot(s.index);
         if (forward) post({ kind: 'snapshot', index: s.index, term: s.term, data: s.data.slice() });
       },
       onFatal: (err) => {
@@ -92,7 +94,8 @@ const api: WorkerApi = {
   },
 
   start(command: Uint8Array) {
-    return requireNode().propose(command);
+    const n = requireNode();
+    return n.propose(command, -(n.core.log.lastIndex + 1));
   },
 
   getState() {

@@ -10,6 +10,10 @@ export interface TimingOptions {
   maxCommandBytes?: number;
   /** Largest AppendEntries payload. Default 1 MiB. */
   maxBatchBytes?: number;
+  /** Entries per AppendEntries at most. Default 65,536. */
+  maxBatchEntries?: number;
+  /** A leader that has not heard from a majority within an election timeout steps down. Default true. */
+  checkQuorum?: boolean;
   /** AppendEntries in flight per follower. Default 64. */
   maxInflight?: number;
   /** InstallSnapshot chunk size. Default 64 KiB. */
@@ -45,7 +49,8 @@ export function resolveTiming(o: TimingOptions): { tickMs: number; heartbeatTick
   check('tickMs', o.tickMs);
   check('heartbeatMs', o.heartbeatMs);
   check('electionTimeoutMs', o.electionTimeoutMs);
-  for (const k of ['maxCommandBytes', 'maxBatchBytes', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries'] as const) check(k, o[k], true);
+  for (const k of ['maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries'] as const) check(k, o[k], true);
+  if (o.checkQuorum !== undefined && typeof o.checkQuorum !== 'boolean') throw new TypeError(`option checkQuorum must be a boolean, got ${typeof o.checkQuorum}`);
   const tickMs = o.tickMs ?? TIMING_DEFAULTS.tickMs;
   const heartbeatMs = o.heartbeatMs ?? TIMING_DEFAULTS.heartbeatMs;
   const electionTimeoutMs = o.electionTimeoutMs ?? TIMING_DEFAULTS.electionTimeoutMs;

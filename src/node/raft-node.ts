@@ -1,10 +1,13 @@
 import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { PersistedState, ProposeResult, RaftCore, Snapshot } from '../core/raft.js';
+import { PersistedState, ProposeResult, RaftCore, Ready, Snapshot } from '../core/raft.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from './options.js';
+import { OutcomeListener, ProposalTracker } from './proposal-tracker.js';
+import { Scheduler, realTimeScheduler } from './scheduler.js';
+import { StateMachineError } from './state-machine-error.js';
 
 /** How a node's messages reach other peers. Called once per step with everything to send. */
 export interface Transport {
@@ -13,7 +16,8 @@ export interface Transport {
 
 /** The application's replicated state. Called in log order, each committed entry exactly once. */
 export interface StateMachine {
-  apply(command: Uint8Array, index: number, term: number): void;
+  /** Applies one committed command; may return a result for the client that proposed it. */
+  apply(command: Uint8Array, index: number, term: number): Uint8Array | void;
   /** Serializes the whole state (needed for snapshots). */
   snapshot?(): Uint8Array;
   /** Replaces the whole state with a snapshot (after a restart or an InstallSnapshot). */
@@ -30,43 +34,71 @@ export interface RaftNodeOptions extends TimingOptions {
   onApply?: (entries: EntryBatch) => void;
   /** Called when a snapshot replaces the state (in addition to stateMachine.restore). */
   onRestore?: (snapshot: Snapshot) => void;
+  /** Called with the outcome of every accepted proposal, exactly once each (see ProposalTracker). */
+  onOutcome?: OutcomeListener;
   /** Automatic snapshots; needs stateMachine.snapshot. */
   snapshotPolicy?: SnapshotPolicy;
   /** Seed of the election-timeout randomness. */
   seed?: number;
-  /** A storage error stops the node (fail-stop); this hears about it. Default: rethrow. */
+  /** Clock and event-loop scheduling; real timers by default (the simulation passes virtual time). */
+  scheduler?: Scheduler;
+  /**
+   * A storage error or a throwing state machine stops the node (fail-stop); this hears about
+   * it (a StateMachineError names the peer and the entry). Default: rethrow.
+   */
   onFatal?: (err: unknown) => void;
 }
 
 /**
- * Runs one RaftCore with a real clock, a storage and a transport in the current thread.
- * Inputs (ticks, messages, proposals) are stepped into the core at once; their output is
- * processed in one flush per turn of the event loop, so everything queued meanwhile is
- * batched together (no waiting to fill a batch).
+ * Runs one RaftCore with a clock, a storage and a transport in the current thread: the one
+ * runtime, used by the worker cluster and by the simulation alike. Inputs (ticks, messages,
+ * proposals) are stepped into the core at once; their output is processed in one flush per
+ * turn of the event loop, so everything queued meanwhile is batched together (no waiting to
+ * fill a batch). While a write is under way the core keeps taking input; the next Ready is
+ * taken once the write has landed.
  */
 export class RaftNode {
   readonly core: RaftCore;
-  private readonly timer: NodeJS.Timeout;
+  private readonly scheduler: Scheduler;
+  private readonly stopTicking: () => void;
+  private readonly tracker: ProposalTracker | null;
   private flushScheduled = false;
-  private flushing = false;
+  /** A Ready whose write has not landed yet. */
+  private persisting = false;
   private stopped = false;
-  private readonly flushBound = () => void this.flush();
+  private readonly flushBound = () => this.flush();
 
   private constructor(private readonly opts: RaftNodeOptions, private readonly storage: RaftStorage, persisted: PersistedState) {
     const t = resolveTiming(opts);
     this.core = new RaftCore({
       id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
-      maxCommandBytes: opts.maxCommandBytes, maxBatchBytes: opts.maxBatchBytes, maxInflight: opts.maxInflight,
+      maxCommandBytes: opts.maxCommandBytes, maxBatchBytes: opts.maxBatchBytes, maxBatchEntries: opts.maxBatchEntries, maxInflight: opts.maxInflight,
+      checkQuorum: opts.checkQuorum,
       snapshotChunkBytes: opts.snapshotChunkBytes, maxUncommittedEntries: opts.maxUncommittedEntries,
       noopOnElection: opts.noopOnElection ?? true,
     }, persisted);
+    this.tracker = opts.onOutcome ? new ProposalTracker(opts.onOutcome) : null;
     if (persisted.snapshot) this.restore(persisted.snapshot);
-    this.timer = setInterval(() => this.tick(), t.tickMs);
+    this.scheduler = opts.scheduler ?? realTimeScheduler;
+    this.stopTicking = this.scheduler.every(t.tickMs, () => this.tick());
   }
 
   /** Loads the storage and starts the clock. */
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
+    const storage = RaftNode.check(opts);
+    return new RaftNode(opts, storage, await storage.load());
+  }
+
+  /** start() for a storage whose load() returns at once (the simulation's): no await. */
+  static startSync(opts: RaftNodeOptions): RaftNode {
+    const storage = RaftNode.check(opts);
+    const persisted = storage.load();
+    if (persisted instanceof Promise) throw new TypeError('RaftNode.startSync needs a storage whose load() returns its state, not a promise');
+    return new RaftNode(opts, storage, persisted);
+  }
+
+  private static check(opts: RaftNodeOptions): RaftStorage {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('RaftNode.start needs an options object');
     if (!opts.transport || typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
     resolveTiming(opts);
@@ -74,18 +106,28 @@ export class RaftNode {
     if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
       throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
     }
-    const storage = opts.storage ?? new MemoryStorage();
-    const persisted = await storage.load();
-    return new RaftNode(opts, storage, persisted);
+    if (opts.onOutcome !== undefined && typeof opts.onOutcome !== 'function') throw new TypeError('option onOutcome must be a function');
+    return opts.storage ?? new MemoryStorage();
   }
 
   get id(): number { return this.core.id; }
 
-  /** Appends a command if this node leads; resolves nothing about its commit. */
-  propose(command: Uint8Array): ProposeResult {
+  get isStopped(): boolean { return this.stopped; }
+
+  /** Proposals accepted here whose outcome is not known yet. */
+  get outstanding(): number { return this.tracker?.size ?? 0; }
+
+  /**
+   * Appends a command if this node leads. Its outcome reaches onOutcome later, under `tag`
+   * (default: its index); consecutive tags at consecutive indexes are reported in runs.
+   */
+  propose(command: Uint8Array, tag?: number): ProposeResult {
     if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
     const r = this.core.propose(command);
-    if (r.isLeader) this.scheduleFlush();
+    if (r.isLeader) {
+      this.tracker?.track(tag ?? r.index, r.index, r.term);
+      this.scheduleFlush();
+    }
     return r;
   }
 
@@ -101,15 +143,26 @@ export class RaftNode {
     this.scheduleFlush();
   }
 
-  getState(): { term: number; isLeader: boolean } {
-    return { term: this.core.term, isLeader: this.core.isLeader };
+  getState(): { term: number; isLeader: boolean; leaderId: number } {
+    return { term: this.core.term, isLeader: this.core.isLeader, leaderId: this.core.leaderId };
   }
 
+  /** Stops the clock and closes the storage; proposals still tracked become Unknown. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearInterval(this.timer);
+    if (!this.halt()) return;
     await this.storage.close();
+  }
+
+  /**
+   * Stops at once without touching the storage, as a crash would (the simulation's crash):
+   * writes under way never report back. Returns false if already stopped.
+   */
+  halt(): boolean {
+    if (this.stopped) return false;
+    this.stopped = true;
+    this.stopTicking();
+    this.tracker?.abandon();
+    return true;
   }
 
   private tick(): void {
@@ -121,52 +174,91 @@ export class RaftNode {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.stopped) return;
     this.flushScheduled = true;
-    setImmediate(this.flushBound);
+    this.scheduler.soon(this.flushBound);
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * The Ready loop. A storage whose save() returns nothing is done at once and the loop goes
+   * on; one that returns a promise (or any thenable) resumes the loop when it settles.
+   */
+  private flush(): void {
     this.flushScheduled = false;
-    if (this.flushing || this.stopped) return;
-    this.flushing = true;
+    if (this.persisting || this.stopped) return;
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
         if (rd.sendNow.length > 0) this.opts.transport.send(rd.sendNow);
         if (rd.hardState || rd.snapshot || rd.entries) {
           const p = this.storage.save(rd.hardState, rd.snapshot, rd.entries);
-          if (p) await p;
+          if (p) {
+            this.persisting = true;
+            p.then(() => this.persisted(rd), (err: unknown) => this.fail(err));
+            return;
+          }
         }
-        if (this.stopped) return;
-        if (rd.sendAfterPersist.length > 0) this.opts.transport.send(rd.sendAfterPersist);
-        if (rd.applySnapshot) this.restore(rd.applySnapshot);
-        if (rd.committed && rd.committed.count > 0) this.apply(rd.committed);
-        this.core.advance(rd);
-        this.maybeSnapshot();
+        this.finishReady(rd);
       }
     } catch (err) {
-      // Storage failed (or we were fenced off): stop rather than run on with a lying disk.
-      void this.stop();
-      if (this.opts.onFatal) this.opts.onFatal(err); else throw err;
-    } finally {
-      this.flushing = false;
+      this.fail(err);
     }
+  }
+
+  /** The write of `rd` landed: finish it and go on with the loop. */
+  private persisted(rd: Ready): void {
+    this.persisting = false;
+    if (this.stopped) return;
+    try {
+      this.finishReady(rd);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.flush();
+  }
+
+  /** Steps 3-5 of the Ready contract: replies, the state machine, advance. */
+  private finishReady(rd: Ready): void {
+    if (rd.sendAfterPersist.length > 0) this.opts.transport.send(rd.sendAfterPersist);
+    if (rd.applySnapshot) this.restore(rd.applySnapshot);
+    if (rd.committed && rd.committed.count > 0) this.apply(rd.committed);
+    this.core.advance(rd);
+    this.maybeSnapshot();
+  }
+
+  /** Storage failed, we were fenced off, or the state machine threw: stop rather than run on. */
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    void this.stop();
+    if (this.opts.onFatal) this.opts.onFatal(err); else throw err;
   }
 
   private apply(b: EntryBatch): void {
     const sm = this.opts.stateMachine;
+    let results: Array<Uint8Array | undefined> | null = null;
     if (sm) {
       const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
       for (let k = 0; k < b.count; k++) {
         const c = batchCommand(b, k);
         if (c.byteLength === 0 && skipEmpty) continue;
-        sm.apply(c, b.firstIndex + k, b.terms[k]);
+        let r: Uint8Array | void;
+        try {
+          r = sm.apply(c, b.firstIndex + k, b.terms[k]);
+        } catch (e) {
+          throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
+        }
+        if (r !== undefined) {
+          if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
+          (results ??= new Array(b.count))[k] = r;
+        }
       }
     }
+    this.tracker?.applied(b, results);
     this.opts.onApply?.(b);
   }
 
   private restore(s: Snapshot): void {
     this.opts.stateMachine?.restore?.(s.data, s.index, s.term);
+    this.tracker?.restored(s.index, s.term);
     this.opts.onRestore?.(s);
   }
 

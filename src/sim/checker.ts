@@ -92,6 +92,11 @@ export class SafetyChecker {
   }
 
   /** Highest index known committed. */
+  /** The entry known committed at `index`, if any (for the outcome checker). */
+  committedAt(index: number): { term: number; command: Uint8Array } | undefined {
+    return this.history[index];
+  }
+
   get committedIndex(): number {
     return Math.max(0, this.history.length - 1);
   }

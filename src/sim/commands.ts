@@ -30,3 +30,12 @@ export function describeCommand(c: Uint8Array | undefined): string {
   if (id >= 0) return `#${id}(${c.byteLength}B)`;
   return `0x${Buffer.from(c).toString('hex')}`;
 }
+
+/** The result the simulation's state machine returns for `command` applied at `index`: index and command id. */
+export function commandResult(command: Uint8Array, index: number): Uint8Array {
+  const r = new Uint8Array(12);
+  const v = new DataView(r.buffer);
+  v.setFloat64(0, index, true);
+  v.setUint32(8, commandId(command) >>> 0, true);
+  return r;
+}

@@ -7,15 +7,16 @@
  *   node dist/test/sim/sweep.js --seed S [...same options]   replay one seed, every event printed
  *
  * Files: prng (the only randomness), event-queue (virtual time), network (delays, drops,
- * duplicates, long reordering, partitions, lossy links), store (what a peer persisted),
- * state-machine (applied commands; snapshot bytes), peer (a core run the way the Ready doc
- * says, crashes and restarts), checker (the safety properties), simulation (the event loop),
+ * duplicates, long reordering, partitions, lossy links), sim-storage (what a peer persisted, and when its writes land),
+ * state-machine (applied commands; snapshot bytes), peer (a real RaftNode on virtual time,
+ * crashes and restarts), outcome-checker (proposal outcomes), checker (the safety properties), simulation (the event loop),
  * scenario (fault profiles, the safety and liveness phases), trace (run fingerprint, replay log).
  */
 export { Prng } from './prng.js';
 export { SimNetwork, RELIABLE } from './network.js';
 export type { NetworkFaults } from './network.js';
-export { SimStore } from './store.js';
+export { SimStorage } from './sim-storage.js';
+export { OutcomeChecker } from './outcome-checker.js';
 export { SimStateMachine, encodeSnapshot, decodeSnapshot } from './state-machine.js';
 export { SimPeer } from './peer.js';
 export { SafetyChecker, SafetyViolation } from './checker.js';

@@ -30,6 +30,8 @@ export interface RunOptions {
 /** What one seed chose: printed when it fails, so a reader knows what kind of run it was. */
 export interface Profile {
   core: SimCoreOptions;
+  /** RaftNode's automatic snapshots, or none. */
+  snapshotPolicy: { entries: number } | null;
   faults: NetworkFaults;
   maxPersistDelay: number;
   pipelined: boolean;
@@ -54,6 +56,8 @@ export interface RunStats {
   maxTerm: number;
   termsWithLeader: number;
   committed: number;
+  /** Outcomes the runtime reported for accepted proposals. */
+  outcomes: { committed: number; overwritten: number; unknown: number };
   proposals: number;
   accepted: number;
   crashes: number;
@@ -110,6 +114,7 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
   };
   return {
     core,
+    snapshotPolicy: snapshots && rng.chance(0.5) ? { entries: rng.pick([3, 10, 40, 200]) } : null,
     faults,
     maxPersistDelay: rng.pick([0, 1, 3, 8, 20]),
     pipelined: rng.chance(0.5),
@@ -162,7 +167,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const profile = chooseProfile(rng.fork(), o.snapshots);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   const sim = new Simulation(
-    { peers: o.peers, core: profile.core, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery },
+    { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery },
     rng.fork(), trace);
   const faultRng = rng.fork();
   const ids = sim.peers.map((p) => p.id);
@@ -220,33 +225,42 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     }
   };
 
-  // Phase 2 state: probes proposed to leaders; success once one is applied everywhere.
+  // Phase 2 state: probes proposed to leaders; success once one is applied everywhere and
+  // every proposal has its outcome. A peer that accepted proposals at indexes beyond the
+  // healed log settles them only once the log reaches them: more probes push it there.
   const probes: { index: number; cmd: Uint8Array }[] = [];
   let probeLeader = -1, probeTerm = -1;
+  const appliedEverywhere = (pr: { index: number; cmd: Uint8Array }): boolean =>
+    sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd));
   const phase2 = (): void => {
     compactSome();
     const leader = sim.leaders()[0];
     if (!leader) return;
     const term = leader.core!.term;
-    if (leader.id === probeLeader && term === probeTerm) return; // its probe is still on its way
-    const cmd = makeCommand(nextCommand++, leader.id, 3);
-    if (sim.propose(leader.id, cmd) === 'accepted') {
+    const same = leader.id === probeLeader && term === probeTerm;
+    const last = probes[probes.length - 1];
+    if (same && !(appliedEverywhere(last) && sim.outstanding > 0)) return; // its probe is still on its way
+    const n = same ? Math.min(64, sim.outstanding) : 1;
+    for (let k = 0; k < n; k++) {
+      const cmd = makeCommand(nextCommand++, leader.id, 3);
+      if (sim.propose(leader.id, cmd) !== 'accepted') break;
       probes.push({ index: leader.core!.log.lastIndex, cmd });
       probeLeader = leader.id;
       probeTerm = term;
     }
   };
-  const converged = (): boolean => probes.some((pr) =>
-    sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd)));
+  const converged = (): boolean => sim.outstanding === 0 && probes.some(appliedEverywhere);
 
   const stats = (): RunStats => {
     const n = sim.network.stats;
     let maxTerm = 0;
-    for (const p of sim.peers) maxTerm = Math.max(maxTerm, p.core?.term ?? p.store.hardState.term);
+    for (const p of sim.peers) maxTerm = Math.max(maxTerm, p.core?.term ?? p.store.describe().term);
     const sum = (k: 'crashes' | 'restarts' | 'snapshotsTaken' | 'snapshotsInstalled'): number => sim.peers.reduce((a, p) => a + p.stats[k], 0);
     return {
       virtualMs: sim.now, events: sim.events, convergeMs, maxTerm, termsWithLeader: sim.checker.termsWithLeader,
-      committed: sim.checker.committedIndex, proposals: sim.stats.proposals, accepted: sim.stats.accepted,
+      committed: sim.checker.committedIndex,
+      outcomes: { committed: sim.outcomes.counts.committed, overwritten: sim.outcomes.counts.overwritten, unknown: sim.outcomes.counts.unknown },
+      proposals: sim.stats.proposals, accepted: sim.stats.accepted,
       crashes: sum('crashes'), restarts: sum('restarts'), partitions,
       snapshotsTaken: sum('snapshotsTaken'), snapshotsInstalled: sum('snapshotsInstalled'),
       messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
@@ -267,12 +281,12 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     sim.network.heal();
     sim.network.faults = { ...RELIABLE };
     for (const p of sim.peers) {
-      p.pendingTear = null; // no crash is still due
+      sim.cancelTear(p.id); // no crash is still due
       sim.restart(p.id);
     }
     sim.onDriverTick = phase2;
     const top = Math.max(...sim.peers.map((p) => p.core!.log.lastIndex));
-    const backlog = top - Math.min(...sim.peers.map((p) => p.sm.applied));
+    const backlog = top - Math.min(...sim.peers.map((p) => p.sm.applied)) + sim.outstanding;
     const roundTrip = 2 * RELIABLE.maxDelay + 2 * profile.maxPersistDelay + 2;
     const bound = o.livenessMs + roundTrip * backlog;
     const ok = sim.runUntil(healedAt + bound, converged);
@@ -283,6 +297,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     }
     convergeMs = sim.now - healedAt;
     sim.checker.audit();
+    sim.outcomes.verifyAllSettled();
     return { seed, ok: true, stats: stats() };
   } catch (e) {
     const err = e as Error;

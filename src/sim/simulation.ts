@@ -1,24 +1,30 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
 import { Role } from '../core/raft.js';
+import type { SnapshotPolicy } from '../node/options.js';
+import type { Scheduler } from '../node/scheduler.js';
+import { decode, encode } from '../transport/codec.js';
 import { SafetyChecker } from './checker.js';
 import { describeCommand } from './commands.js';
 import { EventQueue, Timed } from './event-queue.js';
 import { SimNetwork } from './network.js';
-import { ProposeOutcome, SimCoreOptions, SimPeer, Tear } from './peer.js';
+import { OutcomeChecker } from './outcome-checker.js';
+import { ProposeOutcome, SIM_TICK_MS, SimCoreOptions, SimPeer, Tear } from './peer.js';
 import type { Prng } from './prng.js';
 import type { Trace } from './trace.js';
 
-/** Virtual milliseconds per core tick. */
-export const TICK_MS = 10;
+/** Virtual milliseconds per tick. */
+export const TICK_MS = SIM_TICK_MS;
 
 export interface SimulationConfig {
   peers: number;
   core: SimCoreOptions;
+  /** RaftNode's own snapshot policy (its state machine snapshots through the applied index). */
+  snapshotPolicy?: SnapshotPolicy;
   /** Largest virtual delay of the "disk": before a Ready is processed, or (pipelined) before its write lands. */
   maxPersistDelay: number;
   /**
-   * Split each Ready around its write: the core takes input while the write is under way, as
-   * with a runtime that awaits an asynchronous storage. Otherwise a Ready is one event.
+   * Writes take virtual time: the node keeps taking input while one is under way, as it does
+   * with an asynchronous storage. Otherwise a write lands at once, inside the Ready loop.
    */
   pipelined: boolean;
   /** Each peer life ticks every TICK_MS +- up to this many ms: clocks run at different rates. */
@@ -28,25 +34,27 @@ export interface SimulationConfig {
 }
 
 /**
- * Ready: take the next Ready (and, unless pipelined, process all of it); ReadyDone: the
- * pipelined Ready's write lands. Restart brings a crashed peer back; Driver is the scenario's.
+ * Tick: a node's clock; Flush: the node's deferred Ready loop (its scheduler's soon());
+ * Landed: a pending write lands; Restart brings a crashed peer back; Driver is the scenario's.
  */
-const enum TimerKind { Tick = 1, Ready = 2, ReadyDone = 3, Restart = 4, Driver = 5 }
+const enum TimerKind { Tick = 1, Flush = 2, Landed = 3, Restart = 4, Driver = 5 }
 
 interface TimerEvent extends Timed {
   kind: TimerKind;
   peer: number;
-  /** Incarnation of the peer the event belongs to (Tick, Ready). */
+  /** Incarnation of the peer the event belongs to (Tick, Flush, Landed). */
   life: number;
+  fn: (() => void) | null;
 }
 
 const ROLE_NAMES = ['follower', 'candidate', 'leader'];
 
 /**
- * Many peers in one thread on virtual time. The next event is always the earliest of a
- * timer (a peer's tick, a peer's Ready processing, a scheduled restart, the fault driver's
- * tick) and a message delivery; timers win ties. After every event the checker looks at the
- * peer the event touched, so a violation is caught at the step that causes it.
+ * Many real RaftNodes in one thread on virtual time. The next event is always the earliest of
+ * a timer (a node's tick, a node's deferred Ready loop, a write landing, a scheduled restart,
+ * the fault driver's tick) and a message delivery; timers win ties. Messages cross the
+ * binary codec, as on the rings. After every event the checkers look at the peer the event
+ * touched, so a violation is caught at the step that causes it.
  */
 export class Simulation {
   now = 0;
@@ -54,18 +62,21 @@ export class Simulation {
   readonly peers: SimPeer[] = [];
   readonly network: SimNetwork;
   readonly checker: SafetyChecker;
+  readonly outcomes: OutcomeChecker;
   /** Called every TICK_MS of virtual time: the scenario injects faults and proposals here. */
   onDriverTick: () => void = () => {};
   readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0 };
   private readonly timers = new EventQueue<TimerEvent>();
   private readonly ids: number[];
+  private nextTag = 0;
 
   constructor(readonly cfg: SimulationConfig, private readonly rng: Prng, readonly trace: Trace) {
     this.ids = Array.from({ length: cfg.peers }, (_, k) => k + 1);
     this.network = new SimNetwork(rng.fork(), this.ids);
     this.checker = new SafetyChecker(this.ids);
-    const env = { send: (m: Message) => this.send(m), checker: this.checker };
-    for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, rng.fork(), env));
+    this.outcomes = new OutcomeChecker(this.checker);
+    const env = { send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomes.listener(id), observe: (p: SimPeer) => this.afterInput(p) };
+    for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
   }
 
   peer(id: number): SimPeer {
@@ -74,7 +85,7 @@ export class Simulation {
 
   start(): void {
     for (const p of this.peers) this.startPeer(p);
-    this.timers.push({ at: TICK_MS, seq: 0, kind: TimerKind.Driver, peer: 0, life: 0 });
+    this.timers.push({ at: TICK_MS, seq: 0, kind: TimerKind.Driver, peer: 0, life: 0, fn: null });
   }
 
   /** Runs events until virtual time `until` or until `stop()` holds (checked after each event). */
@@ -90,6 +101,7 @@ export class Simulation {
       }
       this.now = at;
       if (tAt <= nAt) this.runTimer(this.timers.pop()!); else this.deliver();
+      this.outcomes.verifyPending();
       this.events++;
       this.trace.events = this.events;
       if (this.events > this.maxEvents(at)) {
@@ -102,21 +114,22 @@ export class Simulation {
   // ------------------------------------------------------------------ faults and inputs (the scenario's levers)
 
   /**
-   * Crashes a peer now, or, with `tear`, inside its next Ready (if one is pending): the
-   * crash then interrupts that Ready at the given point.
+   * Crashes a peer now, or, with `tear`, inside its next write: the crash then loses that
+   * write ('after-send') or lands it and stops before the node hears back ('after-persist').
    */
   crash(id: number, downMs: number, tear: Tear = 'none'): void {
     const p = this.peer(id);
     if (!p.up) return;
     if (tear !== 'none') {
-      p.pendingTear = { tear, downMs }; // happens inside its next Ready that writes something
-      return;
+      p.store.tearNext = tear;
+      this.tearDownMs.set(id, downMs);
+      return; // inside the write under way, or the next one
+
     }
-    p.crash();
-    this.trace.mix(0xc4, id, this.now);
-    if (this.trace.verbose) this.trace.line(this.now, `peer ${id} CRASH (down ${downMs} ms)`);
-    this.timers.push({ at: this.now + downMs, seq: 0, kind: TimerKind.Restart, peer: id, life: p.incarnation });
+    this.crashNow(p, downMs, 'CRASH');
   }
+
+  private readonly tearDownMs = new Map<number, number>();
 
   /** Brings a down peer back now (its pending restart event, if any, becomes a no-op). */
   restart(id: number): void {
@@ -125,12 +138,21 @@ export class Simulation {
     this.startPeer(p);
   }
 
+  /** Clears a crash that is due inside a peer's next write. */
+  cancelTear(id: number): void {
+    this.peer(id).store.tearNext = null;
+  }
+
   propose(id: number, cmd: Uint8Array): ProposeOutcome {
     const p = this.peer(id);
-    const r = p.propose(cmd);
+    const tag = this.nextTag++;
+    const r = p.propose(cmd, tag);
     this.stats.proposals++;
-    if (r === 'accepted') this.stats.accepted++;
-    else if (r === 'not-leader') this.stats.notLeader++;
+    if (r === 'accepted') {
+      this.stats.accepted++;
+      const c = p.core!;
+      this.outcomes.accepted(tag, id, c.log.lastIndex, c.term, cmd);
+    } else if (r === 'not-leader') this.stats.notLeader++;
     else if (r === 'backpressure') this.stats.backpressure++;
     this.trace.mix(0x9a, id, cmd.byteLength, r.length);
     if (this.trace.verbose) this.trace.line(this.now, `peer ${id} propose ${describeCommand(cmd)} -> ${r}`);
@@ -152,11 +174,18 @@ export class Simulation {
     return this.peers.filter((p) => p.isLeader).sort((a, b) => b.core!.term - a.core!.term);
   }
 
+  /** Proposals accepted by peers that are up and still waiting for their outcome. */
+  get outstanding(): number {
+    let n = 0;
+    for (const p of this.peers) n += p.node?.outstanding ?? 0;
+    return n;
+  }
+
   describePeers(): string {
     return this.peers.map((p) => {
       const c = p.core;
-      if (!c) return `${p.id}:down(store term ${p.store.hardState.term}, last ${p.store.lastIndex})`;
-      return `${p.id}:${ROLE_NAMES[c.role]} t${c.term} last ${c.log.lastIndex}/${c.log.lastTerm} commit ${c.commitIndex} applied ${p.sm.applied} snap ${c.log.snapshotIndex}`;
+      if (!c) { const d = p.store.describe(); return `${p.id}:down(store term ${d.term}, last ${d.lastIndex})`; }
+      return `${p.id}:${ROLE_NAMES[c.role]} t${c.term} last ${c.log.lastIndex}/${c.log.lastTerm} commit ${c.commitIndex} applied ${p.sm.applied} snap ${c.log.snapshotIndex} outstanding ${p.node!.outstanding}`;
     }).join(' | ');
   }
 
@@ -168,25 +197,65 @@ export class Simulation {
   }
 
   private startPeer(p: SimPeer): void {
-    p.start();
-    this.trace.mix(0x51, p.id, this.now, p.store.lastIndex);
-    if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} START from store (term ${p.store.hardState.term}, snapshot ${p.store.snapshot?.index ?? 0}, last ${p.store.lastIndex})`);
     // Ticks start at a random phase, so peers' clocks are not in lockstep, and with skew each
     // life has its own clock rate.
     p.tickMs = TICK_MS + (this.cfg.tickSkewMs > 0 ? this.rng.range(-this.cfg.tickSkewMs, this.cfg.tickSkewMs) : 0);
-    this.timers.push({ at: this.now + 1 + this.rng.int(p.tickMs), seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
+    p.store.mode = this.cfg.pipelined ? 'later' : 'at-once';
+    p.store.tearNext = null;
+    const life = p.incarnation + 1; // the one p.start() begins
+    p.store.onWriteStarted = () => {
+      this.timers.push({ at: this.now + this.rng.int(this.cfg.maxPersistDelay + 1), seq: 0, kind: TimerKind.Landed, peer: p.id, life, fn: () => p.store.land() });
+    };
+    p.start(this.schedulerFor(p, life));
+    this.trace.mix(0x51, p.id, this.now, p.core!.log.lastIndex);
+    if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} START from store (term ${p.core!.term}, snapshot ${p.core!.log.snapshotIndex}, last ${p.core!.log.lastIndex})`);
     this.afterInput(p);
   }
 
+  /** The clock of one peer life, on virtual time. */
+  private schedulerFor(p: SimPeer, life: number): Scheduler {
+    return {
+      every: (_ms, fn) => {
+        let on = true;
+        const tick = (): void => {
+          if (!on) return;
+          fn();
+          this.timers.push({ at: this.now + p.tickMs, seq: 0, kind: TimerKind.Tick, peer: p.id, life, fn: tick });
+        };
+        this.timers.push({ at: this.now + 1 + this.rng.int(p.tickMs), seq: 0, kind: TimerKind.Tick, peer: p.id, life, fn: tick });
+        return () => { on = false; };
+      },
+      soon: (fn) => {
+        // Without pipelining the whole Ready loop, writes included, runs in this event: its
+        // delay stands for the disk's.
+        const delay = this.cfg.pipelined ? this.rng.int(2) : this.rng.int(this.cfg.maxPersistDelay + 1);
+        this.timers.push({ at: this.now + delay, seq: 0, kind: TimerKind.Flush, peer: p.id, life, fn });
+      },
+    };
+  }
+
   private send(m: Message): void {
-    this.network.send(m, this.now);
+    this.network.send(decode(encode(m)), this.now);
+  }
+
+  private crashNow(p: SimPeer, downMs: number, what: string): void {
+    p.crash();
+    this.trace.mix(0xc4, p.id, this.now);
+    if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} ${what} (down ${downMs} ms)`);
+    this.timers.push({ at: this.now + downMs, seq: 0, kind: TimerKind.Restart, peer: p.id, life: p.incarnation, fn: null });
+  }
+
+  /** A write tore (a crash due inside it happened): the peer goes down now. */
+  private afterTear(p: SimPeer): void {
+    if (!p.up || !p.store.torn) return;
+    this.crashNow(p, this.tearDownMs.get(p.id) ?? 1, 'CRASH inside a write');
   }
 
   private runTimer(e: TimerEvent): void {
     if (e.kind === TimerKind.Driver) {
       this.trace.mix(0xd1, this.now);
       this.onDriverTick();
-      this.timers.push({ at: this.now + TICK_MS, seq: 0, kind: TimerKind.Driver, peer: 0, life: 0 });
+      this.timers.push({ at: this.now + TICK_MS, seq: 0, kind: TimerKind.Driver, peer: 0, life: 0, fn: null });
       return;
     }
     const p = this.peer(e.peer);
@@ -196,37 +265,16 @@ export class Simulation {
       return;
     }
     if (!p.up || e.life !== p.incarnation) return; // belongs to a life that crashed
-    if (e.kind === TimerKind.Tick) {
-      const before = p.core!.term * 4 + p.core!.role;
-      p.tick();
-      // Ticks are most events; show only those that change something (a campaign, a step-down).
-      if (this.trace.verbose && p.core!.term * 4 + p.core!.role !== before) this.trace.line(this.now, `peer ${p.id} tick -> ${this.describePeer(p)}`);
-      this.timers.push({ at: this.now + p.tickMs, seq: 0, kind: TimerKind.Tick, peer: p.id, life: p.incarnation });
-      this.mixPeer(0x71, p);
-      this.afterInput(p);
-    } else if (e.kind === TimerKind.Ready && this.cfg.pipelined) {
-      // Take the Ready and start its write; the write lands at ReadyDone, and until then the
-      // core keeps stepping (as src/node does while it awaits storage.save).
-      p.beginReady();
-      this.mixPeer(0x4b, p);
-      this.timers.push({ at: this.now + this.rng.int(this.cfg.maxPersistDelay + 1), seq: 0, kind: TimerKind.ReadyDone, peer: p.id, life: p.incarnation });
-      this.afterInput(p);
-    } else {
-      const torn = p.pendingTear;
-      if (!this.cfg.pipelined) p.beginReady();
-      if (torn && p.finishReady(torn.tear)) {
-        p.crash();
-        this.trace.mix(0xc5, p.id, this.now);
-        if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} CRASH inside a Ready (${torn.tear}) (down ${torn.downMs} ms)`);
-        this.timers.push({ at: this.now + torn.downMs, seq: 0, kind: TimerKind.Restart, peer: p.id, life: p.incarnation });
-        return;
-      }
-      if (!torn) p.finishReady();
-      p.readyScheduled = false;
-      this.mixPeer(0x4e, p);
-      if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} ready processed -> ${this.describePeer(p)}`);
-      this.afterInput(p);
+    const before = p.core!.term * 4 + p.core!.role;
+    e.fn!();
+    this.mixPeer(e.kind === TimerKind.Tick ? 0x71 : e.kind === TimerKind.Flush ? 0x4e : 0x4b, p);
+    this.afterTear(p);
+    if (!p.up) return;
+    // Ticks are most events; show only those that change something (a campaign, a step-down).
+    if (this.trace.verbose && (e.kind !== TimerKind.Tick || p.core!.term * 4 + p.core!.role !== before)) {
+      this.trace.line(this.now, `peer ${p.id} ${e.kind === TimerKind.Tick ? 'tick' : e.kind === TimerKind.Flush ? 'ready loop' : 'write landed'} -> ${this.describePeer(p)}`);
     }
+    this.afterInput(p);
   }
 
   private deliver(): void {
@@ -245,20 +293,15 @@ export class Simulation {
     this.afterInput(p);
   }
 
-  /** Checks the peer, then schedules its next Ready if it has one and none is under way. */
+  /** Checks the peer after an input. */
   private afterInput(p: SimPeer): void {
     const c = p.core!;
     this.checker.observe({ id: p.id, term: c.term, isLeader: c.role === Role.Leader, commitIndex: c.commitIndex, log: c.log });
-    // readyScheduled also covers a pipelined Ready in flight: the next one is taken only after it.
-    if (!p.readyScheduled && c.hasReady()) {
-      p.readyScheduled = true;
-      const delay = this.cfg.pipelined ? this.rng.int(2) : this.rng.int(this.cfg.maxPersistDelay + 1);
-      this.timers.push({ at: this.now + delay, seq: 0, kind: TimerKind.Ready, peer: p.id, life: p.incarnation });
-    }
   }
 
   private mixPeer(tag: number, p: SimPeer): void {
-    const c = p.core!;
+    const c = p.core;
+    if (!c) return;
     this.trace.mix(tag, p.id * 4 + c.role, c.term, c.log.lastIndex * 65536 + c.commitIndex);
   }
 

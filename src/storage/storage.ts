@@ -13,7 +13,7 @@ import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
  */
 export interface RaftStorage {
   load(): PersistedState | Promise<PersistedState>;
-  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void | Promise<void>;
+  save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void | PromiseLike<void>;
   close(): void | Promise<void>;
 }
 

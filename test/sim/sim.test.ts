@@ -8,7 +8,6 @@ import { Prng } from '../../src/sim/prng.js';
 import { replayCommand, runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/sim/state-machine.js';
-import { SimStore } from '../../src/sim/store.js';
 
 // ---------------------------------------------------------------- seed sweeps
 
@@ -205,25 +204,6 @@ describe('sim building blocks', () => {
     const r = new Prng(1);
     for (let k = 0; k < 1000; k++) { const v = r.range(3, 5); assert.ok(v >= 3 && v <= 5 && Number.isInteger(v)); }
     assert.notDeepEqual(Array.from({ length: 5 }, () => new Prng(1).fork().u32()), Array.from({ length: 5 }, () => new Prng(2).fork().u32()));
-  });
-
-  it('the store applies snapshot, entries, hard state with the RaftStorage semantics', () => {
-    const s = new SimStore();
-    const e = (t: number, id: number) => ({ term: t, command: cmd(id) });
-    s.save({ term: 1, votedFor: 1 }, null, makeBatch(1, [e(1, 1), e(1, 2), e(1, 3)]));
-    s.save(null, null, makeBatch(3, [e(2, 4)])); // replaces from 3 on
-    assert.equal(s.lastIndex, 3);
-    assert.equal(s.termAt(3), 2);
-    // a snapshot matching the stored entry at its index keeps what follows
-    s.save(null, { index: 2, term: 1, data: new Uint8Array(0) }, null);
-    assert.equal(s.firstIndex, 3);
-    assert.equal(s.lastIndex, 3);
-    // one that does not match drops every entry
-    s.save(null, { index: 3, term: 5, data: new Uint8Array(0) }, null);
-    assert.equal(s.lastIndex, 3);
-    assert.equal(s.load().entries, null);
-    assert.throws(() => s.save(null, null, makeBatch(6, [e(5, 9)])), /gap/);
-    assert.deepEqual(s.load().hardState, { term: 1, votedFor: 1 });
   });
 
   it('snapshot data round-trips the state machine', () => {
