@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -30,7 +31,11 @@ export interface ClusterOptions extends TimingOptions {
    * Default: shared memory (state survives crash/restart, but not the process).
    */
   storage?: { dir: string; fsync?: 'always' | 'batch' | 'none'; clusterId?: string; segmentBytes?: number };
-  /** Seed for election timeouts. */
+  /**
+   * Seed of every peer's election timeouts and of the fault injector's drop and delay
+   * choices (a safe integer). Default: drawn at random and exposed as `cluster.seed`, so a
+   * failing run can print it and a rerun with it makes the same choices.
+   */
   seed?: number;
 }
 
@@ -84,6 +89,8 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  */
 export class Cluster {
   readonly size: number;
+  /** The seed this cluster's randomness derives from (options.seed, or the one drawn). */
+  readonly seed: number;
   private readonly net: NetworkState;
   private readonly journals: Array<SharedJournalHost | null>;
   private readonly peersState: Array<Incarnation | null>;
@@ -106,7 +113,8 @@ export class Cluster {
     this.peersState = new Array(this.size).fill(null);
     this.exited = new Array(this.size).fill(Promise.resolve());
     this.maxCommandBytes = opts.maxCommandBytes ?? 1024 * 1024;
-    this.seedCounter = opts.seed ?? Date.now();
+    this.seed = opts.seed ?? randomInt(2 ** 31);
+    this.seedCounter = this.seed;
     this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
     this.clientEnds = new Array(this.size).fill(null);
     // a ring must hold two of the largest records: an AppendEntries batch or a command
@@ -280,11 +288,13 @@ export class Cluster {
     const journal = this.journals[i];
     const storage = this.opts.storage;
     const timing = pickTiming(this.opts);
+    const peerSeed = this.seedCounter++ * 31 + i; // each incarnation gets its own streams
     const started = Comlink.transfer({
       id: i,
       peers: Array.from({ length: this.size }, (_, k) => k),
       timing,
-      seed: this.seedCounter++ * 31 + i,
+      seed: peerSeed,
+      faultSeed: Math.imul(peerSeed ^ 0x2545f491, 0x9e3779b1) >>> 0,
       netSab: this.net.sab,
       journalSab: journal ? journal.control : null,
       journalSlots: journal ? journal.slots : null,
@@ -383,6 +393,7 @@ function validateClusterOptions(o: ClusterOptions): void {
   if (!Number.isInteger(o.peers) || o.peers < 1) throw new RangeError(`option peers must be a positive integer, got ${String(o.peers)}`);
   if (o.peers > 64) throw new RangeError(`option peers must be at most 64, got ${o.peers}`);
   resolveTiming(o);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`option seed must be a safe integer, got ${String(o.seed)}`);
   checkSnapshotPolicy(o.snapshotPolicy);
   if (o.snapshotPolicy && !o.stateMachine) throw new TypeError('option snapshotPolicy needs option stateMachine (a module that creates the state machine inside each worker)');
   if (o.storage !== undefined) {

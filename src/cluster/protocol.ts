@@ -8,6 +8,8 @@ export interface WorkerInit {
   peers: number[];
   timing: TimingOptions;
   seed: number;
+  /** Seed of this incarnation's fault choices (drops, delays), derived from the cluster's seed. */
+  faultSeed: number;
   netSab: SharedArrayBuffer;
   /** Shared-memory storage: the journal's control word and its two slots. */
   journalSab: SharedArrayBuffer | null;

@@ -4,6 +4,8 @@ import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
 import type { RaftStorage } from '../storage/storage.js';
+import { seededRandom } from '../core/random.js';
+import { FaultyTransport } from '../transport/faulty-transport.js';
 import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
@@ -42,7 +44,8 @@ function requireNode(): RaftNode {
 const api: WorkerApi = {
   async init(init: WorkerInit): Promise<WorkerStarted> {
     const net = new NetworkState(init.netSab, init.peers.length);
-    transport = new RingTransport(init.id, net);
+    transport = new RingTransport();
+    const faulty = new FaultyTransport({ self: init.id, inner: transport, net, random: seededRandom(init.faultSeed) });
     for (const [id, ends] of init.peerLinks) transport.connect(id, ends);
     applyPort = init.applyPort;
     let storage: RaftStorage | undefined;
@@ -66,7 +69,7 @@ const api: WorkerApi = {
       id: init.id,
       peers: init.peers,
       seed: init.seed,
-      transport,
+      transport: faulty,
       storage,
       stateMachine: sm,
       snapshotPolicy: init.snapshotPolicy,
@@ -88,7 +91,7 @@ const api: WorkerApi = {
     });
     booting = false;
     const n = node;
-    transport.onMessage((m) => n.receive(m));
+    faulty.onMessage((m) => n.receive(m));
     if (init.clientLink) client = new ClientEndpoint(init.clientLink, n);
     return started;
   },

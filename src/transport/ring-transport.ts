@@ -1,39 +1,30 @@
-import { type Message, isRequest } from '../core/message.js';
+import type { Message } from '../core/message.js';
 import type { Transport } from '../node/raft-node.js';
 import { decode, encode, encodedSize } from './codec.js';
-import type { NetworkState } from './network-state.js';
 import { RingLink, RingLinkEnds } from './ring-link.js';
 
-/** Lab network parameters (the classic Raft lab's unreliable and long-reordering modes). */
-const MAX_SHORT_DELAY_MS = 26;
-const DROP_REQUEST = 0.1;
-const DROP_REPLY = 0.1;
-const LONG_REORDER_SHARE = 2 / 3;
-const LONG_REORDER_MIN_MS = 200;
-const LONG_REORDER_SPREAD_MS = 2000;
+/** A receiver of decoded messages, told each one's encoded size (for the message counters). */
+export type MessageReceiver = (m: Message, bytes: number) => void;
 
 /**
  * Moves Raft messages between peers through shared-memory rings (one per direction per
- * pair), encoding each message straight into the ring, and injects the faults the
- * NetworkState asks for: disconnection and crashes (checked at send and at delivery), drops,
- * delays and long reordering.
+ * pair), encoding each message straight into the ring. It injects no faults and checks none
+ * on its send path: drops, delays, reordering and disconnection are FaultyTransport's, which
+ * wraps this one.
  */
 export class RingTransport implements Transport {
   private readonly links = new Map<number, RingLink>();
   private readonly touched = new Set<RingLink>();
-  private receiver: ((m: Message) => void) | null = null;
+  private receiver: MessageReceiver | null = null;
 
-  constructor(private readonly self: number, private readonly net: NetworkState) {}
-
-  onMessage(receiver: (m: Message) => void): void {
+  onMessage(receiver: MessageReceiver): void {
     this.receiver = receiver;
   }
 
   /** Attaches (or replaces, after the peer restarted) the link to peer `id`. */
   connect(id: number, ends: RingLinkEnds): void {
     this.links.get(id)?.close();
-    const from = id;
-    this.links.set(id, new RingLink(ends, (link) => link.in.drain((buf, off, len) => this.deliver(from, buf, off, len))));
+    this.links.set(id, new RingLink(ends, (link) => link.in.drain((buf, off, len) => this.deliver(buf, off, len))));
   }
 
   close(): void {
@@ -42,26 +33,8 @@ export class RingTransport implements Transport {
   }
 
   send(messages: Message[]): void {
-    const net = this.net;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
-      if (!net.canTalk(this.self, m.to)) continue; // the RPC fails; Raft retries on its own timers
-      if (net.faulty) {
-        const req = isRequest(m.type);
-        let delay = 0;
-        if (net.unreliable) {
-          if (Math.random() < (req ? DROP_REQUEST : DROP_REPLY)) continue;
-          if (req) delay = Math.random() * MAX_SHORT_DELAY_MS;
-        }
-        if (!req && net.longReordering && Math.random() < LONG_REORDER_SHARE) {
-          delay = LONG_REORDER_MIN_MS + Math.random() * LONG_REORDER_SPREAD_MS;
-        }
-        if (delay > 0) {
-          const bytes = encode(m); // the message's arrays may be reused before the timer fires
-          setTimeout(() => this.writeDelayed(m.to, bytes), delay).unref();
-          continue;
-        }
-      }
       const link = this.links.get(m.to);
       if (!link) continue;
       if (!link.canWriteInPlace || !link.out.writeMessage(m)) {
@@ -75,17 +48,7 @@ export class RingTransport implements Transport {
     this.touched.clear();
   }
 
-  private writeDelayed(to: number, bytes: Uint8Array): void {
-    const link = this.links.get(to);
-    if (!link) return;
-    link.write(bytes);
-    link.flush();
-  }
-
-  private deliver(from: number, buf: Uint8Array, off: number, len: number): void {
-    if (!this.receiver || !this.net.canTalk(from, this.self)) return;
-    const m = decode(buf, off, len);
-    this.net.countDelivery(this.self, isRequest(m.type), len);
-    this.receiver(m);
+  private deliver(buf: Uint8Array, off: number, len: number): void {
+    if (this.receiver) this.receiver(decode(buf, off, len), len);
   }
 }

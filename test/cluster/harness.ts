@@ -1,7 +1,9 @@
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Cluster, ClusterOptions, ApplyEvent, FsyncPolicy, PeerDownError } from '../../src/index.js';
+import { seededRandom } from '../../src/core/random.js';
 
 /** Scenario round counts: small in `npm test`, the classic lab's in `npm run test:full`. */
 export const FULL = process.env.RAFT_FULL === '1';
@@ -10,7 +12,24 @@ export function rounds(quick: number, full: number): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-export const randInt = (n: number) => Math.floor(Math.random() * n);
+
+/**
+ * The seed of a scenario: RAFT_SEED replays a failing run (same fault choices in the
+ * transports, same election-timeout draws, same scenario choices below); otherwise drawn per
+ * scenario. A failing scenario's error names it. Real workers still race on real time, so a
+ * replay makes the same choices for the same sequence of events, not the same sequence.
+ */
+export const ENV_SEED = parseSeed(process.env.RAFT_SEED);
+function parseSeed(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`RAFT_SEED must be an integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** The scenario's own choices (which peer to cut off, what to propose), reseeded by each Harness. */
+let scenarioRandom = seededRandom(randomInt(2 ** 31));
+export const randInt = (n: number) => Math.floor(scenarioRandom() * n);
 
 /** Commands are numbers encoded as 8 bytes, or arbitrary bytes keyed by their content. */
 export function cmd(v: number): Uint8Array {
@@ -76,12 +95,14 @@ export class Harness {
     try {
       const storage = dir ? { dir, fsync: opts.fsync ?? DEFAULT_STORAGE.fsync } : undefined;
       // The lab's scenarios expect the first command of a term at the next index: no no-op entries.
-      cluster = await Cluster.start({ peers: n, storage, noopOnElection: false, ...opts.cluster });
+      const seed = opts.cluster?.seed ?? ENV_SEED ?? randomInt(2 ** 31);
+      cluster = await Cluster.start({ peers: n, storage, noopOnElection: false, ...opts.cluster, seed });
     } catch (e) {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
       throw e;
     }
     const h = new Harness(cluster, n, opts.snapshots ?? false, dir);
+    scenarioRandom = seededRandom(cluster.seed ^ 0x5ce7a210);
     cluster.setUnreliable(opts.unreliable ?? false);
     return h;
   }
@@ -296,9 +317,20 @@ export async function scenario(n: number, opts: Parameters<typeof Harness.create
     timer = setTimeout(() => reject(new Error('scenario ran over 120 s')), 120_000);
   });
   try {
-    await Promise.race([body(h), limit]);
-  } finally {
-    clearTimeout(timer);
-    await h.cleanup();
+    try {
+      await Promise.race([body(h), limit]);
+    } finally {
+      clearTimeout(timer);
+      await h.cleanup();
+    }
+  } catch (e) {
+    throw withSeed(e, h.cluster.seed);
   }
+}
+
+/** The error, its message naming the seed that replays the run. */
+export function withSeed(e: unknown, seed: number): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  err.message += ` (seed ${seed}; replay with RAFT_SEED=${seed})`;
+  return err;
 }
