@@ -16,7 +16,9 @@ export function resolveStateMachineModule(spec: unknown, cwd = process.cwd()): s
     if (url.protocol !== 'file:') {
       throw new TypeError(`option stateMachine must be a path or a file: URL, got a ${url.protocol} URL (${url.href})`);
     }
-    file = fileURLToPath(url);
+    try { file = fileURLToPath(url); } catch (e) {
+      throw new TypeError(`option stateMachine: cannot open ${url.href}: ${(e as Error).message}`);
+    }
   } else if (typeof spec === 'string') {
     if (spec === '') throw new TypeError('option stateMachine must be a path or a file: URL, got an empty string');
     file = path.resolve(cwd, spec);
