@@ -13,13 +13,20 @@ import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { ClusterClient } from './client.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
+import { resolveStateMachineModule } from './state-machine-module.js';
+import { ClusterStoppedError } from './stopped-error.js';
+
+export { ClusterStoppedError };
 
 export interface ClusterOptions extends TimingOptions {
   /** Number of peers (one worker_thread each). */
   peers: number;
   /** Forward every applied entry to the main thread (for onApply). Default true. */
   applyStream?: boolean;
-  /** Module (path or file URL) exporting createStateMachine(peer), loaded inside each worker. */
+  /**
+   * Module exporting createStateMachine(peer), loaded inside each worker: a file: URL (string
+   * or URL object), an absolute path, or a path relative to process.cwd(). Must exist.
+   */
   stateMachine?: string | URL;
   /** Automatic snapshots, taken inside the worker; needs `stateMachine`. */
   snapshotPolicy?: SnapshotPolicy;
@@ -43,14 +50,18 @@ export type ApplyEvent =
   | { type: 'command'; peer: number; index: number; term: number; command: Uint8Array }
   | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array };
 
-export interface StartResult { index: number; term: number; isLeader: boolean }
+/** `leaderHint`: the peer this peer believes leads (itself if it does), -1 if it knows none. */
+export interface StartResult { index: number; term: number; isLeader: boolean; leaderHint: number }
+
+/** What `peer(i).getState()` reports. */
+export interface PeerState { term: number; isLeader: boolean; leaderHint: number }
 
 /** The main thread's handle on one peer. */
 export interface PeerHandle {
   readonly id: number;
   /** Proposes a command; resolves at once (not on commit). */
   start(command: Uint8Array): Promise<StartResult>;
-  getState(): Promise<{ term: number; isLeader: boolean }>;
+  getState(): Promise<PeerState>;
   /** The state machine holds everything through `index` in `data`. */
   snapshot(index: number, data: Uint8Array): Promise<void>;
   stats(): Promise<WorkerStats>;
@@ -105,6 +116,8 @@ export class Cluster {
   private clientInstance: ClusterClient | null = null;
   private readonly clientEnds: Array<RingLinkEnds | null>;
   private readonly ringBytes: number;
+  /** The file: URL of the stateMachine option, resolved once against the caller's working directory. */
+  private readonly stateMachineUrl: string | null;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.size = opts.peers;
@@ -120,6 +133,7 @@ export class Cluster {
     // a ring must hold two of the largest records: an AppendEntries batch or a command
     const largest = Math.max(opts.maxBatchBytes ?? 1 << 20, this.maxCommandBytes) * 1.6 + 4096;
     this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
+    this.stateMachineUrl = opts.stateMachine === undefined ? null : resolveStateMachineModule(opts.stateMachine);
   }
 
   /**
@@ -127,6 +141,7 @@ export class Cluster {
    * hears back about commits in batches (see ClusterClient). One per cluster.
    */
   client(): ClusterClient {
+    this.checkRunning('client()');
     if (!this.clientInstance) {
       this.clientInstance = new ClusterClient(this.size, { maxCommandBytes: this.maxCommandBytes, noopReserved: this.opts.noopOnElection !== false });
       this.clientEnds.forEach((ends, i) => { if (ends && this.peersState[i]) this.clientInstance!.attach(i, ends); });
@@ -157,20 +172,57 @@ export class Cluster {
     return () => this.listeners.delete(listener);
   }
 
+  /** True once stop() was called; every call but the counters then throws ClusterStoppedError. */
+  get isStopped(): boolean { return this.stopped; }
+
+  /**
+   * Resolves once a running peer is leader, with its index and term (the highest term, should a
+   * deposed leader not have heard of its successor yet). Polls every peer's state each tick;
+   * rejects after `timeoutMs` (default 10 s) with what each peer reported.
+   */
+  async waitForLeader(opts: { timeoutMs?: number } = {}): Promise<{ leader: number; term: number }> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new RangeError(`waitForLeader timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+    const deadline = Date.now() + timeoutMs;
+    const pollMs = Math.max(5, this.opts.tickMs ?? 10);
+    let last: Array<PeerState | Error | null> = [];
+    for (;;) {
+      this.checkRunning('waitForLeader()');
+      const round = Promise.all(this.handles.map((h) => (h.alive ? h.getState().catch((e: Error) => e) : null)));
+      const states = await raceTimeout(round, Math.max(0, deadline - Date.now()));
+      this.checkRunning('waitForLeader()');
+      if (states) {
+        last = states;
+        let best: { leader: number; term: number } | null = null;
+        for (let i = 0; i < states.length; i++) {
+          const s = states[i];
+          if (s && !(s instanceof Error) && s.isLeader && (!best || s.term > best.term)) best = { leader: i, term: s.term };
+        }
+        if (best) return best;
+      }
+      if (Date.now() >= deadline) {
+        const said = this.handles.map((_, i) => `peer ${i}: ${describePeer(last[i])}`).join('; ');
+        throw new Error(`no leader elected within ${timeoutMs} ms (${said})`);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
   // ------------------------------------------------------------ faults
 
   /** Cuts peer i off: it neither sends nor receives. */
-  disconnect(i: number): void { this.checkPeer(i); this.net.setConnected(i, false); }
-  connect(i: number): void { this.checkPeer(i); this.net.setConnected(i, true); }
+  disconnect(i: number): void { this.checkPeer(i); this.checkRunning(`disconnect(${i})`); this.net.setConnected(i, false); }
+  connect(i: number): void { this.checkPeer(i); this.checkRunning(`connect(${i})`); this.net.setConnected(i, true); }
   isConnected(i: number): boolean { return this.net.isConnected(i); }
   /** Requests delayed 0-26 ms, 10% of requests and 10% of replies dropped. */
-  setUnreliable(on: boolean): void { this.net.setUnreliable(on); }
+  setUnreliable(on: boolean): void { this.checkRunning('setUnreliable()'); this.net.setUnreliable(on); }
   /** Two thirds of replies delayed 200 ms to 2.2 s. */
-  setLongReordering(on: boolean): void { this.net.setLongReordering(on); }
+  setLongReordering(on: boolean): void { this.checkRunning('setLongReordering()'); this.net.setLongReordering(on); }
 
   /** Terminates peer i's worker; whatever it had not persisted is lost. */
   async crash(i: number): Promise<void> {
     this.checkPeer(i);
+    this.checkRunning(`crash(${i})`);
     const inc = this.peersState[i];
     if (!inc) return;
     this.peersState[i] = null;
@@ -188,11 +240,11 @@ export class Cluster {
   /** Starts a new worker for peer i from what it had persisted. Resolves with the snapshot it restored. */
   async restart(i: number): Promise<{ snapshot: Snapshot | null }> {
     this.checkPeer(i);
-    if (this.stopped) throw new Error('cluster is stopped');
+    this.checkRunning(`restart(${i})`);
     if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
     // The old worker's thread must be gone (and its descriptors closed) before a new one opens its storage.
     await this.exited[i];
-    if (this.stopped) throw new Error('cluster is stopped');
+    this.checkRunning(`restart(${i})`);
     if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
     const old = this.journals[i];
     if (old) this.journals[i] = old.compacted();
@@ -229,14 +281,14 @@ export class Cluster {
     await Promise.all(this.peersState.map(async (inc, i) => {
       if (!inc) return;
       this.peersState[i] = null;
-      inc.markDown(new PeerDownError(i));
+      inc.markDown(new ClusterStoppedError('cluster.stop() was called while this call was in flight'));
       try { await Promise.race([inc.remote.stop(), delay(1000)]); } catch { /* already gone */ }
       inc.applyPort?.close();
       inc.remote[Comlink.releaseProxy]?.();
       await inc.worker.terminate();
     }));
     this.listeners.clear();
-    this.clientInstance?.close();
+    this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
   }
 
   // ------------------------------------------------------------ internals
@@ -304,7 +356,7 @@ export class Cluster {
       applyPort: workerApplyPort,
       peerLinks,
       clientLink,
-      stateMachineModule: this.opts.stateMachine ? String(this.opts.stateMachine instanceof URL ? this.opts.stateMachine.href : this.opts.stateMachine) : null,
+      stateMachineModule: this.stateMachineUrl,
       snapshotPolicy: this.opts.snapshotPolicy,
     }, transfers as never[]);
     let result: WorkerStarted;
@@ -353,7 +405,8 @@ export class Cluster {
   }
 
   private makeHandle(id: number): PeerHandle {
-    const call = async <T>(f: (r: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+    const call = async <T>(what: string, f: (r: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+      this.checkRunning(`peer(${id}).${what}()`);
       const inc = this.peersState[id];
       if (!inc) throw new PeerDownError(id);
       // A peer being restarted answers once it is up (its node does not exist before).
@@ -366,16 +419,20 @@ export class Cluster {
       get alive() { return self.peersState[id] !== null; },
       start: (command: Uint8Array) => {
         checkCommand(command, this.maxCommandBytes, this.opts.noopOnElection !== false);
-        return call((r) => r.start(command) as Promise<StartResult>);
+        return call('start', (r) => r.start(command) as Promise<StartResult>);
       },
-      getState: () => call((r) => r.getState() as Promise<{ term: number; isLeader: boolean }>),
+      getState: () => call('getState', (r) => r.getState() as Promise<PeerState>),
       snapshot: (index: number, data: Uint8Array) => {
         if (!Number.isInteger(index) || index < 0) return Promise.reject(new TypeError(`snapshot index must be a non-negative integer, got ${index}`));
         if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('snapshot data must be a Uint8Array'));
-        return call((r) => r.snapshot(index, data) as Promise<void>);
+        return call('snapshot', (r) => r.snapshot(index, data) as Promise<void>);
       },
-      stats: () => call((r) => r.stats() as Promise<WorkerStats>),
+      stats: () => call('stats', (r) => r.stats() as Promise<WorkerStats>),
     };
+  }
+
+  private checkRunning(what: string): void {
+    if (this.stopped) throw new ClusterStoppedError(`${what} called after cluster.stop()`);
   }
 
   private checkPeer(i: number): void {
@@ -411,6 +468,21 @@ function validateClusterOptions(o: ClusterOptions): void {
       throw new RangeError(`option storage.segmentBytes must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(seg)}`);
     }
   }
+}
+
+/** Resolves with p's value, or with null once `ms` have passed. */
+async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); });
+  try { return await Promise.race([p, timeout]); } finally { clearTimeout(timer); }
+}
+
+function describePeer(s: PeerState | Error | null | undefined): string {
+  if (s === undefined) return 'did not answer in time';
+  if (s === null) return 'crashed';
+  if (s instanceof Error) return `error (${s.message})`;
+  const knows = s.leaderHint >= 0 ? `believes peer ${s.leaderHint} leads` : 'knows no leader';
+  return `term ${s.term}, ${s.isLeader ? 'leader' : 'not leader'}, ${knows}`;
 }
 
 function delay(ms: number): Promise<void> {

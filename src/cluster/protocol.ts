@@ -43,8 +43,8 @@ export type ApplyRecord =
 /** The API each worker exposes to the main thread (through comlink). */
 export interface WorkerApi {
   init(init: WorkerInit): Promise<WorkerStarted>;
-  start(command: Uint8Array): { index: number; term: number; isLeader: boolean };
-  getState(): { term: number; isLeader: boolean };
+  start(command: Uint8Array): { index: number; term: number; isLeader: boolean; leaderHint: number };
+  getState(): { term: number; isLeader: boolean; leaderHint: number };
   snapshot(index: number, data: Uint8Array): void;
   connectPeer(id: number, ends: RingLinkEnds): void;
   stats(): WorkerStats;

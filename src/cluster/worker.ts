@@ -60,6 +60,9 @@ const api: WorkerApi = {
     let sm: StateMachine | undefined;
     if (init.stateMachineModule) {
       const mod = await import(init.stateMachineModule);
+      if (typeof mod.createStateMachine !== 'function') {
+        throw new TypeError(`state machine module ${init.stateMachineModule} does not export a function createStateMachine(peer)`);
+      }
       sm = mod.createStateMachine(init.id);
     }
     let started: WorkerStarted = { snapshotIndex: 0, snapshotTerm: 0, snapshot: null };
@@ -98,11 +101,13 @@ const api: WorkerApi = {
 
   start(command: Uint8Array) {
     const n = requireNode();
-    return n.propose(command, -(n.core.log.lastIndex + 1));
+    const r = n.propose(command, -(n.core.log.lastIndex + 1));
+    return { index: r.index, term: r.term, isLeader: r.isLeader, leaderHint: n.core.leaderId };
   },
 
   getState() {
-    return requireNode().getState();
+    const n = requireNode();
+    return { ...n.getState(), leaderHint: n.core.leaderId };
   },
 
   snapshot(index: number, data: Uint8Array) {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 test('the package root export resolves and exposes the public API with type declarations', async () => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
   const api = await import(pkg.name);
-  for (const name of ['Cluster', 'ClusterClient', 'RaftNode', 'RaftCore', 'MemoryStorage', 'FileStorage', 'encode', 'decode', 'PeerDownError']) {
+  for (const name of ['Cluster', 'ClusterClient', 'RaftNode', 'RaftCore', 'MemoryStorage', 'FileStorage', 'encode', 'decode', 'PeerDownError', 'ClusterStoppedError']) {
     assert.equal(typeof api[name], 'function', `${name} is not exported`);
   }
   const types = new URL(`../../../${pkg.exports['.'].types}`, import.meta.url);
