@@ -84,6 +84,7 @@ test('sessions: an ack beyond what was applied only discards what was applied', 
   assert.equal(r.cmd(c, 9, 8).status, SessionStatus.OutOfOrder);
   assert.equal(r.cmd(c, 1).status, SessionStatus.Stale);
   assert.equal(r.cmd(c, 2).status, SessionStatus.Applied);
+  assert.equal(r.cmd(c, 2).status, SessionStatus.Duplicate, 'seq 2 was not acknowledged by the early ack');
 });
 
 test('sessions: a command for an unknown or unregistered session is SessionExpired and never applied', () => {
@@ -110,6 +111,7 @@ test('sessions: a full table evicts the least recently active session in log ord
   r.register(); // evicts a (c was touched after a)
   assert.equal(r.cmd(a, 3).status, SessionStatus.SessionExpired);
   assert.equal(r.cmd(c, 2).status, SessionStatus.Applied);
+  assert.equal(r.cmd(c, 2).status, SessionStatus.Duplicate, 'seq 2 was not acknowledged by the early ack');
 });
 
 test('sessions: inactivityLimit expires a session idle for more than that many log entries', () => {
@@ -119,9 +121,10 @@ test('sessions: inactivityLimit expires a session idle for more than that many l
   r.cmd(b, 1); // 3
   assert.equal(r.cmd(a, 1).status, SessionStatus.Applied, 'a idle for exactly 3 entries is still live'); // 4
   r.index += 3; // entries 5-7 are no-ops the runtime skips: they still count
-  assert.equal(r.cmd(b, 2).status, SessionStatus.SessionExpired, 'b last active at 3, now 8'); // 8
-  assert.equal(r.sm.sessionCount, 0, 'a (last active at 4) was removed after entry 8 too');
-  assert.equal(r.cmd(a, 2).status, SessionStatus.SessionExpired);
+  assert.equal(r.cmd(a, 2).status, SessionStatus.SessionExpired, 'a last active at 4, now 8'); // 8
+  assert.equal(r.sm.sessionCount, 0, 'b (last active at 3) was removed after entry 8 too');
+  assert.equal(r.cmd(b, 2).status, SessionStatus.SessionExpired);
+  assert.equal(r.user.applied.length, 2);
 });
 
 test('sessions: two replicas applying the same log produce byte-identical snapshots', () => {
