@@ -94,6 +94,16 @@ export function readU64(dv: DataView, at: number, what: string, ErrorType: new (
   return hi * U32 + dv.getUint32(at, true);
 }
 
+/**
+ * readU64 straight from the bytes: the apply path decodes one frame per entry, and allocating a
+ * DataView for it costs more (about 10x here) than the rest of the decode.
+ */
+function getU64(b: Uint8Array, at: number, what: string): number {
+  const hi = (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
+  if (hi > MAX_SAFE_HIGH) throw new SessionFrameError(`${what} at offset ${at} exceeds 2^53 - 1`);
+  return hi * U32 + ((b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0);
+}
+
 function checkId(v: number, what: string, min: number): void {
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${what} must be a safe integer >= ${min}, got ${v}`);
 }
@@ -139,7 +149,7 @@ export function decodeFrame(frame: Uint8Array): SessionFrame {
       return { kind };
     case FrameKind.Unregister: {
       if (frame.byteLength !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${frame.byteLength}`);
-      const clientId = readU64(view(frame), 1, 'clientId');
+      const clientId = getU64(frame, 1, 'clientId');
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
       return { kind, clientId };
     }
@@ -147,10 +157,9 @@ export function decodeFrame(frame: Uint8Array): SessionFrame {
       if (frame.byteLength < COMMAND_HEADER_BYTES) {
         throw new SessionFrameError(`Command frame of ${frame.byteLength} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
       }
-      const dv = view(frame);
-      const clientId = readU64(dv, 1, 'clientId');
-      const seq = readU64(dv, 9, 'seq');
-      const ackedThrough = readU64(dv, 17, 'ackedThrough');
+      const clientId = getU64(frame, 1, 'clientId');
+      const seq = getU64(frame, 9, 'seq');
+      const ackedThrough = getU64(frame, 17, 'ackedThrough');
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
       if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
       if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);

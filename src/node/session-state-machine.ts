@@ -71,6 +71,12 @@ const SNAP_VERSION = 1;
 const SNAP_HEADER_BYTES = 40;
 const SESSION_FIXED_BYTES = 36;
 
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  return `a ${typeof v}`;
+}
+
 export class SessionStateMachine {
   readonly maxSessions: number;
   readonly inactivityLimit: number;
@@ -133,7 +139,10 @@ export class SessionStateMachine {
         if (seq === s.lastApplied + 1) {
           const r = this.user.apply(frame.payload, index, term); // may throw: nothing is changed yet
           // Keep a private copy: the user may reuse the buffer it returned.
-          const kept = r instanceof Uint8Array && r.byteLength > 0 ? r.slice() : undefined;
+          if (r !== undefined && !(r instanceof Uint8Array)) {
+            throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
+          }
+          const kept = r && r.byteLength > 0 ? r.slice() : undefined;
           s.results.push(kept);
           s.lastApplied = seq;
           out = encodeResult(SessionStatus.Applied, kept);

@@ -241,6 +241,17 @@ test('sessions: an exception from the user apply propagates and leaves the table
   assert.equal(r.sm.sessionCount, 2);
 });
 
+test('sessions: a result that is not a Uint8Array is a TypeError naming it, and the table is unchanged', () => {
+  let bad = true;
+  const sm = new SessionStateMachine({ apply: () => (bad ? 'done' as unknown as Uint8Array : undefined) });
+  sm.apply(encodeRegister(), 1, 1);
+  assert.throws(() => sm.apply(encodeCommand(1, 1, 0, Uint8Array.of(1)), 2, 1),
+    /apply returned a string at entry 2; a result must be a Uint8Array or undefined/);
+  bad = false;
+  assert.equal(decodeResult(sm.apply(encodeCommand(1, 1, 0, Uint8Array.of(1)), 3, 1)).status, SessionStatus.Applied,
+    'seq 1 was not recorded as applied');
+});
+
 test('sessions: the stored result is a copy, not the buffer the user returned', () => {
   const r = new Replica();
   const c = r.register();
