@@ -68,10 +68,21 @@ const U32 = 2 ** 32;
 /** High word of the largest safe integer (2^53 - 1). */
 const MAX_SAFE_HIGH = 0x1fffff;
 
-export type SessionFrame =
-  | { kind: FrameKind.Register }
-  | { kind: FrameKind.Command; clientId: number; seq: number; ackedThrough: number; payload: Uint8Array }
-  | { kind: FrameKind.Unregister; clientId: number };
+/**
+ * A decoded log command frame. One shape for every kind (fields a kind lacks are 0 or empty), so
+ * that the apply path reads it monomorphically.
+ */
+export interface SessionFrame {
+  kind: FrameKind;
+  /** Command, Unregister. */
+  clientId: number;
+  /** Command only. */
+  seq: number;
+  ackedThrough: number;
+  payload: Uint8Array;
+}
+
+const NO_PAYLOAD = new Uint8Array(0);
 
 export interface SessionResult {
   status: SessionStatus;
@@ -146,12 +157,12 @@ export function decodeFrame(frame: Uint8Array): SessionFrame {
   switch (kind) {
     case FrameKind.Register:
       if (frame.byteLength !== 1) throw new SessionFrameError(`RegisterSession frame must be 1 byte, got ${frame.byteLength}`);
-      return { kind };
+      return { kind, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
     case FrameKind.Unregister: {
       if (frame.byteLength !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${frame.byteLength}`);
       const clientId = getU64(frame, 1, 'clientId');
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      return { kind, clientId };
+      return { kind, clientId, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
     }
     case FrameKind.Command: {
       if (frame.byteLength < COMMAND_HEADER_BYTES) {
