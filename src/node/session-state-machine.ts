@@ -138,10 +138,10 @@ export class SessionStateMachine {
         const seq = frame.seq;
         if (seq === s.lastApplied + 1) {
           const r = this.user.apply(frame.payload, index, term); // may throw: nothing is changed yet
-          // Keep a private copy: the user may reuse the buffer it returned.
           if (r !== undefined && !(r instanceof Uint8Array)) {
             throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
           }
+          // Keep a private copy: the user may reuse the buffer it returned.
           const kept = r && r.byteLength > 0 ? r.slice() : undefined;
           s.results.push(kept);
           s.lastApplied = seq;
