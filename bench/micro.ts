@@ -1,9 +1,10 @@
 /**
  * Micro-benchmarks of the hot paths: ring write+read, codec encode/decode of an AppendEntries,
- * RaftLog append/slice, majorityIndex. Then, unless `--no-threads`, the two-thread reference
- * limits from reference-limits.ts.
+ * RaftLog append/slice, majorityIndex, the session layer's apply against a raw apply. Then,
+ * unless `--no-threads`, the two-thread reference limits from reference-limits.ts.
  *
- *   npm run bench:micro            (or: node dist/bench/micro.js [--quick] [--no-threads] [--json])
+ *   npm run bench:micro            (or: node dist/bench/micro.js [--quick] [--no-threads] [--json]
+ *                                   [--filter=TEXT: only the cases whose name contains TEXT])
  *
  * Operations that take tens of nanoseconds are run `inner` times per tinybench sample, so the
  * timer's own cost (~tens of ns per call) does not swamp them; the table reports per-operation
@@ -19,11 +20,14 @@ import { MsgType, message, type Message } from '../src/core/message.js';
 import { makeBatch } from '../src/core/entry-batch.js';
 import { RaftLog } from '../src/core/log.js';
 import { majorityIndex } from '../src/core/quorum.js';
+import { SessionStateMachine, type ResultStateMachine } from '../src/node/session-state-machine.js';
+import { encodeCommand, encodeRegister, writeU64 } from '../src/node/session-protocol.js';
 import { measureMessagePortRoundTrip, measureRingSpinRoundTrip, measureRingThroughput } from './reference-limits.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const JSON_OUT = args.has('--json');
+const FILTER = [...args].find((a) => a.startsWith('--filter='))?.slice('--filter='.length);
 
 export interface MicroResult {
   name: string;
@@ -64,10 +68,11 @@ function appendEntries256(): Message {
   return m;
 }
 
-export async function runMicro(quick = false): Promise<MicroResult[]> {
+export async function runMicro(quick = false, filter?: string): Promise<MicroResult[]> {
   const bench = new Bench({ time: quick ? 150 : 700, warmupTime: quick ? 50 : 200 });
   const inner = new Map<string, number>();
   const add = (name: string, n: number, fn: () => void) => {
+    if (filter !== undefined && !name.includes(filter)) return;
     inner.set(name, n);
     bench.add(name, fn);
   };
@@ -164,7 +169,52 @@ export async function runMicro(quick = false): Promise<MicroResult[]> {
     for (let i = 0; i < 1000; i++) { m5[3] = i; sink ^= majorityIndex(m5, scratch); }
   });
 
+  // ---- sessions: the layer's cost per applied command over a raw apply of the same 16 B command.
+  // The session frame is reused with its seq and ack rewritten in place (two u64 writes), so the
+  // figure is the layer's decode + table work, not the client's framing.
+  let userSum = 0;
+  const result16 = cmd16(9);
+  const userNone: ResultStateMachine = { apply: (c) => { userSum += c[0]; return undefined; } };
+  const user16: ResultStateMachine = { apply: (c) => { userSum += c[0]; return result16; } };
+  let rawIndex = 0;
+  add('sessions: raw apply 16 B (baseline)', 1000, () => {
+    for (let i = 0; i < 1000; i++) userNone.apply(command, ++rawIndex, 1);
+  });
+  // For scale: the session layer makes two typed arrays per command (the payload view, the result frame).
+  add('sessions: reference: one Uint8Array.subarray', 1000, () => {
+    for (let i = 0; i < 1000; i++) sink ^= command.subarray(4).byteLength;
+  });
+  const sessionCase = (name: string, user: ResultStateMachine, clients: number) => {
+    const sm = new SessionStateMachine(user);
+    let index = 0;
+    const frames: Uint8Array[] = [];
+    const views: DataView[] = [];
+    const seqs: number[] = [];
+    for (let c = 0; c < clients; c++) {
+      sm.apply(encodeRegister(), ++index, 1);
+      const f = encodeCommand(index, 1, 0, command);
+      frames.push(f);
+      views.push(new DataView(f.buffer));
+      seqs.push(0);
+    }
+    let next = 0;
+    add(name, 1000, () => {
+      for (let i = 0; i < 1000; i++) {
+        const c = next;
+        next = next + 1 === clients ? 0 : next + 1;
+        const seq = ++seqs[c];
+        writeU64(views[c], 9, seq);
+        writeU64(views[c], 17, seq - 1); // the client acks everything before: one result kept per session
+        sink ^= sm.apply(frames[c], ++index, 1).byteLength;
+      }
+    });
+  };
+  sessionCase('sessions: session apply 16 B, no result, 1 client', userNone, 1);
+  sessionCase('sessions: session apply 16 B, 16 B result, 1 client', user16, 1);
+  sessionCase('sessions: session apply 16 B, 16 B result, 1000 clients round robin', user16, 1000);
+
   await bench.run();
+  sink ^= userSum;
   const out: MicroResult[] = [];
   for (const task of bench.tasks) {
     const r = task.result;
@@ -206,7 +256,7 @@ async function main(): Promise<void> {
     console.log(`machine: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, ${m.platform}, node ${m.node}`);
     console.log(`micro-benchmarks (tinybench, ${QUICK ? 'quick' : 'full'}); per-op figures, see bench/micro.ts header\n`);
   }
-  const rows = await runMicro(QUICK);
+  const rows = await runMicro(QUICK, FILTER);
   if (!JSON_OUT) printTable(rows);
 
   let limits: Record<string, unknown> | null = null;
