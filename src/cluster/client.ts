@@ -64,6 +64,12 @@ interface Channel { link: RingLink; seqs: SeqMap; results: Map<number, Uint8Arra
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
   timeoutMs?: number;
+  /**
+   * Also retry 'unknown' outcomes and proposals in flight to a peer that crashed. Safe only
+   * when the state machine deduplicates retries (client sessions, which set it); otherwise a
+   * retry may apply the command twice. Default false.
+   */
+  retryUnknown?: boolean;
 }
 
 export interface Committed { index: number; term: number; result: Uint8Array | undefined }
@@ -74,6 +80,7 @@ interface Waiter {
   reject: (e: Error) => void;
   deadline: number;
   tries: number;
+  retryUnknown: boolean;
 }
 
 export interface ClientLimits {
@@ -176,7 +183,7 @@ export class ClusterClient {
     checkCommand(command, this.limits.maxCommandBytes, this.limits.noopReserved);
     const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0 }));
+    return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0, retryUnknown: options.retryUnknown === true }));
   }
 
   /** Peer i stopped on a fatal error: its proposals in flight reject with it. */
@@ -249,7 +256,10 @@ export class ClusterClient {
     const w = this.waiters.get(seq);
     if (!w) { this.onFailed?.(seq, reason, hint); return; }
     this.waiters.delete(seq);
-    if (reason === 'not-leader' || reason === 'backpressure' || reason === 'overwritten') { this.retry(w, reason, hint); return; }
+    if (reason === 'not-leader' || reason === 'backpressure' || reason === 'overwritten' || (reason === 'unknown' && w.retryUnknown)) {
+      this.retry(w, reason, hint);
+      return;
+    }
     w.reject(new ProposalError(reason, failMessage(reason, cause), { cause }));
   }
 

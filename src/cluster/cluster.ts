@@ -11,6 +11,9 @@ import { SharedJournalHost } from '../storage/shared-journal.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { ClusterClient } from './client.js';
+import { StateMachineError } from '../node/state-machine-error.js';
+import { ClientSession } from './client-session.js';
+import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
@@ -30,6 +33,13 @@ export interface ClusterOptions extends TimingOptions {
   stateMachine?: string | URL;
   /** Automatic snapshots, taken inside the worker; needs `stateMachine`. */
   snapshotPolicy?: SnapshotPolicy;
+  /**
+   * Exactly-once client sessions (cluster.session()): the state machine is wrapped in a layer
+   * that deduplicates commands by (client, seq) and keeps their results in every snapshot.
+   * Commands proposed through the raw client are then not applied (they are not session
+   * frames). Default false.
+   */
+  sessions?: boolean | SessionOptions;
   /**
    * Durable storage on disk (FileStorage): peer i keeps its write-ahead log in `dir/peer-<i>`,
    * which records `clusterId` (default "raft-cluster") and i, so that a directory is never
@@ -108,6 +118,7 @@ export class Cluster {
   /** Termination of each peer's last crashed worker; a restart waits for it (file storage: one writer per directory). */
   private readonly exited: Array<Promise<unknown>>;
   private readonly listeners = new Set<(e: ApplyEvent) => void>();
+  private readonly fatalListeners = new Set<(err: Error) => void>();
   private readonly maxCommandBytes: number;
   private readonly handles: PeerHandle[];
   private stopped = false;
@@ -140,6 +151,16 @@ export class Cluster {
    * The fast path for proposals: a client that writes commands into shared-memory rings and
    * hears back about commits in batches (see ClusterClient). One per cluster.
    */
+  /**
+   * Opens an exactly-once client session (needs the `sessions` option): its propose() retries
+   * through failures until its deadline, and each command takes effect exactly once.
+   */
+  async session(options: { timeoutMs?: number } = {}): Promise<ClientSession> {
+    this.checkRunning('session()');
+    if (!this.opts.sessions) throw new TypeError('cluster.session() needs the cluster to be started with { sessions: true }');
+    return ClientSession.open(this.client(), this.maxCommandBytes, options);
+  }
+
   client(): ClusterClient {
     this.checkRunning('client()');
     if (!this.clientInstance) {
@@ -272,6 +293,16 @@ export class Cluster {
     return (await this.handles[i].stats()).raftStateBytes;
   }
 
+  /**
+   * Subscribes to fatal errors of peers: a state machine that threw (StateMachineError, with
+   * peer, index and the original error) or a storage failure. The peer has stopped (fail-stop);
+   * proposals waiting on it reject with the same error. Returns an unsubscribe function.
+   */
+  onFatal(listener: (err: Error) => void): () => void {
+    this.fatalListeners.add(listener);
+    return () => this.fatalListeners.delete(listener);
+  }
+
   /** A fatal error a worker reported (storage failure), if any. */
   get fatal(): string | null { return this.fatalError; }
 
@@ -358,6 +389,7 @@ export class Cluster {
       clientLink,
       stateMachineModule: this.stateMachineUrl,
       snapshotPolicy: this.opts.snapshotPolicy,
+      sessions: this.opts.sessions ? (this.opts.sessions === true ? {} : this.opts.sessions) : null,
     }, transfers as never[]);
     let result: WorkerStarted;
     try {
@@ -385,7 +417,11 @@ export class Cluster {
   private onApplyRecord(peer: number, rec: ApplyRecord): void {
     if (rec.kind === 'fatal') {
       this.fatalError ??= `peer ${peer}: ${rec.message}`;
-      this.clientInstance?.failPeer(peer, new Error(`peer ${peer}: ${rec.message}`));
+      const err = rec.stateMachine
+        ? new StateMachineError(peer, rec.stateMachine.index, rec.stateMachine.term, new Error(rec.stateMachine.cause))
+        : new Error(`peer ${peer} stopped: ${rec.message}`);
+      this.clientInstance?.failPeer(peer, err);
+      for (const l of this.fatalListeners) l(err);
       return;
     }
     if (this.listeners.size === 0) return;

@@ -1,3 +1,4 @@
+import type { SessionOptions } from '../node/session-state-machine.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
@@ -25,6 +26,8 @@ export interface WorkerInit {
   clientLink: RingLinkEnds | null;
   stateMachineModule: string | null;
   snapshotPolicy: SnapshotPolicy | undefined;
+  /** Wrap the state machine in the exactly-once session layer (null: raw mode). */
+  sessions: SessionOptions | null;
 }
 
 /** What the worker restored at start. */
@@ -38,7 +41,7 @@ export interface WorkerStarted {
 export type ApplyRecord =
   | { kind: 'entries'; firstIndex: number; count: number; terms: Uint32Array; ends: Uint32Array; data: Uint8Array }
   | { kind: 'snapshot'; index: number; term: number; data: Uint8Array }
-  | { kind: 'fatal'; message: string };
+  | { kind: 'fatal'; message: string; stateMachine: { index: number; term: number; cause: string } | null };
 
 /** The API each worker exposes to the main thread (through comlink). */
 export interface WorkerApi {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
+import { StateMachineError } from '../node/state-machine-error.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { seededRandom } from '../core/random.js';
@@ -65,6 +66,11 @@ const api: WorkerApi = {
       }
       sm = mod.createStateMachine(init.id);
     }
+    if (init.sessions) {
+      // The layer answers duplicates from its table; without a user state machine, commands have no effect but are deduplicated.
+      const { SessionStateMachine } = await import('../node/session-state-machine.js');
+      sm = new SessionStateMachine(sm ?? { apply: () => undefined, snapshot: () => new Uint8Array(0), restore: () => {} }, init.sessions);
+    }
     let started: WorkerStarted = { snapshotIndex: 0, snapshotTerm: 0, snapshot: null };
     let booting = true;
     node = await RaftNode.start({
@@ -89,7 +95,10 @@ const api: WorkerApi = {
       },
       onFatal: (err) => {
         if (err instanceof FencedError) return; // the main thread crashed this peer: just stop
-        post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err) });
+        const sm = err instanceof StateMachineError
+          ? { index: err.index, term: err.term, cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause) }
+          : null;
+        post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err), stateMachine: sm });
       },
     });
     booting = false;

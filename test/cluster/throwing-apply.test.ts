@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Cluster, ProposalError, StateMachineError } from '../../src/index.js';
+
+const SM = new URL('./throwing-state-machine.js', import.meta.url);
+
+test('a state machine that throws stops its peer, raises an event naming peer, index and error, and rejects the proposal', async () => {
+  const c = await Cluster.start({ peers: 3, stateMachine: SM });
+  try {
+    const errors: Error[] = [];
+    c.onFatal((e) => errors.push(e));
+    const { leader } = await c.waitForLeader();
+    const client = c.client();
+    client.leader = leader;
+    const ok = await client.propose(new Uint8Array([1]));
+    assert.ok(ok.index > 0);
+    const bad = client.propose(new Uint8Array([0xee]));
+    await assert.rejects(bad, (e: unknown) => e instanceof ProposalError && e.reason === 'unknown' && e.cause instanceof StateMachineError && /bad command 0xee/.test((e.cause as Error).message));
+    await new Promise((r) => setTimeout(r, 200));
+    // The leader applies it first and stops; followers that learn the commit before it stopped do too.
+    assert.ok(errors.length >= 1 && errors.some((e) => (e as StateMachineError).peer === leader), `fatal events: ${errors.map(String).join('; ')}`);
+    for (const e of errors) {
+      assert.ok(e instanceof StateMachineError);
+      assert.equal(e.index, ok.index + 1);
+      assert.match(e.message, /state machine of peer \d threw while applying entry \d+ .*bad command 0xee/);
+    }
+  } finally {
+    await c.stop();
+  }
+});
