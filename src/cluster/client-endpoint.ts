@@ -52,6 +52,14 @@ export class ClientEndpoint {
 
   private readonly flushBound = () => { this.wrote = false; this.link.flush(); };
 
+  /** The node stops on a fatal error: say why before the unknown outcomes that follow. */
+  fatal(report: { message: string; stateMachine: { index: number; term: number; cause: string } | null }): void {
+    const rec = encodeResult(0, new TextEncoder().encode(JSON.stringify(report)));
+    rec[0] = AckKind.Fatal;
+    this.link.write(rec);
+    this.link.flush();
+  }
+
   private onProposal(command: Uint8Array): void {
     const seq = this.seq++;
     let kind = 0, reason = 0;

@@ -21,6 +21,8 @@ export const enum AckKind {
   Unknown = 7,
   /** The apply result of one proposal (variable length, see above). */
   Result = 8,
+  /** The peer stopped on a fatal error; the bytes are JSON { message, stateMachine? }. Unknown acks follow. */
+  Fatal = 9,
 }
 
 /** Why the peer refused a command (AckKind.Invalid). */
@@ -72,7 +74,7 @@ export function encodeResult(seq: number, result: Uint8Array): Uint8Array {
 export function readAck(buf: Uint8Array, off: number, len: number, into: Ack): Ack {
   const v = new DataView(buf.buffer, buf.byteOffset + off, len);
   into.kind = v.getUint8(0);
-  if (into.kind === AckKind.Result) {
+  if (into.kind === AckKind.Result || into.kind === AckKind.Fatal) {
     const n = v.getUint32(4, true);
     if (len !== RESULT_HEADER_BYTES + n) throw new Error(`client result record of ${len} bytes, expected ${RESULT_HEADER_BYTES + n}`);
     into.firstSeq = v.getFloat64(8, true);

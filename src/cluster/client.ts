@@ -1,4 +1,5 @@
 import { checkCommand } from '../core/command.js';
+import { StateMachineError } from '../node/state-machine-error.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAck } from './client-protocol.js';
 
@@ -59,7 +60,7 @@ class SeqMap {
   get size(): number { return this.len; }
 }
 
-interface Channel { link: RingLink; seqs: SeqMap; results: Map<number, Uint8Array> }
+interface Channel { link: RingLink; seqs: SeqMap; results: Map<number, Uint8Array>; fatal: Error | undefined }
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -140,7 +141,7 @@ export class ClusterClient {
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
-    this.channels[i] = { link, seqs: new SeqMap(), results: new Map() };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new Map(), fatal: undefined };
   }
 
   /** Commands sent and not yet settled. */
@@ -222,6 +223,7 @@ export class ClusterClient {
     link.in.drain((buf, off, len) => {
       const a = readAck(buf, off, len, this.ack);
       if (a.kind === AckKind.Result) { ch.results.set(a.firstSeq, a.result!); return; }
+      if (a.kind === AckKind.Fatal) { ch.fatal = fatalError(peer, a.result!); return; }
       for (let k = 0; k < a.count; k++) {
         const peerSeq = a.firstSeq + k;
         const seq = ch.seqs.get(peerSeq);
@@ -236,7 +238,7 @@ export class ClusterClient {
           case AckKind.NotLeader: this.fail(seq, 'not-leader', a.leaderHint); break;
           case AckKind.Backpressure: this.fail(seq, 'backpressure', a.leaderHint); break;
           case AckKind.Overwritten: this.fail(seq, 'overwritten', a.leaderHint); break;
-          case AckKind.Unknown: this.fail(seq, 'unknown', a.leaderHint); break;
+          case AckKind.Unknown: this.fail(seq, 'unknown', a.leaderHint, ch.fatal); break;
           case AckKind.Invalid: this.fail(seq, 'invalid', a.leaderHint, new Error(INVALID_REASON_TEXT[a.reason] ?? INVALID_REASON_TEXT[4])); break;
           default: throw new Error(`client: unknown ack kind ${a.kind}`);
         }
@@ -280,6 +282,12 @@ export class ClusterClient {
       this.send(w);
     }, pause);
   }
+}
+
+/** The error a peer reported before stopping (see ClientEndpoint.fatal). */
+function fatalError(peer: number, bytes: Uint8Array): Error {
+  const r = JSON.parse(new TextDecoder().decode(bytes)) as { message: string; stateMachine: { index: number; term: number; cause: string } | null };
+  return r.stateMachine ? new StateMachineError(peer, r.stateMachine.index, r.stateMachine.term, new Error(r.stateMachine.cause)) : new Error(`peer ${peer} stopped: ${r.message}`);
 }
 
 function failMessage(reason: FailReason, cause?: Error): string {

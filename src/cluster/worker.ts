@@ -98,7 +98,9 @@ const api: WorkerApi = {
         const sm = err instanceof StateMachineError
           ? { index: err.index, term: err.term, cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause) }
           : null;
-        post({ kind: 'fatal', message: err instanceof Error ? err.message : String(err), stateMachine: sm });
+        const report = { message: err instanceof Error ? err.message : String(err), stateMachine: sm };
+        client?.fatal(report);
+        post({ kind: 'fatal', ...report });
       },
     });
     booting = false;

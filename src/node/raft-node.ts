@@ -228,8 +228,13 @@ export class RaftNode {
   /** Storage failed, we were fenced off, or the state machine threw: stop rather than run on. */
   private fail(err: unknown): void {
     if (this.stopped) return;
-    void this.stop();
-    if (this.opts.onFatal) this.opts.onFatal(err); else throw err;
+    // Tell first: the outcomes that stop() reports (unknown) can then say why.
+    try {
+      if (this.opts.onFatal) this.opts.onFatal(err);
+    } finally {
+      void this.stop();
+    }
+    if (!this.opts.onFatal) throw err;
   }
 
   private apply(b: EntryBatch): void {
