@@ -6,6 +6,7 @@ import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from './options.js';
 import { OutcomeListener, ProposalTracker } from './proposal-tracker.js';
+import { ReadyContract } from './ready-contract.js';
 import { Scheduler, realTimeScheduler } from './scheduler.js';
 import { StateMachineError } from './state-machine-error.js';
 
@@ -38,6 +39,8 @@ export interface RaftNodeOptions extends TimingOptions {
   onOutcome?: OutcomeListener;
   /** Automatic snapshots; needs stateMachine.snapshot. */
   snapshotPolicy?: SnapshotPolicy;
+  /** Check the Ready contract on every Ready (ReadyContract); for tests and the simulation. Default false. */
+  checkReadyContract?: boolean;
   /** Seed of the election-timeout randomness. */
   seed?: number;
   /** Clock and event-loop scheduling; real timers by default (the simulation passes virtual time). */
@@ -62,6 +65,7 @@ export class RaftNode {
   private readonly scheduler: Scheduler;
   private readonly stopTicking: () => void;
   private readonly tracker: ProposalTracker | null;
+  private readonly contract: ReadyContract | null;
   private flushScheduled = false;
   /** A Ready whose write has not landed yet. */
   private persisting = false;
@@ -79,6 +83,7 @@ export class RaftNode {
       noopOnElection: opts.noopOnElection ?? true,
     }, persisted);
     this.tracker = opts.onOutcome ? new ProposalTracker(opts.onOutcome) : null;
+    this.contract = opts.checkReadyContract ? new ReadyContract(opts.id, persisted) : null;
     if (persisted.snapshot) this.restore(persisted.snapshot);
     this.scheduler = opts.scheduler ?? realTimeScheduler;
     this.stopTicking = this.scheduler.every(t.tickMs, () => this.tick());
@@ -187,7 +192,10 @@ export class RaftNode {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
-        if (rd.sendNow.length > 0) this.opts.transport.send(rd.sendNow);
+        if (rd.sendNow.length > 0) {
+          this.contract?.sending(rd.sendNow);
+          this.opts.transport.send(rd.sendNow);
+        }
         if (rd.hardState || rd.snapshot || rd.entries) {
           const p = this.storage.save(rd.hardState, rd.snapshot, rd.entries);
           if (p) {
@@ -218,6 +226,12 @@ export class RaftNode {
 
   /** Steps 3-5 of the Ready contract: replies, the state machine, advance. */
   private finishReady(rd: Ready): void {
+    const contract = this.contract;
+    if (contract) {
+      contract.landed(rd.hardState, rd.snapshot, rd.entries);
+      contract.sending(rd.sendAfterPersist);
+      contract.applying(rd);
+    }
     if (rd.sendAfterPersist.length > 0) this.opts.transport.send(rd.sendAfterPersist);
     if (rd.applySnapshot) this.restore(rd.applySnapshot);
     if (rd.committed && rd.committed.count > 0) this.apply(rd.committed);

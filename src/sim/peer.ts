@@ -92,7 +92,7 @@ export class SimPeer {
       tickMs: SIM_TICK_MS, heartbeatMs: o.heartbeatTicks * SIM_TICK_MS, electionTimeoutMs: o.electionTicks * SIM_TICK_MS,
       maxBatchBytes: o.maxBatchBytes, maxBatchEntries: o.maxBatchEntries, maxInflight: o.maxInflight, snapshotChunkBytes: o.snapshotChunkBytes,
       checkQuorum: o.checkQuorum, maxUncommittedEntries: o.maxUncommittedEntries, noopOnElection: o.noopOnElection ?? false,
-      snapshotPolicy: this.snapshotPolicy,
+      snapshotPolicy: this.snapshotPolicy, checkReadyContract: true,
       transport: { send: (ms) => { for (const m of ms) this.env.send(m); } },
       stateMachine: {
         apply: (command, index) => commandResult(command, index),

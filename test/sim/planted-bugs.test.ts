@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import type { HardState, Snapshot } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
 import { Outcome, ProposalTracker } from '../../src/node/proposal-tracker.js';
 import { runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
@@ -97,6 +98,20 @@ describe('planted bugs are caught by the simulation', () => {
     }, () => {
       const err = firstFailure(300, { peers: 3, steps: 800, snapshots: true });
       assert.ok(err, 'no seed caught it');
+    });
+  });
+
+  it('a core that sends its replies before their write lands (the Ready contract)', () => {
+    const original = RaftCore.prototype.ready;
+    withPatch(RaftCore.prototype, 'ready', function (this: RaftCore) {
+      const rd = original.call(this);
+      rd.sendNow = [...rd.sendNow, ...rd.sendAfterPersist];
+      rd.sendAfterPersist = [];
+      return rd;
+    }, () => {
+      const err = firstFailure(100, { peers: 3, steps: 800 });
+      assert.ok(err, 'no seed caught it');
+      assert.match(err, /ReadyContractError: .* (acknowledged entries|granted its vote)/);
     });
   });
 
