@@ -1,5 +1,5 @@
 import type { EntryBatch } from '../core/entry-batch.js';
-import { BackpressureError } from '../core/raft.js';
+import { BackpressureError } from '../core/types.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { ACK_BYTES, AckKind, writeAck } from './client-protocol.js';

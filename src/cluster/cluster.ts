@@ -3,7 +3,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { checkCommand } from '../core/command.js';
 import { batchCommand } from '../core/entry-batch.js';
-import type { Snapshot } from '../core/raft.js';
+import type { Snapshot } from '../core/types.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournalHost } from '../storage/shared-journal.js';

@@ -1,6 +1,7 @@
 import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { PersistedState, ProposeResult, RaftCore, Snapshot } from '../core/raft.js';
+import { RaftCore } from '../core/raft.js';
+import { PersistedState, ProposeResult, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';

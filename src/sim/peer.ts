@@ -1,7 +1,8 @@
 import type { CoreConfig } from '../core/config.js';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { BackpressureError, RaftCore, Ready, Role } from '../core/raft.js';
+import { RaftCore } from '../core/raft.js';
+import { BackpressureError, Ready, Role } from '../core/types.js';
 import type { SafetyChecker } from './checker.js';
 import type { Prng } from './prng.js';
 import { decodeSnapshot, SimStateMachine } from './state-machine.js';

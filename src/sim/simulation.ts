@@ -1,5 +1,5 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
-import { Role } from '../core/raft.js';
+import { Role } from '../core/types.js';
 import { SafetyChecker } from './checker.js';
 import { describeCommand } from './commands.js';
 import { EventQueue, Timed } from './event-queue.js';

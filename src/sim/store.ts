@@ -1,5 +1,5 @@
 import { EntryBatch, batchCommand, makeBatch } from '../core/entry-batch.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 
 /** One stored log entry; commands are copied so that later changes to a core's arena cannot reach "disk". */
 interface StoredEntry {

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RaftCore, Role, BackpressureError } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { Role, BackpressureError } from '../../src/core/types.js';
 import { bytes, config, drain, makeLeader, newCore } from './helpers.js';
 
 describe('config validation', () => {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { CoreConfig } from '../../src/core/config.js';
 import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
-import { HardState, PersistedState, RaftCore, Ready, Role, Snapshot } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { HardState, PersistedState, Ready, Role, Snapshot } from '../../src/core/types.js';
 import { seededRandom } from '../../src/core/random.js';
 
 const enc = new TextEncoder();

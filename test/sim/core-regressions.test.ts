@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType } from '../../src/core/message.js';
-import { BackpressureError, RaftCore, Ready, Role } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { BackpressureError, Ready, Role } from '../../src/core/types.js';
 
 const cmd = (s: string): Uint8Array => new TextEncoder().encode(s);
 
