@@ -5,7 +5,7 @@ import { PersistedState, ProposeResult, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
-import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from './options.js';
+import { SnapshotPolicy, TimingOptions, checkNodeOptions, coreOptionsOf, resolveTiming } from './options.js';
 
 /** How a node's messages reach other peers. Called once per step with everything to send. */
 export interface Transport {
@@ -58,9 +58,7 @@ export class RaftNode {
     this.core = new RaftCore({
       id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
-      maxCommandBytes: opts.maxCommandBytes, maxBatchBytes: opts.maxBatchBytes, maxInflight: opts.maxInflight,
-      snapshotChunkBytes: opts.snapshotChunkBytes, maxUncommittedEntries: opts.maxUncommittedEntries,
-      noopOnElection: opts.noopOnElection ?? true,
+      ...coreOptionsOf(opts),
     }, persisted);
     if (persisted.snapshot) this.restore(persisted.snapshot);
     this.timer = setInterval(() => this.tick(), t.tickMs);
@@ -68,13 +66,7 @@ export class RaftNode {
 
   /** Loads the storage and starts the clock. */
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('RaftNode.start needs an options object');
-    if (!opts.transport || typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
-    resolveTiming(opts);
-    checkSnapshotPolicy(opts.snapshotPolicy);
-    if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
-      throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
-    }
+    checkNodeOptions(opts);
     const storage = opts.storage ?? new MemoryStorage();
     const persisted = await storage.load();
     return new RaftNode(opts, storage, persisted);

@@ -27,7 +27,8 @@ export const ELECTION = 10;
 export const HEARTBEAT = 2;
 
 export function config(over: Partial<CoreConfig> = {}): CoreConfig {
-  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), ...over };
+  // No no-op entry on election unless a test asks: the tests count indexes from the proposals alone.
+  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, ...over };
 }
 
 /** The command stored in test entries: readable, and unique per (index, term). */
