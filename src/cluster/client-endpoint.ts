@@ -1,4 +1,4 @@
-import { BackpressureError } from '../core/raft.js';
+import { BackpressureError } from '../core/types.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';

@@ -4,8 +4,9 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { checkCommand } from '../core/command.js';
 import { batchCommand } from '../core/entry-batch.js';
-import type { Snapshot } from '../core/raft.js';
-import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
+import type { Snapshot } from '../core/types.js';
+import { CORE_DEFAULTS } from '../core/config.js';
+import { SnapshotPolicy, TIMING_OPTIONS, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournalHost } from '../storage/shared-journal.js';
 import { NetworkState } from '../transport/network-state.js';
@@ -15,6 +16,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClientSession } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
+import { checkClusterOptionTypes } from './options.js';
 import type { ApplyRecord, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
 import { ClusterStoppedError } from './stopped-error.js';
@@ -136,13 +138,13 @@ export class Cluster {
     this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournalHost.create()));
     this.peersState = new Array(this.size).fill(null);
     this.exited = new Array(this.size).fill(Promise.resolve());
-    this.maxCommandBytes = opts.maxCommandBytes ?? 1024 * 1024;
+    this.maxCommandBytes = opts.maxCommandBytes ?? CORE_DEFAULTS.maxCommandBytes;
     this.seed = opts.seed ?? randomInt(2 ** 31);
     this.seedCounter = this.seed;
     this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
     this.clientEnds = new Array(this.size).fill(null);
     // a ring must hold two of the largest records: an AppendEntries batch or a command
-    const largest = Math.max(opts.maxBatchBytes ?? 1 << 20, this.maxCommandBytes) * 1.6 + 4096;
+    const largest = Math.max(opts.maxBatchBytes ?? CORE_DEFAULTS.maxBatchBytes, this.maxCommandBytes) * 1.6 + 4096;
     this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
     this.stateMachineUrl = opts.stateMachine === undefined ? null : resolveStateMachineModule(opts.stateMachine);
   }
@@ -477,13 +479,13 @@ export class Cluster {
 }
 
 function pickTiming(o: ClusterOptions): TimingOptions {
-  const { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries, noopOnElection } = o;
-  return { tickMs, heartbeatMs, electionTimeoutMs, maxCommandBytes, maxBatchBytes, maxInflight, snapshotChunkBytes, maxUncommittedEntries, noopOnElection };
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(TIMING_OPTIONS)) if (o[k as keyof TimingOptions] !== undefined) out[k] = o[k as keyof TimingOptions];
+  return out as TimingOptions;
 }
 
 function validateClusterOptions(o: ClusterOptions): void {
-  if (typeof o !== 'object' || o === null) throw new TypeError('Cluster.start needs an options object');
-  if (!Number.isInteger(o.peers) || o.peers < 1) throw new RangeError(`option peers must be a positive integer, got ${String(o.peers)}`);
+  checkClusterOptionTypes(o); // names and types, against the table of every option
   if (o.peers > 64) throw new RangeError(`option peers must be at most 64, got ${o.peers}`);
   resolveTiming(o);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`option seed must be a safe integer, got ${String(o.seed)}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type MessagePort, parentPort } from 'node:worker_threads';
-import { RaftCore, Role } from '../core/raft.js';
+import { RaftCore } from '../core/raft.js';
+import { Role } from '../core/types.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';

@@ -1,3 +1,7 @@
+import {
+  OptionTable, boolean, checkOptions, defaultsOf, func, nonNegativeInt, positiveInt, required,
+} from './option-spec.js';
+
 /** Options of one Raft core. Times are in ticks: the runtime decides how long a tick is. */
 export interface CoreConfig {
   /** This peer's id; one of `peers`. */
@@ -27,46 +31,49 @@ export interface CoreConfig {
   /**
    * A new leader appends an empty entry of its term (Section 8 of the Raft paper), so entries
    * of earlier terms commit without waiting for the next proposal. Empty commands are then
-   * reserved for it. Off by default in the core (the classic lab's index expectations).
+   * reserved for it. Default true.
    */
   noopOnElection?: boolean;
 }
 
 export interface ResolvedCoreConfig extends Required<CoreConfig> {}
 
-export const CORE_DEFAULTS = {
-  maxBatchBytes: 1024 * 1024,
-  maxBatchEntries: 65536,
-  maxInflight: 64,
-  snapshotChunkBytes: 64 * 1024,
-  checkQuorum: true,
-  maxCommandBytes: 1024 * 1024,
-  maxUncommittedEntries: 1 << 20,
-  noopOnElection: false,
-};
+/**
+ * Every option of RaftCore: the one definition of its type, default and meaning. RaftNode and
+ * Cluster take the options they pass through to the core from here (see SHARED_CORE_OPTIONS).
+ */
+export const CORE_OPTIONS = {
+  id: required(nonNegativeInt("this peer's id; one of peers")),
+  peers: required({ expects: 'an array of peer ids', isType: Array.isArray, doc: 'ids of every peer of the cluster, this one included' }),
+  electionTicks: required(positiveInt('minimum election timeout in ticks; each timeout is drawn from [t, 2t)')),
+  heartbeatTicks: required(positiveInt("leader's heartbeat interval in ticks; smaller than electionTicks")),
+  random: required(func('seeded random source in [0, 1)')),
+  maxBatchBytes: positiveInt('largest AppendEntries payload, in bytes of commands', 1024 * 1024),
+  maxBatchEntries: positiveInt('largest number of entries in one AppendEntries', 65536),
+  maxInflight: positiveInt('AppendEntries in flight per follower (pipelining window)', 64),
+  snapshotChunkBytes: positiveInt('InstallSnapshot chunk size in bytes', 64 * 1024),
+  checkQuorum: boolean('a leader steps down when it has not heard from a majority for an election timeout', true),
+  maxCommandBytes: positiveInt('largest command accepted; larger ones are refused with a RangeError', 1024 * 1024),
+  maxUncommittedEntries: positiveInt('the leader refuses proposals beyond this many uncommitted entries (back-pressure)', 1 << 20),
+  noopOnElection: boolean('a new leader appends an empty no-op entry; 0-byte commands are then refused', true),
+} satisfies OptionTable;
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new RangeError(`option ${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
+/** The core options that RaftNode and Cluster accept as they are. */
+export const SHARED_CORE_OPTIONS = [
+  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum',
+] as const;
+
+export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random'>;
 
 export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
-  if (!Array.isArray(c.peers) || c.peers.length === 0) throw new RangeError('option peers must list at least one peer');
+  checkOptions(CORE_OPTIONS, c, 'RaftCore');
+  if (c.peers.length === 0) throw new RangeError('option peers must list at least one peer');
   if (new Set(c.peers).size !== c.peers.length) throw new RangeError('option peers has duplicate ids');
   for (const p of c.peers) if (!Number.isInteger(p) || p < 0) throw new RangeError(`option peers: id ${p} is not a non-negative integer`);
   if (!c.peers.includes(c.id)) throw new RangeError(`option id ${c.id} is not one of peers [${c.peers.join(', ')}]`);
-  positiveInt('electionTicks', c.electionTicks);
-  positiveInt('heartbeatTicks', c.heartbeatTicks);
   if (c.electionTicks <= c.heartbeatTicks) {
     throw new RangeError(`option electionTicks (${c.electionTicks}) must be larger than heartbeatTicks (${c.heartbeatTicks})`);
   }
-  if (typeof c.random !== 'function') throw new TypeError('option random must be a function returning [0, 1)');
   const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
-  const r = { ...CORE_DEFAULTS, ...given } as ResolvedCoreConfig;
-  for (const k of ['maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxCommandBytes', 'maxUncommittedEntries'] as const) {
-    positiveInt(k, r[k]);
-  }
-  return r;
+  return { ...CORE_DEFAULTS, ...given } as ResolvedCoreConfig;
 }

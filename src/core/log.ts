@@ -1,14 +1,20 @@
-import { EntryBatch, batchCommand } from './entry-batch.js';
+import { EntryBatch, batchCommand, batchLastIndex, emptyBatch } from './entry-batch.js';
+import { InvariantError } from './types.js';
+
+/** Limits of one log between snapshots (address space is reserved, memory is used as it grows). */
+const MAX_ENTRIES = 1 << 28;
+const MAX_ARENA_BYTES = 2 ** 32 - 1; // end offsets are u32
 
 /**
  * The in-memory Raft log: an arena of command bytes plus typed arrays of terms and end
  * offsets. Indexes are 1-based; everything up to `snapshotIndex` has been compacted away and
  * only its last term is remembered.
+ *
+ * The log also knows which suffix is not on storage yet (as etcd's unstable log does): the
+ * entries from `unstableFrom` on are handed out once by takeUnstable(), `stableIndex` rises
+ * when stableTo() says storage holds them, and truncateFrom/compact/reset move both cursors
+ * here, in one place.
  */
-/** Limits of one log between snapshots (address space is reserved, memory is used as it grows). */
-const MAX_ENTRIES = 1 << 28;
-const MAX_ARENA_BYTES = 2 ** 32 - 1; // end offsets are u32
-
 export class RaftLog {
   snapshotIndex = 0;
   snapshotTerm = 0;
@@ -22,6 +28,13 @@ export class RaftLog {
   private readonly termsBuf: ArrayBuffer;
   private readonly endsBuf: ArrayBuffer;
   private readonly arenaBuf: ArrayBuffer;
+
+  /** Highest index known to be on storage, holding the same entry as this log. */
+  private stable = 0;
+  /** First index not yet handed out for persistence. */
+  private unstableFrom = 1;
+  /** Set when reset() discarded the log: storage must drop what it holds from here on (0: nothing). */
+  private storageTruncateAt = 0;
 
   constructor(initialEntries = 1024, initialBytes = 64 * 1024) {
     this.termsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
@@ -95,11 +108,13 @@ export class RaftLog {
     this.count += n;
   }
 
-  /** Deletes entry `index` and every entry after it. */
+  /** Deletes entry `index` and every entry after it (storage follows when the replacements are handed out). */
   truncateFrom(index: number): void {
     if (index <= this.snapshotIndex) throw new Error(`cannot truncate at ${index}: compacted through ${this.snapshotIndex}`);
     if (index > this.lastIndex) return;
     this.count = index - this.snapshotIndex - 1;
+    if (this.stable >= index) this.stable = index - 1;
+    if (this.unstableFrom > index) this.unstableFrom = index;
   }
 
   /**
@@ -129,9 +144,16 @@ export class RaftLog {
     return { firstIndex: lo, count, terms, ends, data };
   }
 
-  /** Forgets entries through `index` (which must be in the log or be the snapshot index). */
+  /**
+   * Forgets entries through `index` (which must be in the log or be the snapshot index). The
+   * snapshot that covers them is persisted with the next Ready, so they count as stored.
+   */
   compact(index: number, term: number): void {
     if (index <= this.snapshotIndex) return;
+    if (this.stable < index) this.stable = index;
+    if (this.unstableFrom <= index) this.unstableFrom = index + 1;
+    // Stored entries of a discarded log that follow the new snapshot must still go.
+    if (this.storageTruncateAt > 0 && this.storageTruncateAt <= index) this.storageTruncateAt = index + 1;
     if (index >= this.lastIndex) {
       this.count = 0;
     } else {
@@ -147,11 +169,64 @@ export class RaftLog {
     this.snapshotTerm = term;
   }
 
-  /** Replaces everything with an empty log that starts after a snapshot. */
+  /**
+   * Replaces everything with an empty log that starts after a snapshot (persisted with the
+   * next Ready); storage is told to drop what it holds after the snapshot.
+   */
   reset(snapshotIndex: number, snapshotTerm: number): void {
     this.count = 0;
     this.snapshotIndex = snapshotIndex;
     this.snapshotTerm = snapshotTerm;
+    this.stable = snapshotIndex;
+    this.unstableFrom = snapshotIndex + 1;
+    this.storageTruncateAt = snapshotIndex + 1;
+  }
+
+  // ------------------------------------------------------------ the unstable tail
+
+  get stableIndex(): number {
+    return this.stable;
+  }
+
+  /** Everything the log holds is on storage (it was just loaded from there). */
+  markAllStable(): void {
+    this.stable = this.lastIndex;
+    this.unstableFrom = this.lastIndex + 1;
+    this.storageTruncateAt = 0;
+  }
+
+  /** Whether takeUnstable() has something for storage. */
+  hasUnstable(): boolean {
+    return this.unstableFrom <= this.lastIndex || this.storageTruncateAt > 0;
+  }
+
+  /**
+   * The entries storage lacks, handed out once; they replace the stored log from their first
+   * index on. After reset() with nothing appended since, an empty batch at the truncation
+   * point (storage drops what it holds from there). Null when storage lacks nothing.
+   */
+  takeUnstable(): EntryBatch | null {
+    let b: EntryBatch | null = null;
+    if (this.unstableFrom <= this.lastIndex) {
+      b = this.slice(this.unstableFrom, this.lastIndex);
+      this.unstableFrom = this.lastIndex + 1;
+    }
+    if (this.storageTruncateAt > 0) {
+      // The cursors above keep unstableFrom at the truncation point while one is pending.
+      if (b && b.firstIndex !== this.storageTruncateAt) {
+        throw new InvariantError(`unstable entries start at ${b.firstIndex}, but storage must truncate at ${this.storageTruncateAt}`);
+      }
+      b ??= emptyBatch(this.storageTruncateAt);
+      this.storageTruncateAt = 0;
+    }
+    return b;
+  }
+
+  /** Storage now holds `b` (from takeUnstable), unless the log has overwritten it meanwhile. */
+  stableTo(b: EntryBatch): void {
+    if (b.count === 0) return;
+    const last = batchLastIndex(b);
+    if (last > this.stable && this.term(last) === b.terms[b.count - 1]) this.stable = last;
   }
 
   /** Index of the first entry whose term equals that of entry `index` (binary search: terms never decrease). */

@@ -1,91 +1,15 @@
 import { checkCommand } from './command.js';
 import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
-import { EntryBatch, batchLastIndex, emptyBatch } from './entry-batch.js';
+import { batchLastIndex } from './entry-batch.js';
 import { RaftLog } from './log.js';
 import { Message, MsgType, message } from './message.js';
-import { Progress, ProgressState } from './progress.js';
+import { FollowUp, Progress, ProgressState } from './progress.js';
 import { isMajority, majorityIndex } from './quorum.js';
-
-export enum Role { Follower = 0, Candidate = 1, Leader = 2 }
-
-export const NO_VOTE = -1;
+import { SnapshotReceiver } from './snapshot-receiver.js';
+import { BackpressureError, InvariantError, NO_VOTE, PersistedState, ProposeResult, Ready, Role, Snapshot } from './types.js';
 
 /** The command of the entry a new leader appends when noopOnElection is on. */
 const NOOP = new Uint8Array(0);
-
-export interface HardState {
-  term: number;
-  /** The peer voted for in `term`, or NO_VOTE. */
-  votedFor: number;
-}
-
-export interface Snapshot {
-  /** Last log index the snapshot covers. */
-  index: number;
-  /** Term of that entry. */
-  term: number;
-  data: Uint8Array;
-}
-
-/** What a peer reads back from its storage when it starts. */
-export interface PersistedState {
-  hardState: HardState;
-  snapshot: Snapshot | null;
-  /** Entries after the snapshot, in order. */
-  entries: EntryBatch | null;
-}
-
-/**
- * Everything the runtime must do after feeding the core some input, in this order:
- * 1. send `sendNow` (messages that depend on nothing unpersisted: the leader's appends);
- * 2. persist `snapshot` (if any: stored entries through its index go, those after it stay),
- *    then `entries` (they replace the stored log from `entries.firstIndex` on; an empty
- *    batch only truncates there), and `hardState`, atomically enough that a crash never
- *    leaves a vote without its term. The core decides what survives: storage never looks
- *    at its own log to decide;
- * 3. send `sendAfterPersist` (replies and votes: they promise what was just persisted);
- * 4. restore the state machine from `applySnapshot` if set, then apply `committed` in order;
- * 5. call `advance(ready)`.
- */
-export interface Ready {
-  hardState: HardState | null;
-  snapshot: Snapshot | null;
-  entries: EntryBatch | null;
-  sendNow: Message[];
-  sendAfterPersist: Message[];
-  applySnapshot: Snapshot | null;
-  committed: EntryBatch | null;
-}
-
-export interface ProposeResult {
-  index: number;
-  term: number;
-  isLeader: boolean;
-}
-
-/** Thrown by propose() when the leader already holds too many uncommitted entries. */
-export class BackpressureError extends Error {
-  constructor(uncommitted: number, limit: number) {
-    super(`proposal refused: ${uncommitted} uncommitted entries reached maxUncommittedEntries (${limit}); retry after commits catch up`);
-    this.name = 'BackpressureError';
-  }
-}
-
-/** Thrown when the core detects a broken Raft invariant: a bug, never a fault to ride out. */
-export class InvariantError extends Error {
-  constructor(what: string) {
-    super(`Raft invariant broken: ${what}`);
-    this.name = 'InvariantError';
-  }
-}
-
-interface IncomingSnapshot {
-  index: number;
-  term: number;
-  total: number;
-  received: number;
-  chunks: Uint8Array[];
-}
 
 /**
  * The deterministic Raft state machine of one peer (Figure 2 of the Raft paper plus
@@ -106,12 +30,9 @@ export class RaftCore {
   commitIndex = 0;
   /** Highest index handed to the state machine through ready(). */
   appliedIndex = 0;
-  /** Highest index known to be on this peer's storage. */
-  stableIndex = 0;
   /** Latest snapshot of this peer (taken locally or installed from the leader). */
   snapshot: Snapshot | null = null;
 
-  private persistingTo = 0;
   /** Term of the last hard state known on disk. */
   private durableTerm = 0;
   private electionElapsed = 0;
@@ -119,13 +40,14 @@ export class RaftCore {
   private electionTimeout = 0;
   private readonly votes = new Set<number>();
   private readonly progress = new Map<number, Progress>();
-  private incoming: IncomingSnapshot | null = null;
+  private readonly snapshotReceiver = new SnapshotReceiver();
+  /** What checkInvariants() last saw: term and commit never move back. */
+  private checkedTerm = 0;
+  private checkedCommit = 0;
 
   private hardStateDirty = false;
   private snapshotToPersist: Snapshot | null = null;
   private snapshotToApply: Snapshot | null = null;
-  /** An installed snapshot discarded the log after it: the next Ready truncates storage there. */
-  private truncateStoredAfter = -1;
   private sendNow: Message[] = [];
   private sendAfter: Message[] = [];
   private needBroadcast = false;
@@ -155,18 +77,25 @@ export class RaftCore {
         }
         this.log.appendBatch(e);
       }
-      this.stableIndex = this.persistingTo = this.log.lastIndex;
+      this.log.markAllStable();
     }
+    this.checkedTerm = this.term;
+    this.checkedCommit = this.commitIndex;
     this.resetElectionTimeout();
   }
 
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    this.tickRole();
+    this.checkInvariants();
+  }
+
+  private tickRole(): void {
     this.electionElapsed++;
     if (this.role === Role.Leader) {
       this.heartbeatElapsed++;
-      for (const pr of this.progress.values()) pr.snapshotIdleTicks++;
+      for (const pr of this.progress.values()) pr.tick();
       if (this.electionElapsed >= this.cfg.electionTicks) {
         this.electionElapsed = 0;
         if (this.cfg.checkQuorum && !this.quorumActive()) {
@@ -212,6 +141,11 @@ export class RaftCore {
 
 
   step(m: Message): void {
+    this.stepMessage(m);
+    this.checkInvariants();
+  }
+
+  private stepMessage(m: Message): void {
     if (m.term > this.term) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -239,11 +173,21 @@ export class RaftCore {
       case MsgType.RequestVote: return this.onRequestVote(m);
       case MsgType.RequestVoteReply: return this.onRequestVoteReply(m);
       case MsgType.AppendEntries: return this.onAppendEntries(m);
-      case MsgType.AppendEntriesReply: return this.onAppendEntriesReply(m);
       case MsgType.Heartbeat: return this.onHeartbeat(m);
-      case MsgType.HeartbeatReply: return this.onHeartbeatReply(m);
       case MsgType.InstallSnapshot: return this.onInstallSnapshot(m);
-      case MsgType.InstallSnapshotReply: return this.onInstallSnapshotReply(m);
+      case MsgType.AppendEntriesReply:
+      case MsgType.HeartbeatReply:
+      case MsgType.InstallSnapshotReply: {
+        // A follower's reply: only a leader cares, and it hears that the follower is alive.
+        if (this.role !== Role.Leader) return;
+        const pr = this.progress.get(m.from);
+        if (!pr) return;
+        pr.recentActive = true;
+        if (m.type === MsgType.AppendEntriesReply) this.onAppendEntriesReply(m, pr);
+        else if (m.type === MsgType.HeartbeatReply) this.followUp(m.from, pr, pr.heartbeatAnswered(m.index, m.hint, this.log.lastIndex, this.cfg.heartbeatTicks));
+        else this.onInstallSnapshotReply(m, pr);
+        return;
+      }
       default: throw new TypeError(`unknown message type ${(m as Message).type}`);
     }
   }
@@ -263,15 +207,13 @@ export class RaftCore {
     this.log.compact(index, term);
     this.snapshot = snap;
     this.snapshotToPersist = snap;
-    if (this.stableIndex < index) this.stableIndex = index;
-    if (this.persistingTo < index) this.persistingTo = index;
   }
 
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
-    return this.needBroadcast || this.hardStateDirty || this.snapshotToPersist !== null || this.persistingTo < this.log.lastIndex ||
-      this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0 || this.truncateStoredAfter >= 0;
+    return this.needBroadcast || this.hardStateDirty || this.snapshotToPersist !== null || this.log.hasUnstable() ||
+      this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0;
   }
 
   ready(): Ready {
@@ -282,7 +224,7 @@ export class RaftCore {
     const rd: Ready = {
       hardState: this.hardStateDirty ? { term: this.term, votedFor: this.votedFor } : null,
       snapshot: this.snapshotToPersist,
-      entries: null,
+      entries: this.log.takeUnstable(),
       sendNow: this.sendNow,
       sendAfterPersist: this.sendAfter,
       applySnapshot: this.snapshotToApply,
@@ -293,38 +235,45 @@ export class RaftCore {
     this.snapshotToApply = null;
     this.sendNow = [];
     this.sendAfter = [];
-    if (this.persistingTo < this.log.snapshotIndex) this.persistingTo = this.log.snapshotIndex;
-    if (this.persistingTo < this.log.lastIndex) {
-      rd.entries = this.log.slice(this.persistingTo + 1, this.log.lastIndex);
-      this.persistingTo = this.log.lastIndex;
-    }
-    if (this.truncateStoredAfter >= 0) {
-      // Entries that replace the stored log from there on truncate it too; otherwise say so.
-      if (!rd.entries || rd.entries.firstIndex > this.truncateStoredAfter + 1) rd.entries = emptyBatch(this.truncateStoredAfter + 1);
-      this.truncateStoredAfter = -1;
-    }
     if (this.commitIndex > this.appliedIndex) {
       rd.committed = this.log.slice(this.appliedIndex + 1, this.commitIndex, this.cfg.maxBatchBytes);
       this.appliedIndex = batchLastIndex(rd.committed);
     }
+    this.checkInvariants();
     return rd;
   }
 
   /** The runtime has done everything `rd` asked. */
   advance(rd: Ready): void {
     if (rd.hardState) this.durableTerm = rd.hardState.term;
-    if (rd.snapshot && rd.snapshot.index > this.stableIndex) this.stableIndex = rd.snapshot.index;
-    if (rd.entries && rd.entries.count > 0) {
-      const last = batchLastIndex(rd.entries);
-      if (last > this.stableIndex && this.log.term(last) === rd.entries.terms[rd.entries.count - 1]) this.stableIndex = last;
-    }
+    // A snapshot counts as stored from the moment it is taken or installed (RaftLog.compact/reset).
+    if (rd.entries) this.log.stableTo(rd.entries);
     if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
+    this.checkInvariants();
+  }
+
+  /**
+   * Throws InvariantError if a Raft invariant is broken: the term or the commit index moved
+   * back, or applied <= commit <= last index does not hold. O(1); runs after every input.
+   */
+  checkInvariants(): void {
+    if (this.term < this.checkedTerm) throw new InvariantError(`term went back from ${this.checkedTerm} to ${this.term} on ${this.id}`);
+    if (this.commitIndex < this.checkedCommit) throw new InvariantError(`commit index went back from ${this.checkedCommit} to ${this.commitIndex} on ${this.id}`);
+    if (this.appliedIndex > this.commitIndex) throw new InvariantError(`applied index ${this.appliedIndex} is above the commit index ${this.commitIndex} on ${this.id}`);
+    if (this.commitIndex > this.log.lastIndex) throw new InvariantError(`commit index ${this.commitIndex} is above the last log index ${this.log.lastIndex} on ${this.id}`);
+    this.checkedTerm = this.term;
+    this.checkedCommit = this.commitIndex;
   }
 
   // ---------------------------------------------------------------- queries
 
   get isLeader(): boolean {
     return this.role === Role.Leader;
+  }
+
+  /** Highest index known to be on this peer's storage. */
+  get stableIndex(): number {
+    return this.log.stableIndex;
   }
 
   progressOf(id: number): Progress | undefined {
@@ -463,9 +412,8 @@ export class RaftCore {
       if (idx > this.log.lastIndex) break;
       if (this.log.term(idx) !== entries!.terms[k]) {
         if (idx <= this.commitIndex) throw new InvariantError(`leader ${m.from} conflicts with committed entry ${idx} on ${this.id}`);
+        if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would truncate its own log at ${idx}`);
         this.log.truncateFrom(idx);
-        if (this.stableIndex >= idx) this.stableIndex = idx - 1;
-        if (this.persistingTo >= idx) this.persistingTo = idx - 1;
         break;
       }
     }
@@ -491,48 +439,24 @@ export class RaftCore {
     r.index = m.index;
     if (m.index <= this.commitIndex) {
       // Stale or duplicate: we already have everything it covers.
-      this.incoming = null;
+      this.snapshotReceiver.discard();
       r.done = true;
       return;
     }
-    const data = m.data ?? new Uint8Array(0);
-    let inc = this.incoming;
-    if (m.offset === 0) {
-      inc = this.incoming = { index: m.index, term: m.logTerm, total: m.hint, received: 0, chunks: [] };
-    } else if (inc && inc.index === m.index && inc.term === m.logTerm && m.offset < inc.received) {
-      r.offset = inc.received; // duplicate of a chunk we hold: ask for the next one
-      return;
+    const got = this.snapshotReceiver.receive(m);
+    switch (got.kind) {
+      case 'next': r.offset = got.offset; return;
+      case 'refused': r.reject = true; r.offset = 0; return;
+      case 'complete': r.offset = got.snapshot.data.byteLength; this.installSnapshot(got.snapshot); r.done = true; return;
     }
-    if (!inc || inc.index !== m.index || inc.term !== m.logTerm || inc.total !== m.hint || m.offset !== inc.received ||
-        inc.received + data.byteLength > inc.total || (m.done && inc.received + data.byteLength !== inc.total)) {
-      this.incoming = null; // bad offset or length: refuse, and the leader restarts at 0
-      r.reject = true;
-      r.offset = 0;
-      return;
-    }
-    inc.chunks.push(data.slice());
-    inc.received += data.byteLength;
-    r.offset = inc.received;
-    if (!m.done) return;
-    const whole = new Uint8Array(inc.total);
-    let at = 0;
-    for (const c of inc.chunks) { whole.set(c, at); at += c.byteLength; }
-    this.incoming = null;
-    this.installSnapshot({ index: inc.index, term: inc.term, data: whole });
-    r.done = true;
   }
 
   private installSnapshot(s: Snapshot): void {
-    if (this.log.term(s.index) === s.term) {
-      this.log.compact(s.index, s.term); // Figure 13 step 6: keep the entries that follow
-    } else {
-      this.log.reset(s.index, s.term);
-      this.truncateStoredAfter = s.index; // storage drops what it holds after the snapshot
-      if (this.persistingTo > s.index) this.persistingTo = s.index;
-      if (this.stableIndex > s.index) this.stableIndex = s.index;
-    }
-    if (this.stableIndex < s.index) this.stableIndex = s.index;
-    if (this.persistingTo < s.index) this.persistingTo = s.index;
+    if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would replace its own log by a snapshot`);
+    // Figure 13 step 6: keep the entries that follow a snapshot the log agrees with; otherwise
+    // discard the log, and the next Ready truncates storage after the snapshot.
+    if (this.log.term(s.index) === s.term) this.log.compact(s.index, s.term);
+    else this.log.reset(s.index, s.term);
     this.commitIndex = s.index;
     this.appliedIndex = s.index;
     this.snapshot = s;
@@ -542,83 +466,34 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- replication, leader side
 
-  private onAppendEntriesReply(m: Message): void {
-    if (this.role !== Role.Leader) return;
-    const pr = this.progress.get(m.from);
-    if (!pr) return;
-    pr.recentActive = true;
+  private onAppendEntriesReply(m: Message, pr: Progress): void {
     if (!m.reject) {
-      const moved = pr.maybeUpdate(m.index);
-      if (pr.state === ProgressState.Probe && pr.match >= pr.next - 1) pr.becomeReplicate();
-      if (moved && this.maybeCommit()) this.needBroadcast = true;
+      if (pr.appendAccepted(m.index) && this.maybeCommit()) this.needBroadcast = true;
       this.sendAppends(m.from, pr, false);
       return;
     }
-    if (pr.state === ProgressState.Snapshot) return;
-    if (pr.state === ProgressState.Replicate && m.index <= pr.match) return; // stale
-    if (pr.state === ProgressState.Probe && m.index !== pr.next - 1) return; // stale
-    let next = m.hint;
+    // Retry after the follower's conflicting term if we hold it too, else at its hint.
+    let retryAt = m.hint;
     if (m.logTerm > 0) {
       const li = this.log.lastIndexOfTerm(m.logTerm);
-      if (li > 0) next = li + 1;
+      if (li > 0) retryAt = li + 1;
     }
-    pr.becomeProbe();
-    pr.next = Math.max(pr.match + 1, Math.min(next, m.index, this.log.lastIndex + 1));
-    this.sendAppends(m.from, pr, true);
+    this.followUp(m.from, pr, pr.appendRejected(m.index, retryAt, this.log.lastIndex));
   }
 
-  private onHeartbeatReply(m: Message): void {
-    if (this.role !== Role.Leader) return;
-    const pr = this.progress.get(m.from);
-    if (!pr) return;
-    pr.recentActive = true;
-    switch (pr.state) {
-      case ProgressState.Probe:
-        pr.paused = false;
-        if (pr.match < this.log.lastIndex) this.sendAppends(m.from, pr, true);
-        break;
-      case ProgressState.Replicate:
-        // The follower had less than we had sent by the time of the heartbeat: an append was
-        // lost. Go back to probing from what it acknowledged.
-        if (m.index < m.hint && pr.match < m.hint) {
-          pr.becomeProbe();
-          this.sendAppends(m.from, pr, true);
-        } else if (pr.match < m.hint) {
-          // It holds what we sent but never acknowledged it: the replies were lost (or are
-          // late). Free a slot if the window is full, and send an append (empty if nothing is
-          // new) whose reply acknowledges everything; otherwise a full window never moves again.
-          if (pr.inflightFull) pr.freeOldestInflight();
-          this.sendAppends(m.from, pr, true);
-        }
-        break;
-      case ProgressState.Snapshot:
-        if (pr.snapshotIdleTicks >= this.cfg.heartbeatTicks) this.sendSnapshotChunk(m.from, pr);
-        break;
-    }
+  private onInstallSnapshotReply(m: Message, pr: Progress): void {
+    const match = pr.match;
+    const next = pr.snapshotAnswered(m.index, m.done, m.reject, m.offset);
+    if (pr.match > match && this.maybeCommit()) this.needBroadcast = true;
+    this.followUp(m.from, pr, next);
   }
 
-  private onInstallSnapshotReply(m: Message): void {
-    if (this.role !== Role.Leader) return;
-    const pr = this.progress.get(m.from);
-    if (!pr) return;
-    pr.recentActive = true;
-    if (m.done) {
-      if (pr.maybeUpdate(m.index) && this.maybeCommit()) this.needBroadcast = true;
-      if (pr.state === ProgressState.Snapshot) {
-        pr.becomeProbe();
-        this.sendAppends(m.from, pr, true);
-      }
-      return;
+  private followUp(to: number, pr: Progress, what: FollowUp): void {
+    switch (what) {
+      case FollowUp.Nothing: return;
+      case FollowUp.AppendOrProbe: this.sendAppends(to, pr, true); return;
+      case FollowUp.SnapshotChunk: this.sendSnapshotChunk(to, pr); return;
     }
-    if (pr.state !== ProgressState.Snapshot || m.index !== pr.snapshotIndex) return;
-    if (m.reject) {
-      pr.snapshotOffset = 0;
-    } else if (m.offset > pr.snapshotOffset) {
-      pr.snapshotOffset = m.offset;
-    } else {
-      return; // duplicate reply
-    }
-    this.sendSnapshotChunk(m.from, pr);
   }
 
   private broadcastAppend(): void {
@@ -641,9 +516,7 @@ export class RaftCore {
   private sendAppends(to: number, pr: Progress, sendIfEmpty: boolean): boolean {
     let sent = false;
     for (;;) {
-      if (pr.state === ProgressState.Snapshot) return sent;
-      if (pr.state === ProgressState.Probe && pr.paused) return sent;
-      if (pr.state === ProgressState.Replicate && pr.inflightFull) return sent;
+      if (!pr.canSendAppend) return sent;
       if (pr.next > this.log.lastIndex + 1) pr.next = this.log.lastIndex + 1;
       const prev = pr.next - 1;
       const prevTerm = this.log.term(prev);
@@ -668,8 +541,7 @@ export class RaftCore {
       if (told > pr.sentCommit) pr.sentCommit = told;
       this.sendNow.push(m);
       sent = true;
-      if (hasEntries) pr.sentEntries(last); else if (pr.state === ProgressState.Probe) pr.paused = true;
-      if (pr.state !== ProgressState.Replicate || !hasEntries) return sent;
+      if (!pr.sentAppend(last, hasEntries)) return sent;
     }
   }
 

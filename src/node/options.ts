@@ -1,3 +1,8 @@
+import { CORE_OPTIONS, CoreConfig, SHARED_CORE_OPTIONS } from '../core/config.js';
+import {
+  OptionTable, boolean, checkOptions, func, integer, nonNegativeInt, object, pickOptions, positiveInt, positiveNumber, required,
+} from '../core/option-spec.js';
+
 /** Timing and size options shared by RaftNode and Cluster, in milliseconds and bytes. */
 export interface TimingOptions {
   /** Granularity of the node's clock. Default 10 ms. */
@@ -35,22 +40,68 @@ export interface SnapshotPolicy {
   bytes?: number;
 }
 
-export const TIMING_DEFAULTS = { tickMs: 10, heartbeatMs: 100, electionTimeoutMs: 300 };
+/** The options of TimingOptions: times in ms here, the core's size options as the core defines them. */
+export const TIMING_OPTIONS = {
+  tickMs: positiveNumber("granularity of the node's clock, in ms", 10),
+  heartbeatMs: positiveNumber('leader heartbeat interval, in ms', 100),
+  electionTimeoutMs: positiveNumber('minimum election timeout in ms; each timeout is random in [t, 2t)', 300),
+  ...pickOptions(CORE_OPTIONS, SHARED_CORE_OPTIONS),
+} satisfies OptionTable;
 
-function check(name: string, v: unknown, integer = false): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new RangeError(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
+export const TIMING_DEFAULTS = {
+  tickMs: TIMING_OPTIONS.tickMs.default as number,
+  heartbeatMs: TIMING_OPTIONS.heartbeatMs.default as number,
+  electionTimeoutMs: TIMING_OPTIONS.electionTimeoutMs.default as number,
+};
+
+/** The options snapshotPolicy takes. */
+const SNAPSHOT_POLICY_OPTIONS = {
+  entries: positiveInt('take a snapshot once the log holds this many entries since the last one'),
+  bytes: positiveInt('... or this many bytes of commands'),
+} satisfies OptionTable;
+
+/** Every option of RaftNode.start (RaftNodeOptions). */
+export const NODE_OPTIONS = {
+  ...TIMING_OPTIONS,
+  id: required(nonNegativeInt("this peer's id; one of peers")),
+  peers: CORE_OPTIONS.peers,
+  transport: required(object('sends the messages of this node: { send(messages) }', 'an object with a send(messages) method')),
+  storage: object('where the node persists its state (RaftStorage); default a MemoryStorage'),
+  stateMachine: object('the replicated state machine: { apply, snapshot?, restore? }'),
+  onApply: func('called with each run of committed entries, in order'),
+  onRestore: func('called when a snapshot replaces the state'),
+  snapshotPolicy: object('automatic snapshots { entries?, bytes? }; needs stateMachine.snapshot', 'an object { entries?, bytes? }'),
+  seed: integer('seed of the election-timeout randomness; default from the id and the clock'),
+  onFatal: func('hears about the error that stopped the node (fail-stop); default: rethrow'),
+  onOutcome: func('called with the outcome of every accepted proposal, exactly once each'),
+  scheduler: object('clock and event-loop scheduling { every(ms, fn), soon(fn) }; default real timers', 'an object { every, soon }'),
+  checkReadyContract: boolean('check the Ready contract on every Ready (tests, simulation)', false),
+} satisfies OptionTable;
+
+/** The options that go to the core as they are. */
+export function coreOptionsOf(o: TimingOptions): Pick<CoreConfig, (typeof SHARED_CORE_OPTIONS)[number]> {
+  const out: Record<string, unknown> = {};
+  for (const k of SHARED_CORE_OPTIONS) out[k] = o[k];
+  return out;
+}
+
+/** Checks RaftNode options: names, types, and what depends on more than one of them. */
+export function checkNodeOptions(o: unknown): void {
+  checkOptions(NODE_OPTIONS, o, 'RaftNode.start');
+  const opts = o as { transport: { send?: unknown }; stateMachine?: { snapshot?: unknown }; snapshotPolicy?: SnapshotPolicy } & TimingOptions;
+  if (typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
+  resolveTiming(opts);
+  checkSnapshotPolicy(opts.snapshotPolicy);
+  if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
+    throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
   }
 }
 
-/** Validates the options and converts times to ticks; errors name the offending option. */
+/**
+ * Converts times to ticks and checks the options that depend on each other; errors name the
+ * offending option. The options one by one are checked against their table (checkOptions).
+ */
 export function resolveTiming(o: TimingOptions): { tickMs: number; heartbeatTicks: number; electionTicks: number } {
-  check('tickMs', o.tickMs);
-  check('heartbeatMs', o.heartbeatMs);
-  check('electionTimeoutMs', o.electionTimeoutMs);
-  for (const k of ['maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries'] as const) check(k, o[k], true);
-  if (o.checkQuorum !== undefined && typeof o.checkQuorum !== 'boolean') throw new TypeError(`option checkQuorum must be a boolean, got ${typeof o.checkQuorum}`);
   const tickMs = o.tickMs ?? TIMING_DEFAULTS.tickMs;
   const heartbeatMs = o.heartbeatMs ?? TIMING_DEFAULTS.heartbeatMs;
   const electionTimeoutMs = o.electionTimeoutMs ?? TIMING_DEFAULTS.electionTimeoutMs;
@@ -68,7 +119,12 @@ export function resolveTiming(o: TimingOptions): { tickMs: number; heartbeatTick
 export function checkSnapshotPolicy(p: SnapshotPolicy | undefined): void {
   if (p === undefined) return;
   if (typeof p !== 'object' || p === null) throw new TypeError('option snapshotPolicy must be an object { entries?, bytes? }');
-  check('snapshotPolicy.entries', p.entries, true);
-  check('snapshotPolicy.bytes', p.bytes, true);
+  try {
+    checkOptions(SNAPSHOT_POLICY_OPTIONS, p, 'snapshotPolicy');
+  } catch (e) {
+    // name the nested option in full: "option snapshotPolicy.entries must be..."
+    if (e instanceof Error) e.message = e.message.replace(/^option (\w+)/, 'option snapshotPolicy.$1').replace(/^unknown option (\w+)/, 'unknown option snapshotPolicy.$1');
+    throw e;
+  }
   if (p.entries === undefined && p.bytes === undefined) throw new RangeError('option snapshotPolicy needs entries or bytes');
 }

@@ -1,10 +1,11 @@
 import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { PersistedState, ProposeResult, RaftCore, Ready, Snapshot } from '../core/raft.js';
+import { RaftCore } from '../core/raft.js';
+import type { PersistedState, ProposeResult, Ready, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
-import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from './options.js';
+import { SnapshotPolicy, TimingOptions, checkNodeOptions, coreOptionsOf, resolveTiming } from './options.js';
 import { OutcomeListener, ProposalTracker } from './proposal-tracker.js';
 import { ReadyContract } from './ready-contract.js';
 import { Scheduler, realTimeScheduler } from './scheduler.js';
@@ -77,10 +78,7 @@ export class RaftNode {
     this.core = new RaftCore({
       id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
-      maxCommandBytes: opts.maxCommandBytes, maxBatchBytes: opts.maxBatchBytes, maxBatchEntries: opts.maxBatchEntries, maxInflight: opts.maxInflight,
-      checkQuorum: opts.checkQuorum,
-      snapshotChunkBytes: opts.snapshotChunkBytes, maxUncommittedEntries: opts.maxUncommittedEntries,
-      noopOnElection: opts.noopOnElection ?? true,
+      ...coreOptionsOf(opts),
     }, persisted);
     this.tracker = opts.onOutcome ? new ProposalTracker(opts.onOutcome) : null;
     this.contract = opts.checkReadyContract ? new ReadyContract(opts.id, persisted) : null;
@@ -104,14 +102,7 @@ export class RaftNode {
   }
 
   private static check(opts: RaftNodeOptions): RaftStorage {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('RaftNode.start needs an options object');
-    if (!opts.transport || typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
-    resolveTiming(opts);
-    checkSnapshotPolicy(opts.snapshotPolicy);
-    if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
-      throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
-    }
-    if (opts.onOutcome !== undefined && typeof opts.onOutcome !== 'function') throw new TypeError('option onOutcome must be a function');
+    checkNodeOptions(opts);
     return opts.storage ?? new MemoryStorage();
   }
 

@@ -1,6 +1,6 @@
 import type { EntryBatch } from '../core/entry-batch.js';
 import { Message, MsgType } from '../core/message.js';
-import type { HardState, PersistedState, Ready, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Ready, Snapshot } from '../core/types.js';
 
 /** A runtime or core broke the Ready contract (src/core/raft.ts, Ready): a bug, never a fault. */
 export class ReadyContractError extends Error {

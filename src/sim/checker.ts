@@ -1,4 +1,4 @@
-import type { HardState } from '../core/raft.js';
+import type { HardState } from '../core/types.js';
 import { bytesEqual, describeCommand } from './commands.js';
 
 /**

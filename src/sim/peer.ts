@@ -1,7 +1,8 @@
 import type { CoreConfig } from '../core/config.js';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
-import { BackpressureError, RaftCore, Role } from '../core/raft.js';
+import type { RaftCore } from '../core/raft.js';
+import { BackpressureError, Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { OutcomeListener } from '../node/proposal-tracker.js';
 import { RaftNode } from '../node/raft-node.js';

@@ -1,5 +1,5 @@
 import type { EntryBatch } from '../core/entry-batch.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
 

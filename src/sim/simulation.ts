@@ -1,5 +1,5 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
-import { Role } from '../core/raft.js';
+import { Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decode, encode } from '../transport/codec.js';

@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EntryBatch } from '../core/entry-batch.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import type { RaftStorage } from './storage.js';
 import { crc32c } from './crc32c.js';
 import {

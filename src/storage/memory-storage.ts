@@ -1,6 +1,6 @@
 import type { EntryBatch } from '../core/entry-batch.js';
 import { RaftLog } from '../core/log.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import type { RaftStorage } from './storage.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { EntryBatch } from '../core/entry-batch.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 
 /**
  * Where one peer keeps what Raft must not forget. `save` applies, in order:

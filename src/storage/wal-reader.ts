@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EntryBatch } from '../core/entry-batch.js';
-import type { HardState, PersistedState, Snapshot } from '../core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import {
   DecodedEntries, FRAME_BYTES, RecordType, SegmentHeader, decodeEntries, decodeHardState, decodeSegmentHeader,
   decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,

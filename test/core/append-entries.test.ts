@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgType } from '../../src/core/message.js';
-import { InvariantError, Role } from '../../src/core/raft.js';
+import { InvariantError, Role } from '../../src/core/types.js';
 import {
   appendEntries, batchIndexes, batchTerms, batchTexts, cmdOf, drain, ents, heartbeat, logTerms, newCore, stepDrain,
 } from './helpers.js';

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RaftCore, Role, BackpressureError } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { Role, BackpressureError } from '../../src/core/types.js';
 import { bytes, config, drain, makeLeader, newCore } from './helpers.js';
 
 describe('config validation', () => {
@@ -14,7 +15,25 @@ describe('config validation', () => {
   }
 
   test('zero peers', () => rejects({ peers: [] }, RangeError, /\bpeers\b/));
-  test('peers not an array', () => rejects({ peers: undefined }, RangeError, /\bpeers\b/));
+  test('peers missing or not an array: a TypeError', () => {
+    rejects({ peers: undefined }, TypeError, /option peers is required/);
+    rejects({ peers: 3 }, TypeError, /option peers must be an array of peer ids, got number 3/);
+  });
+  test('an unknown option is refused, with the closest known name', () => {
+    rejects({ electionTimeout: 10 }, TypeError, /unknown option electionTimeout for RaftCore: did you mean electionTicks\?/);
+    rejects({ maxinflight: 4 }, TypeError, /unknown option maxinflight .*did you mean maxInflight\?/);
+    rejects({ zzzzzzzz: 1 }, TypeError, /^unknown option zzzzzzzz for RaftCore \(known options: id, peers/);
+  });
+  test('a wrong type names the option, the type expected and the type received', () => {
+    rejects({ maxInflight: '4' }, TypeError, /option maxInflight must be a positive integer, got string "4"/);
+    rejects({ checkQuorum: 1 }, TypeError, /option checkQuorum must be a boolean, got number 1/);
+    rejects({ noopOnElection: 'yes' }, TypeError, /option noopOnElection must be a boolean, got string "yes"/);
+    rejects({ electionTicks: null }, TypeError, /option electionTicks must be a positive integer, got null/);
+  });
+  test('noopOnElection defaults to true', () => {
+    const { noopOnElection: _, ...cfg } = config();
+    assert.equal(new RaftCore(cfg).cfg.noopOnElection, true);
+  });
   test('duplicate peer ids', () => rejects({ peers: [1, 2, 2] }, RangeError, /\bpeers\b/));
   test('id not in peers', () => rejects({ id: 9 }, RangeError, /\bid\b.*9/));
   test('electionTicks zero / negative / fractional', () => {

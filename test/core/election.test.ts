@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgType } from '../../src/core/message.js';
-import { NO_VOTE, Role } from '../../src/core/raft.js';
+import { NO_VOTE, Role } from '../../src/core/types.js';
 import {
   ELECTION, appendEntries, drain, fixed, heartbeat, makeLeader, msgsOfType, newCore, requestVote, seeded, stepDrain,
   takeReady, tickDrain, voteReply,

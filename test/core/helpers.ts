@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { CoreConfig } from '../../src/core/config.js';
 import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
-import { HardState, PersistedState, RaftCore, Ready, Role, Snapshot } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { HardState, PersistedState, Ready, Role, Snapshot } from '../../src/core/types.js';
 import { seededRandom } from '../../src/core/random.js';
 
 const enc = new TextEncoder();
@@ -26,7 +27,8 @@ export const ELECTION = 10;
 export const HEARTBEAT = 2;
 
 export function config(over: Partial<CoreConfig> = {}): CoreConfig {
-  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), ...over };
+  // No no-op entry on election unless a test asks: the tests count indexes from the proposals alone.
+  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, ...over };
 }
 
 /** The command stored in test entries: readable, and unique per (index, term). */

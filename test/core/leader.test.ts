@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Message, MsgType, MSG_TYPE_NAMES } from '../../src/core/message.js';
-import { NO_VOTE, RaftCore, Role } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { NO_VOTE, Role } from '../../src/core/types.js';
 import {
   ELECTION, HEARTBEAT, Net, allMsgs, appendOk, batchIndexes, bytes, drain, leaderHello, logTerms, makeLeader, msg, newCore,
   stepDrain, takeReady, tickDrain,

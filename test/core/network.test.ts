@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgType } from '../../src/core/message.js';
-import { RaftCore, Role } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { Role } from '../../src/core/types.js';
 import { ELECTION, HEARTBEAT, Net, encodeSnap, logTerms, seeded, text } from './helpers.js';
 
 /**

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Message, MsgType } from '../../src/core/message.js';
 import { ProgressState } from '../../src/core/progress.js';
-import { RaftCore, Ready, Role } from '../../src/core/raft.js';
+import { RaftCore } from '../../src/core/raft.js';
+import { Ready, Role } from '../../src/core/types.js';
 import {
   allMsgs, appendEntries, batchIndexes, bytes, drain, ents, installSnapshot, leaderHello, logTerms, makeLeader, newCore, stepDrain, text,
 } from './helpers.js';

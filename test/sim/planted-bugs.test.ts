@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
-import type { HardState, Snapshot } from '../../src/core/raft.js';
+import type { HardState, Snapshot } from '../../src/core/types.js';
 import { RaftCore } from '../../src/core/raft.js';
 import { Outcome, ProposalTracker } from '../../src/node/proposal-tracker.js';
 import { runSeed } from '../../src/sim/scenario.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import { makeBatch } from '../../src/core/entry-batch.js';
-import type { HardState, Snapshot } from '../../src/core/raft.js';
+import type { HardState, Snapshot } from '../../src/core/types.js';
 import { FileStorage, FsyncPolicy } from '../../src/storage/file-storage.js';
 import { Model, assertMatches, rmDir, rng, tmpDir } from './helpers.js';
 

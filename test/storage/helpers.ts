@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import { batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { seededRandom } from '../../src/core/random.js';
-import type { HardState, PersistedState, Snapshot } from '../../src/core/raft.js';
+import type { HardState, PersistedState, Snapshot } from '../../src/core/types.js';
 
 export function tmpDir(tag = 'raft-fs'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${tag}-`));

@@ -1,0 +1,28 @@
+import { OptionTable, boolean, checkOptions, integer, object, positiveInt, required } from '../core/option-spec.js';
+import { TIMING_OPTIONS } from '../node/options.js';
+
+/** Every option of Cluster.start (ClusterOptions); the timing and size options are RaftNode's. */
+export const CLUSTER_OPTIONS = {
+  ...TIMING_OPTIONS,
+  peers: required(positiveInt('number of peers, one worker_thread each (1-64)')),
+  applyStream: boolean('forward every applied entry to the main thread (onApply)', true),
+  stateMachine: {
+    expects: 'a module path (string) or a file URL',
+    isType: (v: unknown) => typeof v === 'string' || v instanceof URL,
+    doc: 'module exporting createStateMachine(peer), loaded inside each worker',
+  },
+  snapshotPolicy: object('automatic snapshots { entries?, bytes? }, taken inside the worker; needs stateMachine', 'an object { entries?, bytes? }'),
+  storage: object('durable storage on disk { dir, fsync?, clusterId?, segmentBytes? }; default shared memory',
+    'an object { dir: string, fsync?: "always" | "batch" | "none", clusterId?, segmentBytes? }'),
+  seed: integer('seed of the election timeouts and of the fault injector; default drawn at random'),
+  sessions: {
+    expects: 'true, false or an object { maxSessions?, inactivityLimit? }',
+    isType: (v: unknown) => typeof v === 'boolean' || (typeof v === 'object' && v !== null),
+    doc: 'exactly-once client sessions (cluster.session())',
+  },
+} satisfies OptionTable;
+
+/** Refuses unknown option names and values of the wrong type (the combined rules are Cluster's). */
+export function checkClusterOptionTypes(o: unknown): void {
+  checkOptions(CLUSTER_OPTIONS, o, 'Cluster.start');
+}
