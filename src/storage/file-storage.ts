@@ -11,8 +11,9 @@
  * snapshot can be deleted without losing the hard state. Then, per save(), in this order:
  * a HardState record (if any), a Snapshot marker (if any; the snapshot file itself is made
  * durable before the marker is written), an Entries record (if any) holding a whole
- * EntryBatch. One save() is one write() and so at most one torn tail. Truncation is implicit:
- * an Entries record replaces the log from its first index on; there is no separate record.
+ * EntryBatch. One save() is one write() and so at most one torn tail. A Snapshot marker drops
+ * the entries through its index only; an Entries record replaces the log from its first index
+ * on, and an empty one is how the core's truncations (an empty batch) are recorded.
  * The hard state goes first so that a torn save can leave a new term without its entries
  * but never entries of a term the peer has not recorded.
  *
@@ -275,31 +276,31 @@ export class FileStorage implements RaftStorage {
     let snapIndex = this.snap ? this.snap.index : 0;
     let last = this.lastIndex;
     let useSnap: Snapshot | null = null;
-    let retained = false;
     if (snapshot && snapshot.index > snapIndex) {
       if (!Number.isSafeInteger(snapshot.index) || !Number.isSafeInteger(snapshot.term) || snapshot.term < 0) {
         throw new RangeError(`snapshot index and term must be integers, got (${snapshot.index}, ${snapshot.term})`);
       }
       if (!(snapshot.data instanceof Uint8Array)) throw new TypeError('snapshot data must be a Uint8Array');
       useSnap = snapshot;
-      retained = this.termAt(snapshot.index) === snapshot.term;
       snapIndex = snapshot.index;
-      if (!retained) last = snapshot.index;
+      if (last < snapIndex) last = snapIndex; // entries after the snapshot stay; none if it is beyond them
     }
-    let from = 0, count = 0, first = 0, d0 = 0, d1 = 0;
-    if (entries && entries.count > 0) {
-      if (entries.firstIndex <= snapIndex) from = snapIndex - entries.firstIndex + 1; // already in the snapshot
-      if (from < entries.count) {
-        first = entries.firstIndex + from;
+    // Entries replace the log from `first` on; `count` may be 0: then they only truncate there.
+    let from = 0, count = 0, first = 0, d0 = 0, d1 = 0, writeEntries = false;
+    if (entries) {
+      from = Math.max(0, snapIndex + 1 - entries.firstIndex); // already in the snapshot
+      first = entries.firstIndex + from;
+      count = Math.max(0, entries.count - from);
+      if (count > 0) {
         if (first > last + 1) throw new RangeError(`storage gap: entries start at ${first}, the stored log ends at ${last}`);
-        count = entries.count - from;
         d0 = from === 0 ? 0 : entries.ends[from - 1];
         d1 = entries.ends[entries.count - 1];
         if (d1 > entries.data.byteLength || d0 > d1) throw new RangeError(`malformed entry batch: ends reach ${d1} but data has ${entries.data.byteLength} bytes`);
       }
+      writeEntries = count > 0 || first <= last; // an empty batch past the end truncates nothing
     }
-    const entriesPayload = count > 0 ? entriesPayloadBytes(count, d1 - d0) : 0;
-    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (count > 0 ? FRAME_BYTES + entriesPayload : 0);
+    const entriesPayload = writeEntries ? entriesPayloadBytes(count, d1 - d0) : 0;
+    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (writeEntries ? FRAME_BYTES + entriesPayload : 0);
     if (n === 0) return this.emptySaveResult();
 
     // ---- write
@@ -311,20 +312,22 @@ export class FileStorage implements RaftStorage {
     const dv = buf === this.scratch ? this.scratchView : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0, records = 0;
     if (hardState) { at += encodeHardState(buf, dv, at, hardState.term, hardState.votedFor); records++; }
-    if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained }); records++; }
-    if (count > 0) {
+    if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained: useSnap!.index < this.lastIndex }); records++; }
+    if (writeEntries) {
       const e = entries!;
       const p = at + FRAME_BYTES;
       setU64(dv, p, first);
       dv.setUint32(p + 8, count, true);
-      buf.set(new Uint8Array(e.terms.buffer, e.terms.byteOffset + 4 * from, 4 * count), p + 12);
-      const endsAt = p + 12 + 4 * count;
-      if (d0 === 0) {
-        buf.set(new Uint8Array(e.ends.buffer, e.ends.byteOffset + 4 * from, 4 * count), endsAt);
-      } else {
-        for (let k = 0; k < count; k++) dv.setUint32(endsAt + 4 * k, e.ends[from + k] - d0, true);
+      if (count > 0) { // an empty record (a truncation) has nothing more
+        buf.set(new Uint8Array(e.terms.buffer, e.terms.byteOffset + 4 * from, 4 * count), p + 12);
+        const endsAt = p + 12 + 4 * count;
+        if (d0 === 0) {
+          buf.set(new Uint8Array(e.ends.buffer, e.ends.byteOffset + 4 * from, 4 * count), endsAt);
+        } else {
+          for (let k = 0; k < count; k++) dv.setUint32(endsAt + 4 * k, e.ends[from + k] - d0, true);
+        }
+        buf.set(e.data.subarray(d0, d1), endsAt + 4 * count);
       }
-      buf.set(e.data.subarray(d0, d1), endsAt + 4 * count);
       writeFrame(buf, dv, at, RecordType.Entries, entriesPayload);
       at += FRAME_BYTES + entriesPayload;
       records++;
@@ -343,16 +346,16 @@ export class FileStorage implements RaftStorage {
     let plan: CompactionPlan | null = null;
     if (useSnap && snapRef) {
       this.snap = snapRef;
-      if (retained) this.compactRuns(useSnap.index);
-      else { this.runStart = []; this.runTerm = []; this.lastIndex = useSnap.index; }
-      const coverage = retained ? useSnap.index : Infinity;
+      this.compactRuns(useSnap.index);
+      if (this.lastIndex < useSnap.index) this.lastIndex = useSnap.index;
+      // Segments before the last one that began at or below the snapshot hold nothing still needed.
       let deleteBefore = 0;
-      for (const s of this.segs) if (s.startLast <= coverage) deleteBefore = s.seq;
+      for (const s of this.segs) if (s.startLast <= useSnap.index) deleteBefore = s.seq;
       plan = { deleteBefore, keepSnapshot: snapshotName(useSnap.index, useSnap.term) };
     }
-    if (count > 0) {
+    if (writeEntries) {
       this.truncateRuns(first);
-      this.appendRuns(first, entries!.terms, from, count);
+      if (count > 0) this.appendRuns(first, entries!.terms, from, count);
       this.lastIndex = first + count - 1;
     }
     this.st.saves++;
@@ -663,19 +666,6 @@ export class FileStorage implements RaftStorage {
   }
 
   // ---------------------------------------------------------------- term runs
-
-  /** Term of the stored entry at `index` (the snapshot's term at its index), or -1. */
-  private termAt(index: number): number {
-    const s = this.snap;
-    if (s && index === s.index) return s.term;
-    if (index <= (s ? s.index : 0) || index > this.lastIndex) return -1;
-    let lo = 0, hi = this.runStart.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.runStart[mid] <= index) lo = mid; else hi = mid - 1;
-    }
-    return this.runTerm[lo];
-  }
 
   private truncateRuns(from: number): void {
     while (this.runStart.length > 0 && this.runStart[this.runStart.length - 1] >= from) {

@@ -79,15 +79,6 @@ class ReplayLog {
     this.chunks = [];
   }
 
-  termAt(index: number): number {
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const c = this.chunks[i];
-      const k = index - c.e.firstIndex;
-      if (k >= c.from && k < c.to) return c.e.terms[k];
-    }
-    return -1;
-  }
-
   /** Returns an error message or null. */
   entries(e: DecodedEntries): string | null {
     const f = e.firstIndex;
@@ -113,17 +104,16 @@ class ReplayLog {
     return null;
   }
 
-  snapshot(index: number, term: number, retained: boolean): string | null {
+  /** Entries through `index` go; those after it stay (`retained`: the writer saw some after it). */
+  snapshot(index: number, retained: boolean): string | null {
     if (index <= this.snapIndex) return `snapshot marker at index ${index} not above the previous snapshot index ${this.snapIndex}`;
     if (!retained) {
       this.snapIndex = this.unknownThrough = this.last = index;
       this.chunks = [];
       return null;
     }
-    if (index > this.last) return `snapshot marker at index ${index} keeps entries, but the log ends at ${this.last}`;
+    if (index >= this.last) return `snapshot marker at index ${index} keeps the entries after it, but the log ends at ${this.last}`;
     if (index > this.unknownThrough) {
-      const t = this.termAt(index);
-      if (t !== term) return `snapshot marker (index ${index}, term ${term}) keeps entries, but the entry there has term ${t}`;
       this.unknownThrough = index;
       while (this.chunks.length > 0) {
         const c = this.chunks[0];
@@ -265,7 +255,7 @@ export function readWal(opts: ReadOptions): Recovered {
             case RecordType.HardState: hard = decodeHardState(dv, p, len); break;
             case RecordType.Snapshot: {
               const m = decodeSnapshotMarker(dv, p, len);
-              problem = log.snapshot(m.index, m.term, m.retained);
+              problem = log.snapshot(m.index, m.retained);
               snap = { index: m.index, term: m.term, bytes: m.bytes, crc: m.crc };
               break;
             }
