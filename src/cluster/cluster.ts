@@ -7,6 +7,7 @@ import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournalHost } from '../storage/shared-journal.js';
+import { storageErrorFromWire } from '../storage/storage-corruption-error.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { ClusterClient } from './client.js';
@@ -311,6 +312,8 @@ export class Cluster {
         this.exited[i] = exited.catch(() => {});
         await exited;
       }
+      const corrupt = storageErrorFromWire(e, i); // crossed from the worker as a tagged object
+      if (corrupt) throw corrupt;
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(`peer ${i} failed to start: ${msg}`, { cause: e });
     }

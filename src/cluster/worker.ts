@@ -3,6 +3,7 @@ import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore, Role } from '../core/raft.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
+import { storageErrorToWire } from '../storage/storage-corruption-error.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
@@ -52,7 +53,7 @@ const api: WorkerApi = {
       // Loaded only when asked for. If opening fails, init rejects and the main thread
       // terminates this worker, which closes whatever descriptors it opened.
       const { FileStorage } = await import('../storage/file-storage.js');
-      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id });
+      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id, peers: init.peers }).catch((e) => { throw storageErrorToWire(e); });
     }
     let sm: StateMachine | undefined;
     if (init.stateMachineModule) {

@@ -2,7 +2,7 @@
  * FileStorage: a durable RaftStorage in a directory of its own.
  *
  * Directory layout
- *   meta.json                         cluster id, peer id, format version (written once, atomically)
+ *   meta.json                         cluster id, peer id, membership, format version (written atomically)
  *   wal-<seq, 16 digits>.log          segments of the write-ahead log, seq = 1, 2, ...
  *   snap-<index>-<term>.snap          snapshot files (16 digits each), written atomically
  *
@@ -54,6 +54,13 @@ export interface FileStorageOptions {
   dir: string;
   clusterId: string;
   peerId: number;
+  /**
+   * The ordered ids of every peer of the cluster, this one included. Recorded in the
+   * directory at its first open; a directory that records another membership (another peer
+   * count) is refused, so that a peer never runs with a majority of another size than the
+   * log it holds was written under. Omitted: not checked, and not recorded.
+   */
+  peers?: readonly number[];
   fsync: FsyncPolicy;
   /** A segment is closed and a new one begun once a save would take it past this size. Default 64 MiB. */
   segmentBytes?: number;
@@ -97,6 +104,8 @@ interface Meta {
   version: number;
   clusterId: string;
   peerId: number;
+  /** Absent in directories written before membership was recorded. */
+  peers?: number[];
 }
 const META_FORMAT = 'raft-threads-file-storage';
 
@@ -117,7 +126,17 @@ interface SyncGroup {
   entries: number;
 }
 
-export function validateFileStorageOptions(opts: FileStorageOptions): Required<FileStorageOptions> {
+export type ResolvedFileStorageOptions = Required<Omit<FileStorageOptions, 'peers'>> & { peers: number[] | null };
+
+function describePeers(peers: readonly number[]): string {
+  return `${peers.length} peer${peers.length === 1 ? '' : 's'} [${peers.join(', ')}]`;
+}
+
+function samePeers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
+}
+
+export function validateFileStorageOptions(opts: FileStorageOptions): ResolvedFileStorageOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError('FileStorage options must be an object');
   if (typeof opts.dir !== 'string' || opts.dir === '') throw new TypeError(`FileStorage option "dir" must be a non-empty string, got ${JSON.stringify(opts.dir)}`);
   if (typeof opts.clusterId !== 'string' || opts.clusterId === '' || opts.clusterId.includes('\0')) {
@@ -127,11 +146,20 @@ export function validateFileStorageOptions(opts: FileStorageOptions): Required<F
   if (!FSYNC_POLICIES.includes(opts.fsync)) {
     throw new TypeError(`FileStorage option "fsync" must be one of ${FSYNC_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(opts.fsync)}`);
   }
+  let peers: number[] | null = null;
+  if (opts.peers !== undefined) {
+    const p = opts.peers;
+    if (!Array.isArray(p) || p.length === 0 || !p.every((x) => Number.isSafeInteger(x) && x >= 0) || new Set(p).size !== p.length) {
+      throw new TypeError(`FileStorage option "peers" must be a non-empty array of distinct non-negative integer peer ids, got ${JSON.stringify(p)}`);
+    }
+    if (!p.includes(opts.peerId)) throw new RangeError(`FileStorage option "peers" (${JSON.stringify(p)}) must include this peer's id ${opts.peerId}`);
+    peers = [...p];
+  }
   const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > 0xffffffff) {
     throw new RangeError(`FileStorage option "segmentBytes" must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(opts.segmentBytes)}`);
   }
-  return { dir: path.resolve(opts.dir), clusterId: opts.clusterId, peerId: opts.peerId, fsync: opts.fsync, segmentBytes };
+  return { dir: path.resolve(opts.dir), clusterId: opts.clusterId, peerId: opts.peerId, peers, fsync: opts.fsync, segmentBytes };
 }
 
 function errCode(err: unknown): string {
@@ -162,6 +190,8 @@ export class FileStorage implements RaftStorage {
   readonly dir: string;
   readonly clusterId: string;
   readonly peerId: number;
+  /** The membership this directory records (null: none recorded, none given). */
+  readonly peers: readonly number[] | null;
   readonly policy: FsyncPolicy;
   readonly segmentBytes: number;
   private readonly identity: number;
@@ -207,7 +237,7 @@ export class FileStorage implements RaftStorage {
     return new FileStorage(validateFileStorageOptions(opts));
   }
 
-  private constructor(o: Required<FileStorageOptions>) {
+  private constructor(o: ResolvedFileStorageOptions) {
     this.dir = o.dir;
     this.clusterId = o.clusterId;
     this.peerId = o.peerId;
@@ -215,7 +245,8 @@ export class FileStorage implements RaftStorage {
     this.segmentBytes = o.segmentBytes;
     this.identity = identityTag(o.clusterId, o.peerId);
 
-    const fresh = this.prepareDirectory();
+    const { fresh, peers } = this.prepareDirectory(o.peers);
+    this.peers = peers;
     if (fresh) {
       this.createSegment(1, true);
       fs.closeSync(this.fd);
@@ -420,8 +451,8 @@ export class FileStorage implements RaftStorage {
 
   // ---------------------------------------------------------------- opening
 
-  /** Checks or initialises the directory and its meta file; returns true if it is new. */
-  private prepareDirectory(): boolean {
+  /** Checks or initialises the directory and its meta file; says whether it is new and the membership it records. */
+  private prepareDirectory(given: number[] | null): { fresh: boolean; peers: number[] | null } {
     const dir = this.dir;
     let created: string | undefined;
     try {
@@ -460,6 +491,13 @@ export class FileStorage implements RaftStorage {
         throw new Error(`storage directory ${dir} belongs to cluster ${JSON.stringify(meta.clusterId)} peer ${meta.peerId}; ` +
           `refusing to open it as cluster ${JSON.stringify(this.clusterId)} peer ${this.peerId}`);
       }
+      if (meta.peers !== undefined && (!Array.isArray(meta.peers) || !meta.peers.every((x) => Number.isSafeInteger(x)))) {
+        throw new StorageCorruptionError(metaPath, 0, `"peers" is not a list of peer ids: ${JSON.stringify(meta.peers)}`);
+      }
+      if (meta.peers && given && !samePeers(meta.peers, given)) {
+        throw new Error(`storage directory ${dir} belongs to a cluster of ${describePeers(meta.peers)}; refusing to open it for a cluster of ` +
+          `${describePeers(given)} (a log written under one majority must not be used under another)`);
+      }
     } else {
       const l = listDir(dir);
       const foreign = [...l.segments.map(segmentName), ...l.snapshots, ...l.others];
@@ -479,10 +517,12 @@ export class FileStorage implements RaftStorage {
       throw new Error(`storage directory ${dir} is not writable (${errCode(err)})`);
     }
 
-    if (meta) return false;
-    const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId };
+    const peers = meta?.peers ?? given;
+    if (meta && (meta.peers || !peers)) return { fresh: false, peers };
+    // A new directory, or one from before membership was recorded: record it now.
+    const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId, ...(peers ? { peers } : {}) };
     writeFileAtomic(dir, META_FILE, [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')], true);
-    return true;
+    return { fresh: !meta, peers };
   }
 
   // ---------------------------------------------------------------- segments

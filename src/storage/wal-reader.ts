@@ -21,13 +21,9 @@ import {
   decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,
 } from './wal-format.js';
 import { crc32c } from './crc32c.js';
+import { StorageCorruptionError } from './storage-corruption-error.js';
 
-export class StorageCorruptionError extends Error {
-  constructor(readonly file: string, readonly offset: number, what: string) {
-    super(`corrupt Raft storage: ${file} at offset ${offset}: ${what}; refusing to open (nothing is skipped)`);
-    this.name = 'StorageCorruptionError';
-  }
-}
+export { StorageCorruptionError } from './storage-corruption-error.js';
 
 export interface SegmentInfo {
   seq: number;
@@ -289,7 +285,7 @@ export function readWal(opts: ReadOptions): Recovered {
 
   if (log.unknownThrough !== log.snapIndex) {
     const first = segments.length > 0 ? path.join(dir, segmentName(segments[0].seq)) : dir;
-    throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`);
+    throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`, { dir });
   }
 
   let snapshot: Snapshot | null = null;

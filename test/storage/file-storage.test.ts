@@ -457,3 +457,55 @@ test('file storage (batch): rotation and compaction while syncs are in flight; n
     rmDir(dir);
   }
 });
+
+test('file storage: the directory records the membership; another peer count or peer list is refused, naming both', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2] }));
+    s.save({ term: 1, votedFor: 1 }, null, batch(1, [1]));
+    await s.close();
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).peers, [0, 1, 2]);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [1] })),
+      (e: Error) => e.message.includes(dir) && /cluster of 3 peers \[0, 1, 2\]/.test(e.message) && /cluster of 1 peer \[1\]/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2, 3, 4] })), /3 peers \[0, 1, 2\].*5 peers \[0, 1, 2, 3, 4\]/);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [2, 1, 0] })), /\[0, 1, 2\].*\[2, 1, 0\]/);
+    const same = await FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2] }));
+    assert.deepEqual(same.peers, [0, 1, 2]);
+    assert.deepEqual(same.load().hardState, { term: 1, votedFor: 1 });
+    await same.close();
+    const unchecked = await FileStorage.open(opts(dir, { peerId: 1 })); // no membership given: not checked
+    assert.deepEqual(unchecked.peers, [0, 1, 2], 'the recorded membership is reported');
+    await unchecked.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: a directory from before membership was recorded adopts the first membership given', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { peerId: 2 }));
+    s.save({ term: 3, votedFor: 2 }, null, null);
+    await s.close();
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).peers, undefined);
+    const adopted = await FileStorage.open(opts(dir, { peerId: 2, peers: [0, 1, 2] }));
+    assert.deepEqual(adopted.load().hardState, { term: 3, votedFor: 2 });
+    await adopted.close();
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 2, peers: [2] })), /3 peers \[0, 1, 2\].*1 peer \[2\]/);
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: option "peers" is validated', async () => {
+  const dir = tmpDir();
+  try {
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [0, 2] })), (e: Error) => e instanceof RangeError && /"peers".*include this peer's id 1/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [1, 1] })), (e: Error) => e instanceof TypeError && /"peers".*distinct/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [] })), /"peers"/);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: 3 as unknown as number[] })), /"peers".*got 3/);
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing written for refused options');
+  } finally {
+    rmDir(dir);
+  }
+});
