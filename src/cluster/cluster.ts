@@ -7,6 +7,7 @@ import type { Snapshot } from '../core/raft.js';
 import { SnapshotPolicy, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournalHost } from '../storage/shared-journal.js';
+import { releaseLockOf } from '../storage/dir-lock.js';
 import { storageErrorFromWire } from '../storage/storage-corruption-error.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
@@ -173,7 +174,7 @@ export class Cluster {
     this.clientEnds[i] = null;
     this.clientInstance?.attach(i, null);
     inc.applyPort?.close();
-    const exited = inc.worker.terminate();
+    const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
     await exited;
   }
@@ -226,13 +227,23 @@ export class Cluster {
       try { await Promise.race([inc.remote.stop(), delay(1000)]); } catch { /* already gone */ }
       inc.applyPort?.close();
       inc.remote[Comlink.releaseProxy]?.();
-      await inc.worker.terminate();
+      await this.terminate(i, inc.worker);
     }));
     this.listeners.clear();
     this.clientInstance?.close();
   }
 
   // ------------------------------------------------------------ internals
+
+  /** Ends peer i's worker; a worker ended this way never closed its storage, so its directory lock is freed here. */
+  private async terminate(i: number, worker: Worker): Promise<void> {
+    const thread = worker.threadId; // -1 once the worker has exited
+    try {
+      await worker.terminate();
+    } finally {
+      if (this.opts.storage) releaseLockOf(peerDir(this.opts.storage.dir, i), thread);
+    }
+  }
 
   private async spawn(i: number): Promise<{ snapshot: Snapshot | null }> {
     const worker = new Worker(WORKER_URL);
@@ -308,7 +319,7 @@ export class Cluster {
         this.net.setAlive(i, false);
         inc.markDown(new PeerDownError(i));
         applyPort?.close();
-        const exited = worker.terminate();
+        const exited = this.terminate(i, worker);
         this.exited[i] = exited.catch(() => {});
         await exited;
       }

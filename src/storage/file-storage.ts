@@ -5,6 +5,7 @@
  *   meta.json                         cluster id, peer id, membership, format version (written atomically)
  *   wal-<seq, 16 digits>.log          segments of the write-ahead log, seq = 1, 2, ...
  *   snap-<index>-<term>.snap          snapshot files (16 digits each), written atomically
+ *   lock                              held while open: the holder's pid (see dir-lock.ts)
  *
  * Every segment starts with a SegmentHeader record carrying the state as it stood when the
  * segment began (hard state, snapshot, last log index), so that segments wholly covered by a
@@ -42,6 +43,7 @@ import {
   encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, entriesPayloadBytes, identityTag,
   segmentName, setU64, snapshotName, writeFrame,
 } from './wal-format.js';
+import { DirectoryLock } from './dir-lock.js';
 import { SegmentInfo, SnapshotRef, StorageCorruptionError, fsyncDir, listDir, readWal } from './wal-reader.js';
 
 export { StorageCorruptionError } from './wal-reader.js';
@@ -196,6 +198,7 @@ export class FileStorage implements RaftStorage {
   readonly segmentBytes: number;
   private readonly identity: number;
 
+  private lock: DirectoryLock | null = null;
   private fd = -1;
   private seq = 0;
   private pos = 0;
@@ -214,7 +217,7 @@ export class FileStorage implements RaftStorage {
 
   private scratch = new Uint8Array(64 * 1024);
   private scratchView = new DataView(this.scratch.buffer);
-  private cached: PersistedState | null;
+  private cached: PersistedState | null = null;
 
   private group: SyncGroup | null = null;
   private inflight: SyncGroup | null = null;
@@ -245,8 +248,17 @@ export class FileStorage implements RaftStorage {
     this.segmentBytes = o.segmentBytes;
     this.identity = identityTag(o.clusterId, o.peerId);
 
-    const { fresh, peers } = this.prepareDirectory(o.peers);
-    this.peers = peers;
+    try {
+      this.peers = this.recover(o.peers);
+    } catch (err) {
+      this.closeFds(); // and the lock
+      throw err;
+    }
+  }
+
+  /** Opens the directory and reads its state back; returns the membership it records. */
+  private recover(given: number[] | null): number[] | null {
+    const { fresh, peers } = this.prepareDirectory(given);
     if (fresh) {
       this.createSegment(1, true);
       fs.closeSync(this.fd);
@@ -279,6 +291,7 @@ export class FileStorage implements RaftStorage {
       }
       this.pos = rec.lastSegmentBytes;
     }
+    return peers;
   }
 
   // ---------------------------------------------------------------- RaftStorage
@@ -461,6 +474,8 @@ export class FileStorage implements RaftStorage {
       throw new Error(`cannot create storage directory ${dir} (${errCode(err)})`);
     }
     if (!fs.statSync(dir).isDirectory()) throw new Error(`storage path ${dir} is not a directory`);
+    // Taken first (it is also how a directory we cannot write is reported now, not at the first append).
+    this.lock = DirectoryLock.acquire(dir);
     if (created !== undefined) {
       // Make every directory level we created durable in its parent.
       for (let d = dir; ; d = path.dirname(d)) {
@@ -504,17 +519,6 @@ export class FileStorage implements RaftStorage {
       if (foreign.length > 0) {
         throw new Error(`storage directory ${dir} has no ${META_FILE} but is not empty (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); refusing to use it`);
       }
-    }
-
-    // A directory we cannot write is reported now, not at the first append.
-    const probe = path.join(dir, `.write-probe-${process.pid}-${Math.floor(performance.now() * 1000)}.tmp`);
-    try {
-      const fd = fs.openSync(probe, 'wx');
-      try { fs.writeSync(fd, new Uint8Array(1)); } finally { fs.closeSync(fd); }
-      fs.rmSync(probe);
-    } catch (err) {
-      fs.rmSync(probe, { force: true });
-      throw new Error(`storage directory ${dir} is not writable (${errCode(err)})`);
     }
 
     const peers = meta?.peers ?? given;
@@ -698,6 +702,7 @@ export class FileStorage implements RaftStorage {
     this.fd = -1;
     for (const r of this.retired) fs.closeSync(r);
     this.retired = [];
+    this.lock?.release(); // last: the directory is free once nothing of ours is open in it
   }
 
   private checkOpen(): void {

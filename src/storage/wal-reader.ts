@@ -21,6 +21,7 @@ import {
   decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,
 } from './wal-format.js';
 import { crc32c } from './crc32c.js';
+import { isLockName } from './dir-lock.js';
 import { StorageCorruptionError } from './storage-corruption-error.js';
 
 export { StorageCorruptionError } from './storage-corruption-error.js';
@@ -174,7 +175,7 @@ export function listDir(dir: string): { segments: number[]; snapshots: string[];
     if (seq !== null) segments.push(seq);
     else if (parseSnapshotName(name)) snapshots.push(name);
     else if (isTempName(name)) temps.push(name);
-    else if (name !== META_FILE) others.push(name);
+    else if (name !== META_FILE && !isLockName(name)) others.push(name);
   }
   segments.sort((a, b) => a - b);
   snapshots.sort();

@@ -166,3 +166,18 @@ test('a corrupt WAL is a StorageCorruptionError on the main thread, with file an
     await c.stop();
   }
 });
+
+test('a second cluster on directories a running one holds is refused (locked); a crashed peer\'s lock is freed for its restart', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const c = await Cluster.start(options(dir));
+  try {
+    await assert.rejects(Cluster.start(options(dir)),
+      new RegExp(`peer \\d failed to start: storage directory .*peer-\\d is locked by this process \\(pid ${process.pid}, thread \\d+\\)`));
+    await c.crash(1); // the worker never closed its storage: Cluster frees the lock
+    await c.restart(1);
+    assert.equal(c.isAlive(1), true);
+  } finally {
+    await c.stop();
+  }
+  await populate(dir); // stop freed every lock
+});
