@@ -392,15 +392,19 @@ export class FileStorage implements RaftStorage {
       this.snap = snapRef;
       this.compactRuns(useSnap.index);
       if (this.lastIndex < useSnap.index) this.lastIndex = useSnap.index;
-      // Segments before the last one that began at or below the snapshot hold nothing still needed.
-      let deleteBefore = 0;
-      for (const s of this.segs) if (s.startLast <= useSnap.index) deleteBefore = s.seq;
-      plan = { deleteBefore, keepSnapshot: snapshotName(useSnap.index, useSnap.term) };
     }
     if (writeEntries) {
       this.truncateRuns(first);
       if (count > 0) this.appendRuns(first, entries!.terms, from, count);
       this.lastIndex = first + count - 1;
+    }
+    if (useSnap) {
+      // Segments before the last one that began at or below the snapshot hold nothing still
+      // needed; none before the current one do when no entry follows the snapshot.
+      const coverage = this.lastIndex === useSnap.index ? Infinity : useSnap.index;
+      let deleteBefore = 0;
+      for (const s of this.segs) if (s.startLast <= coverage) deleteBefore = s.seq;
+      plan = { deleteBefore, keepSnapshot: snapshotName(useSnap.index, useSnap.term) };
     }
     this.st.saves++;
     this.st.records += records;

@@ -260,6 +260,7 @@ for (const policy of POLICIES) {
       // an InstallSnapshot that discards the log: the core sends the snapshot with an empty batch after it
       await save({ term: 2, votedFor: 2 }, { index: 155, term: 2, data: bytes('other@155') }, emptyBatch(156));
       assert.equal(lastIndexOf(m), 155);
+      assert.equal(s.segmentSeqs().length, 1, 'no entry follows the snapshot: only the current segment is needed');
       await save(null, null, batch(156, [2, 2]));
       s = await reopen(s);
       assertMatches(s.load(), m, 'after a log-replacing snapshot');
