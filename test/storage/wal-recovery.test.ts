@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileStorage, FileStorageOptions, StorageCorruptionError } from '../../src/storage/file-storage.js';
-import { FRAME_BYTES, segmentName, snapshotName } from '../../src/storage/wal-format.js';
+import { FRAME_BYTES, RecordType, SNAPSHOT_MARKER_PAYLOAD, segmentName, snapshotName, writeFrame } from '../../src/storage/wal-format.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { assertMatches, batch, bytes, copyOf, lastIndexOf, rmDir, tmpDir } from './helpers.js';
 
@@ -314,5 +314,31 @@ test('recovery: a brand-new store whose first segment header is torn opens empty
     }
   } finally {
     rmDir(base); rmDir(work);
+  }
+});
+
+test('a snapshot marker written before the core decided truncation (retained 0) still drops every entry at replay', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    s.save({ term: 1, votedFor: 7 }, null, batch(1, [1, 1, 1, 1, 1]));
+    s.save(null, { index: 3, term: 2, data: bytes('s3') }, null); // today: entries 4..5 stay (retained 1)
+    await s.close();
+    // Rewrite the marker as the old code wrote it when the term at its index differed.
+    const file = lastSegment(dir);
+    const buf = fs.readFileSync(file);
+    const at = recordOffsets(file).find((off) => buf[off + 8] === RecordType.Snapshot)!;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    assert.equal(dv.getUint32(at + FRAME_BYTES + 28, true), 1);
+    dv.setUint32(at + FRAME_BYTES + 28, 0, true);
+    writeFrame(buf, dv, at, RecordType.Snapshot, SNAPSHOT_MARKER_PAYLOAD);
+    fs.writeFileSync(file, buf);
+    s = await FileStorage.open(opts(dir));
+    const st = s.load();
+    assert.equal(st.snapshot!.index, 3);
+    assert.equal(st.entries, null);
+    await s.close();
+  } finally {
+    rmDir(dir);
   }
 });
