@@ -113,11 +113,11 @@ export class DirectoryLock {
     }
   }
 
+  /** Best effort: a lock that cannot be removed is left for the next opener to judge. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    const seen = readHolder(this.file);
-    if (seen?.holder && seen.holder.pid === process.pid && seen.holder.thread === threadId) fs.rmSync(this.file, { force: true });
+    releaseLockOf(this.dir, threadId);
   }
 }
 
@@ -145,7 +145,8 @@ function breakStale(dir: string, file: string, staleText: string): void {
  */
 export function releaseLockOf(dir: string, thread: number): void {
   const file = path.join(dir, LOCK_FILE);
-  let seen;
-  try { seen = readHolder(file); } catch { return; }
-  if (seen?.holder && seen.holder.pid === process.pid && seen.holder.thread === thread) fs.rmSync(file, { force: true });
+  try {
+    const seen = readHolder(file);
+    if (seen?.holder && seen.holder.pid === process.pid && seen.holder.thread === thread) fs.rmSync(file, { force: true });
+  } catch { /* unreadable or not removable: left for the next opener to judge */ }
 }
