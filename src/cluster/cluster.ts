@@ -235,9 +235,12 @@ export class Cluster {
 
   // ------------------------------------------------------------ internals
 
+  /** Each worker's thread id, kept for after it exits (its storage lock names it). */
+  private readonly workerThreads = new WeakMap<Worker, number>();
+
   /** Ends peer i's worker; a worker ended this way never closed its storage, so its directory lock is freed here. */
   private async terminate(i: number, worker: Worker): Promise<void> {
-    const thread = worker.threadId; // -1 once the worker has exited
+    const thread = this.workerThreads.get(worker) ?? worker.threadId; // threadId is -1 once the worker has exited
     try {
       await worker.terminate();
     } finally {
@@ -247,6 +250,7 @@ export class Cluster {
 
   private async spawn(i: number): Promise<{ snapshot: Snapshot | null }> {
     const worker = new Worker(WORKER_URL);
+    this.workerThreads.set(worker, worker.threadId);
     const remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
     let markDown!: (e: Error) => void;
     const down = new Promise<never>((_, reject) => { markDown = reject; });
