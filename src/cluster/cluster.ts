@@ -9,6 +9,8 @@ import { CORE_DEFAULTS } from '../core/config.js';
 import { SnapshotPolicy, TIMING_OPTIONS, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
 import { MIN_SEGMENT_BYTES } from '../storage/file-storage.js';
 import { SharedJournalHost } from '../storage/shared-journal.js';
+import { releaseLockOf } from '../storage/dir-lock.js';
+import { storageErrorFromWire } from '../storage/storage-corruption-error.js';
 import { NetworkState } from '../transport/network-state.js';
 import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { ClusterClient } from './client.js';
@@ -255,7 +257,7 @@ export class Cluster {
     this.clientEnds[i] = null;
     this.clientInstance?.attach(i, null);
     inc.applyPort?.close();
-    const exited = inc.worker.terminate();
+    const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
     await exited;
   }
@@ -318,7 +320,7 @@ export class Cluster {
       try { await Promise.race([inc.remote.stop(), delay(1000)]); } catch { /* already gone */ }
       inc.applyPort?.close();
       inc.remote[Comlink.releaseProxy]?.();
-      await inc.worker.terminate();
+      await this.terminate(i, inc.worker);
     }));
     this.listeners.clear();
     this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
@@ -326,8 +328,22 @@ export class Cluster {
 
   // ------------------------------------------------------------ internals
 
+  /** Each worker's thread id, kept for after it exits (its storage lock names it). */
+  private readonly workerThreads = new WeakMap<Worker, number>();
+
+  /** Ends peer i's worker; a worker ended this way never closed its storage, so its directory lock is freed here. */
+  private async terminate(i: number, worker: Worker): Promise<void> {
+    const thread = this.workerThreads.get(worker) ?? worker.threadId; // threadId is -1 once the worker has exited
+    try {
+      await worker.terminate();
+    } finally {
+      if (this.opts.storage) releaseLockOf(peerDir(this.opts.storage.dir, i), thread);
+    }
+  }
+
   private async spawn(i: number): Promise<{ snapshot: Snapshot | null }> {
     const worker = new Worker(WORKER_URL);
+    this.workerThreads.set(worker, worker.threadId);
     const remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
     let markDown!: (e: Error) => void;
     const down = new Promise<never>((_, reject) => { markDown = reject; });
@@ -403,10 +419,12 @@ export class Cluster {
         this.net.setAlive(i, false);
         inc.markDown(new PeerDownError(i));
         applyPort?.close();
-        const exited = worker.terminate();
+        const exited = this.terminate(i, worker);
         this.exited[i] = exited.catch(() => {});
         await exited;
       }
+      const corrupt = storageErrorFromWire(e, i); // crossed from the worker as a tagged object
+      if (corrupt) throw corrupt;
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(`peer ${i} failed to start: ${msg}`, { cause: e });
     }

@@ -5,6 +5,7 @@ import { Role } from '../core/types.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
+import { storageErrorToWire } from '../storage/storage-corruption-error.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { seededRandom } from '../core/random.js';
 import { FaultyTransport } from '../transport/faulty-transport.js';
@@ -57,7 +58,7 @@ const api: WorkerApi = {
       // Loaded only when asked for. If opening fails, init rejects and the main thread
       // terminates this worker, which closes whatever descriptors it opened.
       const { FileStorage } = await import('../storage/file-storage.js');
-      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id });
+      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id, peers: init.peers }).catch((e) => { throw storageErrorToWire(e); });
     }
     let sm: StateMachine | undefined;
     if (init.stateMachineModule) {

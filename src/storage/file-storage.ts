@@ -2,17 +2,19 @@
  * FileStorage: a durable RaftStorage in a directory of its own.
  *
  * Directory layout
- *   meta.json                         cluster id, peer id, format version (written once, atomically)
+ *   meta.json                         cluster id, peer id, membership, format version (written atomically)
  *   wal-<seq, 16 digits>.log          segments of the write-ahead log, seq = 1, 2, ...
  *   snap-<index>-<term>.snap          snapshot files (16 digits each), written atomically
+ *   lock                              held while open: the holder's pid (see dir-lock.ts)
  *
  * Every segment starts with a SegmentHeader record carrying the state as it stood when the
  * segment began (hard state, snapshot, last log index), so that segments wholly covered by a
  * snapshot can be deleted without losing the hard state. Then, per save(), in this order:
  * a HardState record (if any), a Snapshot marker (if any; the snapshot file itself is made
  * durable before the marker is written), an Entries record (if any) holding a whole
- * EntryBatch. One save() is one write() and so at most one torn tail. Truncation is implicit:
- * an Entries record replaces the log from its first index on; there is no separate record.
+ * EntryBatch. One save() is one write() and so at most one torn tail. A Snapshot marker drops
+ * the entries through its index only; an Entries record replaces the log from its first index
+ * on, and an empty one is how the core's truncations (an empty batch) are recorded.
  * The hard state goes first so that a torn save can leave a new term without its entries
  * but never entries of a term the peer has not recorded.
  *
@@ -41,6 +43,7 @@ import {
   encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, entriesPayloadBytes, identityTag,
   segmentName, setU64, snapshotName, writeFrame,
 } from './wal-format.js';
+import { DirectoryLock } from './dir-lock.js';
 import { SegmentInfo, SnapshotRef, StorageCorruptionError, fsyncDir, listDir, readWal } from './wal-reader.js';
 
 export { StorageCorruptionError } from './wal-reader.js';
@@ -53,6 +56,13 @@ export interface FileStorageOptions {
   dir: string;
   clusterId: string;
   peerId: number;
+  /**
+   * The ordered ids of every peer of the cluster, this one included. Recorded in the
+   * directory at its first open; a directory that records another membership (another peer
+   * count) is refused, so that a peer never runs with a majority of another size than the
+   * log it holds was written under. Omitted: not checked, and not recorded.
+   */
+  peers?: readonly number[];
   fsync: FsyncPolicy;
   /** A segment is closed and a new one begun once a save would take it past this size. Default 64 MiB. */
   segmentBytes?: number;
@@ -96,6 +106,8 @@ interface Meta {
   version: number;
   clusterId: string;
   peerId: number;
+  /** Absent in directories written before membership was recorded. */
+  peers?: number[];
 }
 const META_FORMAT = 'raft-threads-file-storage';
 
@@ -116,7 +128,17 @@ interface SyncGroup {
   entries: number;
 }
 
-export function validateFileStorageOptions(opts: FileStorageOptions): Required<FileStorageOptions> {
+export type ResolvedFileStorageOptions = Required<Omit<FileStorageOptions, 'peers'>> & { peers: number[] | null };
+
+function describePeers(peers: readonly number[]): string {
+  return `${peers.length} peer${peers.length === 1 ? '' : 's'} [${peers.join(', ')}]`;
+}
+
+function samePeers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
+}
+
+export function validateFileStorageOptions(opts: FileStorageOptions): ResolvedFileStorageOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError('FileStorage options must be an object');
   if (typeof opts.dir !== 'string' || opts.dir === '') throw new TypeError(`FileStorage option "dir" must be a non-empty string, got ${JSON.stringify(opts.dir)}`);
   if (typeof opts.clusterId !== 'string' || opts.clusterId === '' || opts.clusterId.includes('\0')) {
@@ -126,11 +148,20 @@ export function validateFileStorageOptions(opts: FileStorageOptions): Required<F
   if (!FSYNC_POLICIES.includes(opts.fsync)) {
     throw new TypeError(`FileStorage option "fsync" must be one of ${FSYNC_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(opts.fsync)}`);
   }
+  let peers: number[] | null = null;
+  if (opts.peers !== undefined) {
+    const p = opts.peers;
+    if (!Array.isArray(p) || p.length === 0 || !p.every((x) => Number.isSafeInteger(x) && x >= 0) || new Set(p).size !== p.length) {
+      throw new TypeError(`FileStorage option "peers" must be a non-empty array of distinct non-negative integer peer ids, got ${JSON.stringify(p)}`);
+    }
+    if (!p.includes(opts.peerId)) throw new RangeError(`FileStorage option "peers" (${JSON.stringify(p)}) must include this peer's id ${opts.peerId}`);
+    peers = [...p];
+  }
   const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > 0xffffffff) {
     throw new RangeError(`FileStorage option "segmentBytes" must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(opts.segmentBytes)}`);
   }
-  return { dir: path.resolve(opts.dir), clusterId: opts.clusterId, peerId: opts.peerId, fsync: opts.fsync, segmentBytes };
+  return { dir: path.resolve(opts.dir), clusterId: opts.clusterId, peerId: opts.peerId, peers, fsync: opts.fsync, segmentBytes };
 }
 
 function errCode(err: unknown): string {
@@ -161,10 +192,13 @@ export class FileStorage implements RaftStorage {
   readonly dir: string;
   readonly clusterId: string;
   readonly peerId: number;
+  /** The membership this directory records (null: none recorded, none given). */
+  readonly peers: readonly number[] | null;
   readonly policy: FsyncPolicy;
   readonly segmentBytes: number;
   private readonly identity: number;
 
+  private lock: DirectoryLock | null = null;
   private fd = -1;
   private seq = 0;
   private pos = 0;
@@ -183,7 +217,7 @@ export class FileStorage implements RaftStorage {
 
   private scratch = new Uint8Array(64 * 1024);
   private scratchView = new DataView(this.scratch.buffer);
-  private cached: PersistedState | null;
+  private cached: PersistedState | null = null;
 
   private group: SyncGroup | null = null;
   private inflight: SyncGroup | null = null;
@@ -206,7 +240,7 @@ export class FileStorage implements RaftStorage {
     return new FileStorage(validateFileStorageOptions(opts));
   }
 
-  private constructor(o: Required<FileStorageOptions>) {
+  private constructor(o: ResolvedFileStorageOptions) {
     this.dir = o.dir;
     this.clusterId = o.clusterId;
     this.peerId = o.peerId;
@@ -214,7 +248,17 @@ export class FileStorage implements RaftStorage {
     this.segmentBytes = o.segmentBytes;
     this.identity = identityTag(o.clusterId, o.peerId);
 
-    const fresh = this.prepareDirectory();
+    try {
+      this.peers = this.recover(o.peers);
+    } catch (err) {
+      this.closeFds(); // and the lock
+      throw err;
+    }
+  }
+
+  /** Opens the directory and reads its state back; returns the membership it records. */
+  private recover(given: number[] | null): number[] | null {
+    const { fresh, peers } = this.prepareDirectory(given);
     if (fresh) {
       this.createSegment(1, true);
       fs.closeSync(this.fd);
@@ -247,6 +291,7 @@ export class FileStorage implements RaftStorage {
       }
       this.pos = rec.lastSegmentBytes;
     }
+    return peers;
   }
 
   // ---------------------------------------------------------------- RaftStorage
@@ -275,31 +320,31 @@ export class FileStorage implements RaftStorage {
     let snapIndex = this.snap ? this.snap.index : 0;
     let last = this.lastIndex;
     let useSnap: Snapshot | null = null;
-    let retained = false;
     if (snapshot && snapshot.index > snapIndex) {
       if (!Number.isSafeInteger(snapshot.index) || !Number.isSafeInteger(snapshot.term) || snapshot.term < 0) {
         throw new RangeError(`snapshot index and term must be integers, got (${snapshot.index}, ${snapshot.term})`);
       }
       if (!(snapshot.data instanceof Uint8Array)) throw new TypeError('snapshot data must be a Uint8Array');
       useSnap = snapshot;
-      retained = this.termAt(snapshot.index) === snapshot.term;
       snapIndex = snapshot.index;
-      if (!retained) last = snapshot.index;
+      if (last < snapIndex) last = snapIndex; // entries after the snapshot stay; none if it is beyond them
     }
-    let from = 0, count = 0, first = 0, d0 = 0, d1 = 0;
-    if (entries && entries.count > 0) {
-      if (entries.firstIndex <= snapIndex) from = snapIndex - entries.firstIndex + 1; // already in the snapshot
-      if (from < entries.count) {
-        first = entries.firstIndex + from;
+    // Entries replace the log from `first` on; `count` may be 0: then they only truncate there.
+    let from = 0, count = 0, first = 0, d0 = 0, d1 = 0, writeEntries = false;
+    if (entries) {
+      from = Math.max(0, snapIndex + 1 - entries.firstIndex); // already in the snapshot
+      first = entries.firstIndex + from;
+      count = Math.max(0, entries.count - from);
+      if (count > 0) {
         if (first > last + 1) throw new RangeError(`storage gap: entries start at ${first}, the stored log ends at ${last}`);
-        count = entries.count - from;
         d0 = from === 0 ? 0 : entries.ends[from - 1];
         d1 = entries.ends[entries.count - 1];
         if (d1 > entries.data.byteLength || d0 > d1) throw new RangeError(`malformed entry batch: ends reach ${d1} but data has ${entries.data.byteLength} bytes`);
       }
+      writeEntries = count > 0 || first <= last; // an empty batch past the end truncates nothing
     }
-    const entriesPayload = count > 0 ? entriesPayloadBytes(count, d1 - d0) : 0;
-    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (count > 0 ? FRAME_BYTES + entriesPayload : 0);
+    const entriesPayload = writeEntries ? entriesPayloadBytes(count, d1 - d0) : 0;
+    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (writeEntries ? FRAME_BYTES + entriesPayload : 0);
     if (n === 0) return this.emptySaveResult();
 
     // ---- write
@@ -311,20 +356,22 @@ export class FileStorage implements RaftStorage {
     const dv = buf === this.scratch ? this.scratchView : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0, records = 0;
     if (hardState) { at += encodeHardState(buf, dv, at, hardState.term, hardState.votedFor); records++; }
-    if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained }); records++; }
-    if (count > 0) {
+    if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained: useSnap!.index < this.lastIndex }); records++; }
+    if (writeEntries) {
       const e = entries!;
       const p = at + FRAME_BYTES;
       setU64(dv, p, first);
       dv.setUint32(p + 8, count, true);
-      buf.set(new Uint8Array(e.terms.buffer, e.terms.byteOffset + 4 * from, 4 * count), p + 12);
-      const endsAt = p + 12 + 4 * count;
-      if (d0 === 0) {
-        buf.set(new Uint8Array(e.ends.buffer, e.ends.byteOffset + 4 * from, 4 * count), endsAt);
-      } else {
-        for (let k = 0; k < count; k++) dv.setUint32(endsAt + 4 * k, e.ends[from + k] - d0, true);
+      if (count > 0) { // an empty record (a truncation) has nothing more
+        buf.set(new Uint8Array(e.terms.buffer, e.terms.byteOffset + 4 * from, 4 * count), p + 12);
+        const endsAt = p + 12 + 4 * count;
+        if (d0 === 0) {
+          buf.set(new Uint8Array(e.ends.buffer, e.ends.byteOffset + 4 * from, 4 * count), endsAt);
+        } else {
+          for (let k = 0; k < count; k++) dv.setUint32(endsAt + 4 * k, e.ends[from + k] - d0, true);
+        }
+        buf.set(e.data.subarray(d0, d1), endsAt + 4 * count);
       }
-      buf.set(e.data.subarray(d0, d1), endsAt + 4 * count);
       writeFrame(buf, dv, at, RecordType.Entries, entriesPayload);
       at += FRAME_BYTES + entriesPayload;
       records++;
@@ -343,17 +390,21 @@ export class FileStorage implements RaftStorage {
     let plan: CompactionPlan | null = null;
     if (useSnap && snapRef) {
       this.snap = snapRef;
-      if (retained) this.compactRuns(useSnap.index);
-      else { this.runStart = []; this.runTerm = []; this.lastIndex = useSnap.index; }
-      const coverage = retained ? useSnap.index : Infinity;
+      this.compactRuns(useSnap.index);
+      if (this.lastIndex < useSnap.index) this.lastIndex = useSnap.index;
+    }
+    if (writeEntries) {
+      this.truncateRuns(first);
+      if (count > 0) this.appendRuns(first, entries!.terms, from, count);
+      this.lastIndex = first + count - 1;
+    }
+    if (useSnap) {
+      // Segments before the last one that began at or below the snapshot hold nothing still
+      // needed; none before the current one do when no entry follows the snapshot.
+      const coverage = this.lastIndex === useSnap.index ? Infinity : useSnap.index;
       let deleteBefore = 0;
       for (const s of this.segs) if (s.startLast <= coverage) deleteBefore = s.seq;
       plan = { deleteBefore, keepSnapshot: snapshotName(useSnap.index, useSnap.term) };
-    }
-    if (count > 0) {
-      this.truncateRuns(first);
-      this.appendRuns(first, entries!.terms, from, count);
-      this.lastIndex = first + count - 1;
     }
     this.st.saves++;
     this.st.records += records;
@@ -417,8 +468,8 @@ export class FileStorage implements RaftStorage {
 
   // ---------------------------------------------------------------- opening
 
-  /** Checks or initialises the directory and its meta file; returns true if it is new. */
-  private prepareDirectory(): boolean {
+  /** Checks or initialises the directory and its meta file; says whether it is new and the membership it records. */
+  private prepareDirectory(given: number[] | null): { fresh: boolean; peers: number[] | null } {
     const dir = this.dir;
     let created: string | undefined;
     try {
@@ -427,6 +478,8 @@ export class FileStorage implements RaftStorage {
       throw new Error(`cannot create storage directory ${dir} (${errCode(err)})`);
     }
     if (!fs.statSync(dir).isDirectory()) throw new Error(`storage path ${dir} is not a directory`);
+    // Taken first (it is also how a directory we cannot write is reported now, not at the first append).
+    this.lock = DirectoryLock.acquire(dir);
     if (created !== undefined) {
       // Make every directory level we created durable in its parent.
       for (let d = dir; ; d = path.dirname(d)) {
@@ -457,6 +510,13 @@ export class FileStorage implements RaftStorage {
         throw new Error(`storage directory ${dir} belongs to cluster ${JSON.stringify(meta.clusterId)} peer ${meta.peerId}; ` +
           `refusing to open it as cluster ${JSON.stringify(this.clusterId)} peer ${this.peerId}`);
       }
+      if (meta.peers !== undefined && (!Array.isArray(meta.peers) || !meta.peers.every((x) => Number.isSafeInteger(x)))) {
+        throw new StorageCorruptionError(metaPath, 0, `"peers" is not a list of peer ids: ${JSON.stringify(meta.peers)}`);
+      }
+      if (meta.peers && given && !samePeers(meta.peers, given)) {
+        throw new Error(`storage directory ${dir} belongs to a cluster of ${describePeers(meta.peers)}; refusing to open it for a cluster of ` +
+          `${describePeers(given)} (a log written under one majority must not be used under another)`);
+      }
     } else {
       const l = listDir(dir);
       const foreign = [...l.segments.map(segmentName), ...l.snapshots, ...l.others];
@@ -465,21 +525,12 @@ export class FileStorage implements RaftStorage {
       }
     }
 
-    // A directory we cannot write is reported now, not at the first append.
-    const probe = path.join(dir, `.write-probe-${process.pid}-${Math.floor(performance.now() * 1000)}.tmp`);
-    try {
-      const fd = fs.openSync(probe, 'wx');
-      try { fs.writeSync(fd, new Uint8Array(1)); } finally { fs.closeSync(fd); }
-      fs.rmSync(probe);
-    } catch (err) {
-      fs.rmSync(probe, { force: true });
-      throw new Error(`storage directory ${dir} is not writable (${errCode(err)})`);
-    }
-
-    if (meta) return false;
-    const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId };
+    const peers = meta?.peers ?? given;
+    if (meta && (meta.peers || !peers)) return { fresh: false, peers };
+    // A new directory, or one from before membership was recorded: record it now.
+    const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId, ...(peers ? { peers } : {}) };
     writeFileAtomic(dir, META_FILE, [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')], true);
-    return true;
+    return { fresh: !meta, peers };
   }
 
   // ---------------------------------------------------------------- segments
@@ -655,6 +706,7 @@ export class FileStorage implements RaftStorage {
     this.fd = -1;
     for (const r of this.retired) fs.closeSync(r);
     this.retired = [];
+    this.lock?.release(); // last: the directory is free once nothing of ours is open in it
   }
 
   private checkOpen(): void {
@@ -663,19 +715,6 @@ export class FileStorage implements RaftStorage {
   }
 
   // ---------------------------------------------------------------- term runs
-
-  /** Term of the stored entry at `index` (the snapshot's term at its index), or -1. */
-  private termAt(index: number): number {
-    const s = this.snap;
-    if (s && index === s.index) return s.term;
-    if (index <= (s ? s.index : 0) || index > this.lastIndex) return -1;
-    let lo = 0, hi = this.runStart.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.runStart[mid] <= index) lo = mid; else hi = mid - 1;
-    }
-    return this.runTerm[lo];
-  }
 
   private truncateRuns(from: number): void {
     while (this.runStart.length > 0 && this.runStart[this.runStart.length - 1] >= from) {

@@ -18,7 +18,7 @@ export class MemoryStorage implements RaftStorage {
   }
 
   save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
-    if (snapshot) applySnapshotToLog(this.log, snapshot), (this.snapshot = snapshot);
+    if (snapshot && snapshot.index > this.log.snapshotIndex) applySnapshotToLog(this.log, snapshot), (this.snapshot = snapshot);
     if (entries) applyEntriesToLog(this.log, entries);
     if (hardState) this.hardState = { term: hardState.term, votedFor: hardState.votedFor };
   }
@@ -32,18 +32,17 @@ export function applySnapshotToLog(log: RaftLog, s: Snapshot): void {
   log.compact(s.index, s.term);
 }
 
-/** Storage rule 2: entries replace the log from their first index on. */
+/**
+ * Storage rule 2: entries replace the log from their first index on (from just after the
+ * snapshot, when they start at or below it); an empty batch only truncates there.
+ */
 export function applyEntriesToLog(log: RaftLog, e: EntryBatch): void {
-  let from = 0;
-  if (e.firstIndex <= log.snapshotIndex) {
-    from = log.snapshotIndex - e.firstIndex + 1; // already covered by the snapshot
-    if (from >= e.count) return;
-  }
-  if (e.count === 0) { // truncation only
-    if (e.firstIndex <= log.lastIndex) log.truncateFrom(e.firstIndex);
+  const from = Math.max(0, log.snapshotIndex + 1 - e.firstIndex); // entries the snapshot already covers
+  const first = e.firstIndex + from;
+  if (from >= e.count) { // nothing to add: truncation only
+    if (first <= log.lastIndex) log.truncateFrom(first);
     return;
   }
-  const first = e.firstIndex + from;
   if (first > log.lastIndex + 1) throw new Error(`storage gap: entries start at ${first}, log ends at ${log.lastIndex}`);
   log.truncateFrom(first);
   log.appendBatch(e, from);

@@ -150,9 +150,13 @@ export class SharedJournal implements RaftStorage {
 function recordsSize(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): number {
   let size = 0;
   if (snapshot) size += 5 + 12 + snapshot.data.byteLength;
-  if (entries && entries.count > 0) size += 5 + 12 + entries.count * 8 + entries.ends[entries.count - 1];
+  if (entries) size += 5 + 12 + entries.count * 8 + batchDataBytes(entries); // an empty batch is a truncation
   if (hardState) size += 5 + 12;
   return size;
+}
+
+function batchDataBytes(e: EntryBatch): number {
+  return e.count === 0 ? 0 : e.ends[e.count - 1];
 }
 
 function header(bytes: Uint8Array, view: DataView, at: number, type: number, len: number): number {
@@ -169,9 +173,9 @@ function writeRecords(bytes: Uint8Array, view: DataView, at: number, hardState: 
     bytes.set(snapshot.data, at + 12);
     at += 12 + snapshot.data.byteLength;
   }
-  if (entries && entries.count > 0) {
+  if (entries) {
     const n = entries.count;
-    const dataLen = entries.ends[n - 1];
+    const dataLen = batchDataBytes(entries);
     at = header(bytes, view, at, REC_ENTRIES, 12 + n * 8 + dataLen);
     view.setFloat64(at, entries.firstIndex, true);
     view.setUint32(at + 8, n, true);
@@ -205,8 +209,11 @@ function readRecords(slot: SharedArrayBuffer, end: number): PersistedState {
     if (type === REC_HARD_STATE) {
       hardState = { term: view.getFloat64(p, true), votedFor: view.getInt32(p + 8, true) };
     } else if (type === REC_SNAPSHOT) {
-      snapshot = { index: view.getFloat64(p, true), term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
-      applySnapshotToLog(log, snapshot);
+      const index = view.getFloat64(p, true);
+      if (index > log.snapshotIndex) { // one at or below the current snapshot changes nothing
+        snapshot = { index, term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
+        applySnapshotToLog(log, snapshot);
+      }
     } else if (type === REC_ENTRIES) {
       const firstIndex = view.getFloat64(p, true);
       const count = view.getUint32(p + 8, true);

@@ -177,9 +177,10 @@ export interface SnapshotMarker {
   bytes: number;
   crc: number;
   /**
-   * Whether the entries after `index` were kept (the stored entry at `index` had the
-   * snapshot's term). Recorded, not recomputed, so that replay does not depend on entries
-   * that may live in segments already deleted.
+   * Whether stored entries followed `index` (they are kept: only an Entries record drops
+   * them). Recorded so that replay can check it without the entries of deleted segments.
+   * Directories written before the core decided truncation hold 0 here where every entry
+   * was dropped, which replay still honours.
    */
   retained: boolean;
 }

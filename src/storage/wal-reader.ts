@@ -21,13 +21,10 @@ import {
   decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,
 } from './wal-format.js';
 import { crc32c } from './crc32c.js';
+import { isLockName } from './dir-lock.js';
+import { StorageCorruptionError } from './storage-corruption-error.js';
 
-export class StorageCorruptionError extends Error {
-  constructor(readonly file: string, readonly offset: number, what: string) {
-    super(`corrupt Raft storage: ${file} at offset ${offset}: ${what}; refusing to open (nothing is skipped)`);
-    this.name = 'StorageCorruptionError';
-  }
-}
+export { StorageCorruptionError } from './storage-corruption-error.js';
 
 export interface SegmentInfo {
   seq: number;
@@ -79,15 +76,6 @@ class ReplayLog {
     this.chunks = [];
   }
 
-  termAt(index: number): number {
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const c = this.chunks[i];
-      const k = index - c.e.firstIndex;
-      if (k >= c.from && k < c.to) return c.e.terms[k];
-    }
-    return -1;
-  }
-
   /** Returns an error message or null. */
   entries(e: DecodedEntries): string | null {
     const f = e.firstIndex;
@@ -113,17 +101,16 @@ class ReplayLog {
     return null;
   }
 
-  snapshot(index: number, term: number, retained: boolean): string | null {
+  /** Entries through `index` go; those after it stay (`retained`: the writer saw some after it). */
+  snapshot(index: number, retained: boolean): string | null {
     if (index <= this.snapIndex) return `snapshot marker at index ${index} not above the previous snapshot index ${this.snapIndex}`;
     if (!retained) {
       this.snapIndex = this.unknownThrough = this.last = index;
       this.chunks = [];
       return null;
     }
-    if (index > this.last) return `snapshot marker at index ${index} keeps entries, but the log ends at ${this.last}`;
+    if (index >= this.last) return `snapshot marker at index ${index} keeps the entries after it, but the log ends at ${this.last}`;
     if (index > this.unknownThrough) {
-      const t = this.termAt(index);
-      if (t !== term) return `snapshot marker (index ${index}, term ${term}) keeps entries, but the entry there has term ${t}`;
       this.unknownThrough = index;
       while (this.chunks.length > 0) {
         const c = this.chunks[0];
@@ -188,7 +175,7 @@ export function listDir(dir: string): { segments: number[]; snapshots: string[];
     if (seq !== null) segments.push(seq);
     else if (parseSnapshotName(name)) snapshots.push(name);
     else if (isTempName(name)) temps.push(name);
-    else if (name !== META_FILE) others.push(name);
+    else if (name !== META_FILE && !isLockName(name)) others.push(name);
   }
   segments.sort((a, b) => a - b);
   snapshots.sort();
@@ -265,7 +252,7 @@ export function readWal(opts: ReadOptions): Recovered {
             case RecordType.HardState: hard = decodeHardState(dv, p, len); break;
             case RecordType.Snapshot: {
               const m = decodeSnapshotMarker(dv, p, len);
-              problem = log.snapshot(m.index, m.term, m.retained);
+              problem = log.snapshot(m.index, m.retained);
               snap = { index: m.index, term: m.term, bytes: m.bytes, crc: m.crc };
               break;
             }
@@ -299,7 +286,7 @@ export function readWal(opts: ReadOptions): Recovered {
 
   if (log.unknownThrough !== log.snapIndex) {
     const first = segments.length > 0 ? path.join(dir, segmentName(segments[0].seq)) : dir;
-    throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`);
+    throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`, { dir });
   }
 
   let snapshot: Snapshot | null = null;

@@ -1,7 +1,8 @@
 /**
  * Cluster.start and restart on file storage refuse a directory they must not use (another
  * cluster's, another peer's, one they cannot write) with an error naming the peer and the
- * reason, instead of hanging or running on the wrong state.
+ * reason, instead of hanging or running on the wrong state; a corrupt WAL reaches the caller as a
+ * StorageCorruptionError it can test for and act on.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Cluster, ClusterOptions } from '../../src/index.js';
+import { Cluster, ClusterOptions, StorageCorruptionError } from '../../src/index.js';
 import { cmd } from './harness.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -124,4 +125,59 @@ test('an unwritable parent directory is reported at start', { timeout: 60_000 },
   } finally {
     undo();
   }
+});
+
+test('a cluster restarted with another peer count on the same directories is refused; the original one still starts', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  await populate(dir);
+  // One peer alone would elect itself over a log written by a majority of three: refused.
+  await assert.rejects(Cluster.start({ ...options(dir), peers: 1 }),
+    /peer 0 failed to start: storage directory .*peer-0 belongs to a cluster of 3 peers \[0, 1, 2\]; refusing to open it for a cluster of 1 peer \[0\]/);
+  await assert.rejects(Cluster.start({ ...options(dir), peers: 5 }),
+    /peer [012] failed to start: storage directory .*peer-[012] belongs to a cluster of 3 peers \[0, 1, 2\]; refusing to open it for a cluster of 5 peers \[0, 1, 2, 3, 4\]/);
+  await populate(dir); // the three-peer cluster is unharmed
+});
+
+test('a corrupt WAL is a StorageCorruptionError on the main thread, with file and offset; the advised recovery works', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  await populate(dir);
+  const segment = path.join(dir, 'peer-1', 'wal-0000000000000001.log');
+  const bytes = fs.readFileSync(segment);
+  bytes[16 + 20] ^= 0xff; // inside the segment header's payload: its checksum fails, and records follow
+  fs.writeFileSync(segment, bytes);
+  const err = await Cluster.start(options(dir)).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof StorageCorruptionError, `got ${String(err)}`);
+  assert.equal(err.file, segment);
+  assert.equal(err.offset, 0);
+  assert.equal(err.peer, 1);
+  assert.equal(err.dir, path.join(dir, 'peer-1'));
+  assert.match(err.message, /^peer 1 failed to start: corrupt Raft storage: .*wal-0000000000000001\.log at offset 0: record payload checksum mismatch/);
+  assert.match(err.message, /majority of the other peers are intact: remove this peer's directory .*peer-1 and start the peer again/);
+
+  // As the message says: remove the directory; the peer catches up from the other two.
+  fs.rmSync(err.dir, { recursive: true });
+  const c = await Cluster.start(options(dir));
+  try {
+    const caughtUp = new Promise<void>((resolve) => c.onApply((e) => {
+      if (e.peer === 1 && e.type === 'command' && Buffer.from(e.command).equals(Buffer.from(cmd(1)))) resolve();
+    }));
+    await caughtUp;
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a second cluster on directories a running one holds is refused (locked); a crashed peer\'s lock is freed for its restart', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const c = await Cluster.start(options(dir));
+  try {
+    await assert.rejects(Cluster.start(options(dir)),
+      new RegExp(`peer \\d failed to start: storage directory .*peer-\\d is locked by this process \\(pid ${process.pid}, thread \\d+\\)`));
+    await c.crash(1); // the worker never closed its storage: Cluster frees the lock
+    await c.restart(1);
+    assert.equal(c.isAlive(1), true);
+  } finally {
+    await c.stop();
+  }
+  await populate(dir); // stop freed every lock
 });

@@ -8,8 +8,9 @@ import type { CoreConfig } from '../../src/core/config.js';
 import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
 import { RaftCore } from '../../src/core/raft.js';
-import { HardState, PersistedState, Ready, Role, Snapshot } from '../../src/core/types.js';
+import { PersistedState, Ready, Role } from '../../src/core/types.js';
 import { seededRandom } from '../../src/core/random.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -180,53 +181,6 @@ export function leaderHello(c: RaftCore, voters?: number[]): Message[] {
   return allMsgs(makeLeader(c, voters)).filter((m) => m.type !== MsgType.RequestVote);
 }
 
-// ------------------------------------------------------------------ a storage for the mini network
-
-/** Follows the RaftStorage contract (snapshot, then entries replacing the log from their first index, then hard state). */
-export class TestStore {
-  hardState: HardState = { term: 0, votedFor: -1 };
-  snapshot: Snapshot | null = null;
-  /** entries[k] has index snapIndex + 1 + k */
-  entries: { term: number; command: Uint8Array }[] = [];
-
-  get snapIndex(): number { return this.snapshot ? this.snapshot.index : 0; }
-  get lastIndex(): number { return this.snapIndex + this.entries.length; }
-  term(i: number): number {
-    if (i === this.snapIndex) return this.snapshot ? this.snapshot.term : 0;
-    const e = this.entries[i - this.snapIndex - 1];
-    return e ? e.term : -1;
-  }
-
-  save(rd: Ready): void {
-    if (rd.snapshot) {
-      const s = rd.snapshot;
-      if (s.index > this.snapIndex) {
-        const keep = this.term(s.index) === s.term ? this.entries.slice(s.index - this.snapIndex) : [];
-        this.entries = keep;
-        this.snapshot = s;
-      }
-    }
-    if (rd.entries && rd.entries.count > 0) {
-      const e = rd.entries;
-      let from = 0;
-      if (e.firstIndex <= this.snapIndex) from = this.snapIndex - e.firstIndex + 1;
-      const first = e.firstIndex + from;
-      assert.ok(first <= this.lastIndex + 1, `storage gap: entries start at ${first}, log ends at ${this.lastIndex}`);
-      this.entries.length = first - this.snapIndex - 1;
-      for (let k = from; k < e.count; k++) this.entries.push({ term: e.terms[k], command: batchCommand(e, k).slice() });
-    }
-    if (rd.hardState) this.hardState = { ...rd.hardState };
-  }
-
-  load(): PersistedState {
-    return {
-      hardState: { ...this.hardState },
-      snapshot: this.snapshot,
-      entries: this.entries.length > 0 ? makeBatch(this.snapIndex + 1, this.entries) : null,
-    };
-  }
-}
-
 // ------------------------------------------------------------------ the mini network
 
 export interface NetOptions {
@@ -250,7 +204,7 @@ export interface NetOptions {
 export class Net {
   readonly ids: number[];
   readonly cores = new Map<number, RaftCore>();
-  readonly stores = new Map<number, TestStore>();
+  readonly stores = new Map<number, MemoryStorage>();
   /** The "state machine": last applied index and the commands applied, per peer. */
   readonly applied = new Map<number, { index: number; commands: string[] }>();
   /** Every command applied at each index by any peer (must agree). */
@@ -275,13 +229,11 @@ export class Net {
     this.cfg = o.config ?? {};
     this.seed = o.seed ?? 1;
     for (const id of this.ids) {
-      const st = new TestStore();
+      const st = new MemoryStorage();
       const s = o.setup?.[id];
       if (s) {
         const p = persisted(s);
-        st.hardState = p.hardState;
-        st.snapshot = p.snapshot;
-        st.entries = s.log ? s.log.map((t, k) => ({ term: t, command: bytes(cmdOf((s.snapshot?.index ?? 0) + 1 + k, t)) })) : [];
+        st.save(p.hardState, p.snapshot, p.entries);
       }
       this.stores.set(id, st);
       this.start(id);
@@ -292,10 +244,11 @@ export class Net {
 
   private start(id: number): void {
     const st = this.stores.get(id)!;
-    const c = new RaftCore({ ...config({ id, peers: this.ids, random: seeded(this.seed * 1000 + id) }), ...this.cfg, id, peers: this.ids }, st.load());
+    const stored = st.load();
+    const c = new RaftCore({ ...config({ id, peers: this.ids, random: seeded(this.seed * 1000 + id) }), ...this.cfg, id, peers: this.ids }, stored);
     this.cores.set(id, c);
     // The state machine restarts from the stored snapshot (the runtime's job).
-    const s = st.snapshot;
+    const s = stored.snapshot;
     this.applied.set(id, { index: s ? s.index : 0, commands: s ? decodeSnap(s.data) : [] });
   }
 
@@ -312,19 +265,23 @@ export class Net {
     for (let n = 0; c.hasReady(); n++) {
       if (n > 1000) throw new Error(`peer ${id} never runs out of Ready`);
       const rd = c.ready();
+      let stored = rd.sendNow.length > 0 ? st.load() : null;
       for (const m of rd.sendNow) {
         assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot,
           `peer ${id} sends ${describe(m)} in sendNow`);
-        assert.equal(m.term, st.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
+        assert.equal(m.term, stored!.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
         this.send(m);
       }
-      st.save(rd);
+      st.save(rd.hardState, rd.snapshot, rd.entries);
+      stored = rd.sendAfterPersist.length > 0 ? st.load() : null;
       for (const m of rd.sendAfterPersist) {
-        assert.equal(m.term, st.hardState.term, `peer ${id} sends ${describe(m)} for a term not stored`);
-        if (m.type === MsgType.RequestVote) assert.equal(st.hardState.votedFor, id, `peer ${id} asks for votes without its own vote stored`);
-        if (m.type === MsgType.RequestVoteReply && !m.reject) assert.equal(st.hardState.votedFor, m.to, `peer ${id} grants a vote that is not stored`);
+        const hs = stored!.hardState;
+        assert.equal(m.term, hs.term, `peer ${id} sends ${describe(m)} for a term not stored`);
+        if (m.type === MsgType.RequestVote) assert.equal(hs.votedFor, id, `peer ${id} asks for votes without its own vote stored`);
+        if (m.type === MsgType.RequestVoteReply && !m.reject) assert.equal(hs.votedFor, m.to, `peer ${id} grants a vote that is not stored`);
         if (m.type === MsgType.AppendEntriesReply && !m.reject) {
-          assert.ok(st.lastIndex >= m.index, `peer ${id} acknowledges ${m.index} with only ${st.lastIndex} stored`);
+          const last = storedLastIndex(stored!);
+          assert.ok(last >= m.index, `peer ${id} acknowledges ${m.index} with only ${last} stored`);
         }
         this.send(m);
       }
@@ -417,6 +374,11 @@ export class Net {
   commands(id: number): string[] {
     return this.applied.get(id)!.commands;
   }
+}
+
+/** The last index a stored state holds (its snapshot's when it has no entries). */
+function storedLastIndex(p: PersistedState): number {
+  return p.entries && p.entries.count > 0 ? p.entries.firstIndex + p.entries.count - 1 : (p.snapshot?.index ?? 0);
 }
 
 /** Snapshot data in the mini network: the applied commands, newline-separated. */

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { makeBatch } from '../../src/core/entry-batch.js';
+import { emptyBatch, makeBatch } from '../../src/core/entry-batch.js';
 import { FileStorage, FileStorageOptions, FsyncPolicy } from '../../src/storage/file-storage.js';
 import { segmentName } from '../../src/storage/wal-format.js';
-import { Model, assertMatches, batch, bytes, makeUnwritable, rmDir, tmpDir } from './helpers.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
+import { assertMatches, batch, bytes, lastIndexOf, makeUnwritable, rmDir, tmpDir } from './helpers.js';
 
 const POLICIES: FsyncPolicy[] = ['always', 'batch', 'none'];
 
@@ -27,9 +28,9 @@ for (const policy of POLICIES) {
     const dir = tmpDir();
     try {
       let s = await FileStorage.open(opts(dir, { fsync: policy }));
-      const m = new Model();
+      const m = new MemoryStorage();
       assertMatches(s.load(), m, 'fresh');
-      const steps: Array<Parameters<Model['save']>> = [
+      const steps: Array<Parameters<MemoryStorage['save']>> = [
         [{ term: 1, votedFor: 1 }, null, null],
         [null, null, batch(1, [1, 1, 1])],
         [{ term: 2, votedFor: -1 }, null, batch(4, [2, 2])],
@@ -119,7 +120,7 @@ test('file storage (batch): close waits for pending saves; save after close thro
   const dir = tmpDir();
   try {
     const s = await FileStorage.open(opts(dir, { fsync: 'batch' }));
-    const m = new Model();
+    const m = new MemoryStorage();
     const p = s.save({ term: 5, votedFor: 3 }, null, batch(1, [5, 5]));
     m.save({ term: 5, votedFor: 3 }, null, batch(1, [5, 5]));
     await s.close();
@@ -144,7 +145,7 @@ test('file storage: an EntryBatch of 10,000 commands is one record', async () =>
     assert.equal(s.stats().records, 1);
     assert.equal(s.stats().entries, 10000);
     assert.equal(s.stats().syncs, 1);
-    const m = new Model();
+    const m = new MemoryStorage();
     m.save(null, null, b);
     s = await reopen(s);
     assertMatches(s.load(), m);
@@ -158,7 +159,7 @@ test('file storage: batches that are slices (entries not starting at 0 of their 
   const dir = tmpDir();
   try {
     let s = await FileStorage.open(opts(dir));
-    const m = new Model();
+    const m = new MemoryStorage();
     const full = batch(1, [1, 1, 1, 1, 1, 1]);
     // A batch whose typed arrays are views with offsets into larger buffers.
     const view = {
@@ -187,7 +188,7 @@ test('file storage: a gap is refused and nothing of that save is written', async
   const dir = tmpDir();
   try {
     let s = await FileStorage.open(opts(dir));
-    const m = new Model();
+    const m = new MemoryStorage();
     s.save({ term: 1, votedFor: 1 }, null, batch(1, [1, 1]));
     m.save({ term: 1, votedFor: 1 }, null, batch(1, [1, 1]));
     assert.throws(() => s.save({ term: 9, votedFor: 9 }, null, batch(5, [1])), /gap/);
@@ -203,10 +204,10 @@ test('file storage: segment rotation with a small segment size', async () => {
   const dir = tmpDir();
   try {
     let s = await FileStorage.open(opts(dir, { segmentBytes: 1024 }));
-    const m = new Model();
+    const m = new MemoryStorage();
     for (let i = 1; i <= 200; i++) {
       const h = i % 10 === 0 ? { term: 1 + Math.floor(i / 10), votedFor: i % 3 } : null;
-      const e = batch(i, [m.hard.term || 1]);
+      const e = batch(i, [m.load().hardState.term || 1]);
       s.save(h, null, e);
       m.save(h, null, e);
     }
@@ -233,8 +234,8 @@ for (const policy of POLICIES) {
     const dir = tmpDir();
     try {
       let s = await FileStorage.open(opts(dir, { fsync: policy, segmentBytes: 1024 }));
-      const m = new Model();
-      const save = async (...a: Parameters<Model['save']>) => { await s.save(...a); m.save(...a); };
+      const m = new MemoryStorage();
+      const save = async (...a: Parameters<MemoryStorage['save']>) => { await s.save(...a); m.save(...a); };
       await save({ term: 1, votedFor: 1 }, null, null);
       for (let i = 1; i <= 100; i++) await save(null, null, batch(i, [1]));
       const before = s.segmentSeqs();
@@ -256,9 +257,10 @@ for (const policy of POLICIES) {
       assertMatches(s.load(), m, 'after the second compaction');
       assert.deepEqual(s.load().hardState, { term: 1, votedFor: 1 });
 
-      // a snapshot that does not match the stored log drops everything
-      await save({ term: 2, votedFor: 2 }, { index: 155, term: 2, data: bytes('other@155') }, null);
-      assert.equal(m.entries.length, 0);
+      // an InstallSnapshot that discards the log: the core sends the snapshot with an empty batch after it
+      await save({ term: 2, votedFor: 2 }, { index: 155, term: 2, data: bytes('other@155') }, emptyBatch(156));
+      assert.equal(lastIndexOf(m), 155);
+      assert.equal(s.segmentSeqs().length, 1, 'no entry follows the snapshot: only the current segment is needed');
       await save(null, null, batch(156, [2, 2]));
       s = await reopen(s);
       assertMatches(s.load(), m, 'after a log-replacing snapshot');
@@ -269,29 +271,32 @@ for (const policy of POLICIES) {
   });
 }
 
-test('file storage: snapshot keeps the entries after it when the stored entry at its index has its term', async () => {
+test('file storage: a snapshot keeps the entries after it; an empty batch drops them (the core decides)', async () => {
   const dir = tmpDir();
   try {
     let s = await FileStorage.open(opts(dir));
-    const m = new Model();
-    const save = (...a: Parameters<Model['save']>) => { s.save(...a); m.save(...a); };
+    const m = new MemoryStorage();
+    const save = (...a: Parameters<MemoryStorage['save']>) => { s.save(...a); m.save(...a); };
     save(null, null, batch(1, [1, 1, 2, 2, 3, 3]));
     save(null, { index: 4, term: 2, data: bytes('s4') }, null);
-    assert.deepEqual(m.entries.map((e) => e.term), [3, 3]);
     s = await reopen(s);
     let st = s.load();
     assertMatches(st, m);
     assert.equal(st.entries!.firstIndex, 5);
     assert.equal(st.entries!.count, 2);
 
-    // another term at the index: every entry goes
+    // another term at the index: storage does not look, the entries after it stay
     save(null, { index: 5, term: 9, data: bytes('s5') }, null);
     s = await reopen(s);
     st = s.load();
     assertMatches(st, m);
-    assert.equal(st.entries, null);
+    assert.deepEqual([st.entries!.firstIndex, st.entries!.count], [6, 1]);
+    // the empty batch the core sends with an InstallSnapshot that discards its log
+    save(null, null, emptyBatch(6));
+    s = await reopen(s);
+    assert.equal(s.load().entries, null);
 
-    // beyond the last entry: every entry goes
+    // beyond the last entry: no entry is left
     save(null, null, batch(6, [9, 9]));
     save(null, { index: 20, term: 9, data: bytes('s20') }, null);
     // a snapshot not above the stored one changes nothing
@@ -300,6 +305,7 @@ test('file storage: snapshot keeps the entries after it when the stored entry at
     st = s.load();
     assertMatches(st, m);
     assert.equal(st.snapshot!.index, 20);
+    assert.equal(st.entries, null);
     // snapshot and entries in one save
     save({ term: 10, votedFor: 1 }, { index: 25, term: 10, data: bytes('s25') }, batch(26, [10, 10]));
     s = await reopen(s);
@@ -428,7 +434,7 @@ test('file storage (batch): rotation and compaction while syncs are in flight; n
   try {
     const fds0 = openFds();
     let s = await FileStorage.open(opts(dir, { fsync: 'batch', segmentBytes: 1024 }));
-    const m = new Model();
+    const m = new MemoryStorage();
     const ps: Array<void | Promise<void>> = [];
     for (let i = 1; i <= 400; i++) {
       const h = i % 13 === 0 ? { term: 1, votedFor: i % 5 } : null;
@@ -448,6 +454,58 @@ test('file storage (batch): rotation and compaction while syncs are in flight; n
     await s.close();
     const fds1 = openFds();
     if (fds0 !== null) assert.equal(fds1, fds0, 'every segment fd was closed');
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: the directory records the membership; another peer count or peer list is refused, naming both', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2] }));
+    s.save({ term: 1, votedFor: 1 }, null, batch(1, [1]));
+    await s.close();
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).peers, [0, 1, 2]);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [1] })),
+      (e: Error) => e.message.includes(dir) && /cluster of 3 peers \[0, 1, 2\]/.test(e.message) && /cluster of 1 peer \[1\]/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2, 3, 4] })), /3 peers \[0, 1, 2\].*5 peers \[0, 1, 2, 3, 4\]/);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [2, 1, 0] })), /\[0, 1, 2\].*\[2, 1, 0\]/);
+    const same = await FileStorage.open(opts(dir, { peerId: 1, peers: [0, 1, 2] }));
+    assert.deepEqual(same.peers, [0, 1, 2]);
+    assert.deepEqual(same.load().hardState, { term: 1, votedFor: 1 });
+    await same.close();
+    const unchecked = await FileStorage.open(opts(dir, { peerId: 1 })); // no membership given: not checked
+    assert.deepEqual(unchecked.peers, [0, 1, 2], 'the recorded membership is reported');
+    await unchecked.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: a directory from before membership was recorded adopts the first membership given', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await FileStorage.open(opts(dir, { peerId: 2 }));
+    s.save({ term: 3, votedFor: 2 }, null, null);
+    await s.close();
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).peers, undefined);
+    const adopted = await FileStorage.open(opts(dir, { peerId: 2, peers: [0, 1, 2] }));
+    assert.deepEqual(adopted.load().hardState, { term: 3, votedFor: 2 });
+    await adopted.close();
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 2, peers: [2] })), /3 peers \[0, 1, 2\].*1 peer \[2\]/);
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('file storage: option "peers" is validated', async () => {
+  const dir = tmpDir();
+  try {
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [0, 2] })), (e: Error) => e instanceof RangeError && /"peers".*include this peer's id 1/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [1, 1] })), (e: Error) => e instanceof TypeError && /"peers".*distinct/.test(e.message));
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: [] })), /"peers"/);
+    await assert.rejects(FileStorage.open(opts(dir, { peerId: 1, peers: 3 as unknown as number[] })), /"peers".*got 3/);
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing written for refused options');
   } finally {
     rmDir(dir);
   }

@@ -1,4 +1,4 @@
-/** Shared helpers of the storage tests: a reference model of RaftStorage, temp dirs, comparisons. */
+/** Shared helpers of the storage tests: temp dirs, batches, comparisons against MemoryStorage (the model). */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import { batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { seededRandom } from '../../src/core/random.js';
-import type { HardState, PersistedState, Snapshot } from '../../src/core/types.js';
+import type { PersistedState } from '../../src/core/types.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
 
 export function tmpDir(tag = 'raft-fs'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${tag}-`));
@@ -28,48 +29,23 @@ export function batch(first: number, terms: number[], tag = 'c'): EntryBatch {
   return makeBatch(first, terms.map((term, k) => ({ term, command: bytes(`${tag}${first + k}:${term}`) })));
 }
 
-interface ModelEntry { term: number; cmd: Uint8Array }
+/** A copy of a MemoryStorage (the model of every storage), through its own load and save. */
+export function copyOf(m: MemoryStorage): MemoryStorage {
+  const c = new MemoryStorage();
+  const s = m.load();
+  c.save(s.hardState, s.snapshot, s.entries);
+  return c;
+}
 
-/** The RaftStorage semantics (see src/storage/storage.ts), over plain arrays. */
-export class Model {
-  hard: HardState = { term: 0, votedFor: -1 };
-  snap: Snapshot | null = null;
-  entries: ModelEntry[] = [];
+/** The last index a storage holds: its last entry's, or its snapshot's. */
+export function lastIndexOf(m: { load(): PersistedState }): number {
+  const s = m.load();
+  if (s.entries && s.entries.count > 0) return s.entries.firstIndex + s.entries.count - 1;
+  return s.snapshot ? s.snapshot.index : 0;
+}
 
-  get snapIndex(): number { return this.snap ? this.snap.index : 0; }
-  get lastIndex(): number { return this.snapIndex + this.entries.length; }
-
-  termAt(i: number): number {
-    if (this.snap && i === this.snap.index) return this.snap.term;
-    const k = i - this.snapIndex - 1;
-    return k >= 0 && k < this.entries.length ? this.entries[k].term : -1;
-  }
-
-  save(h: HardState | null, s: Snapshot | null, e: EntryBatch | null): void {
-    if (s && s.index > this.snapIndex) {
-      if (this.termAt(s.index) === s.term) this.entries = this.entries.slice(s.index - this.snapIndex);
-      else this.entries = [];
-      this.snap = { index: s.index, term: s.term, data: s.data.slice() };
-    }
-    if (e && e.count > 0) {
-      for (let k = 0; k < e.count; k++) {
-        const idx = e.firstIndex + k;
-        if (idx <= this.snapIndex) continue;
-        if (idx > this.lastIndex + 1) throw new RangeError(`gap at ${idx}`);
-        this.entries.length = idx - this.snapIndex - 1;
-        this.entries.push({ term: e.terms[k], cmd: batchCommand(e, k).slice() });
-      }
-    }
-    if (h) this.hard = { term: h.term, votedFor: h.votedFor };
-  }
-
-  clone(): Model {
-    const m = new Model();
-    m.hard = { ...this.hard };
-    m.snap = this.snap;
-    m.entries = this.entries.slice();
-    return m;
-  }
+export function snapIndexOf(m: { load(): PersistedState }): number {
+  return m.load().snapshot?.index ?? 0;
 }
 
 function hex(b: Uint8Array): string {
@@ -86,18 +62,12 @@ export function normalize(s: PersistedState): unknown {
   };
 }
 
-export function modelState(m: Model): unknown {
-  return {
-    hardState: { ...m.hard },
-    snapshot: m.snap ? { index: m.snap.index, term: m.snap.term, data: hex(m.snap.data) } : null,
-    entries: m.entries.map((e, k): [number, number, string] => [m.snapIndex + 1 + k, e.term, hex(e.cmd)]),
-  };
-}
-
-export function assertMatches(actual: PersistedState, m: Model, what = ''): void {
-  assert.deepEqual(normalize(actual), modelState(m), what);
+/** Asserts that a storage's state equals the model's (a MemoryStorage fed the same saves). */
+export function assertMatches(actual: PersistedState, model: MemoryStorage, what = ''): void {
+  const expected = model.load();
+  assert.deepEqual(normalize(actual), normalize(expected), what);
   if (actual.entries) {
-    assert.equal(actual.entries.firstIndex, m.snapIndex + 1, `${what}: entries start right after the snapshot`);
+    assert.equal(actual.entries.firstIndex, (expected.snapshot?.index ?? 0) + 1, `${what}: entries start right after the snapshot`);
   }
 }
 

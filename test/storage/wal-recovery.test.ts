@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileStorage, FileStorageOptions, StorageCorruptionError } from '../../src/storage/file-storage.js';
-import { FRAME_BYTES, segmentName, snapshotName } from '../../src/storage/wal-format.js';
-import { Model, assertMatches, batch, bytes, rmDir, tmpDir } from './helpers.js';
+import { FRAME_BYTES, RecordType, SNAPSHOT_MARKER_PAYLOAD, segmentName, snapshotName, writeFrame } from '../../src/storage/wal-format.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
+import { assertMatches, batch, bytes, copyOf, lastIndexOf, rmDir, tmpDir } from './helpers.js';
 
 function opts(dir: string, extra: Partial<FileStorageOptions> = {}): FileStorageOptions {
   return { dir, clusterId: 'c', peerId: 7, fsync: 'always', ...extra };
@@ -57,20 +58,20 @@ async function openExpectCorrupt(dir: string, file: string, offset: number, what
 }
 
 /** Builds a store; returns the model before and after the last save and the segment bounds of that save. */
-async function buildStore(dir: string, segmentBytes?: number): Promise<{ before: Model; mid: Model; after: Model; start: number; hsEnd: number; end: number; file: string }> {
+async function buildStore(dir: string, segmentBytes?: number): Promise<{ before: MemoryStorage; mid: MemoryStorage; after: MemoryStorage; start: number; hsEnd: number; end: number; file: string }> {
   const s = await FileStorage.open(opts(dir, { segmentBytes }));
-  const m = new Model();
-  const save = (...a: Parameters<Model['save']>) => { s.save(...a); m.save(...a); };
+  const m = new MemoryStorage();
+  const save = (...a: Parameters<MemoryStorage['save']>) => { s.save(...a); m.save(...a); };
   save({ term: 1, votedFor: 7 }, null, batch(1, [1, 1]));
   save({ term: 2, votedFor: -1 }, null, batch(3, [2, 2, 2]));
   save(null, null, batch(4, [2, 2]));
-  const before = m.clone();
+  const before = copyOf(m);
   const file = path.join(dir, segmentName(s.segmentSeqs().at(-1)!));
   const start = fs.statSync(file).size;
   save({ term: 3, votedFor: 1 }, null, batch(6, [3, 3, 3], 'last'));
-  const mid = before.clone();
+  const mid = copyOf(before);
   mid.save({ term: 3, votedFor: 1 }, null, null);
-  const after = m.clone();
+  const after = copyOf(m);
   const end = fs.statSync(file).size;
   assert.equal(file, lastSegment(dir));
   await s.close();
@@ -90,9 +91,9 @@ test('recovery: a torn tail is cut at every byte offset of the last save', async
       assertMatches(s.load(), expect, `cut at ${cut}`);
       assert.equal(fs.statSync(file).size, cut < b.hsEnd ? b.start : b.hsEnd, `cut at ${cut}: the file is trimmed to the last whole record`);
       // the repaired store takes appends and reopens
-      const m = expect.clone();
-      s.save({ term: 4, votedFor: 2 }, null, batch(m.lastIndex + 1, [4]));
-      m.save({ term: 4, votedFor: 2 }, null, batch(m.lastIndex + 1, [4]));
+      const m = copyOf(expect);
+      s.save({ term: 4, votedFor: 2 }, null, batch(lastIndexOf(m) + 1, [4]));
+      m.save({ term: 4, votedFor: 2 }, null, batch(lastIndexOf(m) + 1, [4]));
       await s.close();
       s = await FileStorage.open(opts(work));
       assertMatches(s.load(), m, `cut at ${cut}, then append and reopen`);
@@ -152,10 +153,10 @@ test('recovery: a torn new segment (cut at every offset, header included) falls 
   const base = tmpDir(), work = tmpDir();
   try {
     const s0 = await FileStorage.open(opts(base, { segmentBytes: 1024 }));
-    const m = new Model();
+    const m = new MemoryStorage();
     let i = 1;
     while (s0.segmentSeqs().length < 2) {
-      const before = m.clone();
+      const before = copyOf(m);
       s0.save({ term: 1, votedFor: 7 }, null, batch(i, [1]));
       m.save({ term: 1, votedFor: 7 }, null, batch(i, [1]));
       i++;
@@ -168,12 +169,12 @@ test('recovery: a torn new segment (cut at every offset, header included) falls 
           copyDir(base, work);
           fs.truncateSync(path.join(work, segmentName(2)), cut);
           let s = await FileStorage.open(opts(work, { segmentBytes: 1024, fsync: 'none' }));
-          const expect = cut < headerEnd + FRAME_BYTES + 12 ? before : (() => { const x = before.clone(); x.save({ term: 1, votedFor: 7 }, null, null); return x; })();
+          const expect = cut < headerEnd + FRAME_BYTES + 12 ? before : (() => { const x = copyOf(before); x.save({ term: 1, votedFor: 7 }, null, null); return x; })();
           assertMatches(s.load(), expect, `segment 2 cut at ${cut}`);
           assert.equal(fs.existsSync(path.join(work, segmentName(2))), cut >= headerEnd, `cut at ${cut}: a header-less segment is removed`);
-          const after = expect.clone();
+          const after = copyOf(expect);
           for (let k = 0; k < 30; k++) {
-            const e = batch(after.lastIndex + 1, [1], 'again');
+            const e = batch(lastIndexOf(after) + 1, [1], 'again');
             s.save(null, null, e);
             after.save(null, null, e);
           }
@@ -261,7 +262,7 @@ test('recovery: a damaged or missing snapshot file is refused, naming it; stray 
   const base = tmpDir(), work = tmpDir();
   try {
     const s = await FileStorage.open(opts(base));
-    const m = new Model();
+    const m = new MemoryStorage();
     s.save({ term: 2, votedFor: 7 }, null, batch(1, [1, 2, 2]));
     m.save({ term: 2, votedFor: 7 }, null, batch(1, [1, 2, 2]));
     s.save(null, { index: 2, term: 2, data: bytes('snapshot-data-'.repeat(20)) }, null);
@@ -302,16 +303,42 @@ test('recovery: a brand-new store whose first segment header is torn opens empty
       copyDir(base, work);
       fs.truncateSync(path.join(work, segmentName(1)), cut);
       let s = await FileStorage.open(opts(work));
-      assertMatches(s.load(), new Model(), `segment 1 cut at ${cut}`);
+      assertMatches(s.load(), new MemoryStorage(), `segment 1 cut at ${cut}`);
       s.save({ term: 1, votedFor: 7 }, null, batch(1, [1]));
       await s.close();
       s = await FileStorage.open(opts(work));
-      const m = new Model();
+      const m = new MemoryStorage();
       m.save({ term: 1, votedFor: 7 }, null, batch(1, [1]));
       assertMatches(s.load(), m, `segment 1 cut at ${cut}, then a save`);
       await s.close();
     }
   } finally {
     rmDir(base); rmDir(work);
+  }
+});
+
+test('a snapshot marker written before the core decided truncation (retained 0) still drops every entry at replay', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir));
+    s.save({ term: 1, votedFor: 7 }, null, batch(1, [1, 1, 1, 1, 1]));
+    s.save(null, { index: 3, term: 2, data: bytes('s3') }, null); // today: entries 4..5 stay (retained 1)
+    await s.close();
+    // Rewrite the marker as the old code wrote it when the term at its index differed.
+    const file = lastSegment(dir);
+    const buf = fs.readFileSync(file);
+    const at = recordOffsets(file).find((off) => buf[off + 8] === RecordType.Snapshot)!;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    assert.equal(dv.getUint32(at + FRAME_BYTES + 28, true), 1);
+    dv.setUint32(at + FRAME_BYTES + 28, 0, true);
+    writeFrame(buf, dv, at, RecordType.Snapshot, SNAPSHOT_MARKER_PAYLOAD);
+    fs.writeFileSync(file, buf);
+    s = await FileStorage.open(opts(dir));
+    const st = s.load();
+    assert.equal(st.snapshot!.index, 3);
+    assert.equal(st.entries, null);
+    await s.close();
+  } finally {
+    rmDir(dir);
   }
 });
