@@ -30,7 +30,8 @@ export class KvStateMachine implements StateMachine {
   /** Number of keys stored. */
   get size(): number { return this.map.size; }
 
-  apply(command: Uint8Array): Uint8Array {
+  /** The log index and term are not needed: the result depends on the command and the state alone. */
+  apply(command: Uint8Array, _index?: number, _term?: number): Uint8Array {
     return this.run(command, false);
   }
 
@@ -45,7 +46,7 @@ export class KvStateMachine implements StateMachine {
   }
 
   /** Replaces the whole state; a corrupt snapshot throws KvSnapshotError and leaves the state as it was. */
-  restore(snapshot: Uint8Array): void {
+  restore(snapshot: Uint8Array, _index?: number, _term?: number): void {
     const entries = decodeSnapshot(snapshot, this.limits);
     this.map.clear();
     for (const [k, v] of entries) this.map.set(keyString(k), v);
