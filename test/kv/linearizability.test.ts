@@ -111,9 +111,9 @@ test('a duplicated append fails, even where the search alone could not decide', 
 });
 
 test('a search over its step budget is reported unknown, not ok', () => {
-  // 14 writers all concurrent, and a read that no order explains: the search must try many orders.
+  // 12 writers all concurrent, and a read that no order explains: the search must try many orders.
   const h: HistoryOp[] = [];
-  for (let i = 0; i < 14; i++) h.push(put(i, 'x', `v${i}`, 0, 100));
+  for (let i = 0; i < 12; i++) h.push(put(i, 'x', `v${i}`, 0, 100));
   h.push(get(99, 'x', 'nope', 101, 102));
   const r = checkHistory(h, { maxStepsPerKey: 500 });
   assert.equal(r.verdict, 'unknown');
