@@ -1,5 +1,5 @@
 import type { EntryBatch } from '../core/entry-batch.js';
-import { Message, MsgType } from '../core/message.js';
+import { Message, MSG_TYPE_NAMES, MsgType } from '../core/message.js';
 import type { HardState, PersistedState, Ready, Snapshot } from '../core/types.js';
 
 /** A runtime or core broke the Ready contract (src/core/raft.ts, Ready): a bug, never a fault. */
@@ -13,6 +13,7 @@ export class ReadyContractError extends Error {
 /**
  * Checks, as a RaftNode runs, that nothing is promised before it is durable and that the
  * state machine sees every index once, in order:
+ * - no message speaks for a term that is not durable; a RequestVote only with the own vote durable;
  * - a successful AppendEntriesReply only names an index whose entry has landed on storage;
  * - a granted vote only goes out once that vote (and its term), or a later term, has landed;
  * - a finished InstallSnapshotReply only once that snapshot (or entries through it) landed;
@@ -57,6 +58,10 @@ export class ReadyContract {
   /** Messages about to be sent. */
   sending(ms: readonly Message[]): void {
     for (const m of ms) {
+      if (m.term > this.hard.term) this.fail(`sends ${MSG_TYPE_NAMES[m.type]} to peer ${m.to} for term ${m.term}, but its durable term is ${this.hard.term}`);
+      if (m.type === MsgType.RequestVote && this.hard.term === m.term && this.hard.votedFor !== this.peer) {
+        this.fail(`asks for votes in term ${m.term} without its own vote durable (durable vote ${this.hard.votedFor} in term ${this.hard.term})`);
+      }
       if (m.type === MsgType.AppendEntriesReply && !m.reject && m.index > this.lastDurable) {
         this.fail(`acknowledged entries through ${m.index} to peer ${m.to}, but only ${this.lastDurable} are durable`);
       } else if (m.type === MsgType.RequestVoteReply && !m.reject && this.hard.term <= m.term && (this.hard.term !== m.term || this.hard.votedFor !== m.to)) {
@@ -71,6 +76,7 @@ export class ReadyContract {
   /** The Ready's state machine part is about to run. */
   applying(rd: Ready): void {
     if (rd.applySnapshot) {
+      if (rd.applySnapshot.index > this.snapshotDurable) this.fail(`restores snapshot ${rd.applySnapshot.index} that is not durable (durable snapshot ${this.snapshotDurable})`);
       if (rd.applySnapshot.index <= this.applied) this.fail(`restores snapshot ${rd.applySnapshot.index}, not above its applied index ${this.applied}`);
       this.applied = rd.applySnapshot.index;
     }

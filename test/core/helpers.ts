@@ -1,7 +1,7 @@
 /**
  * Helpers for the core's unit tests: build a core with a given term/log/snapshot, drain its
- * Ready records, build messages, and run a few cores against each other on a synchronous
- * in-memory "mini network" that also checks the persistence rules on every Ready.
+ * Ready records, build messages, and run a few peers (real RaftNodes on a hand-turned clock)
+ * against each other on a synchronous in-memory "mini network".
  */
 import assert from 'node:assert/strict';
 import type { CoreConfig } from '../../src/core/config.js';
@@ -10,6 +10,8 @@ import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/messag
 import { RaftCore } from '../../src/core/raft.js';
 import { PersistedState, Ready, Role } from '../../src/core/types.js';
 import { seededRandom } from '../../src/core/random.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import type { Scheduler } from '../../src/node/scheduler.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 
 const enc = new TextEncoder();
@@ -191,20 +193,38 @@ export interface NetOptions {
   setup?: Record<number, CoreSetup>;
 }
 
+/** A clock the mini network turns by hand: ticks when told, deferred work when processed. */
+class HandScheduler implements Scheduler {
+  private tickFn: (() => void) | null = null;
+  private readonly pending: Array<() => void> = [];
+  every(_ms: number, fn: () => void): () => void {
+    this.tickFn = fn;
+    return () => { this.tickFn = null; };
+  }
+  soon(fn: () => void): void { this.pending.push(fn); }
+  tick(): void { this.tickFn?.(); }
+  /** Runs the deferred Ready loops until none is left. */
+  run(id: number): void {
+    for (let n = 0; this.pending.length > 0; n++) {
+      if (n > 1000) throw new Error(`peer ${id} never runs out of Ready`);
+      this.pending.shift()!();
+    }
+  }
+}
+
 /**
- * A few cores in one thread. Messages go into one FIFO queue and are delivered by
- * deliverAll(); a drop rule can lose any of them. Every Ready is checked:
- * - a message's term is on storage before it leaves (sendNow: before this Ready's persist;
- *   sendAfterPersist: after it), so no peer ever speaks for a term it could forget;
- * - a granted vote is on storage; an AppendEntries success reply only claims stored entries;
- * - replies and votes never travel in sendNow;
- * - committed batches apply in index order, exactly once, and every peer applies the same
- *   command at each index.
+ * A few peers in one thread: real RaftNodes (the runtime the cluster and the simulation run)
+ * on a hand-turned clock, each with a MemoryStorage that outlives restarts. Messages go into
+ * one FIFO queue and are delivered by deliverAll(); a drop rule can lose any of them. Every
+ * Ready is checked by the runtime's own ReadyContract (nothing promised before it is durable,
+ * no message for a term not durable, applies in order), and here: every peer applies the same
+ * command at each index, and a restored snapshot matches what was applied.
  */
 export class Net {
   readonly ids: number[];
-  readonly cores = new Map<number, RaftCore>();
+  readonly nodes = new Map<number, RaftNode>();
   readonly stores = new Map<number, MemoryStorage>();
+  private readonly clocks = new Map<number, HandScheduler>();
   /** The "state machine": last applied index and the commands applied, per peer. */
   readonly applied = new Map<number, { index: number; commands: string[] }>();
   /** Every command applied at each index by any peer (must agree). */
@@ -240,82 +260,62 @@ export class Net {
     }
   }
 
-  core(id: number): RaftCore { return this.cores.get(id)!; }
+  core(id: number): RaftCore { return this.nodes.get(id)!.core; }
 
   private start(id: number): void {
-    const st = this.stores.get(id)!;
-    const stored = st.load();
-    const c = new RaftCore({ ...config({ id, peers: this.ids, random: seeded(this.seed * 1000 + id) }), ...this.cfg, id, peers: this.ids }, stored);
-    this.cores.set(id, c);
-    // The state machine restarts from the stored snapshot (the runtime's job).
-    const s = stored.snapshot;
-    this.applied.set(id, { index: s ? s.index : 0, commands: s ? decodeSnap(s.data) : [] });
+    const cfg: Partial<CoreConfig> = { ...config({ id, peers: this.ids }), ...this.cfg };
+    const clock = new HandScheduler();
+    this.clocks.set(id, clock);
+    this.applied.set(id, { index: 0, commands: [] });
+    // One tick of the node is one tick of the core: 10 ms per tick.
+    const node = RaftNode.startSync({
+      id, peers: this.ids, seed: this.seed * 1000 + id, scheduler: clock, storage: this.stores.get(id)!, checkReadyContract: true,
+      tickMs: 10, heartbeatMs: (cfg.heartbeatTicks ?? HEARTBEAT) * 10, electionTimeoutMs: (cfg.electionTicks ?? ELECTION) * 10,
+      maxBatchBytes: cfg.maxBatchBytes, maxBatchEntries: cfg.maxBatchEntries, maxInflight: cfg.maxInflight, snapshotChunkBytes: cfg.snapshotChunkBytes,
+      checkQuorum: cfg.checkQuorum, maxCommandBytes: cfg.maxCommandBytes, maxUncommittedEntries: cfg.maxUncommittedEntries, noopOnElection: cfg.noopOnElection ?? false,
+      transport: { send: (ms) => { for (const m of ms) this.queue.push(m); } },
+      onApply: (b) => this.onApply(id, b),
+      onRestore: (snap) => {
+        const a = this.applied.get(id)!;
+        assert.ok(snap.index > a.index || a.index === 0, `peer ${id} restores snapshot ${snap.index} at applied ${a.index}`);
+        a.index = snap.index;
+        a.commands = decodeSnap(snap.data);
+      },
+    });
+    this.nodes.set(id, node);
   }
 
   /** Simulates a crash and restart: everything not on storage is lost. */
   restart(id: number): void {
     this.queue.splice(0, this.queue.length, ...this.queue.filter((m) => m.to !== id && m.from !== id));
+    this.nodes.get(id)!.halt();
     this.start(id);
   }
 
-  /** Runs one core's Ready loop with the checks above. */
+  /** Runs the peer's Ready loop (the runtime checks the Ready contract on each). */
   process(id: number): void {
-    const c = this.core(id);
-    const st = this.stores.get(id)!;
-    for (let n = 0; c.hasReady(); n++) {
-      if (n > 1000) throw new Error(`peer ${id} never runs out of Ready`);
-      const rd = c.ready();
-      let stored = rd.sendNow.length > 0 ? st.load() : null;
-      for (const m of rd.sendNow) {
-        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot,
-          `peer ${id} sends ${describe(m)} in sendNow`);
-        assert.equal(m.term, stored!.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
-        this.send(m);
-      }
-      st.save(rd.hardState, rd.snapshot, rd.entries);
-      stored = rd.sendAfterPersist.length > 0 ? st.load() : null;
-      for (const m of rd.sendAfterPersist) {
-        const hs = stored!.hardState;
-        assert.equal(m.term, hs.term, `peer ${id} sends ${describe(m)} for a term not stored`);
-        if (m.type === MsgType.RequestVote) assert.equal(hs.votedFor, id, `peer ${id} asks for votes without its own vote stored`);
-        if (m.type === MsgType.RequestVoteReply && !m.reject) assert.equal(hs.votedFor, m.to, `peer ${id} grants a vote that is not stored`);
-        if (m.type === MsgType.AppendEntriesReply && !m.reject) {
-          const last = storedLastIndex(stored!);
-          assert.ok(last >= m.index, `peer ${id} acknowledges ${m.index} with only ${last} stored`);
-        }
-        this.send(m);
-      }
-      this.apply(id, rd);
-      c.advance(rd);
-    }
+    this.clocks.get(id)!.run(id);
     this.afterProcess(id);
   }
 
-  private apply(id: number, rd: Ready): void {
-    const a = this.applied.get(id)!;
-    if (rd.applySnapshot) {
-      assert.ok(rd.snapshot === rd.applySnapshot || (rd.snapshot && rd.snapshot.index === rd.applySnapshot.index),
-        `peer ${id} applies a snapshot it does not persist in the same Ready`);
-      a.index = rd.applySnapshot.index;
-      a.commands = decodeSnap(rd.applySnapshot.data);
-    }
-    if (rd.committed) {
-      const b = rd.committed;
-      assert.equal(b.firstIndex, a.index + 1, `peer ${id} applies from ${b.firstIndex} after ${a.index}`);
-      for (let k = 0; k < b.count; k++) {
-        const idx = b.firstIndex + k;
-        const cmd = text(batchCommand(b, k));
-        const seen = this.appliedAt.get(idx);
-        if (seen === undefined) this.appliedAt.set(idx, cmd);
-        else assert.equal(cmd, seen, `peer ${id} applies ${cmd} at ${idx} where another applied ${seen}`);
-        a.commands.push(cmd);
-      }
-      a.index = b.firstIndex + b.count - 1;
-    }
+  /** The peer's state machine holds everything through `index` in `data`: compact its log. */
+  snapshot(id: number, index: number, data: Uint8Array): void {
+    this.nodes.get(id)!.snapshot(index, data);
+    this.process(id);
   }
 
-  private send(m: Message): void {
-    this.queue.push(m);
+  private onApply(id: number, b: EntryBatch): void {
+    const a = this.applied.get(id)!;
+    assert.equal(b.firstIndex, a.index + 1, `peer ${id} applies from ${b.firstIndex} after ${a.index}`);
+    for (let k = 0; k < b.count; k++) {
+      const idx = b.firstIndex + k;
+      const cmd = text(batchCommand(b, k));
+      const seen = this.appliedAt.get(idx);
+      if (seen === undefined) this.appliedAt.set(idx, cmd);
+      else assert.equal(cmd, seen, `peer ${id} applies ${cmd} at ${idx} where another applied ${seen}`);
+      a.commands.push(cmd);
+    }
+    a.index = b.firstIndex + b.count - 1;
   }
 
   /** Delivers queued messages (and whatever they cause) until the queue is empty. */
@@ -329,7 +329,7 @@ export class Net {
       if (this.down.has(m.to) || this.down.has(m.from) || this.drop(m)) continue;
       if (this.duplicate(m)) this.queue.push({ ...m });
       this.onDeliver(m);
-      this.core(m.to).step(m);
+      this.nodes.get(m.to)!.receive(m);
       this.process(m.to);
     }
     return n;
@@ -340,7 +340,7 @@ export class Net {
     for (let i = 0; i < n; i++) {
       for (const id of this.ids) {
         if (this.down.has(id)) continue;
-        this.core(id).tick();
+        this.clocks.get(id)!.tick();
         this.process(id);
       }
       this.deliverAll();
@@ -353,7 +353,7 @@ export class Net {
     const term = c.term;
     for (let n = 0; c.term === term; n++) {
       if (n > 10 * c.cfg.electionTicks) throw new Error('never campaigned');
-      c.tick();
+      this.clocks.get(id)!.tick();
       this.process(id);
     }
     this.deliverAll();
@@ -364,7 +364,7 @@ export class Net {
   }
 
   propose(id: number, command: string): number {
-    const r = this.core(id).propose(bytes(command));
+    const r = this.nodes.get(id)!.propose(bytes(command));
     assert.ok(r.isLeader, `peer ${id} is not the leader`);
     this.process(id);
     return r.index;

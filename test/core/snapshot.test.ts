@@ -373,7 +373,7 @@ describe('InstallSnapshot (leader)', () => {
     net.tick(2);
     assert.equal(net.core(1).commitIndex, 12);
     // The state machines compact through 10.
-    for (const id of [1, 2]) net.core(id).compact(10, encodeSnap(net.commands(id).slice(0, 10)));
+    for (const id of [1, 2]) net.snapshot(id, 10, encodeSnap(net.commands(id).slice(0, 10)));
     net.deliverAll();
     net.down.delete(3);
     net.tick(4);
