@@ -37,3 +37,5 @@ export { KvErrorCode, KvFrameError, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_SCAN_RES
 export { KvSnapshotError } from './kv/kv-snapshot.js';
 export { checkHistory, parseHistory } from './kv/linearizability.js';
 export type { CheckOptions, CheckResult, HistoryOp, Violation } from './kv/linearizability.js';
+/** The key/value store's state machine module, for Cluster's `stateMachine` option. */
+export const KV_STATE_MACHINE: URL = new URL('./kv/kv-state-machine-module.js', import.meta.url);
