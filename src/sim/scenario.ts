@@ -171,6 +171,9 @@ function randomPartition(rng: Prng, ids: readonly number[], leader: number | und
  *   leader must emerge and a command proposed to it must be applied by every peer within
  *   `livenessMs` virtual ms.
  * The checker runs after every event of both phases. Same seed + options = same run.
+ * With `sessions`, simulated session clients make the commands instead (phase 1 only) and keep
+ * resending in both phases; the run converges once every client has all its answers, and then
+ * every command issued must have been applied exactly once.
  */
 export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));

@@ -61,6 +61,8 @@ export class SimClient {
   session: SessionClient | null = null;
   /** Every command issued, by seq (kept after it is answered, for the final check). */
   readonly issued = new Map<number, Issued>();
+  /** The issued commands still without an answer, by seq. */
+  private readonly waiting = new Map<number, Issued>();
   private registerAt = 0;
 
   constructor(
@@ -74,9 +76,7 @@ export class SimClient {
 
   /** Commands issued and not answered yet. */
   get inFlight(): number {
-    let n = 0;
-    for (const c of this.issued.values()) if (!c.done) n++;
-    return n;
+    return this.waiting.size;
   }
 
   /** Registered and nothing waits for an answer. */
@@ -91,8 +91,8 @@ export class SimClient {
       if (now >= this.registerAt) this.register(lossy);
       return;
     }
-    for (const c of this.issued.values()) {
-      if (c.done || now < c.resendAt) continue;
+    for (const c of this.waiting.values()) {
+      if (now < c.resendAt) continue;
       if (c.awaiting) this.stats.timeouts++;
       this.send(c, lossy);
     }
@@ -105,11 +105,18 @@ export class SimClient {
     return true;
   }
 
+  /** Forgets a command that was never answered (only a planted bug does this). */
+  forget(seq: number): void {
+    this.issued.delete(seq);
+    this.waiting.delete(seq);
+  }
+
   /** Numbers a command (a new seq) and remembers it until it is answered. */
   track(payloadId: number, payload: Uint8Array): Issued {
     const seq = this.session!.command(payload).seq;
     const c: Issued = { clientId: this.session!.clientId, seq, payloadId, payload, done: false, resendAt: 0, sends: 0, awaiting: false };
     this.issued.set(seq, c);
+    this.waiting.set(seq, c);
     this.stats.issued++;
     return c;
   }
@@ -181,6 +188,7 @@ export class SimClient {
         if (o.duplicate) this.stats.duplicates++;
         if (!c.done) {
           c.done = true;
+          this.waiting.delete(c.seq);
           this.stats.completed++;
         }
         return;
