@@ -281,59 +281,87 @@ export class SessionStateMachine {
   }
 
   private decodeSnapshot(snap: Uint8Array): { sessions: Session[]; userSnapshot: Uint8Array } {
-    const fail = (m: string): never => { throw new SessionSnapshotError(`session snapshot: ${m}`); };
-    if (!(snap instanceof Uint8Array)) fail('not a Uint8Array');
-    if (snap.byteLength < SNAP_HEADER_BYTES) fail(`${snap.byteLength} bytes is shorter than the ${SNAP_HEADER_BYTES}-byte header`);
-    const dv = new DataView(snap.buffer, snap.byteOffset, snap.byteLength);
-    const magic = dv.getUint32(0, true);
-    if (magic !== SNAP_MAGIC) fail(`bad magic 0x${magic.toString(16)} (not a session snapshot: was this state written without sessions?)`);
-    const version = dv.getUint16(4, true);
-    if (version !== SNAP_VERSION) fail(`unsupported version ${version} (this build reads version ${SNAP_VERSION})`);
-    const crc = dv.getUint32(8, true);
-    const actual = crc32c(snap, 12);
-    if (crc !== actual) fail(`checksum mismatch (stored 0x${crc.toString(16)}, computed 0x${actual.toString(16)}): corrupt`);
-    const u64 = (at: number, what: string) => readU64(dv, at, what, SessionSnapshotError);
-    const max = u64(12, 'maxSessions');
-    const limit = u64(20, 'inactivityLimit');
-    if (max !== this.maxSessions || limit !== this.inactivityLimit) {
-      fail(`written with maxSessions ${max}, inactivityLimit ${limit}, but this peer has maxSessions ${this.maxSessions}, ` +
+    const c = parseSnapshot(snap);
+    if (c.maxSessions !== this.maxSessions || c.inactivityLimit !== this.inactivityLimit) {
+      throw new SessionSnapshotError(`session snapshot: written with maxSessions ${c.maxSessions}, inactivityLimit ${c.inactivityLimit}, but this peer has maxSessions ${this.maxSessions}, ` +
         `inactivityLimit ${this.inactivityLimit}; every peer must use the same session options or they diverge`);
     }
-    const count = dv.getUint32(28, true);
-    if (count > max) fail(`${count} sessions exceed maxSessions ${max}`);
-    const userLen = u64(32, 'user snapshot length');
-    const sessions: Session[] = [];
-    const seen = new Set<number>();
-    let p = SNAP_HEADER_BYTES;
-    let prevActivity = 0;
-    for (let i = 0; i < count; i++) {
-      if (p + SESSION_FIXED_BYTES > snap.byteLength) fail(`session ${i} of ${count} truncated at offset ${p}`);
-      const id = u64(p, 'session id');
-      const lastActivity = u64(p + 8, 'lastActivity');
-      const lastApplied = u64(p + 16, 'lastApplied');
-      const ackedThrough = u64(p + 24, 'ackedThrough');
-      const n = dv.getUint32(p + 32, true);
-      if (id === 0 || seen.has(id)) fail(`session id ${id} at offset ${p} is ${id === 0 ? 'zero' : 'repeated'}`);
-      if (lastActivity < prevActivity || lastActivity < id) fail(`session ${id} is out of activity order at offset ${p}`);
-      if (ackedThrough > lastApplied || n !== lastApplied - ackedThrough) {
-        fail(`session ${id}: ${n} results for seqs ${ackedThrough + 1}..${lastApplied} at offset ${p}`);
-      }
-      seen.add(id);
-      prevActivity = lastActivity;
-      p += SESSION_FIXED_BYTES;
-      const results: (Uint8Array | undefined)[] = [];
-      for (let k = 0; k < n; k++) {
-        if (p + 4 > snap.byteLength) fail(`session ${id}: result ${k} truncated at offset ${p}`);
-        const len = dv.getUint32(p, true);
-        if (p + 4 + len > snap.byteLength) fail(`session ${id}: result ${k} of ${len} bytes runs past the end at offset ${p}`);
-        results.push(len > 0 ? snap.slice(p + 4, p + 4 + len) : undefined);
-        p += 4 + len;
-      }
-      sessions.push({ id, lastActivity, lastApplied, ackedThrough, results, head: 0, prev: null, next: null });
-    }
-    if (snap.byteLength - p !== userLen) {
-      fail(`user snapshot should be ${userLen} bytes, ${snap.byteLength - p} remain after the session table`);
-    }
-    return { sessions, userSnapshot: snap.subarray(p) };
+    return c;
   }
+}
+
+/** One session as a snapshot records it (readSessionSnapshot). */
+export interface SnapshotSession {
+  readonly id: number;
+  readonly lastActivity: number;
+  readonly lastApplied: number;
+  readonly ackedThrough: number;
+}
+
+/**
+ * What a session snapshot holds, without restoring it: the session options it was written
+ * with, its sessions (least recently active first) and the user's snapshot (a view into
+ * `snap`). Throws SessionSnapshotError, as restore does, on bytes that are not one.
+ */
+export function readSessionSnapshot(snap: Uint8Array): {
+  maxSessions: number; inactivityLimit: number; sessions: SnapshotSession[]; userSnapshot: Uint8Array;
+} {
+  const c = parseSnapshot(snap);
+  return {
+    maxSessions: c.maxSessions, inactivityLimit: c.inactivityLimit, userSnapshot: c.userSnapshot,
+    sessions: c.sessions.map((s) => ({ id: s.id, lastActivity: s.lastActivity, lastApplied: s.lastApplied, ackedThrough: s.ackedThrough })),
+  };
+}
+
+function parseSnapshot(snap: Uint8Array): { maxSessions: number; inactivityLimit: number; sessions: Session[]; userSnapshot: Uint8Array } {
+  const fail = (m: string): never => { throw new SessionSnapshotError(`session snapshot: ${m}`); };
+  if (!(snap instanceof Uint8Array)) fail('not a Uint8Array');
+  if (snap.byteLength < SNAP_HEADER_BYTES) fail(`${snap.byteLength} bytes is shorter than the ${SNAP_HEADER_BYTES}-byte header`);
+  const dv = new DataView(snap.buffer, snap.byteOffset, snap.byteLength);
+  const magic = dv.getUint32(0, true);
+  if (magic !== SNAP_MAGIC) fail(`bad magic 0x${magic.toString(16)} (not a session snapshot: was this state written without sessions?)`);
+  const version = dv.getUint16(4, true);
+  if (version !== SNAP_VERSION) fail(`unsupported version ${version} (this build reads version ${SNAP_VERSION})`);
+  const crc = dv.getUint32(8, true);
+  const actual = crc32c(snap, 12);
+  if (crc !== actual) fail(`checksum mismatch (stored 0x${crc.toString(16)}, computed 0x${actual.toString(16)}): corrupt`);
+  const u64 = (at: number, what: string) => readU64(dv, at, what, SessionSnapshotError);
+  const max = u64(12, 'maxSessions');
+  const limit = u64(20, 'inactivityLimit');
+  const count = dv.getUint32(28, true);
+  if (count > max) fail(`${count} sessions exceed maxSessions ${max}`);
+  const userLen = u64(32, 'user snapshot length');
+  const sessions: Session[] = [];
+  const seen = new Set<number>();
+  let p = SNAP_HEADER_BYTES;
+  let prevActivity = 0;
+  for (let i = 0; i < count; i++) {
+    if (p + SESSION_FIXED_BYTES > snap.byteLength) fail(`session ${i} of ${count} truncated at offset ${p}`);
+    const id = u64(p, 'session id');
+    const lastActivity = u64(p + 8, 'lastActivity');
+    const lastApplied = u64(p + 16, 'lastApplied');
+    const ackedThrough = u64(p + 24, 'ackedThrough');
+    const n = dv.getUint32(p + 32, true);
+    if (id === 0 || seen.has(id)) fail(`session id ${id} at offset ${p} is ${id === 0 ? 'zero' : 'repeated'}`);
+    if (lastActivity < prevActivity || lastActivity < id) fail(`session ${id} is out of activity order at offset ${p}`);
+    if (ackedThrough > lastApplied || n !== lastApplied - ackedThrough) {
+      fail(`session ${id}: ${n} results for seqs ${ackedThrough + 1}..${lastApplied} at offset ${p}`);
+    }
+    seen.add(id);
+    prevActivity = lastActivity;
+    p += SESSION_FIXED_BYTES;
+    const results: (Uint8Array | undefined)[] = [];
+    for (let k = 0; k < n; k++) {
+      if (p + 4 > snap.byteLength) fail(`session ${id}: result ${k} truncated at offset ${p}`);
+      const len = dv.getUint32(p, true);
+      if (p + 4 + len > snap.byteLength) fail(`session ${id}: result ${k} of ${len} bytes runs past the end at offset ${p}`);
+      results.push(len > 0 ? snap.slice(p + 4, p + 4 + len) : undefined);
+      p += 4 + len;
+    }
+    sessions.push({ id, lastActivity, lastApplied, ackedThrough, results, head: 0, prev: null, next: null });
+  }
+  if (snap.byteLength - p !== userLen) {
+    fail(`user snapshot should be ${userLen} bytes, ${snap.byteLength - p} remain after the session table`);
+  }
+  return { maxSessions: max, inactivityLimit: limit, sessions, userSnapshot: snap.subarray(p) };
 }

@@ -7,9 +7,12 @@ import type { SnapshotPolicy } from '../node/options.js';
 import type { OutcomeListener } from '../node/proposal-tracker.js';
 import { RaftNode } from '../node/raft-node.js';
 import type { Scheduler } from '../node/scheduler.js';
+import { decodeFrame } from '../node/session-protocol.js';
+import { readSessionSnapshot, SessionStateMachine } from '../node/session-state-machine.js';
 import type { SafetyChecker } from './checker.js';
-import { commandResult } from './commands.js';
+import { commandId, commandResult } from './commands.js';
 import type { Prng } from './prng.js';
+import type { SessionChecker, UserApply } from './session-checker.js';
 import { SimStorage } from './sim-storage.js';
 import { decodeSnapshot, SimStateMachine } from './state-machine.js';
 
@@ -22,6 +25,8 @@ export interface PeerEnv {
   onOutcome: (peer: number) => OutcomeListener;
   /** The checker looks at the peer's Raft state (also in the middle of a Ready loop). */
   observe: (p: SimPeer) => void;
+  /** Session mode: the state machine is a SessionStateMachine around a user state machine, checked by this. */
+  sessions: SessionChecker | null;
 }
 
 export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'down';
@@ -48,6 +53,12 @@ export class SimPeer {
   tickMs = SIM_TICK_MS;
   readonly stats = { readys: 0, crashes: 0, restarts: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
   private booting = false;
+  /** Session mode: this life's session layer. */
+  private session: SessionStateMachine | null = null;
+  /** Session mode: the entry the session layer is applying (the user state machine reads its frame). */
+  private applying: { index: number; command: Uint8Array } | null = null;
+  /** Session mode: what the user state machine applied, by index, until the batch is reported. */
+  private readonly userApplied = new Map<number, UserApply>();
 
   constructor(
     readonly id: number,
@@ -59,7 +70,7 @@ export class SimPeer {
   ) {
     this.store.onLanded = (hs, snap) => {
       this.stats.readys++;
-      this.env.checker.onPersist(this.id, hs, snap ? snap.index : null, snap?.term ?? 0, snap ? decodeSnapshot(snap.data) : null);
+      this.env.checker.onPersist(this.id, hs, snap ? snap.index : null, snap?.term ?? 0, snap ? this.snapshotCommands(snap.data, snap.index, 'persist') : null);
     };
   }
 
@@ -80,8 +91,9 @@ export class SimPeer {
     if (this.node) throw new Error(`peer ${this.id} is already up`);
     const state = this.store.load();
     const snap = state.snapshot;
-    this.sm.restore(snap?.data ?? new Uint8Array(0));
-    this.env.checker.onRestart(this.id, snap?.index ?? 0, snap?.term ?? 0, snap ? decodeSnapshot(snap.data) : []);
+    const commands = snap ? this.snapshotCommands(snap.data, snap.index, 'restart') : [];
+    this.sm.restore(snap ? this.userSnapshot(snap.data) : new Uint8Array(0));
+    this.env.checker.onRestart(this.id, snap?.index ?? 0, snap?.term ?? 0, commands);
     this.incarnation++;
     if (this.incarnation > 1) this.stats.restarts++;
     const o = this.options;
@@ -95,7 +107,7 @@ export class SimPeer {
       checkQuorum: o.checkQuorum, maxUncommittedEntries: o.maxUncommittedEntries, noopOnElection: o.noopOnElection ?? false,
       snapshotPolicy: this.snapshotPolicy, checkReadyContract: true,
       transport: { send: (ms) => { for (const m of ms) this.env.send(m); } },
-      stateMachine: {
+      stateMachine: this.env.sessions ? this.sessionStateMachine() : {
         apply: (command, index) => commandResult(command, index),
         snapshot: () => { this.stats.snapshotsTaken++; return sm.encode(sm.applied, this.rng.u32()); },
       },
@@ -106,13 +118,18 @@ export class SimPeer {
           const cmd = batchCommand(b, k);
           this.env.checker.onApply(this.id, b.firstIndex + k, b.terms[k], cmd);
           sm.apply(cmd);
+          if (this.env.sessions) {
+            const index = b.firstIndex + k;
+            this.env.sessions.onEntry(this.id, index, this.userApplied.get(index) ?? null);
+            this.userApplied.delete(index);
+          }
         }
       },
       onRestore: (s) => {
         if (this.booting) return; // restored above, from the same storage
-        sm.restore(s.data);
+        if (!this.env.sessions) sm.restore(s.data); // else the session layer restored it, through the user state machine
         this.stats.snapshotsInstalled++;
-        this.env.checker.onRestore(this.id, s.index, s.term, decodeSnapshot(s.data));
+        this.env.checker.onRestore(this.id, s.index, s.term, this.snapshotCommands(s.data, s.index, 'install'));
       },
       onOutcome: this.env.onOutcome(this.id),
     });
@@ -124,6 +141,8 @@ export class SimPeer {
     if (!this.node) return;
     const n = this.node;
     this.node = null;
+    this.session = null;
+    this.userApplied.clear();
     this.store.crashed();
     this.incarnation++;
     this.stats.crashes++;
@@ -153,10 +172,67 @@ export class SimPeer {
     const top = Math.min(core.appliedIndex, this.sm.applied);
     const low = core.log.snapshotIndex;
     if (top <= low) return 0;
+    if (this.session) {
+      // The session table exists only as of the last applied entry: snapshot there, through the layer.
+      if (core.appliedIndex !== this.sm.applied) return 0;
+      node.snapshot(top, this.session.snapshot!());
+      this.stats.snapshotsTaken++;
+      return top;
+    }
     // Mostly at the applied index (as real state machines do), sometimes lower to vary what is left in the log.
     const index = rng.chance(0.7) ? top : rng.range(low + 1, top);
     node.snapshot(index, this.sm.encode(index, rng.u32()));
     this.stats.snapshotsTaken++;
     return index;
+  }
+
+  // ---- session mode
+
+  /**
+   * A SessionStateMachine around the simulated user state machine: apply returns
+   * commandResult(payload, index) and records the (clientId, seq) it applies; its snapshot is
+   * the command-list encoding of SimStateMachine (which onApply keeps), so the safety checker
+   * reads a session snapshot's user part as it reads a plain snapshot.
+   */
+  private sessionStateMachine() {
+    const sm = this.sm;
+    const user = {
+      apply: (payload: Uint8Array, index: number): Uint8Array => {
+        const e = this.applying;
+        if (!e || e.index !== index) throw new Error(`peer ${this.id}: user state machine applied index ${index} outside the session layer's apply`);
+        const f = decodeFrame(e.command);
+        this.userApplied.set(index, { clientId: f.clientId, seq: f.seq, payloadId: commandId(payload) });
+        return commandResult(payload, index);
+      },
+      snapshot: (): Uint8Array => sm.encode(sm.applied, this.rng.u32()),
+      restore: (data: Uint8Array): void => sm.restore(data),
+    };
+    const session = new SessionStateMachine(user);
+    this.session = session;
+    return {
+      apply: (command: Uint8Array, index: number, term: number): Uint8Array => {
+        this.applying = { index, command };
+        try {
+          return session.apply(command, index, term);
+        } finally {
+          this.applying = null;
+        }
+      },
+      snapshot: (): Uint8Array => { this.stats.snapshotsTaken++; return session.snapshot!(); },
+      restore: (data: Uint8Array, index: number, term: number): void => session.restore!(data, index, term),
+    };
+  }
+
+  /** The user state machine's part of snapshot data (all of it without sessions). */
+  private userSnapshot(data: Uint8Array): Uint8Array {
+    return this.env.sessions ? readSessionSnapshot(data).userSnapshot : data;
+  }
+
+  /** The command list a snapshot holds; in session mode its session table is checked on the way. */
+  private snapshotCommands(data: Uint8Array, index: number, what: string): Uint8Array[] {
+    if (!this.env.sessions) return decodeSnapshot(data);
+    const s = readSessionSnapshot(data);
+    this.env.sessions.onSnapshotTable(this.id, what, index, s.sessions);
+    return decodeSnapshot(s.userSnapshot);
   }
 }

@@ -1,7 +1,9 @@
+import { encodeUnregister } from '../node/session-protocol.js';
 import { bytesEqual, makeCommand } from './commands.js';
 import { NetworkFaults, RELIABLE } from './network.js';
 import type { SimCoreOptions, Tear } from './peer.js';
 import { Prng } from './prng.js';
+import { ClientProfile, ClientStats, SessionClients } from './session-clients.js';
 import { Simulation, TICK_MS } from './simulation.js';
 import { Trace } from './trace.js';
 
@@ -25,6 +27,11 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Keep this many last event lines and put them in a failure's message (default 0). */
   tailLines?: number;
+  /**
+   * Client sessions (default false): every peer's state machine is a SessionStateMachine, and
+   * 2-4 simulated session clients replace the raw proposals, checked for exactly-once effect.
+   */
+  sessions?: boolean;
 }
 
 /** What one seed chose: printed when it fails, so a reader knows what kind of run it was. */
@@ -46,6 +53,8 @@ export interface Profile {
   maxDownMs: number;
   proposeRate: number;
   snapshotRate: number;
+  /** Session mode's clients, or null. */
+  clients: ClientProfile | null;
 }
 
 export interface RunStats {
@@ -67,6 +76,8 @@ export interface RunStats {
   snapshotsInstalled: number;
   messages: { sent: number; delivered: number; dropped: number; duplicated: number; delayedLong: number; cutByPartition: number; toDownPeer: number };
   checks: { observations: number; entriesChecked: number; applies: number; restores: number; leaderChecks: number; audits: number };
+  /** Session mode: what the clients did, and what the session checker checked. */
+  sessions: (ClientStats & { checks: { entries: number; userApplies: number; results: number; duplicateAnswers: number; snapshotTables: number } }) | null;
   traceHash: string;
   profile: Profile;
 }
@@ -80,17 +91,17 @@ export interface RunResult {
 
 const TEARS: readonly Tear[] = ['none', 'none', 'after-send', 'after-persist'];
 
-export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000 };
+export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000, sessions: false };
 
 /** The command that replays a seed exactly, for failure messages. */
 export function replayCommand(seed: number, o: RunOptions): string {
   const peers = o.peers ?? DEFAULTS.peers;
   const steps = o.steps ?? DEFAULTS.steps;
-  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''} --steps ${steps}`;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''} --steps ${steps}`;
 }
 
 /** Draws the seed's personality: some seeds are calm, some are storms. */
-function chooseProfile(rng: Prng, snapshots: boolean): Profile {
+function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean): Profile {
   const core: SimCoreOptions = {
     electionTicks: 10,
     heartbeatTicks: rng.pick([1, 2, 3]),
@@ -127,6 +138,11 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
     maxDownMs: rng.pick([20, 50, 300, 1500]),
     proposeRate: rng.pick([0.02, 0.05, 0.2, 0.5, 1]),
     snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04, 0.1]) : 0,
+    // Drawn last, and only with sessions: the other draws (and so runs without sessions) stay as they were.
+    clients: sessions ? {
+      clients: rng.range(2, 4), maxInFlight: rng.pick([1, 2, 4]), timeoutMs: rng.pick([150, 400, 1000]),
+      lostReplyRate: rng.pick([0, 0.05, 0.2]),
+    } : null,
   };
 }
 
@@ -155,6 +171,9 @@ function randomPartition(rng: Prng, ids: readonly number[], leader: number | und
  *   leader must emerge and a command proposed to it must be applied by every peer within
  *   `livenessMs` virtual ms.
  * The checker runs after every event of both phases. Same seed + options = same run.
+ * With `sessions`, simulated session clients make the commands instead (phase 1 only) and keep
+ * resending in both phases; the run converges once every client has all its answers, and then
+ * every command issued must have been applied exactly once.
  */
 export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -164,10 +183,10 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (!Number.isInteger(o[k]) || o[k] < (k === 'peers' ? 1 : 0)) throw new RangeError(`option ${k} must be a non-negative integer${k === 'peers' ? ' above 0' : ''}, got ${o[k]}`);
   }
   const rng = new Prng(seed);
-  const profile = chooseProfile(rng.fork(), o.snapshots);
+  const profile = chooseProfile(rng.fork(), o.snapshots, o.sessions);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   const sim = new Simulation(
-    { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery },
+    { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery, sessions: o.sessions },
     rng.fork(), trace);
   const faultRng = rng.fork();
   const ids = sim.peers.map((p) => p.id);
@@ -175,8 +194,10 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   let partitions = 0;
   let phase = 'safety';
   let convergeMs = -1;
+  const clients = profile.clients ? new SessionClients(sim, rng.fork(), sim.sessions!, profile.clients) : null;
 
   const propose = (id: number): void => {
+    if (clients) { clients.issue(faultRng); return; } // with sessions, clients make the commands
     const cmd = makeCommand(nextCommand++, id, faultRng.int(24));
     sim.propose(id, cmd);
   };
@@ -214,6 +235,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
         else propose(f.pick(ids));
       }
     }
+    clients?.tick();
     compactSome();
   };
 
@@ -233,6 +255,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const appliedEverywhere = (pr: { index: number; cmd: Uint8Array }): boolean =>
     sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd));
   const phase2 = (): void => {
+    clients?.tick();
     compactSome();
     const leader = sim.leaders()[0];
     if (!leader) return;
@@ -242,14 +265,15 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (same && !(appliedEverywhere(last) && sim.outstanding > 0)) return; // its probe is still on its way
     const n = same ? Math.min(64, sim.outstanding) : 1;
     for (let k = 0; k < n; k++) {
-      const cmd = makeCommand(nextCommand++, leader.id, 3);
+      // With sessions a probe must be a session frame: the unregistering of a session that cannot exist.
+      const cmd = clients ? encodeUnregister(2 ** 40 + nextCommand++) : makeCommand(nextCommand++, leader.id, 3);
       if (sim.propose(leader.id, cmd) !== 'accepted') break;
       probes.push({ index: leader.core!.log.lastIndex, cmd });
       probeLeader = leader.id;
       probeTerm = term;
     }
   };
-  const converged = (): boolean => sim.outstanding === 0 && probes.some(appliedEverywhere);
+  const converged = (): boolean => sim.outstanding === 0 && probes.some(appliedEverywhere) && (!clients || clients.idle);
 
   const stats = (): RunStats => {
     const n = sim.network.stats;
@@ -265,6 +289,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       snapshotsTaken: sum('snapshotsTaken'), snapshotsInstalled: sum('snapshotsInstalled'),
       messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
       checks: { ...sim.checker.counts }, traceHash: trace.digest(), profile,
+      sessions: clients ? { ...clients.stats, checks: { ...sim.sessions!.counts } } : null,
     };
   };
 
@@ -285,6 +310,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       sim.restart(p.id);
     }
     sim.onDriverTick = phase2;
+    if (clients) clients.lossy = false;
     const top = Math.max(...sim.peers.map((p) => p.core!.log.lastIndex));
     const backlog = top - Math.min(...sim.peers.map((p) => p.sm.applied)) + sim.outstanding;
     const roundTrip = 2 * RELIABLE.maxDelay + 2 * profile.maxPersistDelay + 2;
@@ -293,11 +319,13 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (!ok) {
       const leaders = sim.leaders().map((p) => `${p.id}(t${p.core!.term})`).join(', ') || 'none';
       throw new Error(`liveness: no command committed on every peer within ${bound} ms of healing (backlog ${backlog} entries) ` +
-        `(leaders now: ${leaders}; probes proposed: ${probes.length}; peers: ${sim.describePeers()})`);
+        `(leaders now: ${leaders}; probes proposed: ${probes.length}; peers: ${sim.describePeers()})` +
+        (clients && !clients.idle ? ` (clients not done: ${clients.describe()})` : ''));
     }
     convergeMs = sim.now - healedAt;
     sim.checker.audit();
     sim.outcomes.verifyAllSettled();
+    clients?.verify();
     return { seed, ok: true, stats: stats() };
   } catch (e) {
     const err = e as Error;

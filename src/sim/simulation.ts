@@ -1,6 +1,7 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
 import { Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
+import type { Outcome } from '../node/proposal-tracker.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decode, encode } from '../transport/codec.js';
 import { SafetyChecker } from './checker.js';
@@ -8,6 +9,7 @@ import { describeCommand } from './commands.js';
 import { EventQueue, Timed } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { OutcomeChecker } from './outcome-checker.js';
+import { SessionChecker } from './session-checker.js';
 import { ProposeOutcome, SIM_TICK_MS, SimCoreOptions, SimPeer, Tear } from './peer.js';
 import type { Prng } from './prng.js';
 import type { Trace } from './trace.js';
@@ -31,7 +33,12 @@ export interface SimulationConfig {
   tickSkewMs: number;
   /** Run the checker's pairwise log audit every this many events. */
   auditEvery: number;
+  /** Every peer's state machine is a SessionStateMachine around the simulated one (checked by a SessionChecker). */
+  sessions?: boolean;
 }
+
+/** What a proposer hears of one accepted proposal: its outcome, where it was accepted, and (committed) the apply result if known. */
+export type ProposalListener = (outcome: Outcome, index: number, term: number, result: Uint8Array | undefined) => void;
 
 /**
  * Tick: a node's clock; Flush: the node's deferred Ready loop (its scheduler's soon());
@@ -63,19 +70,30 @@ export class Simulation {
   readonly network: SimNetwork;
   readonly checker: SafetyChecker;
   readonly outcomes: OutcomeChecker;
+  /** Session mode's checker, or null. */
+  readonly sessions: SessionChecker | null;
   /** Called every TICK_MS of virtual time: the scenario injects faults and proposals here. */
   onDriverTick: () => void = () => {};
   readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0 };
   private readonly timers = new EventQueue<TimerEvent>();
   private readonly ids: number[];
   private nextTag = 0;
+  /** Proposers waiting for an outcome, by tag. */
+  private readonly listeners = new Map<number, ProposalListener>();
+  /** Outcomes heard during the event, handed to their proposers once it is over (never inside a node's Ready loop). */
+  private readonly heard: Array<{ fn: ProposalListener; outcome: Outcome; index: number; term: number; result: Uint8Array | undefined }> = [];
 
   constructor(readonly cfg: SimulationConfig, private readonly rng: Prng, readonly trace: Trace) {
     this.ids = Array.from({ length: cfg.peers }, (_, k) => k + 1);
     this.network = new SimNetwork(rng.fork(), this.ids);
     this.checker = new SafetyChecker(this.ids);
-    this.outcomes = new OutcomeChecker(this.checker);
-    const env = { send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomes.listener(id), observe: (p: SimPeer) => this.afterInput(p) };
+    this.sessions = cfg.sessions ? new SessionChecker() : null;
+    // With sessions a result is the layer's frame: the session checker verifies what is in it.
+    this.outcomes = new OutcomeChecker(this.checker, !cfg.sessions);
+    const env = {
+      send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomeListener(id),
+      observe: (p: SimPeer) => this.afterInput(p), sessions: this.sessions,
+    };
     for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
   }
 
@@ -102,6 +120,7 @@ export class Simulation {
       this.now = at;
       if (tAt <= nAt) this.runTimer(this.timers.pop()!); else this.deliver();
       this.outcomes.verifyPending();
+      this.handOutOutcomes();
       this.events++;
       this.trace.events = this.events;
       if (this.events > this.maxEvents(at)) {
@@ -143,7 +162,8 @@ export class Simulation {
     this.peer(id).store.tearNext = null;
   }
 
-  propose(id: number, cmd: Uint8Array): ProposeOutcome {
+  /** Proposes to a peer; when it is accepted, `onOutcome` hears its outcome after the event that settles it. */
+  propose(id: number, cmd: Uint8Array, onOutcome?: ProposalListener): ProposeOutcome {
     const p = this.peer(id);
     const tag = this.nextTag++;
     const r = p.propose(cmd, tag);
@@ -152,6 +172,7 @@ export class Simulation {
       this.stats.accepted++;
       const c = p.core!;
       this.outcomes.accepted(tag, id, c.log.lastIndex, c.term, cmd);
+      if (onOutcome) this.listeners.set(tag, onOutcome);
     } else if (r === 'not-leader') this.stats.notLeader++;
     else if (r === 'backpressure') this.stats.backpressure++;
     this.trace.mix(0x9a, id, cmd.byteLength, r.length);
@@ -190,6 +211,30 @@ export class Simulation {
   }
 
   // ------------------------------------------------------------------ internals
+
+  private outcomeListener(id: number) {
+    const check = this.outcomes.listener(id);
+    return (outcome: Outcome, firstTag: number, count: number, firstIndex: number, term: number,
+      results: ReadonlyArray<Uint8Array | undefined> | null, resultOffset: number): void => {
+      check(outcome, firstTag, count, firstIndex, term, results, resultOffset);
+      if (this.listeners.size === 0) return;
+      for (let k = 0; k < count; k++) {
+        const fn = this.listeners.get(firstTag + k);
+        if (!fn) continue;
+        this.listeners.delete(firstTag + k);
+        const result = results ? results[resultOffset + k] : undefined;
+        this.heard.push({ fn, outcome, index: firstIndex + k, term, result: result?.slice() });
+      }
+    };
+  }
+
+  private handOutOutcomes(): void {
+    for (let k = 0; k < this.heard.length; k++) {
+      const h = this.heard[k];
+      h.fn(h.outcome, h.index, h.term, h.result);
+    }
+    this.heard.length = 0;
+  }
 
   /** Generous bound on the events a healthy run has by virtual time `t`; beyond it something loops. */
   private maxEvents(t: number): number {

@@ -7,7 +7,7 @@ import type { RunOptions } from '../../src/sim/scenario.js';
 
 export interface SweepTask {
   seeds: number[];
-  options: Pick<RunOptions, 'peers' | 'snapshots' | 'steps'>;
+  options: Pick<RunOptions, 'peers' | 'snapshots' | 'steps' | 'sessions'>;
 }
 
 export interface SeedSummary {
