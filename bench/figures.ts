@@ -26,8 +26,15 @@ export interface Figure {
   read(r: RunResult): number | null;
 }
 
-/** Sample-level reasons beyond the machine: another process using more than this many cores flags the wall-clock figures. */
+/** Other processes using more than this many cores flag a sample's wall-clock figures. */
 export const OTHER_PROCESSES_LIMIT = 0.15;
+/**
+ * Our CPU plus that of other processes above this share of the cores means the machine had no
+ * idle CPU: our threads queued for a core, batches changed size, and CPU time per commit
+ * moved with them (measured: +50-90% between identical builds at a load average of 7 on 2
+ * cores). Such a sample's CPU-time figures are flagged too.
+ */
+export const SATURATED_SHARE = 0.9;
 
 export const FIGURES: readonly Figure[] = [
   { id: 'throughput', label: 'commits/s', unit: 'commits/s', higherIsBetter: true, kind: 'wall-clock', threshold: 'throughput', read: (r) => r.throughput.perSec },
@@ -63,7 +70,7 @@ export function cpuPerCommitOf(r: RunResult): CpuPerCommit | null {
 }
 
 /** Which figures of a sample can be believed, from what the harness saw while it ran. */
-export function trustOf(r: Pick<RunResult, 'cpu' | 'leaderChanges' | 'throughput'>): SampleTrust {
+export function trustOf(r: Pick<RunResult, 'cpu' | 'leaderChanges' | 'throughput'>, cpuCount: number): SampleTrust {
   const wallWhy: string[] = [];
   const other = r.cpu?.otherProcessesUtilization ?? null;
   if (other === null) wallWhy.push('unknown how much CPU other processes used (no /proc/stat)');
@@ -73,19 +80,23 @@ export function trustOf(r: Pick<RunResult, 'cpu' | 'leaderChanges' | 'throughput
   if (!r.cpu?.threads) cpuWhy.push('no per-thread CPU (/proc/self/task)');
   else if (!r.cpu.threads.some((t) => t.name.startsWith('peer '))) cpuWhy.push('peer threads not identified');
   if (!(r.throughput?.committed > 0)) cpuWhy.push('nothing committed');
+  const ours = r.cpu?.processUtilization ?? 0;
+  if (other !== null && cpuCount > 0 && ours + other > SATURATED_SHARE * cpuCount) {
+    cpuWhy.push(`no idle CPU: this process ${ours.toFixed(2)} + other processes ${other.toFixed(2)} cores of ${cpuCount}`);
+  }
   return {
     wallClock: wallWhy.length === 0 ? { trusted: true, why: 'the machine was otherwise idle' } : { trusted: false, why: wallWhy.join('; ') },
     cpuTime: cpuWhy.length === 0 ? { trusted: true, why: 'per-thread CPU time from /proc schedstat' } : { trusted: false, why: cpuWhy.join('; ') },
   };
 }
 
-/** The trust of a sample: recorded in version 2 files, worked out again for older ones. */
-export function sampleTrust(r: RunResult): SampleTrust {
-  return r.trust ?? trustOf(r);
+/** The trust of a sample by today's rules (worked out again from what it measured, so older files are judged alike). */
+export function sampleTrust(r: RunResult, cpuCount: number): SampleTrust {
+  return trustOf(r, cpuCount);
 }
 
 /** Median and spread of every figure over the samples of each configuration that has two or more. */
-export function noiseSummaries(runs: RunResult[]): NoiseSummary[] {
+export function noiseSummaries(runs: RunResult[], cpuCount: number): NoiseSummary[] {
   const byName = groupByName(runs);
   const out: NoiseSummary[] = [];
   for (const [name, samples] of byName) {
@@ -100,7 +111,7 @@ export function noiseSummaries(runs: RunResult[]): NoiseSummary[] {
     const trusted: string[] = [];
     const flagged: NoiseSummary['flagged'] = [];
     for (const kind of ['wall-clock', 'cpu-time'] as const) {
-      const bad = samples.map(sampleTrust).map((t) => (kind === 'wall-clock' ? t.wallClock : t.cpuTime)).filter((t) => !t.trusted);
+      const bad = samples.map((r) => sampleTrust(r, cpuCount)).map((t) => (kind === 'wall-clock' ? t.wallClock : t.cpuTime)).filter((t) => !t.trusted);
       if (bad.length === 0) trusted.push(kind);
       else flagged.push({ id: kind, why: `${bad.length} of ${samples.length} samples: ${[...new Set(bad.map((b) => b.why))].join('; ')}` });
     }

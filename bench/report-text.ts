@@ -97,7 +97,7 @@ export function fileText(f: BenchFile): string {
  * What the samples say about the noise on this machine: per configuration with 2+ samples, the
  * median and spread of each figure; and which kinds of figure the harness trusts.
  */
-export function noiseText(runs: RunResult[], noise: NoiseSummary[]): string {
+export function noiseText(runs: RunResult[], noise: NoiseSummary[], cpuCount: number): string {
   const lines: string[] = [];
   if (noise.length > 0) {
     const rows: string[][] = [];
@@ -115,7 +115,7 @@ export function noiseText(runs: RunResult[], noise: NoiseSummary[]): string {
     }
   } else {
     for (const r of runs) {
-      const t = sampleTrust(r);
+      const t = sampleTrust(r, cpuCount);
       lines.push(`${r.name}: wall-clock figures ${t.wallClock.trusted ? 'trusted' : `flagged (${t.wallClock.why})`}; ` +
         `CPU-time figures ${t.cpuTime.trusted ? 'trusted' : `flagged (${t.cpuTime.why})`}`);
     }

@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
 
-    const noise = noiseSummaries(runs);
+    const noise = noiseSummaries(runs, env.cpuCount);
     const file: BenchFile = {
       schema: SCHEMA, version: SCHEMA_VERSION, createdAt, args: argv, environment: env, options: opts, limits, runs,
       ...(opts.mode === 'suite' ? { targets: checkTargets(done) } : {}),
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     const written = writeOutputs(file, opts.out ?? path.join('bench-results', `${createdAt.replace(/[:.]/g, '-')}.json`));
     console.log(`\n${summaryTable(runs)}`);
     if (file.targets) console.log(`\n${targetsTable(file.targets)}`);
-    console.log(`\n${noiseText(runs, noise)}`);
+    console.log(`\n${noiseText(runs, noise, env.cpuCount)}`);
     console.log(`\nwrote ${written.join(', ')}`);
     return 0;
   } catch (e) {

@@ -154,7 +154,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
-    result.trust = trustOf(result);
+    result.trust = trustOf(result, os.cpus().length);
     return result;
   } finally {
     progress.end();
