@@ -8,7 +8,7 @@
  * Why this and not a bootstrap: with the 3-10 samples a CI budget allows, a bootstrap of the
  * median can only return a handful of distinct values and its coverage is poor; the rank
  * interval is exact for any sample size, needs no random seed (the same files always give the
- * same verdict), and one wild sample moves it by one order statistic, not by its size.
+ * same verdict), and one wild sample cannot drag the estimate or the far end of the interval.
  * On logs, so that the result is a ratio and a threshold of 10% means the same at 1k/s and 1M/s.
  */
 
