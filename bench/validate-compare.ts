@@ -39,6 +39,8 @@ const USAGE = `usage: npm run bench:validate -- [options] [-- bench options]
   --warmup SEC        default 0.5
   --slowdown F        planted slowdown, default ${DEFAULT_SLOWDOWN}
   --out-dir DIR       default bench-results/validate-<time>
+  --rejudge DIR       take no samples: judge again the comparisons saved under DIR
+                      (DIR/<scenario>/<n>/a.json, b.json) with today's bench:compare
 bench options after "--" go to every sample (default: 3 peers, 16 B, window 20,000, memory).`;
 
 interface Outcome { scenario: Scenario; index: number; verdict: Comparison['verdict']; exitCode: number; slowerFigures: string[]; otherProcessesMax: number | null }
@@ -51,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: own, strict: true, allowPositionals: false,
-      options: { scenarios: { type: 'string' }, comparisons: { type: 'string' }, repeat: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, slowdown: { type: 'string' }, 'out-dir': { type: 'string' }, help: { type: 'boolean' } },
+      options: { scenarios: { type: 'string' }, comparisons: { type: 'string' }, repeat: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, slowdown: { type: 'string' }, 'out-dir': { type: 'string' }, rejudge: { type: 'string' }, help: { type: 'boolean' } },
     }));
   } catch (e) {
     console.error(`bench:validate: ${(e as Error).message}\n${USAGE}`);
@@ -67,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   const outDir = values['out-dir'] ?? path.join('bench-results', `validate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const benchArgs = ['--duration', values.duration ?? '2', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...extra];
 
+  if (values.rejudge !== undefined) return rejudge(values.rejudge);
+
   const outcomes: Outcome[] = [];
   for (const scenario of scenarios as Scenario[]) {
     const slow = scenario.startsWith('slow');
@@ -81,26 +85,54 @@ export async function main(argv: string[]): Promise<number> {
       for (let i = 0; i < comparisons; i++) {
         const dir = path.join(outDir, scenario, String(i + 1));
         const [a, b] = await alternate([head, other], benchArgs, repeat, dir, (s) => console.error(`[${scenario} ${i + 1}/${comparisons}] ${s}`));
-        const c = compareFiles(loadBenchFile(a), loadBenchFile(b), DEFAULT_COMPARE_OPTIONS);
-        fs.writeFileSync(path.join(dir, 'compare.txt'), formatComparison(c) + '\n');
-        fs.writeFileSync(path.join(dir, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
-        const o: Outcome = {
-          scenario, index: i + 1, verdict: c.verdict, exitCode: c.exitCode,
-          slowerFigures: c.runs.flatMap((r) => r.figures.filter((f) => f.verdict === 'slower').map((f) => f.figure)),
-          otherProcessesMax: c.runs[0]?.otherProcessesMax ?? null,
-        };
-        outcomes.push(o);
-        console.log(`${scenario} ${i + 1}: ${o.verdict} (exit ${o.exitCode})${o.slowerFigures.length ? `; slower: ${o.slowerFigures.join(', ')}` : ''}; other processes up to ${o.otherProcessesMax?.toFixed(2) ?? '?'} cores`);
+        outcomes.push(judge(scenario, i + 1, a, b, dir));
       }
     } finally {
       neighbour?.kill();
     }
   }
 
-  const summary = summaryTable(outcomes, scenarios as Scenario[]);
+  return report(outcomes, scenarios as Scenario[], outDir, argv);
+}
+
+/** Compares one scenario's two merged files; writes the comparison next to them; logs and returns the outcome. */
+function judge(scenario: Scenario, index: number, a: string, b: string, dir: string): Outcome {
+  const c = compareFiles(loadBenchFile(a), loadBenchFile(b), DEFAULT_COMPARE_OPTIONS);
+  fs.writeFileSync(path.join(dir, 'compare.txt'), formatComparison(c) + '\n');
+  fs.writeFileSync(path.join(dir, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
+  const o: Outcome = {
+    scenario, index, verdict: c.verdict, exitCode: c.exitCode,
+    slowerFigures: c.runs.flatMap((r) => r.figures.filter((f) => f.verdict === 'slower').map((f) => f.figure)),
+    otherProcessesMax: c.runs[0]?.otherProcessesMax ?? null,
+  };
+  console.log(`${scenario} ${index}: ${o.verdict} (exit ${o.exitCode})${o.slowerFigures.length ? `; slower: ${o.slowerFigures.join(', ')}` : ''}; other processes up to ${o.otherProcessesMax?.toFixed(2) ?? '?'} cores`);
+  return o;
+}
+
+/** --rejudge: the saved samples, today's rules. */
+function rejudge(root: string): number {
+  const outcomes: Outcome[] = [];
+  const found: Scenario[] = [];
+  for (const scenario of SCENARIOS) {
+    const sdir = path.join(root, scenario);
+    if (!fs.existsSync(sdir)) continue;
+    const runs = fs.readdirSync(sdir).filter((n) => /^\d+$/.test(n) && fs.existsSync(path.join(sdir, n, 'b.json'))).sort((x, y) => Number(x) - Number(y));
+    if (runs.length === 0) continue;
+    found.push(scenario);
+    for (const n of runs) outcomes.push(judge(scenario, Number(n), path.join(sdir, n, 'a.json'), path.join(sdir, n, 'b.json'), path.join(sdir, n)));
+  }
+  if (found.length === 0) {
+    console.error(`bench:validate: no saved comparison under ${root} (expected ${root}/<scenario>/<n>/a.json and b.json)`);
+    return 2;
+  }
+  return report(outcomes, found, root, ['--rejudge', root]);
+}
+
+function report(outcomes: Outcome[], scenarios: Scenario[], outDir: string, argv: string[]): number {
+  const summary = summaryTable(outcomes, scenarios);
   console.log(`\n${summary}`);
   fs.writeFileSync(path.join(outDir, 'summary.txt'), `bench:validate ${argv.join(' ')}\n\n${summary}\n`);
-  fs.writeFileSync(path.join(outDir, 'summary.json'), JSON.stringify({ argv, benchArgs, repeat, comparisons, outcomes }, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'summary.json'), JSON.stringify({ argv, outcomes }, null, 2) + '\n');
   console.log(`\nwrote ${outDir}/summary.txt and the comparisons under ${outDir}/`);
   const ok = outcomes.every((o) => (o.scenario === 'identical' || o.scenario === 'neighbour' ? o.verdict !== 'regression' : o.scenario === 'slow' ? o.verdict === 'regression' : true));
   return ok ? 0 : 1;
