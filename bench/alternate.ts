@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { noiseSummaries } from './figures.js';
 import { stringify } from './run.js';
 import { validateBenchFile, type BenchFile } from './schema.js';
 
@@ -70,5 +71,6 @@ export function mergeSamples(files: BenchFile[]): BenchFile {
   });
   for (const r of runs) r.sample.of = counts.get(r.name)!;
   const { targets: _targets, noise: _noise, ...first } = files[0];
-  return { ...first, runs };
+  const noise = noiseSummaries(runs, first.environment?.cpuCount ?? 0);
+  return { ...first, runs, ...(noise.length > 0 ? { noise } : {}) };
 }
