@@ -3,7 +3,7 @@
  * and no external assets, so it can be archived as a CI artifact and opened anywhere.
  */
 import { chartsFor, timelineCharts } from './charts.js';
-import { FIGURES, groupByName } from './figures.js';
+import { FIGURES, groupByName, noiseSummaries } from './figures.js';
 import { int, mib, ratio, us } from './format.js';
 import { fmtValue } from './report-text.js';
 import type { BenchFile, RunResult } from './schema.js';
@@ -57,9 +57,10 @@ export function renderHtml(f: BenchFile): string {
   h.push('</table><p class="note">Closed loop: latency from send to commit. Open loop: from the intended send time (queueing included). ' +
     'x ring: commits/s over the two-thread ring throughput for records of the command size. x RTT: p50 over the MessagePort round trip p50.</p>');
 
-  if (f.noise && f.noise.length > 0) {
+  const noise = f.noise ?? noiseSummaries(f.runs, e.cpuCount);
+  if (noise.length > 0) {
     h.push('<h2>Noise: the samples of each configuration</h2><table><tr><th>configuration</th><th>figure</th><th>median</th><th>min .. max</th><th>spread</th></tr>');
-    for (const n of f.noise) {
+    for (const n of noise) {
       for (const fig of n.figures) {
         const d = FIGURES.find((x) => x.id === fig.id)!;
         const v = (x: number) => (d.unit === 'us' ? us(x) : int(x));
@@ -67,7 +68,7 @@ export function renderHtml(f: BenchFile): string {
       }
     }
     h.push('</table>');
-    for (const n of f.noise) h.push(`<p class="note">${esc(n.name)}: trusted ${esc(n.trusted.join(', ') || 'nothing')}${n.flagged.map((x) => `; ${esc(x.id)} flagged (${esc(x.why)})`).join('')}</p>`);
+    for (const n of noise) h.push(`<p class="note">${esc(n.name)}: trusted ${esc(n.trusted.join(', ') || 'nothing')}${n.flagged.map((x) => `; ${esc(x.id)} ${x.id === 'cpu-time' ? 'doubted' : 'flagged'} (${esc(x.why)})`).join('')}</p>`);
   }
 
   for (const c of chartsFor(f)) h.push(`<h2>${esc(c.title)}</h2><div class="chart">${c.svg}</div>`);

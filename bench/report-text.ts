@@ -111,13 +111,13 @@ export function noiseText(runs: RunResult[], noise: NoiseSummary[], cpuCount: nu
     lines.push(table(['configuration', 'figure', 'median', 'min .. max', 'spread', 'kind'], rows));
     for (const n of noise) {
       lines.push(`${n.name}: trusted ${n.trusted.length > 0 ? n.trusted.join(', ') : 'nothing'}` +
-        n.flagged.map((x) => `; ${x.id} figures flagged (${x.why})`).join(''));
+        n.flagged.map((x) => `; ${x.id} figures ${x.id === 'cpu-time' ? 'doubted, bench:compare judges them on a 98% interval' : 'flagged, bench:compare will not call them slower'} (${x.why})`).join(''));
     }
   } else {
     for (const r of runs) {
       const t = sampleTrust(r, cpuCount);
       lines.push(`${r.name}: wall-clock figures ${t.wallClock.trusted ? 'trusted' : `flagged (${t.wallClock.why})`}; ` +
-        `CPU-time figures ${t.cpuTime.trusted ? 'trusted' : `flagged (${t.cpuTime.why})`}`);
+        `CPU-time figures ${t.cpuTime.trusted ? 'trusted' : `doubted (${t.cpuTime.why})`}`);
     }
     lines.push('one sample per configuration: use --repeat 5 for a noise estimate (and for bench:compare to give a verdict)');
   }
