@@ -9,7 +9,8 @@
  *   inconclusive  anything else: the noise is larger than the threshold (not a regression)
  * Wall-clock figures of samples taken while other processes used CPU are not trusted: for
  * them slower/faster become inconclusive. CPU-time figures of samples taken with no idle CPU
- * are judged on a wider interval (98% instead of 90%). Exit codes: 0 no regression, 1 regression,
+ * are judged on a wider interval (98% instead of 90%), and not believed at all when other
+ * processes held more than half the cores in the median sample of a side. Exit codes: 0 no regression, 1 regression,
  * 2 inconclusive (no regression found, but some figure could not be decided), 3 input error.
  */
 import fs from 'node:fs';
@@ -28,6 +29,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = { throughput: 0.1, p50: 0.2, p99: 
 export const DEFAULT_CONFIDENCE = 0.9;
 /** With no idle CPU, the CPU-time figures' interval leaves out CPU_DOUBT times less: 90% becomes 98%. */
 export const CPU_DOUBT = 5;
+/** Other processes above this share of the cores in the median sample of a side: CPU-time figures are not believed either. */
+export const CROWDED_SHARE = 0.5;
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
 
@@ -57,8 +60,10 @@ export interface RunComparison {
   otherProcessesMax: number | null;
   /** Why wall-clock figures were not trusted, when they were not. */
   wallClockDistrust: string | null;
-  /** Why CPU-time figures were not trusted, when they were not. */
+  /** Why CPU-time figures were doubted (judged on the wider interval), when they were. */
   cpuTimeDistrust: string | null;
+  /** Why CPU-time figures were not believed at all (slower/faster read inconclusive), when they were not. */
+  cpuTimeCrowded: string | null;
 }
 
 export interface Comparison {
@@ -117,6 +122,11 @@ export function compareFiles(base: BenchFile, next: BenchFile, o: CompareOptions
     caveats.push(`CPU-time figures doubted in ${cpuDisturbed.length} of ${runs.length} runs, judged on a ${pct(1 - (1 - o.confidence) / CPU_DOUBT)} interval: ` +
       cpuDisturbed.map((r) => `${r.name}: ${r.cpuTimeDistrust}`).join('; '));
   }
+  const crowdedRuns = runs.filter((r) => r.cpuTimeCrowded !== null);
+  if (crowdedRuns.length > 0) {
+    caveats.push(`CPU-time figures not trusted in ${crowdedRuns.length} of ${runs.length} runs, a slower/faster there reads inconclusive: ` +
+      crowdedRuns.map((r) => `${r.name}: ${r.cpuTimeCrowded}`).join('; '));
+  }
   const differing = runs.filter((r) => {
     const b = baseRuns.get(r.name)![0].config, n = nextRuns.get(r.name)![0].config;
     return b && n && (b.durationSec !== n.durationSec || b.warmupSec !== n.warmupSec);
@@ -153,6 +163,13 @@ function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOp
   };
   const wallClockDistrust = distrust('wallClock');
   const cpuDistrust = distrust('cpuTime');
+  // Other processes holding more than half the machine in the median sample of a side: our
+  // threads ran in another regime (a fraction of a core each), and CPU time per commit with them
+  const medianOther = (side: RunResult[]) => median(side.map((r) => r.cpu?.otherProcessesUtilization ?? 0));
+  const crowded = [[bs, baseCores], [ns, newCores]].some(([side, cores]) => (cores as number) > 0 && medianOther(side as RunResult[]) > CROWDED_SHARE * (cores as number));
+  const cpuTimeCrowded = crowded
+    ? `other processes held more than ${pct(CROWDED_SHARE)} of the cores in the median sample (base ${medianOther(bs).toFixed(2)}, new ${medianOther(ns).toFixed(2)} cores)`
+    : null;
   const figures: FigureResult[] = [];
   for (const f of FIGURES) {
     const b = bs.map(f.read), n = ns.map(f.read);
@@ -175,13 +192,14 @@ function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOp
     if (ci.tooFewSamples) why = `too few samples for a ${pct(confidence)} interval`;
     else if (verdict === 'inconclusive') why = 'noise wider than the threshold';
     if (doubted) why = `${pct(confidence)} interval: no idle CPU${why ? `; ${why}` : ''}`;
-    if (f.kind === 'wall-clock' && wallClockDistrust !== null && (verdict === 'slower' || verdict === 'faster')) {
+    const notBelieved = f.kind === 'wall-clock' ? wallClockDistrust !== null : cpuTimeCrowded !== null;
+    if (notBelieved && (verdict === 'slower' || verdict === 'faster')) {
       why = `${verdict}, but not trusted here`;
       verdict = 'inconclusive';
     }
     figures.push({ ...base, ratio: ci.ratio, lo: ci.lo, hi: ci.hi, verdict, ...(why ? { why } : {}) });
   }
-  return { name, figures, otherProcessesMax, wallClockDistrust, cpuTimeDistrust: cpuDistrust };
+  return { name, figures, otherProcessesMax, wallClockDistrust, cpuTimeDistrust: cpuDistrust, cpuTimeCrowded };
 }
 
 function pct(f: number): string {
@@ -248,7 +266,8 @@ see npm run bench -- --repeat K) by the ratio new/base with a ${pct(DEFAULT_CONF
 slower/faster when the whole interval is beyond the threshold, same when it is within
 +-threshold, inconclusive otherwise. Wall-clock figures of samples taken while other
 processes used CPU count only as same or inconclusive; CPU-time figures of samples taken with
-no idle CPU are judged on a ${pct(1 - (1 - DEFAULT_CONFIDENCE) / CPU_DOUBT)} interval.
+no idle CPU are judged on a ${pct(1 - (1 - DEFAULT_CONFIDENCE) / CPU_DOUBT)} interval, and count only as same or inconclusive
+when other processes held over ${pct(CROWDED_SHARE)} of the cores in a side's median sample.
 
 options
   --max-throughput-drop P   default ${pct(DEFAULT_THRESHOLDS.throughput)}
