@@ -11,9 +11,10 @@ export interface Chart { id: string; title: string; svg: string }
 
 export function chartsFor(file: BenchFile): Chart[] {
   const charts: Chart[] = [];
-  const curveRuns = file.runs.filter((r) => r.suiteItem !== 'sweep' && r.latency.count > 0);
+  // one curve per configuration (its first sample): K samples of each would bury the picture
+  const curveRuns = file.runs.filter((r) => r.suiteItem !== 'sweep' && r.latency.count > 0 && (r.sample?.index ?? 0) === 0);
   if (curveRuns.length > 0) charts.push({ id: 'latency', title: 'Latency by percentile', svg: latencyChart(curveRuns) });
-  const groups = sweepGroups(file.runs);
+  const groups = sweepGroups(file.runs.filter((r) => (r.sample?.index ?? 0) === 0));
   if (groups.length > 0) {
     charts.push({ id: 'throughput', title: 'Throughput against concurrency', svg: throughputChart(groups) });
     charts.push({ id: 'latency-vs-window', title: 'Latency against concurrency', svg: latencyVsWindowChart(groups) });
@@ -21,7 +22,8 @@ export function chartsFor(file: BenchFile): Chart[] {
   return charts;
 }
 
-function nines(percentile: number, count: number): number {
+/** A percentile as a number of nines (99 -> 2, 99.9 -> 3), the x of the latency curves. */
+export function nines(percentile: number, count: number): number {
   // the max (percentile 100) sits where a histogram of `count` samples puts its last one
   if (percentile >= 100) return Math.log10(Math.max(10, count));
   return -Math.log10(1 - percentile / 100);
@@ -98,22 +100,31 @@ function windowOf(r: RunResult): number {
   return r.config.load.mode === 'closed' ? r.config.load.window : NaN;
 }
 
-/** Commits/s and the worst latency per timeline bucket of one run (inline in the HTML report). */
-export function timelineCharts(r: RunResult): string[] {
-  const tl = r.timeline;
-  if (!tl || tl.commits.length < 2) return [];
-  const t = (i: number) => ((i + 1) * tl.bucketMs) / 1000;
+/**
+ * Commits/s and the worst latency per timeline bucket, one series per sample of a
+ * configuration (inline in the HTML report). A bucket in which nothing committed has no
+ * worst latency: the line breaks there instead of being drawn across.
+ */
+export function timelineCharts(samples: RunResult[]): string[] {
+  const runs = samples.filter((r) => r.timeline && r.timeline.commits.length >= 2);
+  if (runs.length === 0) return [];
+  const bucketMs = runs[0].timeline.bucketMs;
+  const label = (r: RunResult, i: number) => (runs.length > 1 ? `sample ${(r.sample?.index ?? i) + 1}` : r.name);
+  const t = (i: number, ms: number) => ((i + 1) * ms) / 1000;
   const x = { label: 'seconds into the measured window', scale: 'linear' as const, min: 0 };
   return [
     lineChart({
-      title: `Throughput over time (${tl.bucketMs} ms buckets)`, height: 260,
+      title: `Throughput over time (${bucketMs} ms buckets)`, height: 260,
       x, y: { label: 'commits/s', scale: 'linear', format: compact },
-      series: [{ name: r.name, points: tl.commits.map((c, i) => [t(i), (c * 1000) / tl.bucketMs]) }],
+      series: runs.map((r, i) => ({ name: label(r, i), points: r.timeline.commits.map((c, k) => [t(k, r.timeline.bucketMs), (c * 1000) / r.timeline.bucketMs] as [number, number]) })),
     }),
     lineChart({
-      title: `Worst latency per ${tl.bucketMs} ms bucket`, height: 260,
+      title: `Worst latency per ${bucketMs} ms bucket`, height: 260,
       x, y: { label: 'latency', scale: 'log', format: formatUs },
-      series: [{ name: r.name, colorIndex: 1, points: tl.maxLatencyUs.map((v, i) => [t(i), v]) }],
+      series: runs.map((r, i) => ({
+        name: label(r, i),
+        points: r.timeline.maxLatencyUs.map((v, k) => [t(k, r.timeline.bucketMs), r.timeline.commits[k] > 0 ? v : NaN] as [number, number]),
+      })),
     }),
   ];
 }

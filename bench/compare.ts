@@ -1,148 +1,337 @@
 /**
- * `npm run bench:compare -- base.json new.json [--max-throughput-drop 10%] [--max-p99-rise 20%]`
+ * `npm run bench:compare -- base.json new.json [options]` (see USAGE and bench/README.md).
  *
- * Matches the runs of two result files by name and flags a regression when throughput fell,
- * or p99 latency rose, by more than the thresholds. Exit codes: 0 no regression, 1 regression,
- * 2 bad input (unreadable file, not a benchmark result, another schema version, bad option,
- * no run in common): a CI gate must not read "could not compare" as "no regression".
+ * Groups the samples of each file by run name and judges every figure (bench/figures.ts) by
+ * the ratio new / base with a 90% rank-based interval (bench/stats.ts):
+ *   slower        the whole interval is worse than the threshold
+ *   faster        the whole interval is better than the threshold
+ *   same          the whole interval lies within +-threshold
+ *   inconclusive  anything else: the noise is larger than the threshold (not a regression)
+ * Wall-clock figures of samples taken while other processes used CPU are not trusted: for
+ * them slower/faster become inconclusive. CPU-time figures of samples taken with no idle CPU
+ * are judged on a wider interval (98% instead of 90%), and not believed at all when other
+ * processes held more than half the cores in the median sample of a side. Exit codes: 0 no regression, 1 regression,
+ * 2 inconclusive (no regression found, but some figure could not be decided), 3 input error.
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { int, signedPct, table, us } from './format.js';
-import { BenchFileError, validateBenchFile, type BenchFile } from './schema.js';
+import { FIGURES, groupByName, sampleTrust, type Figure, type FigureId, type ThresholdKey } from './figures.js';
+import { int, table, us } from './format.js';
+import { BenchFileError, validateBenchFile, type BenchFile, type RunResult } from './schema.js';
+import { median, minSamplesFor, ratioInterval } from './stats.js';
 
-export interface Thresholds {
-  /** Fractions: 0.1 = 10%. */
-  maxThroughputDrop: number;
-  maxP99Rise: number;
+export const EXIT = { noRegression: 0, regression: 1, inconclusive: 2, inputError: 3 } as const;
+
+/** Fractions: 0.1 = 10%. */
+export type Thresholds = Record<ThresholdKey, number>;
+export const DEFAULT_THRESHOLDS: Thresholds = { throughput: 0.1, p50: 0.2, p99: 0.2, cpu: 0.1 };
+export const DEFAULT_CONFIDENCE = 0.9;
+/** With no idle CPU, the CPU-time figures' interval leaves out CPU_DOUBT times less: 90% becomes 98%. */
+export const CPU_DOUBT = 5;
+/** Other processes above this share of the cores in the median sample of a side: CPU-time figures are not believed either. */
+export const CROWDED_SHARE = 0.5;
+
+export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
+
+export interface FigureResult {
+  figure: FigureId;
+  label: string;
+  kind: Figure['kind'];
+  unit: Figure['unit'];
+  baseMedian: number;
+  newMedian: number;
+  baseSamples: number;
+  newSamples: number;
+  /** new / base: Hodges-Lehmann estimate and interval. */
+  ratio: number;
+  lo: number;
+  hi: number;
+  threshold: number;
+  verdict: Verdict;
+  /** Why the verdict is inconclusive (or was demoted to it); absent otherwise. */
+  why?: string;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { maxThroughputDrop: 0.1, maxP99Rise: 0.2 };
-
-export interface CompareRow {
+export interface RunComparison {
   name: string;
-  base: { perSec: number; p50: number; p99: number };
-  next: { perSec: number; p50: number; p99: number };
-  throughputChange: number;
-  p99Change: number;
-  /** What regressed, in words; empty when nothing did. */
-  regressions: string[];
+  figures: FigureResult[];
+  /** Largest CPU use of other processes (cores) over the samples of both sides; null if unknown. */
+  otherProcessesMax: number | null;
+  /** Why wall-clock figures were not trusted, when they were not. */
+  wallClockDistrust: string | null;
+  /** Why CPU-time figures were doubted (judged on the wider interval), when they were. */
+  cpuTimeDistrust: string | null;
+  /** Why CPU-time figures were not believed at all (slower/faster read inconclusive), when they were not. */
+  cpuTimeCrowded: string | null;
 }
 
 export interface Comparison {
-  rows: CompareRow[];
+  runs: RunComparison[];
   onlyInBase: string[];
   onlyInNew: string[];
-  /** Differences of machine or Node version that make the comparison doubtful. */
   caveats: string[];
-  regressed: boolean;
+  confidence: number;
+  verdict: 'regression' | 'no regression' | 'inconclusive';
+  exitCode: number;
 }
+
+export interface CompareOptions {
+  thresholds: Thresholds;
+  confidence: number;
+  /** Figures that decide the exit code (all are shown); default all. */
+  gate: FigureId[];
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { thresholds: DEFAULT_THRESHOLDS, confidence: DEFAULT_CONFIDENCE, gate: FIGURES.map((f) => f.id) };
 
 export class CompareInputError extends Error {
   constructor(message: string) { super(message); this.name = 'CompareInputError'; }
 }
 
-export function compareFiles(base: BenchFile, next: BenchFile, t: Thresholds = DEFAULT_THRESHOLDS): Comparison {
-  const nextByName = new Map(next.runs.map((r) => [r.name, r]));
-  const baseNames = new Set(base.runs.map((r) => r.name));
-  const rows: CompareRow[] = [];
-  for (const b of base.runs) {
-    const n = nextByName.get(b.name);
-    if (!n) continue;
-    const throughputChange = change(b.throughput.perSec, n.throughput.perSec);
-    const p99Change = change(b.latency.p99, n.latency.p99);
-    const regressions: string[] = [];
-    if (throughputChange < -t.maxThroughputDrop) regressions.push(`throughput ${signedPct(throughputChange)} (limit -${pct(t.maxThroughputDrop)})`);
-    if (p99Change > t.maxP99Rise) regressions.push(`p99 ${signedPct(p99Change)} (limit +${pct(t.maxP99Rise)})`);
-    rows.push({
-      name: b.name,
-      base: { perSec: b.throughput.perSec, p50: b.latency.p50, p99: b.latency.p99 },
-      next: { perSec: n.throughput.perSec, p50: n.latency.p50, p99: n.latency.p99 },
-      throughputChange, p99Change, regressions,
-    });
+/** The verdict for an interval [lo, hi] of new / base, given which direction is better. */
+export function verdictOf(lo: number, hi: number, threshold: number, higherIsBetter: boolean): Verdict {
+  // in log space the band is symmetric: a 10% threshold is [1/1.1, 1.1] for latency, [0.9, 1/0.9] for throughput
+  const worse = higherIsBetter ? 1 - threshold : 1 + threshold;
+  const [bandLo, bandHi] = higherIsBetter ? [worse, 1 / worse] : [1 / worse, worse];
+  if (lo >= bandLo && hi <= bandHi) return 'same';
+  const slower = higherIsBetter ? hi < bandLo : lo > bandHi;
+  const faster = higherIsBetter ? lo > bandHi : hi < bandLo;
+  return slower ? 'slower' : faster ? 'faster' : 'inconclusive';
+}
+
+export function compareFiles(base: BenchFile, next: BenchFile, o: CompareOptions = DEFAULT_COMPARE_OPTIONS): Comparison {
+  const baseRuns = groupByName(base.runs);
+  const nextRuns = groupByName(next.runs);
+  const runs: RunComparison[] = [];
+  for (const [name, bs] of baseRuns) {
+    const ns = nextRuns.get(name);
+    if (ns) runs.push(compareRun(name, bs, ns, o, base.environment?.cpuCount ?? 0, next.environment?.cpuCount ?? 0));
   }
   const caveats: string[] = [];
-  // Numbers taken while other processes held cores, or over other durations, are not like for like.
-  const busy = (r: BenchFile['runs'][number] | undefined) => r?.cpu?.otherProcessesUtilization ?? 0;
-  const disturbed = base.runs.filter((b) => nextByName.has(b.name) && Math.max(busy(b), busy(nextByName.get(b.name))) > 0.15);
+  const need = minSamplesFor(o.confidence);
+  const few = runs.filter((r) => r.figures.some((f) => Math.min(f.baseSamples, f.newSamples) < need));
+  if (few.length > 0) caveats.push(`fewer than ${need} samples on a side for ${few.length} run(s): no ${pct(o.confidence)} interval is possible, so every figure there is inconclusive (record with --repeat 5)`);
+  const disturbed = runs.filter((r) => r.wallClockDistrust !== null);
   if (disturbed.length > 0) {
-    caveats.push(`other processes held CPU during ${disturbed.length} of the compared runs (up to ` +
-      `${Math.max(...disturbed.map((b) => Math.max(busy(b), busy(nextByName.get(b.name))))).toFixed(2)} cores): ${disturbed.map((b) => b.name).join('; ')}`);
+    caveats.push(`wall-clock figures (throughput, latency) not trusted in ${disturbed.length} of ${runs.length} runs, a slower/faster there reads inconclusive: ` +
+      disturbed.map((r) => `${r.name}: ${r.wallClockDistrust}`).join('; '));
   }
-  const differing = base.runs.filter((b) => {
-    const n = nextByName.get(b.name);
-    return n && b.config && n.config && (b.config.durationSec !== n.config.durationSec || b.config.warmupSec !== n.config.warmupSec);
+  const cpuDisturbed = runs.filter((r) => r.cpuTimeDistrust !== null);
+  if (cpuDisturbed.length > 0) {
+    caveats.push(`CPU-time figures doubted in ${cpuDisturbed.length} of ${runs.length} runs, judged on a ${pct(1 - (1 - o.confidence) / CPU_DOUBT)} interval: ` +
+      cpuDisturbed.map((r) => `${r.name}: ${r.cpuTimeDistrust}`).join('; '));
+  }
+  const crowdedRuns = runs.filter((r) => r.cpuTimeCrowded !== null);
+  if (crowdedRuns.length > 0) {
+    caveats.push(`CPU-time figures not trusted in ${crowdedRuns.length} of ${runs.length} runs, a slower/faster there reads inconclusive: ` +
+      crowdedRuns.map((r) => `${r.name}: ${r.cpuTimeCrowded}`).join('; '));
+  }
+  const differing = runs.filter((r) => {
+    const b = baseRuns.get(r.name)![0].config, n = nextRuns.get(r.name)![0].config;
+    return b && n && (b.durationSec !== n.durationSec || b.warmupSec !== n.warmupSec);
   });
-  if (differing.length > 0) caveats.push(`different durations or warm-ups: ${differing.map((b) => b.name).join('; ')}`);
+  if (differing.length > 0) caveats.push(`different durations or warm-ups: ${differing.map((r) => r.name).join('; ')}`);
   const be = base.environment, ne = next.environment;
   if (be && ne) {
     if (be.cpuModel !== ne.cpuModel || be.cpuCount !== ne.cpuCount) caveats.push(`different machines: ${be.cpuCount} x ${be.cpuModel} vs ${ne.cpuCount} x ${ne.cpuModel}`);
     if (be.node !== ne.node) caveats.push(`different Node versions: ${be.node} vs ${ne.node}`);
   }
+  const gated = runs.flatMap((r) => r.figures.filter((f) => o.gate.includes(f.figure)));
+  const verdict = gated.some((f) => f.verdict === 'slower') ? 'regression' : gated.some((f) => f.verdict === 'inconclusive') ? 'inconclusive' : 'no regression';
   return {
-    rows,
-    onlyInBase: base.runs.filter((r) => !nextByName.has(r.name)).map((r) => r.name),
-    onlyInNew: next.runs.filter((r) => !baseNames.has(r.name)).map((r) => r.name),
+    runs,
+    onlyInBase: [...baseRuns.keys()].filter((n) => !nextRuns.has(n)),
+    onlyInNew: [...nextRuns.keys()].filter((n) => !baseRuns.has(n)),
     caveats,
-    regressed: rows.some((r) => r.regressions.length > 0),
+    confidence: o.confidence,
+    verdict,
+    exitCode: verdict === 'regression' ? EXIT.regression : verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.noRegression,
   };
 }
 
-/** Relative change from a to b; 0 when both are 0. */
-function change(a: number, b: number): number {
-  if (a === 0) return b === 0 ? 0 : Infinity;
-  return (b - a) / a;
+function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOptions, baseCores: number, newCores: number): RunComparison {
+  const others = [...bs, ...ns].map((r) => r.cpu?.otherProcessesUtilization ?? null);
+  const otherProcessesMax = others.some((v) => v === null) ? null : Math.max(...(others as number[]));
+  const untrusted = (side: RunResult[], kind: 'wallClock' | 'cpuTime') => side.map((r) => sampleTrust(r, side === bs ? baseCores : newCores)[kind]).filter((t) => !t.trusted);
+  const distrust = (kind: 'wallClock' | 'cpuTime'): string | null => {
+    const b = untrusted(bs, kind), n = untrusted(ns, kind);
+    if (b.length + n.length === 0) return null;
+    const whys = [...new Set([...b, ...n].flatMap((t) => t.why.split('; ')).map((w) => w.replace(/:.*$/, '').replace(/used [\d.]+ cores/, 'used CPU')))];
+    const most = kind === 'wallClock' && otherProcessesMax !== null && otherProcessesMax > 0 ? ` (up to ${otherProcessesMax.toFixed(2)} cores)` : '';
+    return `${b.length} of ${bs.length} base and ${n.length} of ${ns.length} new samples: ${whys.join('; ')}${most}`;
+  };
+  const wallClockDistrust = distrust('wallClock');
+  const cpuDistrust = distrust('cpuTime');
+  // Other processes holding more than half the machine in the median sample of a side: our
+  // threads ran in another regime (a fraction of a core each), and CPU time per commit with them
+  const medianOther = (side: RunResult[]) => median(side.map((r) => r.cpu?.otherProcessesUtilization ?? 0));
+  const crowded = [[bs, baseCores], [ns, newCores]].some(([side, cores]) => (cores as number) > 0 && medianOther(side as RunResult[]) > CROWDED_SHARE * (cores as number));
+  const cpuTimeCrowded = crowded
+    ? `other processes held more than ${pct(CROWDED_SHARE)} of the cores in the median sample (base ${medianOther(bs).toFixed(2)}, new ${medianOther(ns).toFixed(2)} cores)`
+    : null;
+  const figures: FigureResult[] = [];
+  for (const f of FIGURES) {
+    const b = bs.map(f.read), n = ns.map(f.read);
+    if (b.some((v) => v === null) || n.some((v) => v === null)) continue; // not measured (no /proc, older file)
+    const bv = b as number[], nv = n as number[];
+    const threshold = o.thresholds[f.threshold];
+    const base = { figure: f.id, label: f.label, kind: f.kind, unit: f.unit, baseMedian: median(bv), newMedian: median(nv), baseSamples: bv.length, newSamples: nv.length, threshold };
+    if ([...bv, ...nv].some((v) => !(v > 0) || !Number.isFinite(v))) {
+      figures.push({ ...base, ratio: NaN, lo: NaN, hi: NaN, verdict: 'inconclusive', why: 'a sample is zero or not finite' });
+      continue;
+    }
+    // CPU time measured with no idle CPU: believable, but noisier than the samples show; only a
+    // wider interval (CPU_DOUBT: 90% -> 98%) may call it slower or faster. Wall-clock figures
+    // of disturbed samples are not believed at all.
+    const doubted = f.kind === 'cpu-time' && cpuDistrust !== null;
+    const confidence = doubted ? 1 - (1 - o.confidence) / CPU_DOUBT : o.confidence;
+    const ci = ratioInterval(bv, nv, confidence);
+    let verdict = verdictOf(ci.lo, ci.hi, threshold, f.higherIsBetter);
+    let why: string | undefined;
+    if (ci.tooFewSamples) why = `too few samples for a ${pct(confidence)} interval`;
+    else if (verdict === 'inconclusive') why = 'noise wider than the threshold';
+    if (doubted) why = `${pct(confidence)} interval: no idle CPU${why ? `; ${why}` : ''}`;
+    const notBelieved = f.kind === 'wall-clock' ? wallClockDistrust !== null : cpuTimeCrowded !== null;
+    if (notBelieved && (verdict === 'slower' || verdict === 'faster')) {
+      why = `${verdict}, but not trusted here`;
+      verdict = 'inconclusive';
+    }
+    figures.push({ ...base, ratio: ci.ratio, lo: ci.lo, hi: ci.hi, verdict, ...(why ? { why } : {}) });
+  }
+  return { name, figures, otherProcessesMax, wallClockDistrust, cpuTimeDistrust: cpuDistrust, cpuTimeCrowded };
 }
 
 function pct(f: number): string {
   return `${Number((f * 100).toFixed(2))}%`;
 }
 
-export function formatComparison(c: Comparison, t: Thresholds): string {
-  const lines = [table(
-    ['run', 'commits/s base', 'commits/s new', 'change', 'p50 base', 'p50 new', 'p99 base', 'p99 new', 'change', ''],
-    c.rows.map((r) => [
-      r.name, int(r.base.perSec), int(r.next.perSec), signedPct(r.throughputChange),
-      us(r.base.p50), us(r.next.p50), us(r.base.p99), us(r.next.p99), signedPct(r.p99Change),
-      r.regressions.length > 0 ? 'REGRESSION' : 'ok',
-    ]),
-  )];
+function change(ratio: number): string {
+  if (!Number.isFinite(ratio)) return ratio === Infinity ? '+inf' : '-';
+  const p = (ratio - 1) * 100;
+  return `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`;
+}
+
+function value(f: FigureResult, v: number): string {
+  return f.unit === 'us' ? us(v) : int(v);
+}
+
+function rowsOf(c: Comparison): string[][] {
+  return c.runs.flatMap((r) => r.figures.map((f) => [
+    r.name, f.label, value(f, f.baseMedian), value(f, f.newMedian), change(f.ratio),
+    Number.isFinite(f.hi) ? `${change(f.lo)} .. ${change(f.hi)}` : 'none', `±${pct(f.threshold)}`, `${f.baseSamples}/${f.newSamples}`, f.verdict + (f.why ? ` (${f.why})` : ''),
+  ]));
+}
+
+const HEADER = ['run', 'figure', 'base median', 'new median', 'change (est.)', 'interval', 'threshold', 'samples', 'verdict'];
+
+function summaryLine(c: Comparison): string {
+  const all = c.runs.flatMap((r) => r.figures);
+  const count = (v: Verdict) => all.filter((f) => f.verdict === v).length;
+  const head = c.verdict === 'regression' ? 'REGRESSION' : c.verdict === 'inconclusive' ? 'INCONCLUSIVE (no regression found; noise larger than a threshold)' : 'no regression';
+  return `${head}: ${count('slower')} slower, ${count('faster')} faster, ${count('same')} same, ${count('inconclusive')} inconclusive ` +
+    `(ratio new/base, ${pct(c.confidence)} interval)`;
+}
+
+export function formatComparison(c: Comparison): string {
+  const lines = [table(HEADER, rowsOf(c))];
   for (const name of c.onlyInBase) lines.push(`only in base (not compared): ${name}`);
   for (const name of c.onlyInNew) lines.push(`only in new (not compared): ${name}`);
   for (const cv of c.caveats) lines.push(`caveat: ${cv}`);
-  const bad = c.rows.filter((r) => r.regressions.length > 0);
-  lines.push(bad.length === 0
-    ? `no regression (throughput drop up to ${pct(t.maxThroughputDrop)}, p99 rise up to ${pct(t.maxP99Rise)} allowed)`
-    : `REGRESSION in ${bad.length} of ${c.rows.length} runs:\n${bad.map((r) => `  ${r.name}: ${r.regressions.join('; ')}`).join('\n')}`);
+  lines.push(summaryLine(c));
+  return lines.join('\n');
+}
+
+/** A GitHub-flavoured markdown table, for a CI job summary or a pull-request comment. */
+export function markdownComparison(c: Comparison): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [`**bench:compare: ${summaryLine(c)}**`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i < 2 || i === HEADER.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const row of rowsOf(c)) lines.push(`| ${row.map(cell).join(' | ')} |`);
+  if (c.caveats.length > 0) lines.push('', ...c.caveats.map((cv) => `- ${cell(cv)}`));
   return lines.join('\n');
 }
 
 /** "10%", "10" (percent) or "0.5%" -> 0.1, 0.1, 0.005. */
 export function parseThreshold(option: string, text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
-  if (!m) throw new CompareInputError(`option ${option}: must be a percentage such as 10%, got ${JSON.stringify(text)}`);
+  if (!m || Number(m[1]) <= 0 || Number(m[1]) >= 100) throw new CompareInputError(`option ${option}: must be a percentage above 0 and below 100, such as 10%, got ${JSON.stringify(text)}`);
   return Number(m[1]) / 100;
 }
 
-export function parseCompareArgs(argv: string[]): { basePath: string; newPath: string; thresholds: Thresholds } {
+export const USAGE = `usage: npm run bench:compare -- base.json new.json [options]
+
+Judges each figure of the runs both files share (matched by name; every sample of a run,
+see npm run bench -- --repeat K) by the ratio new/base with a ${pct(DEFAULT_CONFIDENCE)} rank-based interval
+(Hodges-Lehmann / Mann-Whitney; needs ${minSamplesFor(DEFAULT_CONFIDENCE)}+ samples a side):
+slower/faster when the whole interval is beyond the threshold, same when it is within
++-threshold, inconclusive otherwise. Wall-clock figures of samples taken while other
+processes used CPU count only as same or inconclusive; CPU-time figures of samples taken with
+no idle CPU are judged on a ${pct(1 - (1 - DEFAULT_CONFIDENCE) / CPU_DOUBT)} interval, and count only as same or inconclusive
+when other processes held over ${pct(CROWDED_SHARE)} of the cores in a side's median sample.
+
+options
+  --max-throughput-drop P   default ${pct(DEFAULT_THRESHOLDS.throughput)}
+  --max-p50-rise P          default ${pct(DEFAULT_THRESHOLDS.p50)}
+  --max-p99-rise P          default ${pct(DEFAULT_THRESHOLDS.p99)}
+  --max-cpu-rise P          CPU time per commit (process, main, leader, followers), default ${pct(DEFAULT_THRESHOLDS.cpu)}
+  --confidence P            two-sided interval level, default ${pct(DEFAULT_CONFIDENCE)}
+  --gate LIST               figures that decide the exit code (all are shown), default all:
+                            ${FIGURES.map((f) => f.id).join(',')}
+                            (or the groups wall-clock, cpu-time)
+  --json                    print the comparison as JSON instead of the table
+  --markdown                print a markdown table (for a CI job summary)
+  --help
+
+exit codes
+  0  no regression (every gated figure same or faster)
+  1  regression (some gated figure slower)
+  2  inconclusive (nothing slower, but some gated figure could not be decided)
+  3  input error (missing or unreadable file, not a result file, bad option, no run in common)`;
+
+export type OutputFormat = 'text' | 'json' | 'markdown';
+
+export function parseCompareArgs(argv: string[]): { basePath: string; newPath: string; options: CompareOptions; format: OutputFormat } | null {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv, strict: true, allowPositionals: true,
-      options: { 'max-throughput-drop': { type: 'string' }, 'max-p99-rise': { type: 'string' } },
+      options: {
+        'max-throughput-drop': { type: 'string' }, 'max-p50-rise': { type: 'string' }, 'max-p99-rise': { type: 'string' }, 'max-cpu-rise': { type: 'string' },
+        confidence: { type: 'string' }, gate: { type: 'string' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (e) {
     throw new CompareInputError((e as Error).message.split('\n')[0]);
   }
   const { values, positionals } = parsed;
+  if (values.help) return null;
   if (positionals.length !== 2) throw new CompareInputError(`expected two result files (base.json new.json), got ${positionals.length}`);
+  if (values.json && values.markdown) throw new CompareInputError('--json and --markdown cannot be combined');
+  const t = (opt: string, v: string | undefined, d: number) => (v !== undefined ? parseThreshold(opt, v) : d);
+  let gate = DEFAULT_COMPARE_OPTIONS.gate;
+  if (values.gate !== undefined) {
+    gate = [];
+    for (const word of values.gate.split(',').map((s) => s.trim())) {
+      const group = FIGURES.filter((f) => f.kind === word).map((f) => f.id);
+      const one = FIGURES.find((f) => f.id === word)?.id;
+      if (group.length === 0 && !one) throw new CompareInputError(`option --gate: unknown figure ${JSON.stringify(word)} (known: ${FIGURES.map((f) => f.id).join(', ')}, wall-clock, cpu-time)`);
+      gate.push(...(one ? [one] : group));
+    }
+  }
+  const confidence = values.confidence !== undefined ? parseThreshold('--confidence', values.confidence) : DEFAULT_CONFIDENCE;
   return {
     basePath: positionals[0],
     newPath: positionals[1],
-    thresholds: {
-      maxThroughputDrop: values['max-throughput-drop'] !== undefined ? parseThreshold('--max-throughput-drop', values['max-throughput-drop']) : DEFAULT_THRESHOLDS.maxThroughputDrop,
-      maxP99Rise: values['max-p99-rise'] !== undefined ? parseThreshold('--max-p99-rise', values['max-p99-rise']) : DEFAULT_THRESHOLDS.maxP99Rise,
+    format: values.json ? 'json' : values.markdown ? 'markdown' : 'text',
+    options: {
+      confidence,
+      gate,
+      thresholds: {
+        throughput: t('--max-throughput-drop', values['max-throughput-drop'], DEFAULT_THRESHOLDS.throughput),
+        p50: t('--max-p50-rise', values['max-p50-rise'], DEFAULT_THRESHOLDS.p50),
+        p99: t('--max-p99-rise', values['max-p99-rise'], DEFAULT_THRESHOLDS.p99),
+        cpu: t('--max-cpu-rise', values['max-cpu-rise'], DEFAULT_THRESHOLDS.cpu),
+      },
     },
   };
 }
@@ -163,29 +352,39 @@ export function loadBenchFile(file: string): BenchFile {
   return validateBenchFile(json, file);
 }
 
-/** Returns the exit code. */
+/** Returns the exit code (EXIT). */
 export function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): number {
   try {
-    const { basePath, newPath, thresholds } = parseCompareArgs(argv);
+    const args = parseCompareArgs(argv);
+    if (!args) { out(USAGE); return EXIT.noRegression; }
+    const { basePath, newPath, options, format } = args;
     const base = loadBenchFile(basePath);
     const next = loadBenchFile(newPath);
-    const c = compareFiles(base, next, thresholds);
-    if (c.rows.length === 0) {
+    const c = compareFiles(base, next, options);
+    if (c.runs.length === 0) {
       err(`bench:compare: no run of ${basePath} has a counterpart (same name) in ${newPath}; nothing to compare`);
-      return 2;
+      return EXIT.inputError;
     }
-    out(`base: ${basePath} (${base.createdAt}, git ${base.environment?.gitCommit?.slice(0, 10) ?? '?'})`);
-    out(`new:  ${newPath} (${next.createdAt}, git ${next.environment?.gitCommit?.slice(0, 10) ?? '?'})\n`);
-    out(formatComparison(c, thresholds));
-    return c.regressed ? 1 : 0;
+    const id = (f: BenchFile) => `${f.createdAt}, git ${f.environment?.gitCommit?.slice(0, 10) ?? '?'}`;
+    if (format === 'json') {
+      out(JSON.stringify({ base: { path: basePath, createdAt: base.createdAt, gitCommit: base.environment?.gitCommit ?? null }, new: { path: newPath, createdAt: next.createdAt, gitCommit: next.environment?.gitCommit ?? null }, thresholds: options.thresholds, gate: options.gate, ...c }, null, 2));
+    } else if (format === 'markdown') {
+      out(`base: \`${basePath}\` (${id(base)}) · new: \`${newPath}\` (${id(next)})\n`);
+      out(markdownComparison(c));
+    } else {
+      out(`base: ${basePath} (${id(base)})`);
+      out(`new:  ${newPath} (${id(next)})\n`);
+      out(formatComparison(c));
+    }
+    return c.exitCode;
   } catch (e) {
     if (e instanceof BenchFileError || e instanceof CompareInputError) {
-      err(`bench:compare: ${e.message}\nusage: npm run bench:compare -- base.json new.json [--max-throughput-drop 10%] [--max-p99-rise 20%]`);
-      return 2;
+      err(`bench:compare: ${e.message}\n(npm run bench:compare -- --help lists the options)`);
+      return EXIT.inputError;
     }
-    // anything else also means "could not compare", which a CI gate must not take for a regression verdict
+    // anything else also means "could not compare", which a CI gate must not take for a verdict
     err(`bench:compare: could not compare: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    return 2;
+    return EXIT.inputError;
   }
 }
 

@@ -10,6 +10,7 @@ export const MAX_COMMAND_BYTES = 1024 * 1024;
 /** ClusterClient's default maxPending per peer, and the leader's default maxUncommittedEntries. */
 export const MAX_WINDOW = 1 << 20;
 export const MAX_PEERS = 64;
+export const MAX_REPEAT = 100;
 
 export type StorageKind = 'memory' | 'file';
 export type FsyncPolicy = 'always' | 'batch' | 'none';
@@ -53,6 +54,8 @@ export interface BenchOptions {
   /** null: only when stderr is a TTY. */
   progress: boolean | null;
   seed?: number;
+  /** Samples per configuration (`--repeat`), each on a fresh cluster; 1 when absent (older files). */
+  repeat?: number;
 }
 
 export const DEFAULTS = {
@@ -93,6 +96,9 @@ cluster
 timing
   --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
   --warmup SEC          unmeasured seconds before each run, default ${DEFAULTS.warmupSec} (0 allowed)
+  --repeat K            K samples of every configuration, each on a fresh cluster, taken in turns
+                        (all configurations once, then again, ...); default 1 (1..${MAX_REPEAT}).
+                        bench:compare needs 3 or more per side to give a verdict
 
 output
   --out FILE.json       default bench-results/<timestamp>.json; .html and .svg files go next to it
@@ -113,6 +119,7 @@ const SPEC = {
   seed: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
+  repeat: { type: 'string' },
   out: { type: 'string' },
   'no-limits': { type: 'boolean' },
   progress: { type: 'boolean' },
@@ -157,6 +164,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const durationSec = has('duration') ? seconds('--duration', str('duration')!, false) : DEFAULTS.durationSec;
   const warmupSec = has('warmup') ? seconds('--warmup', str('warmup')!, true) : DEFAULTS.warmupSec;
   const seed = has('seed') ? integer('--seed', str('seed')!, 0, 2 ** 31 - 1) : undefined;
+  const repeat = has('repeat') ? integer('--repeat', str('repeat')!, 1, MAX_REPEAT) : 1;
 
   let load: LoadSpec = { mode: 'closed', window: DEFAULTS.window };
   if (has('window')) load = { mode: 'closed', window: integer('--window', str('window')!, 1, MAX_WINDOW) };
@@ -181,6 +189,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     out: out ?? null,
     limits: !values['no-limits'],
     progress: values.progress ? true : values['no-progress'] ? false : null,
+    repeat,
     ...(seed !== undefined ? { seed } : {}),
   };
 }

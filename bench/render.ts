@@ -1,27 +1,49 @@
 /**
- * Re-renders the HTML report and SVG plots of an existing result file (after a change to the
- * report code, or to make a picture for the README) without running anything:
+ * Re-renders reports of existing result files without running anything:
  *
- *   node dist/bench/render.js bench-results/<file>.json [--print]
+ *   node dist/bench/render.js RESULT.json [--print]      the HTML report and SVG plots of one file
+ *                                                         (after a change to the report code, or for the README)
+ *   npm run bench:report -- a.json b.json [...] [--out FILE.html]
+ *                                                         two or more files side by side in one page
+ *                                                         (default: side-by-side.html next to the first)
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chartsFor } from './charts.js';
+import { loadBenchFile } from './compare.js';
 import { renderHtml } from './report-html.js';
+import { renderSideBySide } from './report-side-by-side.js';
 import { fileText } from './report-text.js';
-import { BenchFileError, validateBenchFile } from './schema.js';
+import { BenchFileError } from './schema.js';
+
+const USAGE = 'usage: node dist/bench/render.js RESULT.json [--print]\n       npm run bench:report -- A.json B.json [...] [--out FILE.html]';
 
 export function main(argv: string[]): number {
-  const file = argv.find((a) => !a.startsWith('--'));
-  if (!file || !file.endsWith('.json')) {
-    console.error('usage: node dist/bench/render.js RESULT.json [--print]');
+  const outAt = argv.indexOf('--out');
+  const out = outAt >= 0 ? argv[outAt + 1] : undefined;
+  const rest = outAt >= 0 ? [...argv.slice(0, outAt), ...argv.slice(outAt + 2)] : argv;
+  const files = rest.filter((a) => !a.startsWith('--'));
+  const unknown = rest.filter((a) => a.startsWith('--') && a !== '--print' && a !== '--help');
+  if (argv.includes('--help')) { console.log(USAGE); return 0; }
+  if (files.length === 0 || unknown.length > 0 || files.some((f) => !f.endsWith('.json')) || (outAt >= 0 && (!out || !out.endsWith('.html')))) {
+    console.error(`render: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : outAt >= 0 && !out?.endsWith('.html') ? '--out needs a .html file' : 'expected one or more .json result files'}\n${USAGE}`);
     return 2;
   }
   try {
-    const f = validateBenchFile(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+    if (files.length > 1) {
+      const loaded = files.map((p) => ({ label: p, file: loadBenchFile(p) }));
+      const target = out ?? path.join(path.dirname(files[0]), 'side-by-side.html');
+      fs.writeFileSync(target, renderSideBySide(loaded));
+      console.log(`wrote ${target}`);
+      return 0;
+    }
+    const file = files[0];
+    const f = loadBenchFile(file);
     const stem = file.replace(/\.json$/, '');
-    fs.writeFileSync(`${stem}.html`, renderHtml(f));
-    const written = [`${stem}.html`];
+    const html = out ?? `${stem}.html`;
+    fs.writeFileSync(html, renderHtml(f));
+    const written = [html];
     for (const c of chartsFor(f)) {
       fs.writeFileSync(`${stem}-${c.id}.svg`, c.svg + '\n');
       written.push(`${stem}-${c.id}.svg`);

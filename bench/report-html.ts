@@ -3,10 +3,13 @@
  * and no external assets, so it can be archived as a CI artifact and opened anywhere.
  */
 import { chartsFor, timelineCharts } from './charts.js';
+import { FIGURES, groupByName, noiseSummaries } from './figures.js';
 import { int, mib, ratio, us } from './format.js';
 import { fmtValue } from './report-text.js';
 import type { BenchFile, RunResult } from './schema.js';
 import { esc } from './svg-plot.js';
+
+const sampleLabel = (r: RunResult) => (r.sample && r.sample.of > 1 ? ` [${r.sample.index + 1}/${r.sample.of}]` : '');
 
 export function renderHtml(f: BenchFile): string {
   const e = f.environment;
@@ -46,7 +49,7 @@ export function renderHtml(f: BenchFile): string {
 
   h.push('<h2>Results</h2><table><tr><th>run</th><th>commits/s</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>CPU cores</th><th>peak RSS</th><th>x ring</th><th>x RTT</th></tr>');
   for (const r of f.runs) {
-    h.push(`<tr><td><a href="#${anchor(r)}">${esc(r.name)}</a></td><td class="n">${int(r.throughput.perSec)}</td>` +
+    h.push(`<tr><td><a href="#${anchor(r)}">${esc(r.name + sampleLabel(r))}</a></td><td class="n">${int(r.throughput.perSec)}</td>` +
       [r.latency.p50, r.latency.p90, r.latency.p99, r.latency.p999, r.latency.max].map((v) => `<td class="n">${us(v)}</td>`).join('') +
       `<td class="n">${r.cpu.processUtilization.toFixed(2)}</td><td class="n">${mib(r.memory.peakRssBytes)}</td>` +
       `<td class="n">${ratio(r.ratios.throughputToRing, 3)}</td><td class="n">${ratio(r.ratios.p50ToPortRoundTrip)}</td></tr>`);
@@ -54,17 +57,35 @@ export function renderHtml(f: BenchFile): string {
   h.push('</table><p class="note">Closed loop: latency from send to commit. Open loop: from the intended send time (queueing included). ' +
     'x ring: commits/s over the two-thread ring throughput for records of the command size. x RTT: p50 over the MessagePort round trip p50.</p>');
 
+  const noise = f.noise ?? noiseSummaries(f.runs, e.cpuCount);
+  if (noise.length > 0) {
+    h.push('<h2>Noise: the samples of each configuration</h2><table><tr><th>configuration</th><th>figure</th><th>median</th><th>min .. max</th><th>spread</th></tr>');
+    for (const n of noise) {
+      for (const fig of n.figures) {
+        const d = FIGURES.find((x) => x.id === fig.id)!;
+        const v = (x: number) => (d.unit === 'us' ? us(x) : int(x));
+        h.push(`<tr><td>${esc(n.name)} (${n.samples})</td><td>${esc(d.label)} <span class="note">${d.kind}</span></td><td class="n">${v(fig.median)}</td><td class="n">${v(fig.min)} .. ${v(fig.max)}</td><td class="n">${(fig.spread * 100).toFixed(1)}%</td></tr>`);
+      }
+    }
+    h.push('</table>');
+    for (const n of noise) h.push(`<p class="note">${esc(n.name)}: trusted ${esc(n.trusted.join(', ') || 'nothing')}${n.flagged.map((x) => `; ${esc(x.id)} ${x.id === 'cpu-time' ? 'doubted' : 'flagged'} (${esc(x.why)})`).join('')}</p>`);
+  }
+
   for (const c of chartsFor(f)) h.push(`<h2>${esc(c.title)}</h2><div class="chart">${c.svg}</div>`);
 
   h.push('<h2>Runs</h2>');
-  for (const r of f.runs) h.push(runSection(r));
+  for (const [name, samples] of groupByName(f.runs)) {
+    const tl = timelineCharts(samples);
+    if (tl.length > 0) h.push(`<h3>${esc(name)}: over time${samples.length > 1 ? ` (${samples.length} samples)` : ''}</h3><div class="chart">${tl.join('\n')}</div>`);
+    for (const r of samples) h.push(runSection(r));
+  }
   h.push(`<h2>Options</h2><pre>${esc(JSON.stringify(f.options, null, 2))}</pre>`);
   h.push('</body></html>');
   return h.join('\n');
 }
 
 function runSection(r: RunResult): string {
-  const h: string[] = [`<section id="${anchor(r)}"><h3>${esc(r.name)}</h3>`];
+  const h: string[] = [`<section id="${anchor(r)}"><h3>${esc(r.name + sampleLabel(r))}</h3>`];
   const load = r.config.load.mode === 'closed' ? `closed loop, ${int(r.config.load.window)} in flight` : `open loop, ${int(r.config.load.rate)} commands/s`;
   const storage = r.config.storage.kind === 'memory' ? 'memory' : `file, fsync ${r.config.storage.fsync}`;
   const t = r.throughput;
@@ -85,8 +106,6 @@ function runSection(r: RunResult): string {
     }
     h.push(`</table><p class="note">${esc(r.cpu.threadNote)}</p>`);
   }
-  const tl = timelineCharts(r);
-  if (tl.length > 0) h.push(`<details><summary>over time</summary><div class="chart">${tl.join('\n')}</div></details>`);
   if (r.warnings.length > 0) h.push(`<ul class="warn">${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
   h.push('</section>');
   return h.join('\n');
@@ -97,10 +116,10 @@ function kv(rows: Array<[string, string]>, escapeKeys = true): string {
 }
 
 function anchor(r: RunResult): string {
-  return 'run-' + r.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return 'run-' + (r.name + (r.sample ? `-${r.sample.index + 1}` : '')).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
-const CSS = `
+export const CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #111; }
 h1 { margin-bottom: 0; } .sub { color: #555; margin-top: .2em; }
 table { border-collapse: collapse; margin: .5em 0 1em; }

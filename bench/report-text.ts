@@ -1,6 +1,7 @@
 /** The console report: reference limits, one block per run, a summary table, the suite's targets. */
 import { int, mib, ratio, table, us } from './format.js';
-import type { BenchFile, Environment, ReferenceLimits, RunResult, TargetCheck } from './schema.js';
+import { FIGURES, sampleTrust } from './figures.js';
+import type { BenchFile, Environment, NoiseSummary, ReferenceLimits, RunResult, TargetCheck } from './schema.js';
 
 export function environmentText(e: Environment): string {
   return `node ${e.node} · ${e.cpuCount} x ${e.cpuModel} · ${(e.memTotalBytes / 2 ** 30).toFixed(0)} GiB · ${e.platform} ${e.arch}` +
@@ -90,4 +91,35 @@ export function fileText(f: BenchFile): string {
   parts.push(summaryTable(f.runs));
   if (f.targets) parts.push(targetsTable(f.targets));
   return parts.join('\n\n');
+}
+
+/**
+ * What the samples say about the noise on this machine: per configuration with 2+ samples, the
+ * median and spread of each figure; and which kinds of figure the harness trusts.
+ */
+export function noiseText(runs: RunResult[], noise: NoiseSummary[], cpuCount: number): string {
+  const lines: string[] = [];
+  if (noise.length > 0) {
+    const rows: string[][] = [];
+    for (const n of noise) {
+      for (const fig of n.figures) {
+        const f = FIGURES.find((x) => x.id === fig.id)!;
+        const v = (x: number) => (f.unit === 'us' ? us(x) : int(x));
+        rows.push([`${n.name} (${n.samples} samples)`, f.label, v(fig.median), `${v(fig.min)} .. ${v(fig.max)}`, `${(fig.spread * 100).toFixed(1)}%`, f.kind]);
+      }
+    }
+    lines.push(table(['configuration', 'figure', 'median', 'min .. max', 'spread', 'kind'], rows));
+    for (const n of noise) {
+      lines.push(`${n.name}: trusted ${n.trusted.length > 0 ? n.trusted.join(', ') : 'nothing'}` +
+        n.flagged.map((x) => `; ${x.id} figures ${x.id === 'cpu-time' ? 'doubted, bench:compare judges them on a 98% interval' : 'flagged, bench:compare will not call them slower'} (${x.why})`).join(''));
+    }
+  } else {
+    for (const r of runs) {
+      const t = sampleTrust(r, cpuCount);
+      lines.push(`${r.name}: wall-clock figures ${t.wallClock.trusted ? 'trusted' : `flagged (${t.wallClock.why})`}; ` +
+        `CPU-time figures ${t.cpuTime.trusted ? 'trusted' : `doubted (${t.cpuTime.why})`}`);
+    }
+    lines.push('one sample per configuration: use --repeat 5 for a noise estimate (and for bench:compare to give a verdict)');
+  }
+  return lines.join('\n');
 }

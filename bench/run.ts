@@ -10,11 +10,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chartsFor } from './charts.js';
 import { environment } from './environment.js';
+import { noiseSummaries } from './figures.js';
 import { measureLimits, ratiosFor } from './limits.js';
 import { OptionError, USAGE, parseOptions, scenariosOf, type BenchOptions, type ScenarioSpec } from './options.js';
 import { createProgress } from './progress.js';
 import { renderHtml } from './report-html.js';
-import { environmentText, limitsText, runText, summaryTable, targetsTable } from './report-text.js';
+import { environmentText, limitsText, noiseText, runText, summaryTable, targetsTable } from './report-text.js';
 import { runScenario } from './scenario.js';
 import { SCHEMA, SCHEMA_VERSION, type BenchFile, type RunResult } from './schema.js';
 import { checkTargets, suiteItemOf, suiteSteps } from './suite.js';
@@ -50,24 +51,35 @@ export async function main(argv: string[]): Promise<number> {
 
     const progress = createProgress(opts.progress);
     const runs: RunResult[] = [];
+    // the first sample of each step: the suite's later steps and its targets are built from these
     const done = new Map<string, RunResult>();
-    for (const step of steps) {
-      const spec = step.spec(done);
-      console.error(`\nrunning ${spec.name} (${spec.warmupSec} s warm-up, ${spec.durationSec} s measured)...`);
-      const r = await runScenario(spec, progress);
-      const run: RunResult = { ...(opts.mode === 'suite' ? { suiteItem: suiteItemOf(step.id) } : {}), ...r, ratios: ratiosFor(r, limits) };
-      runs.push(run);
-      done.set(step.id, run);
-      console.log(`\n${runText(run)}`);
+    const repeat = opts.repeat ?? 1;
+    // in turns (a b c a b c ...), so that a slow spell of the machine spreads over the configurations
+    for (let k = 0; k < repeat; k++) {
+      for (const step of steps) {
+        const spec = step.spec(done);
+        console.error(`\nrunning ${spec.name}${repeat > 1 ? ` [sample ${k + 1} of ${repeat}]` : ''} (${spec.warmupSec} s warm-up, ${spec.durationSec} s measured)...`);
+        const r = await runScenario(spec, progress);
+        const run: RunResult = {
+          ...(opts.mode === 'suite' ? { suiteItem: suiteItemOf(step.id) } : {}), ...r, ratios: ratiosFor(r, limits),
+          sample: { index: k, of: repeat },
+        };
+        runs.push(run);
+        if (!done.has(step.id)) done.set(step.id, run);
+        console.log(`\n${runText(run)}`);
+      }
     }
 
+    const noise = noiseSummaries(runs, env.cpuCount);
     const file: BenchFile = {
       schema: SCHEMA, version: SCHEMA_VERSION, createdAt, args: argv, environment: env, options: opts, limits, runs,
       ...(opts.mode === 'suite' ? { targets: checkTargets(done) } : {}),
+      ...(noise.length > 0 ? { noise } : {}),
     };
     const written = writeOutputs(file, opts.out ?? path.join('bench-results', `${createdAt.replace(/[:.]/g, '-')}.json`));
     console.log(`\n${summaryTable(runs)}`);
     if (file.targets) console.log(`\n${targetsTable(file.targets)}`);
+    console.log(`\n${noiseText(runs, noise, env.cpuCount)}`);
     console.log(`\nwrote ${written.join(', ')}`);
     return 0;
   } catch (e) {

@@ -10,10 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { Cluster, Role } from '../src/index.js';
 import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
+import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { LoadGenerator } from './load-generator.js';
+import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
 import type { Progress } from './progress.js';
@@ -42,6 +44,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   const opts: ClusterOptions = { peers: spec.peers, applyStream: false };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
+  const slowdown = plantedSlowdown();
+  if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
   const cluster = await Cluster.start(opts);
   try {
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
@@ -130,7 +134,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     if (cpuReport.otherProcessesUtilization !== null && cpuReport.otherProcessesUtilization > 0.15) {
       warnings.push(`other processes used ${cpuReport.otherProcessesUtilization.toFixed(2)} cores on average during the window: the machine was not idle`);
     }
-    return {
+    const result: Omit<RunResult, 'ratios'> = {
       name: spec.name,
       config: spec,
       startedAt,
@@ -146,7 +150,12 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
         : { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' },
       ...(storage ? { storage } : {}),
       warnings,
+      ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
     };
+    const perCommit = cpuPerCommitOf(result as RunResult);
+    if (perCommit) result.cpuPerCommit = perCommit;
+    result.trust = trustOf(result, os.cpus().length);
+    return result;
   } finally {
     progress.end();
     await cluster.stop();

@@ -10,7 +10,10 @@ import type { LoadCounters } from './load-generator.js';
 import type { BenchOptions, ScenarioSpec } from './options.js';
 
 export const SCHEMA = 'raft-bench';
-export const SCHEMA_VERSION = 1;
+/** 2: `runs` holds every sample (`--repeat`): runs of one configuration share a name. */
+export const SCHEMA_VERSION = 2;
+/** Versions this code reads: a version 1 file is one sample per configuration. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface Environment {
   node: string;
@@ -107,6 +110,31 @@ export interface RunResult {
     p50ToFdatasync?: number | null;
   };
   warnings: string[];
+  /** Which sample of its configuration this is (`--repeat`): index from 0, of `of`. Absent in version 1 files. */
+  sample?: { index: number; of: number };
+  /** CPU microseconds per commit, by thread, from /proc: less sensitive to a busy machine than wall-clock figures. */
+  cpuPerCommit?: CpuPerCommit;
+  /** Which figures of this sample the harness trusts, and why not. */
+  trust?: SampleTrust;
+  /** Validation only (RAFT_BENCH_SLOWDOWN): the extra fraction of their own CPU time the peers burned. */
+  plantedSlowdown?: number;
+}
+
+export interface CpuPerCommit {
+  process: number;
+  main: number | null;
+  leader: number | null;
+  /** Mean over the followers. */
+  followers: number | null;
+}
+
+export interface Trust { trusted: boolean; why: string }
+
+export interface SampleTrust {
+  /** Throughput and latency: any CPU another process takes shows up in them. */
+  wallClock: Trust;
+  /** CPU time per commit: counts only the time our threads ran, so it shifts less when others run. */
+  cpuTime: Trust;
 }
 
 export interface TargetCheck {
@@ -123,7 +151,7 @@ export interface TargetCheck {
 
 export interface BenchFile {
   schema: typeof SCHEMA;
-  version: typeof SCHEMA_VERSION;
+  version: number;
   createdAt: string;
   /** argv after the script. */
   args: string[];
@@ -133,6 +161,17 @@ export interface BenchFile {
   runs: RunResult[];
   /** --suite: the README targets, checked. */
   targets?: TargetCheck[];
+  /** Per configuration with two or more samples: the median and the spread of each figure. */
+  noise?: NoiseSummary[];
+}
+
+export interface NoiseSummary {
+  name: string;
+  samples: number;
+  figures: Array<{ id: string; median: number; min: number; max: number; /** (max - min) / median */ spread: number }>;
+  /** The figures the harness trusts for this configuration on this machine, and the others with the reason. */
+  trusted: string[];
+  flagged: Array<{ id: string; why: string }>;
 }
 
 export class BenchFileError extends Error {
@@ -146,8 +185,8 @@ export function validateBenchFile(x: unknown, label = 'file'): BenchFile {
   if (o.schema !== SCHEMA) {
     throw new BenchFileError(`${label}: not a benchmark result (schema ${JSON.stringify(o.schema ?? null)}, expected "${SCHEMA}")`);
   }
-  if (o.version !== SCHEMA_VERSION) {
-    throw new BenchFileError(`${label}: schema version ${JSON.stringify(o.version ?? null)} is not supported (this harness reads version ${SCHEMA_VERSION})`);
+  if (typeof o.version !== 'number' || !READABLE_VERSIONS.includes(o.version)) {
+    throw new BenchFileError(`${label}: schema version ${JSON.stringify(o.version ?? null)} is not supported (this harness reads versions ${READABLE_VERSIONS.join(', ')})`);
   }
   if (!Array.isArray(o.runs)) throw new BenchFileError(`${label}: "runs" is missing or not an array`);
   o.runs.forEach((r: unknown, i: number) => {

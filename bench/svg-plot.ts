@@ -18,6 +18,7 @@ export interface Axis {
 
 export interface Series {
   name: string;
+  /** A point whose y is NaN (or not drawable: <= 0 on a log axis) was not measured: the line breaks there. */
   points: Array<[number, number]>;
   /** Draw a dot on each point (sparse data such as a sweep). */
   dots?: boolean;
@@ -35,7 +36,12 @@ export interface ChartSpec {
   height?: number;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+/**
+ * Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white). Past its
+ * length, series repeat colours with another dash pattern, so no two look the same.
+ */
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#E69F00', '#CC79A7', '#56B4E9', '#000000'];
+const DASHES = ['', '2 3', '8 3 2 3'];
 const MARGIN = { left: 78, right: 44, top: 40, bottom: 56 };
 
 export function lineChart(spec: ChartSpec): string {
@@ -71,25 +77,52 @@ export function lineChart(spec: ChartSpec): string {
   out.push(`<text transform="translate(${-MARGIN.left + 16},${plotH / 2}) rotate(-90)" text-anchor="middle" fill="#111">${esc(spec.y.label)}</text>`);
   // series
   spec.series.forEach((s, i) => {
-    const color = PALETTE[(s.colorIndex ?? i) % PALETTE.length];
-    const pts = s.points.filter(([x, y]) => Number.isFinite(sx(x)) && Number.isFinite(sy(y)));
-    if (pts.length === 0) return;
-    const d = pts.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${f(sx(x))},${f(sy(y))}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    if (s.dots) for (const [x, y] of pts) out.push(`<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3.5" fill="${color}"/>`);
+    const { color, dash } = styleOf(s, i);
+    const d = pathOf(s.points, sx, sy);
+    if (d === '') return;
+    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    const drawable = s.points.filter(([x, y]) => Number.isFinite(sx(x)) && Number.isFinite(sy(y)));
+    // a lone point between two gaps has no line: give it a dot so it is seen
+    const lone = drawable.filter((p) => s.dots || isolated(s.points, p, sx, sy));
+    for (const [x, y] of lone) out.push(`<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3.5" fill="${color}"/>`);
   });
   out.push('</g>');
   // legend under the plot, one series per line
   const ly0 = (spec.height ?? 420) + 10;
   spec.series.forEach((s, i) => {
-    const color = PALETTE[(s.colorIndex ?? i) % PALETTE.length];
+    const { color, dash } = styleOf(s, i);
     const x = MARGIN.left;
     const y = ly0 + i * 18;
-    out.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${color}" stroke-width="3"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     out.push(`<text x="${x + 28}" y="${y}" fill="#111">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
+}
+
+function styleOf(s: Series, i: number): { color: string; dash: string } {
+  const k = s.colorIndex ?? i;
+  const dash = s.dashed ? '6 4' : DASHES[Math.floor(k / PALETTE.length) % DASHES.length];
+  return { color: PALETTE[k % PALETTE.length], dash };
+}
+
+/** SVG path data, a new sub-path after every point that cannot be drawn (a gap, not a line across it). */
+export function pathOf(points: Array<[number, number]>, sx: (v: number) => number, sy: (v: number) => number): string {
+  const parts: string[] = [];
+  let pen = false;
+  for (const [x, y] of points) {
+    const px = sx(x), py = sy(y);
+    if (!Number.isFinite(px) || !Number.isFinite(py)) { pen = false; continue; }
+    parts.push(`${pen ? 'L' : 'M'}${f(px)},${f(py)}`);
+    pen = true;
+  }
+  return parts.join(' ');
+}
+
+function isolated(points: Array<[number, number]>, p: [number, number], sx: (v: number) => number, sy: (v: number) => number): boolean {
+  const k = points.indexOf(p);
+  const ok = (q: [number, number] | undefined) => q !== undefined && Number.isFinite(sx(q[0])) && Number.isFinite(sy(q[1]));
+  return !ok(points[k - 1]) && !ok(points[k + 1]);
 }
 
 function range(axis: Axis, values: number[]): [number, number] {

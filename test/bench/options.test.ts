@@ -22,7 +22,9 @@ test('defaults: 3 peers, 16 B, closed loop, memory storage', () => {
   assert.deepEqual(o.storage, { kind: 'memory' });
   assert.ok(o.durationSec > 0 && o.warmupSec >= 0);
   assert.equal(o.limits, true);
+  assert.equal(o.repeat, 1);
   assert.equal(parseOptions(['--help']), null);
+  assert.equal(parseOptions(['--repeat', '5'])!.repeat, 5);
 });
 
 test('valid options are parsed with their units', () => {
@@ -78,6 +80,8 @@ test('out-of-range values are refused by name', () => {
   refused(['--storage', 'disk'], '--storage');
   refused(['--storage', 'file', '--fsync', 'sometimes'], '--fsync');
   refused(['--out', 'results.txt'], '--out', /\.json/);
+  refused(['--repeat', '0'], '--repeat', /integer from 1/);
+  refused(['--repeat', '2.5'], '--repeat');
 });
 
 test('contradictory combinations are refused by name', () => {

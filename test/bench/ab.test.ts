@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mergeSamples } from '../../bench/alternate.js';
+import { AbInputError, DEFAULT_AB_REPEAT, parseAbArgs } from '../../bench/ab.js';
+import { SCHEMA, SCHEMA_VERSION, type BenchFile } from '../../bench/schema.js';
+
+test('bench:ab splits its own options, bench:compare\'s and the harness\'s', () => {
+  const a = parseAbArgs(['--base', 'origin/main', '--repeat=3', '--max-cpu-rise', '15%', '--markdown', '--duration', '2', '--window', '64'])!;
+  assert.equal(a.base, 'origin/main');
+  assert.equal(a.repeat, 3);
+  assert.deepEqual(a.compareArgs, ['--max-cpu-rise', '15%', '--markdown']);
+  assert.deepEqual(a.benchArgs, ['--duration', '2', '--window', '64', '--no-limits', '--no-progress']);
+  assert.equal(parseAbArgs(['--base', 'x'])!.repeat, DEFAULT_AB_REPEAT);
+  assert.equal(parseAbArgs(['--help']), null);
+});
+
+test('bench:ab refuses what it cannot run, naming the option', () => {
+  const refused = (argv: string[], why: RegExp) => assert.throws(() => parseAbArgs(argv), (e: unknown) => e instanceof AbInputError && why.test(e.message));
+  refused([], /--base: needed/);
+  refused(['--base'], /--base: needs a value/);
+  refused(['--base', 'x', '--repeat', '0'], /--repeat/);
+  refused(['--base', 'x', '--out', 'a.json'], /--out/);
+  refused(['--base', 'x', '--duration', '0'], /bench option --duration/);
+  refused(['--base', 'x', '--bogus'], /--bogus/);
+});
+
+test('mergeSamples numbers the samples of each run in order and refuses mixed schema versions', () => {
+  const f = (perSec: number, version = SCHEMA_VERSION) => ({
+    schema: SCHEMA, version, createdAt: 't', args: [], environment: { cpuCount: 2 }, options: {}, limits: null,
+    runs: [{ name: 'r', throughput: { perSec, committed: 1 }, latency: { p50: 1, p99: 2 } }],
+  }) as unknown as BenchFile;
+  const m = mergeSamples([f(1), f(2), f(3)]);
+  assert.deepEqual(m.runs.map((r) => [r.throughput.perSec, r.sample!.index, r.sample!.of]), [[1, 0, 3], [2, 1, 3], [3, 2, 3]]);
+  assert.throws(() => mergeSamples([f(1, 1), f(2, 2)]), /schema versions 1, 2/);
+});
