@@ -29,7 +29,8 @@ export const HEARTBEAT = 2;
 
 export function config(over: Partial<CoreConfig> = {}): CoreConfig {
   // No no-op entry on election unless a test asks: the tests count indexes from the proposals alone.
-  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, ...over };
+  // No pre-vote unless a test asks: most tests drive the election of Figure 2 step by step.
+  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, preVote: false, ...over };
 }
 
 /** The command stored in test entries: readable, and unique per (index, term). */
@@ -267,7 +268,7 @@ export class Net {
       const rd = c.ready();
       let stored = rd.sendNow.length > 0 ? st.load() : null;
       for (const m of rd.sendNow) {
-        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot,
+        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot || m.type === MsgType.TimeoutNow,
           `peer ${id} sends ${describe(m)} in sendNow`);
         assert.equal(m.term, stored!.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
         this.send(m);
@@ -276,7 +277,10 @@ export class Net {
       stored = rd.sendAfterPersist.length > 0 ? st.load() : null;
       for (const m of rd.sendAfterPersist) {
         const hs = stored!.hardState;
-        assert.equal(m.term, hs.term, `peer ${id} sends ${describe(m)} for a term not stored`);
+        // A pre-vote and its grant name the term the sender would campaign in, and promise nothing.
+        const preVote = m.type === MsgType.PreVote || (m.type === MsgType.PreVoteReply && !m.reject);
+        if (preVote) assert.ok(m.term > hs.term, `peer ${id} sends ${describe(m)}, not for a term above its stored ${hs.term}`);
+        else assert.equal(m.term, hs.term, `peer ${id} sends ${describe(m)} for a term not stored`);
         if (m.type === MsgType.RequestVote) assert.equal(hs.votedFor, id, `peer ${id} asks for votes without its own vote stored`);
         if (m.type === MsgType.RequestVoteReply && !m.reject) assert.equal(hs.votedFor, m.to, `peer ${id} grants a vote that is not stored`);
         if (m.type === MsgType.AppendEntriesReply && !m.reject) {
