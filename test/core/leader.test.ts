@@ -215,6 +215,8 @@ describe('step down on a higher term', () => {
         if (role === 'leader') makeLeader(c); else tickDrain(c, ELECTION);
         assert.equal(c.term, 3);
         const m = msg(type, 2, 1, 9);
+        // A leader that checks its quorum ignores vote requests (vote stickiness); those of a leader transfer it answers.
+        if (type === MsgType.RequestVote) m.done = true;
         if (type === MsgType.InstallSnapshot) Object.assign(m, { index: 1, logTerm: 1, hint: 1, data: new Uint8Array(1), offset: 0 });
         const rds = stepDrain(c, m);
         assert.equal(c.role, Role.Follower);
