@@ -438,6 +438,7 @@ export class RaftCore {
       if (this.log.term(idx) !== entries!.terms[k]) {
         if (idx <= this.commitIndex) throw new InvariantError(`leader ${m.from} conflicts with committed entry ${idx} on ${this.id}`);
         if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would truncate its own log at ${idx}`);
+        this.retractAcksFrom(idx);
         this.log.truncateFrom(idx);
         break;
       }
@@ -481,7 +482,7 @@ export class RaftCore {
     // Figure 13 step 6: keep the entries that follow a snapshot the log agrees with; otherwise
     // discard the log, and the next Ready truncates storage after the snapshot.
     if (this.log.term(s.index) === s.term) this.log.compact(s.index, s.term);
-    else this.log.reset(s.index, s.term);
+    else { this.retractAcksFrom(s.index + 1); this.log.reset(s.index, s.term); }
     this.commitIndex = s.index;
     this.appliedIndex = s.index;
     this.snapshot = s;
@@ -716,6 +717,16 @@ export class RaftCore {
     if (!this.preCampaigning || m.reject || m.term !== this.term + 1) return;
     this.preVotes.add(m.from);
     if (isMajority(this.preVotes.size, this.peers.length)) this.campaign();
+  }
+
+  /**
+   * Entries from `index` on are about to go: a success reply still waiting in sendAfter
+   * (a slow write holds it back) must not claim them, or a leader could count entries this
+   * peer no longer holds. The leader learns the truth from the next exchange.
+   */
+  private retractAcksFrom(index: number): void {
+    if (this.sendAfter.length === 0) return;
+    this.sendAfter = this.sendAfter.filter((r) => !(r.type === MsgType.AppendEntriesReply && !r.reject && r.index >= index));
   }
 
   private reply(m: Message, type: MsgType): Message {

@@ -46,6 +46,10 @@ export interface Profile {
   maxDownMs: number;
   proposeRate: number;
   snapshotRate: number;
+  /** Rate of asking a leader to hand its leadership to another peer. */
+  transferRate: number;
+  /** Share of writes that stall (pipelined runs only: the node waits on them). */
+  diskStallRate: number;
 }
 
 export interface RunStats {
@@ -127,7 +131,14 @@ function chooseProfile(rng: Prng, snapshots: boolean): Profile {
     maxDownMs: rng.pick([20, 50, 300, 1500]),
     proposeRate: rng.pick([0.02, 0.05, 0.2, 0.5, 1]),
     snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04, 0.1]) : 0,
+    // Drawn last, so that the choices above stay what they were for each seed.
+    ...laterChoices(rng, core),
   };
+}
+
+function laterChoices(rng: Prng, core: SimCoreOptions): { transferRate: number; diskStallRate: number } {
+  core.preVote = rng.chance(0.75);
+  return { transferRate: rng.pick([0, 0, 0.003, 0.01, 0.03]), diskStallRate: rng.pick([0, 0, 0.002, 0.01]) };
 }
 
 /** A random split of the peers into 2 or 3 groups (some possibly empty), often cutting off the leader. */
@@ -214,6 +225,13 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
         else propose(f.pick(ids));
       }
     }
+    if (profile.transferRate > 0 && f.chance(profile.transferRate)) {
+      const leaders = sim.leaders();
+      if (leaders.length > 0) {
+        const from = leaders[0].id;
+        sim.transferLeader(from, f.chance(0.9) ? f.pick(ids.filter((p) => p !== from)) : f.pick(ids)); // sometimes itself: refused
+      }
+    }
     compactSome();
   };
 
@@ -270,6 +288,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
 
   try {
     sim.network.faults = { ...profile.faults };
+    if (profile.pipelined) sim.diskStallRate = profile.diskStallRate;
     sim.onDriverTick = phase1;
     sim.start();
     sim.runUntil(o.steps * TICK_MS);
@@ -280,6 +299,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (trace.verbose) trace.line(sim.now, '=== HEAL: all up, all connected, reliable network ===');
     sim.network.heal();
     sim.network.faults = { ...RELIABLE };
+    sim.diskStallRate = 0;
     for (const p of sim.peers) {
       sim.cancelTear(p.id); // no crash is still due
       sim.restart(p.id);
