@@ -6,6 +6,7 @@ export type { RaftNodeOptions, StateMachine, Transport } from './node/raft-node.
 export type { SnapshotPolicy, TimingOptions } from './node/options.js';
 export { RaftCore } from './core/raft.js';
 export { Role, BackpressureError, InvariantError, NO_VOTE } from './core/types.js';
+export { LeaderTransferError, TransferInProgressError } from './core/leader-transfer.js';
 export type { HardState, PersistedState, ProposeResult, Ready, Snapshot } from './core/types.js';
 export type { CoreConfig } from './core/config.js';
 export { MsgType } from './core/message.js';

@@ -1,4 +1,5 @@
 import { BackpressureError } from '../core/types.js';
+import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
@@ -67,7 +68,8 @@ export class ClientEndpoint {
       if (this.node.propose(command, seq).isLeader) return; // the outcome comes later
       kind = AckKind.NotLeader;
     } catch (e) {
-      if (e instanceof BackpressureError) kind = AckKind.Backpressure;
+      // A leader transfer refuses proposals for a moment: to the client it is back-pressure (retry soon).
+      if (e instanceof BackpressureError || e instanceof TransferInProgressError) kind = AckKind.Backpressure;
       else {
         kind = AckKind.Invalid;
         const msg = (e as Error).message ?? '';

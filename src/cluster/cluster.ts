@@ -19,7 +19,8 @@ import { ClientSession } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
 import { checkClusterOptionTypes } from './options.js';
-import type { ApplyRecord, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
+import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
+import { LeaderTransferError, TransferInProgressError } from '../core/leader-transfer.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
 import { ClusterStoppedError } from './stopped-error.js';
 
@@ -230,6 +231,38 @@ export class Cluster {
         throw new Error(`no leader elected within ${timeoutMs} ms (${said})`);
       }
       await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  /**
+   * Hands the leadership to peer `to` (before maintenance on the leader, say): the leader
+   * brings `to` up to date, refuses proposals meanwhile (the client retries them as
+   * back-pressure), and tells it to campaign. Resolves once the old leader hears from `to` as
+   * the new leader. Rejects with a RangeError for a bad or crashed peer or the peer that
+   * already leads, and with a LeaderTransferError when no leader is found, the transfer is
+   * aborted (`to` did not win within an election timeout) or another peer won.
+   */
+  async transferLeader(to: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+    this.checkPeer(to);
+    this.checkRunning(`transferLeader(${to})`);
+    if (!this.peersState[to]) throw new RangeError(`leader transfer to peer ${to} refused: it is crashed`);
+    let leader: number;
+    try {
+      leader = (await this.waitForLeader({ timeoutMs: opts.timeoutMs ?? 10_000 })).leader;
+    } catch (e) {
+      throw new LeaderTransferError('not-leader', `leader transfer to peer ${to} failed: ${(e as Error).message}`);
+    }
+    if (leader === to) throw new RangeError(`leader transfer to peer ${to} refused: it already leads`);
+    const inc = this.peersState[leader];
+    if (!inc) throw new LeaderTransferError('not-leader', `leader transfer to peer ${to} failed: leader ${leader} crashed`);
+    const r = await Promise.race([inc.remote.transferLeader(to) as Promise<TransferOutcome>, inc.down]);
+    if (r.ok) return;
+    switch (r.error) {
+      case 'RangeError': throw new RangeError(r.message);
+      case 'TypeError': throw new TypeError(r.message);
+      case 'TransferInProgressError': { const e = new TransferInProgressError(leader, -1); e.message = r.message; throw e; }
+      case 'LeaderTransferError': throw new LeaderTransferError((r.reason ?? 'aborted') as LeaderTransferError['reason'], r.message);
+      default: throw new Error(r.message);
     }
   }
 

@@ -30,6 +30,11 @@ export interface WorkerInit {
   sessions: SessionOptions | null;
 }
 
+/** How a leader transfer ended, across the thread boundary (error classes do not cross it). */
+export type TransferOutcome =
+  | { ok: true }
+  | { ok: false; error: 'RangeError' | 'TypeError' | 'TransferInProgressError' | 'LeaderTransferError' | 'Error'; reason: string | null; message: string };
+
 /** What the worker restored at start. */
 export interface WorkerStarted {
   snapshotIndex: number;
@@ -49,6 +54,8 @@ export interface WorkerApi {
   start(command: Uint8Array): { index: number; term: number; isLeader: boolean; leaderHint: number };
   getState(): { term: number; isLeader: boolean; leaderHint: number };
   snapshot(index: number, data: Uint8Array): void;
+  /** Hands this peer's leadership to `to`; settles like RaftNode.transferLeader, refusals as a TransferOutcome. */
+  transferLeader(to: number): Promise<TransferOutcome>;
   connectPeer(id: number, ends: RingLinkEnds): void;
   stats(): WorkerStats;
   stop(): Promise<void>;

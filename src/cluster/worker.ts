@@ -14,7 +14,8 @@ import { RingTransport } from '../transport/ring-transport.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
-import type { ApplyRecord, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
+import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
+import { LeaderTransferError } from '../core/leader-transfer.js';
 
 /** The worker entry point: one Raft peer, controlled from the main thread through comlink. */
 let node: RaftNode | null = null;
@@ -125,6 +126,18 @@ const api: WorkerApi = {
 
   snapshot(index: number, data: Uint8Array) {
     requireNode().snapshot(index, data);
+  },
+
+  async transferLeader(to: number): Promise<TransferOutcome> {
+    try {
+      await requireNode().transferLeader(to);
+      return { ok: true };
+    } catch (e) {
+      const err = e as Error;
+      const known = ['RangeError', 'TypeError', 'TransferInProgressError', 'LeaderTransferError'] as const;
+      const error = (known as readonly string[]).includes(err.name) ? err.name as (typeof known)[number] : 'Error';
+      return { ok: false, error, reason: e instanceof LeaderTransferError ? e.reason : null, message: err.message };
+    }
   },
 
   connectPeer(id: number, ends: RingLinkEnds) {

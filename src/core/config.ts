@@ -34,6 +34,12 @@ export interface CoreConfig {
    * reserved for it. Default true.
    */
   noopOnElection?: boolean;
+  /**
+   * A peer whose election timer fires first asks for pre-votes (dissertation 9.6) without
+   * raising its term, and campaigns only with a majority of them: a peer that was cut off
+   * rejoins without deposing a healthy leader. Default true.
+   */
+  preVote?: boolean;
 }
 
 export interface ResolvedCoreConfig extends Required<CoreConfig> {}
@@ -56,11 +62,12 @@ export const CORE_OPTIONS = {
   maxCommandBytes: positiveInt('largest command accepted; larger ones are refused with a RangeError', 1024 * 1024),
   maxUncommittedEntries: positiveInt('the leader refuses proposals beyond this many uncommitted entries (back-pressure)', 1 << 20),
   noopOnElection: boolean('a new leader appends an empty no-op entry; 0-byte commands are then refused', true),
+  preVote: boolean('a peer asks for pre-votes before it raises its term to campaign (no disruption by rejoining peers)', true),
 } satisfies OptionTable;
 
 /** The core options that RaftNode and Cluster accept as they are. */
 export const SHARED_CORE_OPTIONS = [
-  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum',
+  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum', 'preVote',
 ] as const;
 
 export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random'>;

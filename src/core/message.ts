@@ -10,15 +10,22 @@ export enum MsgType {
   HeartbeatReply = 6,
   InstallSnapshot = 7,
   InstallSnapshotReply = 8,
+  /** Would you vote for me in term `term`? Changes no one's term or vote (dissertation 9.6). */
+  PreVote = 9,
+  PreVoteReply = 10,
+  /** Leader to the target of a leader transfer: campaign now. */
+  TimeoutNow = 11,
 }
 
 export const MSG_TYPE_NAMES: Record<number, string> = {
   1: 'RequestVote', 2: 'RequestVoteReply', 3: 'AppendEntries', 4: 'AppendEntriesReply',
   5: 'Heartbeat', 6: 'HeartbeatReply', 7: 'InstallSnapshot', 8: 'InstallSnapshotReply',
+  9: 'PreVote', 10: 'PreVoteReply', 11: 'TimeoutNow',
 };
 
 export function isRequest(t: MsgType): boolean {
-  return t === MsgType.RequestVote || t === MsgType.AppendEntries || t === MsgType.Heartbeat || t === MsgType.InstallSnapshot;
+  return t === MsgType.RequestVote || t === MsgType.AppendEntries || t === MsgType.Heartbeat || t === MsgType.InstallSnapshot ||
+    t === MsgType.PreVote || t === MsgType.TimeoutNow;
 }
 
 /**
@@ -34,7 +41,10 @@ export function isRequest(t: MsgType): boolean {
  * | offset  | -            | -             | -                                  | -         | chunk byte offset     | next offset wanted (reject: 0) |
  * | reject  | -            | -             | consistency check failed           | -         | -                     | chunk refused               |
  * | done    | -            | -             | -                                  | -         | last chunk            | snapshot installed          |
- * | granted lives in `reject === false` for RequestVoteReply.
+ * | granted lives in `reject === false` for RequestVoteReply and PreVoteReply.
+ * | PreVote has RequestVote's fields, its term being the one the sender would campaign in.
+ * | `done` on RequestVote and PreVote: the campaign comes from a leader transfer (TimeoutNow),
+ * |   so peers that still hear from the leader answer it anyway (no vote stickiness).
  */
 export interface Message {
   type: MsgType;

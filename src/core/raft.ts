@@ -5,6 +5,7 @@ import { RaftLog } from './log.js';
 import { Message, MsgType, message } from './message.js';
 import { FollowUp, Progress, ProgressState } from './progress.js';
 import { isMajority, majorityIndex } from './quorum.js';
+import { LeaderTransferError, TransferInProgressError } from './leader-transfer.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { BackpressureError, InvariantError, NO_VOTE, PersistedState, ProposeResult, Ready, Role, Snapshot } from './types.js';
 
@@ -44,6 +45,13 @@ export class RaftCore {
   /** What checkInvariants() last saw: term and commit never move back. */
   private checkedTerm = 0;
   private checkedCommit = 0;
+  /** Asking for pre-votes (role stays Follower, term unchanged): who granted one for term + 1. */
+  private preCampaigning = false;
+  private readonly preVotes = new Set<number>();
+  /** Leader transfer under way: its target (-1: none), ticks since it began, TimeoutNow sent. */
+  private transferTo = -1;
+  private transferElapsed = 0;
+  private timeoutNowSent = false;
 
   private hardStateDirty = false;
   private snapshotToPersist: Snapshot | null = null;
@@ -94,6 +102,7 @@ export class RaftCore {
   private tickRole(): void {
     this.electionElapsed++;
     if (this.role === Role.Leader) {
+      if (this.transferTo !== -1) this.tickTransfer();
       this.heartbeatElapsed++;
       for (const pr of this.progress.values()) pr.tick();
       if (this.electionElapsed >= this.cfg.electionTicks) {
@@ -110,7 +119,7 @@ export class RaftCore {
         this.notifyCommit();
       }
     } else if (this.electionElapsed >= this.electionTimeout) {
-      this.campaign();
+      this.startElection();
     }
   }
 
@@ -124,6 +133,7 @@ export class RaftCore {
   propose(command: Uint8Array): ProposeResult {
     this.checkCommand(command);
     if (this.role !== Role.Leader || this.durableTerm !== this.term) return { index: -1, term: this.term, isLeader: false };
+    if (this.transferTo !== -1) throw new TransferInProgressError(this.id, this.transferTo);
     const uncommitted = this.log.lastIndex - this.commitIndex;
     // Entries of earlier terms commit only behind one of this term (Figure 8): a leader that
     // holds none must accept one whatever the backlog, or nothing would ever commit again.
@@ -146,7 +156,8 @@ export class RaftCore {
   }
 
   private stepMessage(m: Message): void {
-    if (m.term > this.term) {
+    if (this.ignoresCampaign(m)) return;
+    if (m.term > this.term && !isPreVoteTraffic(m)) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
       this.becomeFollower(m.term, fromLeader ? m.from : -1);
@@ -165,6 +176,7 @@ export class RaftCore {
         case MsgType.Heartbeat: this.reply(m, MsgType.HeartbeatReply); break;
         case MsgType.InstallSnapshot: { const r = this.reply(m, MsgType.InstallSnapshotReply); r.reject = true; r.index = m.index; break; }
         case MsgType.RequestVote: { const r = this.reply(m, MsgType.RequestVoteReply); r.reject = true; break; }
+        case MsgType.PreVote: { const r = this.reply(m, MsgType.PreVoteReply); r.reject = true; break; }
         default: break; // stale replies are dropped
       }
       return;
@@ -175,6 +187,9 @@ export class RaftCore {
       case MsgType.AppendEntries: return this.onAppendEntries(m);
       case MsgType.Heartbeat: return this.onHeartbeat(m);
       case MsgType.InstallSnapshot: return this.onInstallSnapshot(m);
+      case MsgType.PreVote: return this.onPreVote(m);
+      case MsgType.PreVoteReply: return this.onPreVoteReply(m);
+      case MsgType.TimeoutNow: return this.onTimeoutNow();
       case MsgType.AppendEntriesReply:
       case MsgType.HeartbeatReply:
       case MsgType.InstallSnapshotReply: {
@@ -186,6 +201,7 @@ export class RaftCore {
         if (m.type === MsgType.AppendEntriesReply) this.onAppendEntriesReply(m, pr);
         else if (m.type === MsgType.HeartbeatReply) this.followUp(m.from, pr, pr.heartbeatAnswered(m.index, m.hint, this.log.lastIndex, this.cfg.heartbeatTicks));
         else this.onInstallSnapshotReply(m, pr);
+        if (m.from === this.transferTo) this.maybeSendTimeoutNow(pr);
         return;
       }
       default: throw new TypeError(`unknown message type ${(m as Message).type}`);
@@ -261,6 +277,8 @@ export class RaftCore {
     if (this.commitIndex < this.checkedCommit) throw new InvariantError(`commit index went back from ${this.checkedCommit} to ${this.commitIndex} on ${this.id}`);
     if (this.appliedIndex > this.commitIndex) throw new InvariantError(`applied index ${this.appliedIndex} is above the commit index ${this.commitIndex} on ${this.id}`);
     if (this.commitIndex > this.log.lastIndex) throw new InvariantError(`commit index ${this.commitIndex} is above the last log index ${this.log.lastIndex} on ${this.id}`);
+    if (this.preCampaigning && this.role !== Role.Follower) throw new InvariantError(`peer ${this.id} asks for pre-votes as a ${Role[this.role]}`);
+    if (this.transferTo !== -1 && this.role !== Role.Leader) throw new InvariantError(`peer ${this.id} transfers a leadership it does not hold`);
     this.checkedTerm = this.term;
     this.checkedCommit = this.commitIndex;
   }
@@ -291,10 +309,14 @@ export class RaftCore {
     this.role = Role.Follower;
     this.leaderId = leader;
     this.progress.clear();
+    this.preCampaigning = false;
+    this.transferTo = -1;
     this.resetElectionTimeout();
   }
 
-  private campaign(): void {
+  /** `transfer`: the campaign a TimeoutNow asked for; its RequestVotes pass vote stickiness. */
+  private campaign(transfer = false): void {
+    this.preCampaigning = false;
     this.term++;
     this.votedFor = this.id;
     this.hardStateDirty = true;
@@ -311,6 +333,7 @@ export class RaftCore {
       const m = message(MsgType.RequestVote, this.id, id, this.term);
       m.index = this.log.lastIndex;
       m.logTerm = this.log.lastTerm;
+      m.done = transfer;
       this.sendAfter.push(m); // the vote for ourselves must be on disk first
     }
   }
@@ -318,6 +341,7 @@ export class RaftCore {
   private becomeLeader(): void {
     this.role = Role.Leader;
     this.leaderId = this.id;
+    this.transferTo = -1;
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
@@ -371,6 +395,7 @@ export class RaftCore {
   private acceptLeader(m: Message): void {
     if (this.role === Role.Leader) throw new InvariantError(`two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role === Role.Candidate) this.becomeFollower(this.term, m.from);
+    this.preCampaigning = false;
     this.leaderId = m.from;
     this.electionElapsed = 0;
   }
@@ -413,6 +438,7 @@ export class RaftCore {
       if (this.log.term(idx) !== entries!.terms[k]) {
         if (idx <= this.commitIndex) throw new InvariantError(`leader ${m.from} conflicts with committed entry ${idx} on ${this.id}`);
         if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would truncate its own log at ${idx}`);
+        this.retractAcksFrom(idx);
         this.log.truncateFrom(idx);
         break;
       }
@@ -456,7 +482,7 @@ export class RaftCore {
     // Figure 13 step 6: keep the entries that follow a snapshot the log agrees with; otherwise
     // discard the log, and the next Ready truncates storage after the snapshot.
     if (this.log.term(s.index) === s.term) this.log.compact(s.index, s.term);
-    else this.log.reset(s.index, s.term);
+    else { this.retractAcksFrom(s.index + 1); this.log.reset(s.index, s.term); }
     this.commitIndex = s.index;
     this.appliedIndex = s.index;
     this.snapshot = s;
@@ -581,9 +607,136 @@ export class RaftCore {
     return false;
   }
 
+  // ---------------------------------------------------------------- pre-vote, vote stickiness, leader transfer, stalled disk
+
+  /** Asking for pre-votes before campaigning (the role stays Follower meanwhile). */
+  get isPreCandidate(): boolean {
+    return this.preCampaigning;
+  }
+
+  /** The peer this leader is handing its leadership to, or -1. */
+  get transferTarget(): number {
+    return this.transferTo;
+  }
+
+  /**
+   * Hands the leadership to peer `to` (dissertation 3.10): brings its log up to date, then
+   * sends it TimeoutNow so that it campaigns at once. Proposals are refused meanwhile
+   * (TransferInProgressError); the transfer is aborted if `to` has not won after an election
+   * timeout. Throws if this peer does not lead, for itself, an unknown peer, or while one is
+   * under way.
+   */
+  transferLeader(to: number): void {
+    if (!Number.isInteger(to)) throw new TypeError(`leader transfer target must be a peer id, got ${String(to)}`);
+    if (this.role !== Role.Leader) {
+      throw new LeaderTransferError('not-leader', `leader transfer to peer ${to} refused: peer ${this.id} is not the leader (${this.leaderId >= 0 ? `peer ${this.leaderId} is` : 'no leader is known'})`);
+    }
+    if (to === this.id) throw new RangeError(`leader transfer to peer ${to} refused: it is this leader itself`);
+    if (!this.peers.includes(to)) throw new RangeError(`leader transfer to peer ${to} refused: not a peer of this cluster (peers ${this.peers.join(', ')})`);
+    if (this.transferTo !== -1) throw new TransferInProgressError(this.id, this.transferTo, `leader transfer to peer ${to} refused`);
+    this.transferTo = to;
+    this.transferElapsed = 0;
+    this.timeoutNowSent = false;
+    const pr = this.progress.get(to)!;
+    if (!this.maybeSendTimeoutNow(pr)) this.sendAppends(to, pr, true);
+  }
+
+  /**
+   * The runtime saw this leader's own log write hang past its bound: stop leading (and so
+   * heartbeating), so that a peer with a working disk takes over. Returns whether it led.
+   * The core has no clock; the runtime measures the stall.
+   */
+  stepDownForStall(): boolean {
+    if (this.role !== Role.Leader) return false;
+    this.becomeFollower(this.term, -1);
+    return true;
+  }
+
+  private tickTransfer(): void {
+    if (++this.transferElapsed >= this.cfg.electionTicks) this.transferTo = -1; // the target did not win: abort
+  }
+
+  /** Sends TimeoutNow once the transfer's target holds the whole log; returns whether it went out. */
+  private maybeSendTimeoutNow(pr: Progress): boolean {
+    if (this.timeoutNowSent || pr.match !== this.log.lastIndex) return false;
+    this.timeoutNowSent = true;
+    this.sendNow.push(message(MsgType.TimeoutNow, this.id, this.transferTo, this.term));
+    return true;
+  }
+
+  private onTimeoutNow(): void {
+    if (this.role === Role.Leader) return;
+    this.campaign(true); // no pre-vote: the leader asked for it
+  }
+
+  /**
+   * Vote stickiness (dissertation 4.2.3): a peer that heard from a current leader within the
+   * minimum election timeout ignores requests to elect a newer one, unless a leader transfer
+   * asked for them. Only with check-quorum, which deposes a leader cut off from a majority:
+   * without it, a leader that reaches its followers but not the reverse could hold them forever.
+   */
+  private ignoresCampaign(m: Message): boolean {
+    if ((m.type !== MsgType.RequestVote && m.type !== MsgType.PreVote) || m.term <= this.term || m.done) return false;
+    return this.cfg.checkQuorum && this.leaderId !== -1 && (this.role === Role.Leader || this.electionElapsed < this.cfg.electionTicks);
+  }
+
+  private startElection(): void {
+    if (this.cfg.preVote) this.preCampaign();
+    else this.campaign();
+  }
+
+  /** Asks every peer whether it would vote for us in term + 1; nothing changes on disk. */
+  private preCampaign(): void {
+    if (this.role !== Role.Follower) this.becomeFollower(this.term, -1);
+    this.leaderId = -1; // we timed out on it
+    this.resetElectionTimeout();
+    this.preCampaigning = true;
+    this.preVotes.clear();
+    this.preVotes.add(this.id);
+    if (isMajority(this.preVotes.size, this.peers.length)) {
+      this.campaign();
+      return;
+    }
+    for (const id of this.others) {
+      const m = message(MsgType.PreVote, this.id, id, this.term + 1);
+      m.index = this.log.lastIndex;
+      m.logTerm = this.log.lastTerm;
+      this.sendAfter.push(m);
+    }
+  }
+
+  /** Grants a pre-vote for a newer term to an up-to-date log; the grant carries that term. */
+  private onPreVote(m: Message): void {
+    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const r = this.reply(m, MsgType.PreVoteReply);
+    if (m.term > this.term && upToDate) r.term = m.term;
+    else r.reject = true;
+  }
+
+  private onPreVoteReply(m: Message): void {
+    if (!this.preCampaigning || m.reject || m.term !== this.term + 1) return;
+    this.preVotes.add(m.from);
+    if (isMajority(this.preVotes.size, this.peers.length)) this.campaign();
+  }
+
+  /**
+   * Entries from `index` on are about to go: a success reply still waiting in sendAfter
+   * (a slow write holds it back) must not claim them, or a leader could count entries this
+   * peer no longer holds. The leader learns the truth from the next exchange.
+   */
+  private retractAcksFrom(index: number): void {
+    if (this.sendAfter.length === 0) return;
+    this.sendAfter = this.sendAfter.filter((r) => !(r.type === MsgType.AppendEntriesReply && !r.reject && r.index >= index));
+  }
+
   private reply(m: Message, type: MsgType): Message {
     const r = message(type, this.id, m.from, this.term);
     this.sendAfter.push(r);
     return r;
   }
+}
+
+/** A pre-vote or a granted pre-vote reply: they name a term no one is in yet, and change no one's term. */
+function isPreVoteTraffic(m: Message): boolean {
+  return m.type === MsgType.PreVote || (m.type === MsgType.PreVoteReply && !m.reject);
 }

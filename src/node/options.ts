@@ -31,6 +31,13 @@ export interface TimingOptions {
    * true. 0-byte commands are then refused, and no-op entries are not applied or reported.
    */
   noopOnElection?: boolean;
+  /** Ask for pre-votes before raising the term to campaign, so a rejoining peer does not depose the leader. Default true. */
+  preVote?: boolean;
+  /**
+   * A leader whose own log write has not landed within this many ms steps down, so that a peer
+   * with a working disk takes over. Default 3 election timeouts.
+   */
+  maxLeaderWriteStallMs?: number;
 }
 
 export interface SnapshotPolicy {
@@ -45,6 +52,7 @@ export const TIMING_OPTIONS = {
   tickMs: positiveNumber("granularity of the node's clock, in ms", 10),
   heartbeatMs: positiveNumber('leader heartbeat interval, in ms', 100),
   electionTimeoutMs: positiveNumber('minimum election timeout in ms; each timeout is random in [t, 2t)', 300),
+  maxLeaderWriteStallMs: positiveNumber("a leader whose own log write has not landed within this many ms steps down; default 3 election timeouts"),
   ...pickOptions(CORE_OPTIONS, SHARED_CORE_OPTIONS),
 } satisfies OptionTable;
 
@@ -74,6 +82,7 @@ export const NODE_OPTIONS = {
   seed: integer('seed of the election-timeout randomness; default from the id and the clock'),
   onFatal: func('hears about the error that stopped the node (fail-stop); default: rethrow'),
   onOutcome: func('called with the outcome of every accepted proposal, exactly once each'),
+  onLeaderStall: func('called when the node stepped down as leader because its own write stalled (maxLeaderWriteStallMs)'),
   scheduler: object('clock and event-loop scheduling { every(ms, fn), soon(fn) }; default real timers', 'an object { every, soon }'),
   checkReadyContract: boolean('check the Ready contract on every Ready (tests, simulation)', false),
 } satisfies OptionTable;

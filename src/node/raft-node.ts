@@ -1,6 +1,7 @@
 import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
 import { RaftCore } from '../core/raft.js';
+import { LeaderTransferError } from '../core/leader-transfer.js';
 import type { PersistedState, ProposeResult, Ready, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
@@ -10,6 +11,7 @@ import { OutcomeListener, ProposalTracker } from './proposal-tracker.js';
 import { ReadyContract } from './ready-contract.js';
 import { Scheduler, realTimeScheduler } from './scheduler.js';
 import { StateMachineError } from './state-machine-error.js';
+import { TransferWatch } from './transfer-watch.js';
 
 /** How a node's messages reach other peers. Called once per step with everything to send. */
 export interface Transport {
@@ -51,6 +53,8 @@ export interface RaftNodeOptions extends TimingOptions {
    * it (a StateMachineError names the peer and the entry). Default: rethrow.
    */
   onFatal?: (err: unknown) => void;
+  /** Called when this node stepped down as leader because its own write had not landed for `stalledMs`. */
+  onLeaderStall?: (stalledMs: number) => void;
 }
 
 /**
@@ -71,6 +75,11 @@ export class RaftNode {
   /** A Ready whose write has not landed yet. */
   private persisting = false;
   private stopped = false;
+  /** Ticks the write under way has taken so far, and the most a leader's write may take. */
+  private writeTicks = 0;
+  private readonly maxWriteStallTicks: number;
+  private readonly tickMs: number;
+  private transfer: TransferWatch | null = null;
   private readonly flushBound = () => this.flush();
 
   private constructor(private readonly opts: RaftNodeOptions, private readonly storage: RaftStorage, persisted: PersistedState) {
@@ -83,6 +92,9 @@ export class RaftNode {
     this.tracker = opts.onOutcome ? new ProposalTracker(opts.onOutcome) : null;
     this.contract = opts.checkReadyContract ? new ReadyContract(opts.id, persisted) : null;
     if (persisted.snapshot) this.restore(persisted.snapshot);
+    const stallMs = opts.maxLeaderWriteStallMs ?? 3 * t.electionTicks * t.tickMs;
+    this.maxWriteStallTicks = Math.max(1, Math.ceil(stallMs / t.tickMs));
+    this.tickMs = t.tickMs;
     this.scheduler = opts.scheduler ?? realTimeScheduler;
     this.stopTicking = this.scheduler.every(t.tickMs, () => this.tick());
   }
@@ -127,10 +139,41 @@ export class RaftNode {
     return r;
   }
 
+  /** Runs the Ready loop soon if the core has output: for callers that drive `core` directly (tests, tools). */
+  poke(): void {
+    if (!this.stopped && this.core.hasReady()) this.scheduleFlush();
+  }
+
   receive(m: Message): void {
     if (this.stopped) return;
     this.core.step(m);
+    this.checkTransfer(false);
     this.scheduleFlush();
+  }
+
+  /**
+   * Hands this leader's leadership to peer `to` (RaftCore.transferLeader): resolves once this
+   * node hears from `to` as the new leader; rejects with the core's refusal (RangeError,
+   * TransferInProgressError, LeaderTransferError 'not-leader') or a LeaderTransferError when
+   * the transfer is aborted, another peer takes over, or the node stops.
+   */
+  transferLeader(to: number): Promise<void> {
+    if (this.stopped) return Promise.reject(new LeaderTransferError('stopped', `leader transfer to peer ${to} refused: raft node ${this.core.id} is stopped`));
+    try {
+      this.core.transferLeader(to);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.scheduleFlush();
+    // Past the core's own abort (one election timeout), give the target's election a few more.
+    const maxTicks = 4 * this.core.cfg.electionTicks;
+    return new Promise<void>((resolve, reject) => {
+      this.transfer = new TransferWatch(this.core, to, maxTicks, resolve, reject);
+    });
+  }
+
+  private checkTransfer(ticked: boolean): void {
+    if (this.transfer?.check(ticked)) this.transfer = null;
   }
 
   /** The state machine holds everything through `index` in `data`; compact the log. */
@@ -158,13 +201,26 @@ export class RaftNode {
     this.stopped = true;
     this.stopTicking();
     this.tracker?.abandon();
+    this.transfer?.stopped();
+    this.transfer = null;
     return true;
   }
 
   private tick(): void {
     if (this.stopped) return;
     this.core.tick();
+    if (this.persisting) this.watchWriteStall();
+    this.checkTransfer(true);
     if (this.core.hasReady()) this.scheduleFlush();
+  }
+
+  /**
+   * A leader whose own write hangs must not go on leading: it would take proposals that
+   * cannot commit, and a runtime that sent while writing would keep its followers from
+   * electing another. The core steps down; its followers time out and elect a new leader.
+   */
+  private watchWriteStall(): void {
+    if (++this.writeTicks > this.maxWriteStallTicks && this.core.stepDownForStall()) this.opts.onLeaderStall?.(this.writeTicks * this.tickMs);
   }
 
   private scheduleFlush(): void {
@@ -191,6 +247,7 @@ export class RaftNode {
           const p = this.storage.save(rd.hardState, rd.snapshot, rd.entries);
           if (p) {
             this.persisting = true;
+            this.writeTicks = 0;
             p.then(() => this.persisted(rd), (err: unknown) => this.fail(err));
             return;
           }

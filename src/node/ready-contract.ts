@@ -58,7 +58,9 @@ export class ReadyContract {
   /** Messages about to be sent. */
   sending(ms: readonly Message[]): void {
     for (const m of ms) {
-      if (m.term > this.hard.term) this.fail(`sends ${MSG_TYPE_NAMES[m.type]} to peer ${m.to} for term ${m.term}, but its durable term is ${this.hard.term}`);
+      // A pre-vote and its grant name the term the sender would campaign in, and promise nothing.
+      const preVote = m.type === MsgType.PreVote || m.type === MsgType.PreVoteReply;
+      if (m.term > this.hard.term && !preVote) this.fail(`sends ${MSG_TYPE_NAMES[m.type]} to peer ${m.to} for term ${m.term}, but its durable term is ${this.hard.term}`);
       if (m.type === MsgType.RequestVote && this.hard.term === m.term && this.hard.votedFor !== this.peer) {
         this.fail(`asks for votes in term ${m.term} without its own vote durable (durable vote ${this.hard.votedFor} in term ${this.hard.term})`);
       }

@@ -3,6 +3,7 @@ import { batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
 import type { RaftCore } from '../core/raft.js';
 import { BackpressureError, Role } from '../core/types.js';
+import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { OutcomeListener } from '../node/proposal-tracker.js';
 import { RaftNode } from '../node/raft-node.js';
@@ -29,7 +30,7 @@ export interface PeerEnv {
   sessions: SessionChecker | null;
 }
 
-export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'down';
+export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'transferring' | 'down';
 
 /** Where a crash interrupts a Ready's write ('none': it does not). */
 export type Tear = 'none' | 'after-send' | 'after-persist';
@@ -104,7 +105,7 @@ export class SimPeer {
       id: this.id, peers: [...this.peers], seed: this.rng.u32(), scheduler, storage: this.store,
       tickMs: SIM_TICK_MS, heartbeatMs: o.heartbeatTicks * SIM_TICK_MS, electionTimeoutMs: o.electionTicks * SIM_TICK_MS,
       maxBatchBytes: o.maxBatchBytes, maxBatchEntries: o.maxBatchEntries, maxInflight: o.maxInflight, snapshotChunkBytes: o.snapshotChunkBytes,
-      checkQuorum: o.checkQuorum, maxUncommittedEntries: o.maxUncommittedEntries, noopOnElection: o.noopOnElection ?? false,
+      checkQuorum: o.checkQuorum, preVote: o.preVote ?? true, maxUncommittedEntries: o.maxUncommittedEntries, noopOnElection: o.noopOnElection ?? false,
       snapshotPolicy: this.snapshotPolicy, checkReadyContract: true,
       transport: { send: (ms) => { for (const m of ms) this.env.send(m); } },
       stateMachine: this.env.sessions ? this.sessionStateMachine() : {
@@ -160,6 +161,7 @@ export class SimPeer {
       return this.node.propose(command, tag).isLeader ? 'accepted' : 'not-leader';
     } catch (e) {
       if (e instanceof BackpressureError) return 'backpressure';
+      if (e instanceof TransferInProgressError) return 'transferring';
       throw e;
     }
   }

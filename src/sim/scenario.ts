@@ -27,6 +27,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Keep this many last event lines and put them in a failure's message (default 0). */
   tailLines?: number;
+  /** Overrides the seed's own pre-vote choice (the other draws stay the same). */
+  preVote?: boolean;
   /**
    * Client sessions (default false): every peer's state machine is a SessionStateMachine, and
    * 2-4 simulated session clients replace the raw proposals, checked for exactly-once effect.
@@ -53,6 +55,10 @@ export interface Profile {
   maxDownMs: number;
   proposeRate: number;
   snapshotRate: number;
+  /** Rate of asking a leader to hand its leadership to another peer. */
+  transferRate: number;
+  /** Share of writes that stall (pipelined runs only: the node waits on them). */
+  diskStallRate: number;
   /** Session mode's clients, or null. */
   clients: ClientProfile | null;
 }
@@ -138,12 +144,19 @@ function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean): Profil
     maxDownMs: rng.pick([20, 50, 300, 1500]),
     proposeRate: rng.pick([0.02, 0.05, 0.2, 0.5, 1]),
     snapshotRate: snapshots ? rng.pick([0.003, 0.01, 0.04, 0.1]) : 0,
+    // Drawn last, so that the choices above stay what they were for each seed.
+    ...laterChoices(rng, core),
     // Drawn last, and only with sessions: the other draws (and so runs without sessions) stay as they were.
     clients: sessions ? {
       clients: rng.range(2, 4), maxInFlight: rng.pick([1, 2, 4]), timeoutMs: rng.pick([150, 400, 1000]),
       lostReplyRate: rng.pick([0, 0.05, 0.2]),
     } : null,
   };
+}
+
+function laterChoices(rng: Prng, core: SimCoreOptions): { transferRate: number; diskStallRate: number } {
+  core.preVote = rng.chance(0.75);
+  return { transferRate: rng.pick([0, 0, 0.003, 0.01, 0.03]), diskStallRate: rng.pick([0, 0, 0.002, 0.01]) };
 }
 
 /** A random split of the peers into 2 or 3 groups (some possibly empty), often cutting off the leader. */
@@ -184,6 +197,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   }
   const rng = new Prng(seed);
   const profile = chooseProfile(rng.fork(), o.snapshots, o.sessions);
+  if (o.preVote !== undefined) profile.core.preVote = o.preVote;
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   const sim = new Simulation(
     { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery, sessions: o.sessions },
@@ -233,6 +247,13 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       for (let k = 0; k < n; k++) {
         if (leaders.length > 0 && f.chance(0.9)) propose(f.pick(leaders).id);
         else propose(f.pick(ids));
+      }
+    }
+    if (profile.transferRate > 0 && f.chance(profile.transferRate)) {
+      const leaders = sim.leaders();
+      if (leaders.length > 0) {
+        const from = leaders[0].id;
+        sim.transferLeader(from, f.chance(0.9) ? f.pick(ids.filter((p) => p !== from)) : f.pick(ids)); // sometimes itself: refused
       }
     }
     clients?.tick();
@@ -295,6 +316,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
 
   try {
     sim.network.faults = { ...profile.faults };
+    if (profile.pipelined) sim.diskStallRate = profile.diskStallRate;
     sim.onDriverTick = phase1;
     sim.start();
     sim.runUntil(o.steps * TICK_MS);
@@ -305,6 +327,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (trace.verbose) trace.line(sim.now, '=== HEAL: all up, all connected, reliable network ===');
     sim.network.heal();
     sim.network.faults = { ...RELIABLE };
+    sim.diskStallRate = 0;
     for (const p of sim.peers) {
       sim.cancelTear(p.id); // no crash is still due
       sim.restart(p.id);

@@ -17,6 +17,9 @@ import type { Trace } from './trace.js';
 /** Virtual milliseconds per tick. */
 export const TICK_MS = SIM_TICK_MS;
 
+/** How long a stalled write takes, in virtual ms: around and above a leader's stall bound (3 election timeouts). */
+const DISK_STALL_MS: [number, number] = [100, 1500];
+
 export interface SimulationConfig {
   peers: number;
   core: SimCoreOptions;
@@ -74,7 +77,9 @@ export class Simulation {
   readonly sessions: SessionChecker | null;
   /** Called every TICK_MS of virtual time: the scenario injects faults and proposals here. */
   onDriverTick: () => void = () => {};
-  readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0 };
+  readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0, transfers: 0, transfersDone: 0, diskStalls: 0 };
+  /** Share of writes (pipelined runs) that take DISK_STALL_MS: a hung disk, long enough for a leader to step down. */
+  diskStallRate = 0;
   private readonly timers = new EventQueue<TimerEvent>();
   private readonly ids: number[];
   private nextTag = 0;
@@ -181,6 +186,17 @@ export class Simulation {
     return r;
   }
 
+  /** Asks peer `id` (a leader, or it refuses) to hand its leadership to `to`; how it ends is only counted. */
+  transferLeader(id: number, to: number): void {
+    const p = this.peer(id);
+    if (!p.node) return;
+    this.stats.transfers++;
+    p.node.transferLeader(to).then(() => { this.stats.transfersDone++; }, () => {});
+    this.trace.mix(0x7f, id, to);
+    if (this.trace.verbose) this.trace.line(this.now, `peer ${id} TRANSFER leadership to ${to}`);
+    this.afterInput(p);
+  }
+
   compact(id: number, rng: Prng): void {
     const p = this.peer(id);
     const index = p.compact(rng);
@@ -249,7 +265,13 @@ export class Simulation {
     p.store.tearNext = null;
     const life = p.incarnation + 1; // the one p.start() begins
     p.store.onWriteStarted = () => {
-      this.timers.push({ at: this.now + this.rng.int(this.cfg.maxPersistDelay + 1), seq: 0, kind: TimerKind.Landed, peer: p.id, life, fn: () => p.store.land() });
+      let delay = this.rng.int(this.cfg.maxPersistDelay + 1);
+      if (this.diskStallRate > 0 && this.rng.chance(this.diskStallRate)) {
+        delay = this.rng.range(DISK_STALL_MS[0], DISK_STALL_MS[1]);
+        this.stats.diskStalls++;
+        if (this.trace.verbose) this.trace.line(this.now, `peer ${p.id} DISK STALL (${delay} ms)`);
+      }
+      this.timers.push({ at: this.now + delay, seq: 0, kind: TimerKind.Landed, peer: p.id, life, fn: () => p.store.land() });
     };
     p.start(this.schedulerFor(p, life));
     this.trace.mix(0x51, p.id, this.now, p.core!.log.lastIndex);

@@ -5,7 +5,7 @@
  *
  * ```
  *  header (56 bytes, always present)
- *   0  u8   type        MsgType (1..8)
+ *   0  u8   type        MsgType (1..11)
  *   1  u8   flags       bit0 reject, bit1 done, bit2 entries present, bit3 data present; others must be 0
  *   2  u16  reserved    must be 0 (a cheap corruption check, room for a version later)
  *   4  u32  from
@@ -63,7 +63,7 @@ const FLAG_DATA = 8;
 const KNOWN_FLAGS = FLAG_REJECT | FLAG_DONE | FLAG_ENTRIES | FLAG_DATA;
 
 const MIN_TYPE = 1;
-const MAX_TYPE = 8;
+const MAX_TYPE = 11;
 
 /** Typed arrays share the host's byte order; on a little-endian host they can be memcpy'd to/from the wire. */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -234,8 +234,9 @@ describe('RequestVote', () => {
     }
   });
 
+  // Without check-quorum: with it, a leader ignores vote requests (vote stickiness, tested in pre-vote.test).
   test('a higher term makes a leader step down and reset its vote; it then votes if the log allows', () => {
-    const l = newCore({ term: 1, log: [1] });
+    const l = newCore({ term: 1, log: [1], checkQuorum: false });
     makeLeader(l);
     assert.equal(l.votedFor, 1);
     const rd = stepDrain(l, requestVote(3, 1, 7, 1, 1))[0];
@@ -247,7 +248,7 @@ describe('RequestVote', () => {
   });
 
   test('a higher term with a stale log: step down, adopt the term, no vote', () => {
-    const l = newCore({ term: 1, log: [1, 1] });
+    const l = newCore({ term: 1, log: [1, 1], checkQuorum: false });
     makeLeader(l);
     const rd = stepDrain(l, requestVote(3, 1, 7, 1, 1))[0];
     assert.equal(l.role, Role.Follower);

@@ -4,7 +4,7 @@
  * against each other on a synchronous in-memory "mini network".
  */
 import assert from 'node:assert/strict';
-import type { CoreConfig } from '../../src/core/config.js';
+import { CoreConfig, SHARED_CORE_OPTIONS } from '../../src/core/config.js';
 import { EntryBatch, batchCommand, makeBatch } from '../../src/core/entry-batch.js';
 import { Message, MsgType, MSG_TYPE_NAMES, message } from '../../src/core/message.js';
 import { RaftCore } from '../../src/core/raft.js';
@@ -31,7 +31,8 @@ export const HEARTBEAT = 2;
 
 export function config(over: Partial<CoreConfig> = {}): CoreConfig {
   // No no-op entry on election unless a test asks: the tests count indexes from the proposals alone.
-  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, ...over };
+  // No pre-vote unless a test asks: most tests drive the election of Figure 2 step by step.
+  return { id: 1, peers: [1, 2, 3], electionTicks: ELECTION, heartbeatTicks: HEARTBEAT, random: fixed(0), noopOnElection: false, preVote: false, ...over };
 }
 
 /** The command stored in test entries: readable, and unique per (index, term). */
@@ -204,7 +205,8 @@ class HandScheduler implements Scheduler {
   soon(fn: () => void): void { this.pending.push(fn); }
   tick(): void { this.tickFn?.(); }
   /** Runs the deferred Ready loops until none is left. */
-  run(id: number): void {
+  run(id: number, node: RaftNode): void {
+    node.poke(); // a test may have driven the core directly (tick, propose, transferLeader...)
     for (let n = 0; this.pending.length > 0; n++) {
       if (n > 1000) throw new Error(`peer ${id} never runs out of Ready`);
       this.pending.shift()!();
@@ -271,8 +273,7 @@ export class Net {
     const node = RaftNode.startSync({
       id, peers: this.ids, seed: this.seed * 1000 + id, scheduler: clock, storage: this.stores.get(id)!, checkReadyContract: true,
       tickMs: 10, heartbeatMs: (cfg.heartbeatTicks ?? HEARTBEAT) * 10, electionTimeoutMs: (cfg.electionTicks ?? ELECTION) * 10,
-      maxBatchBytes: cfg.maxBatchBytes, maxBatchEntries: cfg.maxBatchEntries, maxInflight: cfg.maxInflight, snapshotChunkBytes: cfg.snapshotChunkBytes,
-      checkQuorum: cfg.checkQuorum, maxCommandBytes: cfg.maxCommandBytes, maxUncommittedEntries: cfg.maxUncommittedEntries, noopOnElection: cfg.noopOnElection ?? false,
+      ...Object.fromEntries(SHARED_CORE_OPTIONS.map((k) => [k, cfg[k]])), noopOnElection: cfg.noopOnElection ?? false,
       transport: { send: (ms) => { for (const m of ms) this.queue.push(m); } },
       onApply: (b) => this.onApply(id, b),
       onRestore: (snap) => {
@@ -294,7 +295,7 @@ export class Net {
 
   /** Runs the peer's Ready loop (the runtime checks the Ready contract on each). */
   process(id: number): void {
-    this.clocks.get(id)!.run(id);
+    this.clocks.get(id)!.run(id, this.nodes.get(id)!);
     this.afterProcess(id);
   }
 

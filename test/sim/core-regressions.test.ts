@@ -40,7 +40,7 @@ describe('core regressions found by the simulation', () => {
     // Before the fix propose() refused (BackpressureError) forever: the old entries can only
     // commit behind an entry of the new term, which it would never accept (sim seed 1).
     const old = makeBatch(1, [1, 1, 1].map((term, k) => ({ term, command: cmd(`old${k}`) })));
-    const c = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, maxUncommittedEntries: 2, noopOnElection: false },
+    const c = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, maxUncommittedEntries: 2, noopOnElection: false, preVote: false },
       { hardState: { term: 1, votedFor: -1 }, snapshot: null, entries: old });
     electWithVotes(c);
     const r = c.propose(cmd('new'));
@@ -54,8 +54,8 @@ describe('core regressions found by the simulation', () => {
     // maxInflight 1: the leader sends entries, the follower stores them, the reply is lost.
     // Before the fix the heartbeat reply (follower last index == what was sent) changed
     // nothing and the window stayed full forever (sim seeds 4, 23).
-    const leader = new RaftCore({ id: 1, peers: [1, 2], electionTicks: 10, heartbeatTicks: 1, random: () => 0, maxInflight: 1, noopOnElection: false });
-    const follower = new RaftCore({ id: 2, peers: [1, 2], electionTicks: 10, heartbeatTicks: 1, random: () => 0.99, noopOnElection: false });
+    const leader = new RaftCore({ id: 1, peers: [1, 2], electionTicks: 10, heartbeatTicks: 1, random: () => 0, maxInflight: 1, noopOnElection: false, preVote: false });
+    const follower = new RaftCore({ id: 2, peers: [1, 2], electionTicks: 10, heartbeatTicks: 1, random: () => 0.99, noopOnElection: false, preVote: false });
     electWithVotes(leader);
     const deliver = (ms: Message[], to: RaftCore, keep: (m: Message) => boolean = () => true): Message[] => {
       const out: Message[] = [];
@@ -91,7 +91,7 @@ describe('core regressions found by the simulation', () => {
     // log and a fast clock, campaigning again and again, kept the up-to-date peers from ever
     // standing (sim: 2 peers, seed 78, ran 30 s without a leader).
     const entries = makeBatch(1, [{ term: 1, command: cmd('x') }]);
-    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false },
+    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false, preVote: false },
       { hardState: { term: 1, votedFor: -1 }, snapshot: null, entries });
     for (let k = 0; k < 6; k++) a.tick();
     const rv: Message = { type: MsgType.RequestVote, from: 2, to: 1, term: 5, index: 0, logTerm: 0, commit: 0, hint: 0, offset: 0, reject: false, done: false, entries: null, data: null };
@@ -105,7 +105,7 @@ describe('core regressions found by the simulation', () => {
   });
 
   it('a granted vote still restarts the election timer', () => {
-    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false });
+    const a = new RaftCore({ id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false, preVote: false });
     for (let k = 0; k < 6; k++) a.tick();
     a.step({ type: MsgType.RequestVote, from: 2, to: 1, term: 5, index: 0, logTerm: 0, commit: 0, hint: 0, offset: 0, reject: false, done: false, entries: null, data: null });
     assert.equal(drain(a).find((m) => m.type === MsgType.RequestVoteReply)!.reject, false);
@@ -120,7 +120,7 @@ describe('core regressions found by the simulation', () => {
     // Before the fix it accepted a proposal at (1, term 1); a crash then lost both, the
     // restarted peer won term 1 again and put another command at (1, term 1) (sim: 1 peer,
     // seed 30: log matching violated).
-    const c = new RaftCore({ id: 1, peers: [1], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false });
+    const c = new RaftCore({ id: 1, peers: [1], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false, preVote: false });
     for (let k = 0; k < 10; k++) c.tick();
     assert.equal(c.role, Role.Leader);
     assert.equal(c.propose(cmd('early')).isLeader, false);

@@ -61,8 +61,17 @@ test('round trip: every message kind', () => {
     }),
     withFields(message(MsgType.InstallSnapshotReply, 2, 1, 7), { index: 1000, offset: 3, done: true }),
     withFields(message(MsgType.InstallSnapshotReply, 2, 1, 7), { index: 1000, offset: 0, reject: true }),
+    withFields(message(MsgType.PreVote, 1, 2, 8), { index: 100, logTerm: 6 }),
+    withFields(message(MsgType.PreVote, 1, 2, 8), { index: 100, logTerm: 6, done: true }),
+    withFields(message(MsgType.RequestVote, 1, 2, 8), { index: 100, logTerm: 6, done: true }),
+    withFields(message(MsgType.PreVoteReply, 2, 1, 8), { reject: false }),
+    withFields(message(MsgType.PreVoteReply, 3, 1, 9), { reject: true }),
+    withFields(message(MsgType.TimeoutNow, 1, 2, 7), {}),
   ];
   for (const m of all) roundTrip(m);
+  // the kinds of leader transfer and pre-vote keep their wire values
+  assert.deepEqual([MsgType.PreVote, MsgType.PreVoteReply, MsgType.TimeoutNow], [9, 10, 11]);
+  for (const t of [MsgType.PreVote, MsgType.PreVoteReply, MsgType.TimeoutNow]) assert.equal(encode(message(t, 1, 2, 3))[0], t);
   assert.equal(encodedSize(message(MsgType.Heartbeat, 1, 2, 3)), HEADER_BYTES);
 });
 
@@ -142,7 +151,7 @@ test('encode refuses out-of-range fields and short buffers', () => {
   assert.throws(() => encode(withFields(base(), { commit: NaN })), /commit/);
   assert.throws(() => encode(withFields(base(), { hint: 2 ** 53 })), /hint/);
   assert.throws(() => encode(withFields(base(), { type: 0 as MsgType })), /unknown message type/);
-  assert.throws(() => encode(withFields(base(), { type: 9 as MsgType })), /unknown message type/);
+  assert.throws(() => encode(withFields(base(), { type: 12 as MsgType })), /unknown message type/);
   assert.throws(() => encodeInto(base(), new Uint8Array(HEADER_BYTES - 1), 0), RangeError);
   assert.throws(() => encodeInto(base(), new Uint8Array(HEADER_BYTES + 3), 4), RangeError);
   const b = makeBatch(1, commands(2, 4));
@@ -189,7 +198,7 @@ test('decode: corrupt fields throw clear codec errors', () => {
   };
   const batchAt = HEADER_BYTES;
   codecError(() => decode(mutate((dv) => dv.setUint8(0, 0))), /unknown message type 0/);
-  codecError(() => decode(mutate((dv) => dv.setUint8(0, 9))), /unknown message type 9/);
+  codecError(() => decode(mutate((dv) => dv.setUint8(0, 12))), /unknown message type 12/);
   codecError(() => decode(mutate((dv) => dv.setUint8(0, 255))), /unknown message type 255/);
   codecError(() => decode(mutate((dv) => dv.setUint8(1, 0x10 | 0x0c))), /unknown flag bits/);
   codecError(() => decode(mutate((dv) => dv.setUint16(2, 1, true))), /reserved/);
