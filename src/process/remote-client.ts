@@ -98,9 +98,13 @@ class PeerConnection {
     const reqId = this.nextReqId++ >>> 0;
     return new Promise((resolve) => {
       this.waiting.set(reqId, resolve);
+      // Requests made in one turn of the event loop leave in one write (one syscall).
+      if (!this.socket.writableCorked) { this.socket.cork(); process.nextTick(this.uncork); }
       this.socket.write(frame(FrameKind.ClientRequest, encodeRequest(op, reqId, payload)));
     });
   }
+
+  private readonly uncork = () => this.socket.uncork();
 
   close(): void {
     this.socket.destroy();

@@ -92,12 +92,16 @@ export class InboundConnection implements ClientConnection {
     if (this.hello?.role === HelloRole.Client) this.o.onClientClose?.(this);
   }
 
+  private readonly uncork = () => this.socket.uncork();
+
   reply(body: Uint8Array): void {
     if (this.isClosed) return;
     if (this.socket.writableLength > this.o.maxClientBacklogBytes) {
       this.close(`client is not reading its answers (${this.socket.writableLength} bytes unread)`);
       return;
     }
+    // Answers of one batch of applies leave in one write.
+    if (!this.socket.writableCorked) { this.socket.cork(); process.nextTick(this.uncork); }
     this.socket.write(frame(FrameKind.ClientResponse, body));
   }
 
