@@ -12,7 +12,7 @@ import type { PeerProcessOptions } from './peer-process.js';
 export const PEER_USAGE = `usage: raft-threads peer --id N --listen HOST:PORT --peers ID=HOST:PORT,... (--dir DIR | --memory)
        [--state-machine MODULE] [--cluster-id ID] [--sessions] [--fsync always|batch|none]
        (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)
-       [--election-timeout-ms N] [--heartbeat-ms N] [--tick-ms N]`;
+       [--snapshot-entries N] [--election-timeout-ms N] [--heartbeat-ms N] [--tick-ms N]`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -58,7 +58,7 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
         memory: { type: 'boolean' }, 'state-machine': { type: 'string' }, 'cluster-id': { type: 'string' },
         sessions: { type: 'boolean' }, fsync: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' }, insecure: { type: 'boolean' }, 'election-timeout-ms': { type: 'string' },
-        'heartbeat-ms': { type: 'string' }, 'tick-ms': { type: 'string' },
+        'heartbeat-ms': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-entries': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -89,6 +89,7 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
     clusterId: v['cluster-id'],
     sessions: v.sessions ?? false,
     tls: v.insecure ? false : readTlsFiles({ cert: v['tls-cert']!, key: v['tls-key']!, ca: v['tls-ca']! }),
+    snapshotPolicy: v['snapshot-entries'] === undefined ? undefined : { entries: positiveInt(v['snapshot-entries'], '--snapshot-entries') },
     timing: Object.fromEntries(Object.entries(timing).filter(([, x]) => x !== undefined)),
   };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { BackpressureError } from '../core/raft.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
-import type { TimingOptions } from '../node/options.js';
+import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
 import { SessionOptions, SessionStateMachine } from '../node/session-state-machine.js';
 import { FileStorage, FsyncPolicy } from '../storage/file-storage.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
@@ -36,6 +36,8 @@ export interface PeerProcessOptions {
   /** Run the session layer (exactly-once RemoteSession commands). Every peer must agree. */
   sessions?: boolean | SessionOptions;
   timing?: TimingOptions;
+  /** Automatic snapshots (the state machine must have snapshot() and restore()). */
+  snapshotPolicy?: SnapshotPolicy;
   log?: (line: string) => void;
 }
 
@@ -108,6 +110,8 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       transport,
       storage,
       stateMachine: sm,
+      snapshotPolicy: o.snapshotPolicy,
+      onRestore: (snap) => log(`state restored from a snapshot through index ${snap.index} (term ${snap.term})`),
       onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
         const status = outcome === Outcome.Committed ? RemoteStatus.Committed : outcome === Outcome.Overwritten ? RemoteStatus.Overwritten : RemoteStatus.Unknown;
         for (let k = 0; k < count; k++) {

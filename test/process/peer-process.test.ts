@@ -115,3 +115,57 @@ test('bad input (garbage, oversized, truncated, wrong cluster, wrong peer id) cl
     await c.stop();
   }
 });
+
+test('a peer restarted after the log was compacted past it catches up by InstallSnapshot', async () => {
+  const c = await ProcessCluster.start({ size: 3, extraArgs: ['--snapshot-entries', '20'] });
+  const client = c.client();
+  try {
+    await client.propose(Buffer.from('c-0'));
+    const leader = await c.leader(client);
+    const follower = c.ids.find((id) => id !== leader)!;
+    await c.kill(follower, 'SIGKILL'); // before any snapshot: its own data holds none
+    let last = 0;
+    for (let i = 1; i <= 100; i++) last = (await client.propose(Buffer.from(`c-${i}`))).index;
+    await c.startPeer(follower);
+    await waitFor(`peer ${follower} applied through ${last}`, () => maxApplied(c, follower) >= last, 20_000);
+    assert.match(c.logs.get(follower) ?? '', /state restored from a snapshot through index/);
+    for (let i = 101; i <= 105; i++) last = (await client.propose(Buffer.from(`c-${i}`))).index;
+    await waitFor('every peer applied the last commands', () => c.ids.every((id) => maxApplied(c, id) >= last), 10_000);
+    assert.deepEqual(checkSameApplied(c, last).map(text), Array.from({ length: 106 }, (_, i) => `c-${i}`));
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
+test('5 peer processes, rounds of SIGKILL of up to two peers (the leader among them) with restarts: one history, each command once', { skip: process.env.RAFT_FULL ? false : 'set RAFT_FULL=1 to run' }, async (t) => {
+  const c = await ProcessCluster.start({ size: 5, sessions: true, extraArgs: ['--snapshot-entries', '200'] });
+  const client = c.client();
+  try {
+    const session = await client.session({ timeoutMs: 30_000 });
+    let sent = 0;
+    let lastIndex = 0;
+    let running = true;
+    const proposer = (async () => {
+      while (running) lastIndex = Math.max(lastIndex, (await session.propose(Buffer.from(`cmd-${++sent}`), { timeoutMs: 30_000 })).index);
+    })();
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    for (let round = 0; round < 8; round++) {
+      const leader = await c.leader(client, 30_000);
+      const victims = new Set([round % 2 === 0 ? leader : rnd(5), rnd(5)]);
+      for (const v of victims) await c.kill(v, 'SIGKILL');
+      const at = sent;
+      await waitFor(`round ${round}: commits with ${[...victims].join(', ')} down`, () => sent >= at + 30, 30_000);
+      for (const v of victims) await c.startPeer(v);
+    }
+    running = false;
+    await proposer;
+    await waitFor(`every peer applied through ${lastIndex}`, () => c.ids.every((id) => maxApplied(c, id) >= lastIndex), 30_000);
+    assert.deepEqual(checkSameApplied(c, lastIndex).map(text), Array.from({ length: sent }, (_, i) => `cmd-${i + 1}`));
+    t.diagnostic(`${sent} commands through 8 rounds of crashes`);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
