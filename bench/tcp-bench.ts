@@ -5,6 +5,7 @@
  * 16-byte commands.
  *
  *   npm run bench:tcp -- [--seconds 5] [--window 4096] [--latency-samples 2000]
+ *   RAFT_BENCH_PROFILE=DIR: CPU profiles of the peers in DIR
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -20,11 +21,13 @@ for (const [k, x] of [['--seconds', seconds], ['--window', window], ['--latency-
   if (!(x > 0)) throw new RangeError(`${k} must be a positive number, got ${x}`);
 }
 
+// RAFT_BENCH_PROFILE=DIR: the peers write CPU profiles there (run this script with --cpu-prof for the client's).
+const profile = process.env.RAFT_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RAFT_BENCH_PROFILE}`] : [];
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/process/cli.js');
 const ports = await freePorts(3);
 const peersArg = ports.map((p, id) => `${id}=127.0.0.1:${p}`).join(',');
 const procs: ChildProcess[] = await Promise.all([0, 1, 2].map((id) => new Promise<ChildProcess>((resolve, reject) => {
-  const p = spawn(process.execPath, [CLI, 'peer', '--id', String(id), '--peers', peersArg, '--memory', '--insecure'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [...profile, CLI, 'peer', '--id', String(id), '--peers', peersArg, '--memory', '--insecure'], { stdio: ['ignore', 'pipe', 'inherit'] });
   p.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('listening')) resolve(p); });
   p.once('exit', (code) => reject(new Error(`peer ${id} exited ${code}`)));
 })));

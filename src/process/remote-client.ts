@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
 import { SessionClient } from '../node/session-client.js';
-import { FrameKind, FrameReader, DEFAULT_MAX_FRAME_BYTES, frame } from '../transport/tcp-frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameBatcher, FrameKind, FrameReader } from '../transport/tcp-frame.js';
 import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFrame } from '../transport/tcp-hello.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
@@ -39,30 +39,33 @@ export interface RemoteCommitted { index: number; term: number; result: Uint8Arr
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** `p`, or null once `deadline` passed (the timer is cleared when `p` settles first). */
-function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), Math.max(1, deadline - Date.now()));
-    p.then((v) => { clearTimeout(timer); resolve(v); });
-  });
-}
-
 /** An answer that never came: the connection went away with the request on it. */
 const LOST = Symbol('lost');
+/** No answer by the request's deadline. */
+const TIMED_OUT = Symbol('timed out');
+type Reply = RemoteAnswer | typeof LOST | typeof TIMED_OUT;
+/** How often requests past their deadline are looked for (one timer per connection, not one per request). */
+const SWEEP_MS = 20;
+
+interface Waiter { resolve: (r: Reply) => void; deadline: number }
 
 class PeerConnection {
-  private readonly waiting = new Map<number, (a: RemoteAnswer | typeof LOST) => void>();
+  private readonly waiting = new Map<number, Waiter>();
+  private sweeper: NodeJS.Timeout | null = null;
   private nextReqId = 1;
   private isClosed = false;
   readonly ready: Promise<void>;
+  /** Requests made in one turn of the event loop leave in one write. */
+  private readonly out: FrameBatcher;
 
   constructor(private readonly socket: net.Socket, peerId: number, clusterId: string, secure: boolean, timeoutMs: number) {
     socket.setNoDelay(true);
+    this.out = new FrameBatcher((b) => { if (!this.isClosed) socket.write(b); });
     const reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (kind, body) => {
       if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
       const a = decodeAnswer(body);
       const w = this.waiting.get(a.reqId);
-      if (w) { this.waiting.delete(a.reqId); w(a); }
+      if (w) { this.waiting.delete(a.reqId); w.resolve(a); }
     });
     this.ready = new Promise<void>((resolve, reject) => {
       socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
@@ -84,7 +87,8 @@ class PeerConnection {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.isClosed = true;
-      for (const w of this.waiting.values()) w(LOST);
+      if (this.sweeper) clearInterval(this.sweeper);
+      for (const w of this.waiting.values()) w.resolve(LOST);
       this.waiting.clear();
     });
   }
@@ -93,18 +97,23 @@ class PeerConnection {
     return this.isClosed;
   }
 
-  request(op: RemoteOp, payload?: Uint8Array): Promise<RemoteAnswer | typeof LOST> {
+  request(op: RemoteOp, payload: Uint8Array | undefined, deadline: number): Promise<Reply> {
     if (this.isClosed) return Promise.resolve(LOST);
     const reqId = this.nextReqId++ >>> 0;
+    this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     return new Promise((resolve) => {
-      this.waiting.set(reqId, resolve);
-      // Requests made in one turn of the event loop leave in one write (one syscall).
-      if (!this.socket.writableCorked) { this.socket.cork(); process.nextTick(this.uncork); }
-      this.socket.write(frame(FrameKind.ClientRequest, encodeRequest(op, reqId, payload)));
+      this.waiting.set(reqId, { resolve, deadline });
+      this.out.add(FrameKind.ClientRequest, encodeRequest(op, reqId, payload));
     });
   }
 
-  private readonly uncork = () => this.socket.uncork();
+  private readonly sweepBound = () => this.sweep();
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, w] of this.waiting) if (w.deadline <= now) { this.waiting.delete(id); w.resolve(TIMED_OUT); }
+    if (this.waiting.size === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+  }
 
   close(): void {
     this.socket.destroy();
@@ -152,8 +161,8 @@ export class RemoteClient {
       const target = this.leaderGuess;
       const conn = await this.connection(target);
       if (!conn) { this.tryNext(target); await sleep(Math.min(50, 5 * 2 ** Math.min(attempt, 4))); continue; }
-      const a = await withDeadline(conn.request(RemoteOp.Propose, command), deadline);
-      if (a === null) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
+      const a = await conn.request(RemoteOp.Propose, command, deadline);
+      if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
       if (a === LOST) {
         this.tryNext(target);
         if (options.retryUnknown) continue;
@@ -185,8 +194,8 @@ export class RemoteClient {
   async status(peerId: number): Promise<{ term: number; leaderId: number; commitIndex: number } | null> {
     const conn = await this.connection(peerId);
     if (!conn) return null;
-    const a = await conn.request(RemoteOp.Status);
-    if (a === LOST) return null;
+    const a = await conn.request(RemoteOp.Status, undefined, Date.now() + 5000);
+    if (a === LOST || a === TIMED_OUT) return null;
     return { term: a.term, leaderId: a.leaderHint, commitIndex: a.index };
   }
 

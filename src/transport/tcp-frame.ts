@@ -115,3 +115,39 @@ export class FrameReader {
     return FRAME_HEADER_BYTES + len;
   }
 }
+
+/**
+ * Gathers the frames written to one socket during a turn of the event loop and writes them
+ * as one buffer at the end of it: one write() (one syscall) for a whole batch of requests or
+ * answers, instead of one stream write per frame.
+ */
+export class FrameBatcher {
+  private frames: Buffer[] = [];
+  private bytes = 0;
+  private scheduled = false;
+
+  constructor(private readonly write: (b: Buffer) => void) {}
+
+  /** Bytes waiting for the end of this turn. */
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  add(kind: FrameKind, payload: Uint8Array): void {
+    const f = frame(kind, payload);
+    this.frames.push(f);
+    this.bytes += f.length;
+    if (!this.scheduled) { this.scheduled = true; process.nextTick(this.flushBound); }
+  }
+
+  private readonly flushBound = () => this.flush();
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.frames.length === 0) return;
+    const b = this.frames.length === 1 ? this.frames[0] : Buffer.concat(this.frames, this.bytes);
+    this.frames = [];
+    this.bytes = 0;
+    this.write(b);
+  }
+}

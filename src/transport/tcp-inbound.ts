@@ -9,7 +9,7 @@ import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Message } from '../core/message.js';
 import { decode } from './codec.js';
-import { FrameError, FrameKind, FrameReader, frame } from './tcp-frame.js';
+import { FrameBatcher, FrameError, FrameKind, FrameReader } from './tcp-frame.js';
 import { Hello, HelloRole, decodeHello } from './tcp-hello.js';
 import { refusePeerCert } from './tcp-tls.js';
 
@@ -44,8 +44,11 @@ export class InboundConnection implements ClientConnection {
   private readonly reader: FrameReader;
   private helloTimer: NodeJS.Timeout | null;
   private isClosed = false;
+  /** Answers of one batch of applies leave in one write. */
+  private readonly out: FrameBatcher;
 
   constructor(private readonly socket: net.Socket, private readonly o: InboundOptions) {
+    this.out = new FrameBatcher((b) => { if (!this.isClosed) socket.write(b); });
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     this.reader = new FrameReader(o.maxFrameBytes, (kind, body) => this.onFrame(kind, body));
@@ -92,17 +95,14 @@ export class InboundConnection implements ClientConnection {
     if (this.hello?.role === HelloRole.Client) this.o.onClientClose?.(this);
   }
 
-  private readonly uncork = () => this.socket.uncork();
-
   reply(body: Uint8Array): void {
     if (this.isClosed) return;
-    if (this.socket.writableLength > this.o.maxClientBacklogBytes) {
-      this.close(`client is not reading its answers (${this.socket.writableLength} bytes unread)`);
+    const backlog = this.socket.writableLength + this.out.pendingBytes;
+    if (backlog > this.o.maxClientBacklogBytes) {
+      this.close(`client is not reading its answers (${backlog} bytes unread)`);
       return;
     }
-    // Answers of one batch of applies leave in one write.
-    if (!this.socket.writableCorked) { this.socket.cork(); process.nextTick(this.uncork); }
-    this.socket.write(frame(FrameKind.ClientResponse, body));
+    this.out.add(FrameKind.ClientResponse, body);
   }
 
   private onFrame(kind: FrameKind, body: Uint8Array): void {
