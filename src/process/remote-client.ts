@@ -16,7 +16,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameBatcher, FrameKind, FrameReader } from '.
 import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFrame } from '../transport/tcp-hello.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
-import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, encodeRequest } from './remote-protocol.js';
+import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -54,6 +54,8 @@ class PeerConnection {
   private sweeper: NodeJS.Timeout | null = null;
   private nextReqId = 1;
   private isClosed = false;
+  /** Hello sent: requests may go. */
+  isReady = false;
   readonly ready: Promise<void>;
   /** Requests made in one turn of the event loop leave in one write. */
   private readonly out: FrameBatcher;
@@ -76,6 +78,7 @@ class PeerConnection {
           if (why) { socket.destroy(new Error(why)); return; }
         }
         socket.write(helloFrame({ role: HelloRole.Client, peerId: CLIENT_PEER_ID, clusterId }));
+        this.isReady = true;
         resolve();
       });
       socket.once('close', () => reject(new Error('connection closed')));
@@ -103,7 +106,7 @@ class PeerConnection {
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     return new Promise((resolve) => {
       this.waiting.set(reqId, { resolve, deadline });
-      this.out.add(FrameKind.ClientRequest, encodeRequest(op, reqId, payload));
+      this.out.addEncoded(FrameKind.ClientRequest, requestBytes(payload), (b, at) => writeRequest(b, at, op, reqId, payload));
     });
   }
 
@@ -159,7 +162,9 @@ export class RemoteClient {
       if (this.isClosed) throw new RemoteProposalError('closed', 'the client is closed');
       if (Date.now() >= deadline) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms`);
       const target = this.leaderGuess;
-      const conn = await this.connection(target);
+      // An open connection is used at once: no promise per proposal for it.
+      const open = this.conns.get(target);
+      const conn = open && open.isReady && !open.closed ? open : await this.connection(target);
       if (!conn) { this.tryNext(target); await sleep(Math.min(50, 5 * 2 ** Math.min(attempt, 4))); continue; }
       const a = await conn.request(RemoteOp.Propose, command, deadline);
       if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);

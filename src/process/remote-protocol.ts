@@ -37,12 +37,20 @@ export interface RemoteAnswer {
   result: Uint8Array | undefined;
 }
 
+export function requestBytes(payload?: Uint8Array): number {
+  return REQUEST_HEADER_BYTES + (payload?.byteLength ?? 0);
+}
+
+/** Writes a request at b[at, at + requestBytes(payload)). */
+export function writeRequest(b: Buffer, at: number, op: RemoteOp, reqId: number, payload?: Uint8Array): void {
+  b[at] = op;
+  b.writeUInt32LE(reqId >>> 0, at + 1);
+  if (payload) b.set(payload, at + REQUEST_HEADER_BYTES);
+}
+
 export function encodeRequest(op: RemoteOp, reqId: number, payload?: Uint8Array): Buffer {
-  const n = payload?.byteLength ?? 0;
-  const b = Buffer.allocUnsafe(REQUEST_HEADER_BYTES + n);
-  b[0] = op;
-  b.writeUInt32LE(reqId >>> 0, 1);
-  if (payload) b.set(payload, REQUEST_HEADER_BYTES);
+  const b = Buffer.allocUnsafe(requestBytes(payload));
+  writeRequest(b, 0, op, reqId, payload);
   return b;
 }
 

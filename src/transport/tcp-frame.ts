@@ -134,7 +134,19 @@ export class FrameBatcher {
   }
 
   add(kind: FrameKind, payload: Uint8Array): void {
-    const f = frame(kind, payload);
+    this.push(frame(kind, payload));
+  }
+
+  /** A frame whose body (after the kind byte) `write` encodes in place at buf[at, at+bodyBytes): one allocation. */
+  addEncoded(kind: FrameKind, bodyBytes: number, write: (buf: Buffer, at: number) => void): void {
+    const f = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + bodyBytes);
+    f[FRAME_HEADER_BYTES] = kind;
+    write(f, FRAME_HEADER_BYTES + 1);
+    sealFrame(f, 0, 1 + bodyBytes);
+    this.push(f);
+  }
+
+  private push(f: Buffer): void {
     this.frames.push(f);
     this.bytes += f.length;
     if (!this.scheduled) { this.scheduled = true; process.nextTick(this.flushBound); }
