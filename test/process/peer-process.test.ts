@@ -116,6 +116,49 @@ test('bad input (garbage, oversized, truncated, wrong cluster, wrong peer id) cl
   }
 });
 
+test('without sessions: proposals in flight when the leader is killed commit or reject as unknown; every acknowledged one is in every log', async (t) => {
+  const c = await ProcessCluster.start({ size: 3 });
+  const client = c.client();
+  try {
+    await client.propose(Buffer.from('warm-up'));
+    const leader = await c.leader(client);
+    const acked = new Map<string, number>();
+    const unknown: string[] = [];
+    let n = 0;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        const cmd = `p-${++n}`;
+        try {
+          acked.set(cmd, (await client.propose(Buffer.from(cmd), { timeoutMs: 20_000 })).index);
+        } catch (e) {
+          if ((e as { reason?: string }).reason !== 'unknown') throw e;
+          unknown.push(cmd);
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, worker);
+    await waitFor('commits before the crash', () => acked.size >= 50, 20_000);
+    await c.kill(leader, 'SIGKILL');
+    const at = acked.size;
+    await waitFor('commits on the new leader', () => acked.size >= at + 50, 20_000);
+    await c.startPeer(leader);
+    running = false;
+    await Promise.all(workers);
+    const last = Math.max(...acked.values());
+    await waitFor(`every peer applied through ${last}`, () => c.ids.every((id) => maxApplied(c, id) >= last), 20_000);
+    const log = checkSameApplied(c, last).map(text);
+    const at0 = new Map(log.map((cmd, k) => [cmd, k]));
+    for (const [cmd, index] of acked) assert.equal(c.applied(0).get(index), Buffer.from(cmd).toString('hex'), `acknowledged ${cmd} is at ${index} in every log`);
+    for (const cmd of unknown) assert.ok(log.filter((x) => x === cmd).length <= 1, `${cmd} (unknown) applied at most once`);
+    assert.ok(at0.size === log.length, 'no command applied twice');
+    t.diagnostic(`${acked.size} acknowledged, ${unknown.length} unknown (${unknown.filter((x) => at0.has(x)).length} of them applied)`);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
 test('a peer restarted after the log was compacted past it catches up by InstallSnapshot', async () => {
   const c = await ProcessCluster.start({ size: 3, extraArgs: ['--snapshot-entries', '20'] });
   const client = c.client();
