@@ -31,6 +31,11 @@ export interface PeerLinkOptions {
   backoff: BackoffOptions;
   /** Dial attempts that take longer are abandoned. */
   connectTimeoutMs: number;
+  /**
+   * A connection that stays pushed back this long (no 'drain') is taken for dead and redialed:
+   * without it, a peer that vanished without a reset would hold the link until TCP gives up.
+   */
+  stallTimeoutMs: number;
   log: (line: string) => void;
 }
 
@@ -49,6 +54,7 @@ export class PeerLink {
   private queued = 0;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Log a run of drops once, not per frame. */
   private dropping = false;
@@ -87,6 +93,7 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unblocked();
     this.socket?.destroy();
     this.socket = null;
     this.clearQueue();
@@ -97,7 +104,18 @@ export class PeerLink {
   }
 
   private write(frames: Buffer): void {
-    if (!this.socket!.write(frames)) this.blocked = true;
+    const s = this.socket!;
+    if (s.write(frames) || this.blocked) return;
+    this.blocked = true;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      s.destroy(new Error(`no write progress for ${this.o.stallTimeoutMs} ms (${s.writableLength + this.queued} bytes waiting)`));
+    }, this.o.stallTimeoutMs);
+  }
+
+  private unblocked(): void {
+    this.blocked = false;
+    if (this.stallTimer) { clearTimeout(this.stallTimer); this.stallTimer = null; }
   }
 
   private flushQueue(): void {
@@ -137,7 +155,8 @@ export class PeerLink {
         if (why) { s.destroy(new Error(`refusing ${host}:${port} as peer ${this.o.peerId}: ${why}`)); return; }
       }
       this.ready = true;
-      this.blocked = false;
+      this.unblocked();
+      s.setKeepAlive(true, 5000);
       this.failures = 0;
       this.stats.connects++;
       if (this.lastError) this.o.log(`connected to peer ${this.o.peerId} (${this.roleName()}) at ${host}:${port}`);
@@ -145,7 +164,7 @@ export class PeerLink {
       this.write(helloFrame({ role: this.o.role, peerId: this.o.selfId, clusterId: this.o.clusterId }));
       this.flushQueue();
     });
-    s.on('drain', () => { this.blocked = false; this.flushQueue(); });
+    s.on('drain', () => { this.unblocked(); this.flushQueue(); });
     s.on('data', () => {}); // peers never answer on this connection; keep the socket flowing
     s.on('error', (err) => {
       const msg = err.message;
@@ -157,6 +176,7 @@ export class PeerLink {
       if (this.socket !== s) return;
       this.socket = null;
       this.ready = false;
+      this.unblocked();
       this.clearQueue(); // frames for a connection that is gone are stale; Raft resends
       if (!this.closed) this.scheduleRedial();
     });

@@ -45,6 +45,9 @@ export interface TcpTransportOptions {
   /** Redial delays. Default 5 ms doubling to at most 50 ms, with jitter. */
   backoff?: Partial<BackoffOptions>;
   connectTimeoutMs?: number;
+  /** An outbound connection pushed back this long is redialed. Default 2,000 ms. */
+  stallTimeoutMs?: number;
+  /** A connection must complete its TLS handshake and hello within this. Default 5,000 ms. */
   helloTimeoutMs?: number;
   log?: (line: string) => void;
   /** Set by a peer that serves clients: each request frame body of a client connection. */
@@ -81,7 +84,8 @@ export class TcpTransport implements Transport {
   /** Messages too big for a frame (a misconfiguration: maxBatchBytes/snapshotChunkBytes above maxFrameBytes). */
   oversizedDropped = 0;
 
-  private constructor(private readonly o: TcpTransportOptions, private readonly server: net.Server, readonly address: PeerAddress, peers: Map<number, PeerAddress>) {
+  private constructor(private readonly o: TcpTransportOptions, private readonly server: net.Server, readonly address: PeerAddress, peers: Map<number, PeerAddress>,
+    private readonly sockets: Set<net.Socket>) {
     this.maxFrameBytes = o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.log = o.log ?? ((line) => process.stderr.write(`[peer ${o.id}] ${line}\n`));
     const common = {
@@ -89,6 +93,7 @@ export class TcpTransport implements Transport {
       maxQueueBytes: positive('maxQueueBytes', o.maxQueueBytes, 8 * 1024 * 1024),
       backoff: { minMs: positive('backoff.minMs', o.backoff?.minMs, 5), maxMs: positive('backoff.maxMs', o.backoff?.maxMs, 50) },
       connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, 1000),
+      stallTimeoutMs: positive('stallTimeoutMs', o.stallTimeoutMs, 2000),
       log: this.log,
     };
     for (const [id, address] of peers) {
@@ -108,13 +113,14 @@ export class TcpTransport implements Transport {
     const maxFrameBytes = positive('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
     const ids = new Set(peers.keys());
     const log = o.log ?? ((line: string) => process.stderr.write(`[peer ${o.id}] ${line}\n`));
+    const helloTimeoutMs = positive('helloTimeoutMs', o.helloTimeoutMs, 5000);
     let transport: TcpTransport | null = null;
     const accept = (socket: net.Socket) => {
       if (!transport) { socket.destroy(); return; }
       const t = transport;
       const c = new InboundConnection(socket, {
         selfId: o.id, clusterId: o.clusterId, peers: ids, tls: o.tls !== false, maxFrameBytes,
-        helloTimeoutMs: positive('helloTimeoutMs', o.helloTimeoutMs, 5000), maxClientBacklogBytes: 64 * 1024 * 1024, log,
+        helloTimeoutMs, maxClientBacklogBytes: 64 * 1024 * 1024, log,
         onMessage: (m, bytes) => t.receiver?.(m, bytes),
         onClientRequest: o.onClientRequest,
         onClientClose: o.onClientClose,
@@ -123,8 +129,11 @@ export class TcpTransport implements Transport {
       socket.once('close', () => t.inbound.delete(c));
     };
     const server = o.tls
-      ? tls.createServer({ cert: o.tls.cert, key: o.tls.key, ca: o.tls.ca, requestCert: true, rejectUnauthorized: true }, accept)
+      ? tls.createServer({ cert: o.tls.cert, key: o.tls.key, ca: o.tls.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: helloTimeoutMs }, accept)
       : net.createServer(accept);
+    // Every accepted socket, handshakes under way included, so that close() ends them all (server.close waits for them).
+    const sockets = new Set<net.Socket>();
+    server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
     // A failed handshake (no certificate, one the CA did not sign) never reaches accept.
     server.on('tlsClientError', (err, socket) => log(`refusing TLS connection from ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -133,7 +142,7 @@ export class TcpTransport implements Transport {
     });
     server.on('error', (err) => log(`listener error: ${err.message}`));
     const a = server.address() as net.AddressInfo;
-    transport = new TcpTransport(o, server, { host: a.address, port: a.port }, peers);
+    transport = new TcpTransport(o, server, { host: a.address, port: a.port }, peers, sockets);
     return transport;
   }
 
@@ -195,6 +204,7 @@ export class TcpTransport implements Transport {
     for (const l of this.raftLinks.values()) l.close();
     for (const l of this.snapshotLinks.values()) l.close();
     for (const c of this.inbound) c.close(null);
+    for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -78,6 +78,26 @@ test('a peer that stops reading: the send queue stays bounded and drops, send() 
   }
 });
 
+test('a connection that stays pushed back past stallTimeoutMs is taken for dead and redialed', async () => {
+  const [port] = await freePorts(1);
+  const held: net.Socket[] = [];
+  const sink = net.createServer((s) => { s.pause(); held.push(s); });
+  await new Promise<void>((r) => sink.listen(port, host, r));
+  const logs: string[] = [];
+  const t = await TcpTransport.start({ id: 0, clusterId: 'c', tls: false, listen: { host, port: 0 }, peers: { 1: { host, port } }, stallTimeoutMs: 200, log: (l) => logs.push(l) });
+  try {
+    await waitFor('connected to the sink', () => t.connectedTo(1));
+    const big = { ...message(MsgType.AppendEntries, 0, 1, 1), entries: makeBatch(1, [{ term: 1, command: new Uint8Array(1 << 20) }]) };
+    for (let i = 0; i < 64; i++) t.send([big]);
+    await waitFor('stall noticed', () => logs.some((l) => /link to peer 1 \(raft\).*no write progress for 200 ms/.test(l)));
+    await waitFor('redialed', () => t.stats()[1].raft.connects >= 2);
+  } finally {
+    await t.close();
+    held.forEach((s) => s.destroy());
+    await new Promise((r) => sink.close(r));
+  }
+});
+
 test('a lost peer is redialed with back-off and messages flow again', async () => {
   const { ts, got, logs, ports, close } = await pair();
   try {
