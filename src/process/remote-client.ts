@@ -38,6 +38,8 @@ export class RemoteProposalError extends Error {
 export interface RemoteCommitted { index: number; term: number; result: Uint8Array | undefined }
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
+/** With retryUnknown: how long one attempt waits for its answer before the command is sent again. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** An answer that never came: the connection went away with the request on it. */
 const LOST = Symbol('lost');
@@ -151,9 +153,10 @@ export class RemoteClient {
    * Refusals that leave the command unapplied (not the leader, overwritten, busy, no
    * connection) are retried on the leader until the deadline; an unknown outcome rejects with
    * reason 'unknown' unless `retryUnknown` (only safe for commands the state machine
-   * deduplicates, as RemoteSession's are).
+   * deduplicates, as RemoteSession's are); then an attempt unanswered for `attemptTimeoutMs`
+   * (default 2 s) is sent again, to the next peer.
    */
-  async propose(command: Uint8Array, options: { timeoutMs?: number; retryUnknown?: boolean } = {}): Promise<RemoteCommitted> {
+  async propose(command: Uint8Array, options: { timeoutMs?: number; retryUnknown?: boolean; attemptTimeoutMs?: number } = {}): Promise<RemoteCommitted> {
     if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
@@ -166,7 +169,11 @@ export class RemoteClient {
       const open = this.conns.get(target);
       const conn = open && open.isReady && !open.closed ? open : await this.connection(target);
       if (!conn) { this.tryNext(target); await sleep(Math.min(50, 5 * 2 ** Math.min(attempt, 4))); continue; }
-      const a = await conn.request(RemoteOp.Propose, command, deadline);
+      // A retried command need not wait for a peer that went quiet (an isolated leader keeps
+      // its proposals pending until it hears the new leader): after attemptTimeoutMs, try again.
+      const attemptDeadline = options.retryUnknown ? Math.min(deadline, Date.now() + (options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)) : deadline;
+      const a = await conn.request(RemoteOp.Propose, command, attemptDeadline);
+      if (a === TIMED_OUT && attemptDeadline < deadline) { this.tryNext(target); continue; }
       if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
       if (a === LOST) {
         this.tryNext(target);

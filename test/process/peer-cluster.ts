@@ -12,6 +12,7 @@ import { RemoteClient } from '../../src/process/remote-client.js';
 import type { TlsFiles } from '../../src/transport/tcp-tls.js';
 import { freePorts, waitFor } from '../transport/tcp-helpers.js';
 import { TestCerts } from '../transport/tls-certs.js';
+import { FaultProxy } from './fault-proxy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.resolve(here, '../../src/process/cli.js');
@@ -25,6 +26,8 @@ export interface ProcessClusterOptions {
   memory?: boolean;
   clusterId?: string;
   extraArgs?: string[];
+  /** Peers reach each other through a FaultProxy each (plain TCP only); clients connect directly. */
+  proxied?: boolean;
 }
 
 export class ProcessCluster {
@@ -33,18 +36,35 @@ export class ProcessCluster {
   readonly procs = new Map<number, ChildProcess>();
   /** All stderr of each peer, across restarts. */
   readonly logs = new Map<number, string>();
-  private constructor(readonly o: ProcessClusterOptions, readonly ports: number[]) {
+  /** By peer id, with `proxied`: the proxy in front of that peer's port. */
+  readonly proxies: FaultProxy[] = [];
+  private constructor(readonly o: ProcessClusterOptions, readonly ports: number[], private readonly peerPorts: number[]) {
     this.ids = Array.from({ length: o.size }, (_, i) => i);
   }
 
   static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
-    const c = new ProcessCluster(o, await freePorts(o.size));
+    const ports = await freePorts(o.proxied ? 2 * o.size : o.size);
+    const c = new ProcessCluster(o, ports.slice(0, o.size), o.proxied ? ports.slice(o.size) : ports.slice(0, o.size));
+    if (o.proxied) for (const id of c.ids) c.proxies.push(await FaultProxy.start(c.peerPorts[id], c.ports[id]));
     await Promise.all(c.ids.map((id) => c.startPeer(id)));
     return c;
   }
 
+  /** The addresses peers reach each other at (the proxies', with `proxied`). */
   get peersArg(): string {
-    return this.ids.map((id) => `${id}=127.0.0.1:${this.ports[id]}`).join(',');
+    return this.ids.map((id) => `${id}=127.0.0.1:${this.peerPorts[id]}`).join(',');
+  }
+
+  /** Cuts every link into and out of `id` (needs `proxied`); heal() restores them. */
+  isolate(id: number): void {
+    for (const other of this.ids) {
+      if (other === id) this.proxies[id].cut('all');
+      else this.proxies[other].cut([id]);
+    }
+  }
+
+  heal(): void {
+    for (const p of this.proxies) p.heal();
   }
 
   get clusterId(): string {
@@ -61,7 +81,7 @@ export class ProcessCluster {
 
   /** Starts (or restarts) peer `id`; resolves once it listens. */
   async startPeer(id: number): Promise<void> {
-    const args = [CLI, 'peer', '--id', String(id), '--peers', this.peersArg, '--state-machine', MACHINE, '--cluster-id', this.clusterId];
+    const args = [CLI, 'peer', '--id', String(id), '--listen', `127.0.0.1:${this.ports[id]}`, '--peers', this.peersArg, '--state-machine', MACHINE, '--cluster-id', this.clusterId];
     args.push(...(this.o.memory ? ['--memory'] : ['--dir', path.join(this.dir, `data-${id}`)]));
     if (this.o.sessions) args.push('--sessions');
     if (this.o.certs) {
@@ -122,6 +142,7 @@ export class ProcessCluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.procs.keys()].map((id) => this.kill(id, 'SIGKILL')));
+    await Promise.all(this.proxies.map((p) => p.close()));
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

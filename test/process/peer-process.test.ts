@@ -159,6 +159,42 @@ test('without sessions: proposals in flight when the leader is killed commit or 
   }
 });
 
+test('partitions through a TCP proxy: an isolated leader is replaced, rejoins after the heal and converges', async (t) => {
+  const c = await ProcessCluster.start({ size: 3, sessions: true, proxied: true });
+  const client = c.client();
+  try {
+    const session = await client.session({ timeoutMs: 20_000 });
+    let sent = 0;
+    let lastIndex = 0;
+    let running = true;
+    const proposer = (async () => {
+      while (running) lastIndex = Math.max(lastIndex, (await session.propose(Buffer.from(`cmd-${++sent}`), { timeoutMs: 20_000 })).index);
+    })();
+    const progress = async (what: string, more: number) => { const at = sent; await waitFor(what, () => sent >= at + more, 20_000); };
+    await progress('first commands', 10);
+    for (let round = 0; round < 2; round++) {
+      const leader = await c.leader(client);
+      c.isolate(leader);
+      await waitFor(`a new leader without peer ${leader}`, async () => {
+        const others = c.ids.filter((id) => id !== leader);
+        const seen = await Promise.all(others.map(async (id) => (await client.status(id))?.leaderId ?? -1));
+        return seen.every((l) => l === seen[0] && l >= 0 && l !== leader);
+      }, 20_000);
+      await progress(`commits while peer ${leader} is cut off`, 10);
+      c.heal();
+      await progress('commits after the heal', 10);
+    }
+    running = false;
+    await proposer;
+    await waitFor(`every peer applied through ${lastIndex}`, () => c.ids.every((id) => maxApplied(c, id) >= lastIndex), 20_000);
+    assert.deepEqual(checkSameApplied(c, lastIndex).map(text), Array.from({ length: sent }, (_, i) => `cmd-${i + 1}`));
+    t.diagnostic(`${sent} commands through 2 partitions of the leader`);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
 test('a peer restarted after the log was compacted past it catches up by InstallSnapshot', async () => {
   const c = await ProcessCluster.start({ size: 3, extraArgs: ['--snapshot-entries', '20'] });
   const client = c.client();
