@@ -26,7 +26,7 @@ export interface RemoteClientOptions {
   connectTimeoutMs?: number;
 }
 
-export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed';
+export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed' | 'refused';
 
 export class RemoteProposalError extends Error {
   constructor(readonly reason: RemoteFailReason, message: string) {
@@ -58,6 +58,8 @@ class PeerConnection {
   private isClosed = false;
   /** Hello sent: requests may go. */
   isReady = false;
+  /** Why the peer refused this client (another cluster, a certificate it does not take), once it said so. */
+  refusal: string | null = null;
   readonly ready: Promise<void>;
   /** Requests made in one turn of the event loop leave in one write. */
   private readonly out: FrameBatcher;
@@ -66,6 +68,7 @@ class PeerConnection {
     socket.setNoDelay(true);
     this.out = new FrameBatcher((b) => { if (!this.isClosed) socket.write(b); });
     const reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (kind, body) => {
+      if (kind === FrameKind.Refused) { this.refusal = Buffer.from(body).toString(); socket.destroy(); return; }
       if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
       const a = decodeAnswer(body);
       const w = this.waiting.get(a.reqId);
@@ -175,6 +178,7 @@ export class RemoteClient {
       const a = await conn.request(RemoteOp.Propose, command, attemptDeadline);
       if (a === TIMED_OUT && attemptDeadline < deadline) { this.tryNext(target); continue; }
       if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
+      if (a === LOST && conn.refusal !== null) throw new RemoteProposalError('refused', `peer ${target} refused this client: ${conn.refusal}`);
       if (a === LOST) {
         this.tryNext(target);
         if (options.retryUnknown) continue;

@@ -23,9 +23,11 @@ export enum FrameKind {
   ClientRequest = 3,
   /** A peer's answer to a client. */
   ClientResponse = 4,
+  /** The listener refuses this connection after its hello: UTF-8 reason, then the connection ends. */
+  Refused = 5,
 }
 
-const MAX_KIND = FrameKind.ClientResponse;
+const MAX_KIND = FrameKind.Refused;
 
 /** A byte stream that is not a valid sequence of frames. */
 export class FrameError extends Error {

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Message } from '../core/message.js';
 import { decode } from './codec.js';
-import { FrameBatcher, FrameError, FrameKind, FrameReader } from './tcp-frame.js';
+import { FrameBatcher, FrameError, FrameKind, FrameReader, frame } from './tcp-frame.js';
 import { Hello, HelloRole, decodeHello } from './tcp-hello.js';
 import { refusePeerCert } from './tcp-tls.js';
 
@@ -95,6 +95,18 @@ export class InboundConnection implements ClientConnection {
     if (this.hello?.role === HelloRole.Client) this.o.onClientClose?.(this);
   }
 
+  /**
+   * Tells the caller why it is refused (a dialer cannot see our log), then ends the
+   * connection; a caller that does not read is cut off after a second.
+   */
+  private refuseWith(reason: string): void {
+    this.isClosed = true;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.o.log(`closing ${this.who()}: ${reason}`);
+    this.socket.end(frame(FrameKind.Refused, Buffer.from(reason)));
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
   reply(body: Uint8Array): void {
     if (this.isClosed) return;
     const backlog = this.socket.writableLength + this.out.pendingBytes;
@@ -111,7 +123,7 @@ export class InboundConnection implements ClientConnection {
       if (kind !== FrameKind.Hello) throw new FrameError(`first frame must be a hello, got kind ${kind}`);
       const h = decodeHello(body);
       const why = this.refuse(h);
-      if (why) throw new FrameError(why);
+      if (why) { this.refuseWith(why); return; }
       this.hello = h;
       clearTimeout(this.helloTimer!);
       this.helloTimer = null;

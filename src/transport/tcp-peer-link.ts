@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { FrameError, FrameKind, FrameReader } from './tcp-frame.js';
 import { HelloRole, helloFrame } from './tcp-hello.js';
 import { TlsFiles, refusePeerCert } from './tcp-tls.js';
 
@@ -165,7 +166,14 @@ export class PeerLink {
       this.flushQueue();
     });
     s.on('drain', () => { this.unblocked(); this.flushQueue(); });
-    s.on('data', () => {}); // peers never answer on this connection; keep the socket flowing
+    // The only frame a peer sends back on this connection is why it refuses it.
+    const reader = new FrameReader(64 * 1024, (kind, body) => {
+      if (kind !== FrameKind.Refused) throw new FrameError(`unexpected frame kind ${kind} from the listener`);
+      s.destroy(new Error(`refused by the listener: ${Buffer.from(body).toString()}`));
+    });
+    s.on('data', (chunk: Buffer) => {
+      try { reader.push(chunk); } catch (e) { s.destroy(e as Error); }
+    });
     s.on('error', (err) => {
       const msg = err.message;
       // A peer that is down fails every few ms: log a change of reason, not every attempt.

@@ -12,6 +12,7 @@ import { encode } from '../../src/transport/codec.js';
 import { message, MsgType } from '../../src/core/message.js';
 import { FRAME_HEADER_BYTES, FrameKind, frame } from '../../src/transport/tcp-frame.js';
 import { HelloRole, helloFrame } from '../../src/transport/tcp-hello.js';
+import { RemoteClient, RemoteProposalError } from '../../src/process/remote-client.js';
 import { waitFor } from '../transport/tcp-helpers.js';
 import { makeCerts, opensslMissing } from '../transport/tls-certs.js';
 import { ProcessCluster, checkSameApplied } from './peer-cluster.js';
@@ -73,6 +74,7 @@ function raw(port: number, parts: Buffer[], end = false): Promise<void> {
     const s = net.connect({ host: '127.0.0.1', port }, () => { for (const p of parts) s.write(p); if (end) s.end(); });
     const timer = setTimeout(() => { s.destroy(); reject(new Error('the peer did not close a bad connection within 10 s')); }, 10_000);
     s.on('error', () => {});
+    s.resume(); // read what the peer answers (a refusal), or its end never shows
     s.on('close', () => { clearTimeout(timer); resolve(); });
   });
 }
@@ -105,6 +107,9 @@ test('bad input (garbage, oversized, truncated, wrong cluster, wrong peer id) cl
       await raw(port, parts, end);
       await waitFor(`peer 0 logs why it closed ${what}`, () => reason.test((c.logs.get(0) ?? '').slice(before.length)), 10_000);
     }
+    const stranger = new RemoteClient({ peers: { 0: { host: '127.0.0.1', port } }, clusterId: 'other', tls: false });
+    await assert.rejects(stranger.propose(Buffer.from('x')), (e: Error) => e instanceof RemoteProposalError && e.reason === 'refused' && /hello names cluster "other"/.test(e.message));
+    stranger.close();
     for (const id of c.ids) assert.ok(c.procs.get(id)?.exitCode === null, `peer ${id} is still running`);
     let last = first.index;
     for (let i = 0; i < 5; i++) last = (await client.propose(Buffer.from(`after-${i}`))).index;

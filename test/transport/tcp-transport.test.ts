@@ -121,6 +121,7 @@ function rawHello(port: number, hello: Buffer, then: Buffer[] = []): Promise<voi
   return new Promise((resolve) => {
     const s = net.connect({ host, port }, () => { s.write(hello); for (const b of then) s.write(b); });
     s.on('error', () => {});
+    s.resume(); // read what the peer answers (a refusal), or its end never shows
     s.on('close', () => resolve());
   });
 }
@@ -142,6 +143,21 @@ test('a hello of another cluster, a foreign or own peer id, or a message from an
   }
 });
 
+test('a dialer refused by the listener logs the listener\'s reason', async () => {
+  const [p0, p1] = await freePorts(2);
+  const logs: string[][] = [[], []];
+  const ts = await Promise.all([0, 1].map((id) => TcpTransport.start({
+    id, clusterId: id === 0 ? 'blue' : 'green', tls: false, listen: { host, port: id === 0 ? p0 : p1 },
+    peers: { [1 - id]: { host, port: id === 0 ? p1 : p0 } }, log: (l) => logs[id].push(l),
+  })));
+  try {
+    await waitFor('peer 0 heard why peer 1 refused it', () => logs[0].some((l) => /link to peer 1 \(raft\).*refused by the listener: hello names cluster "blue", this is cluster "green"/.test(l)));
+    assert.ok(logs[1].some((l) => /closing connection from .*hello names cluster "blue"/.test(l)), logs[1].join('\n'));
+  } finally {
+    await Promise.all(ts.map((t) => t.close()));
+  }
+});
+
 test('mutual TLS: peers with certificates naming their ids talk; a certificate naming another id, or of another CA, is refused', { skip: opensslMissing }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-tls-'));
   try {
@@ -156,6 +172,7 @@ test('mutual TLS: peers with certificates naming their ids talk; a certificate n
       await new Promise<void>((resolve) => {
         const s = tls.connect({ host, port: ports[1], cert: p2.cert, key: p2.key, ca: p2.ca, checkServerIdentity: () => undefined }, () => s.write(helloFrame({ role: HelloRole.Peer, peerId: 0, clusterId: 'c' })));
         s.on('error', () => {});
+        s.resume();
         s.on('close', () => resolve());
       });
       await waitFor('impostor refused', () => logs[1].some((l) => /closing peer 0 .*TLS certificate names peer-2, not peer-0/.test(l) || /closing connection from .*TLS certificate names peer-2, not peer-0/.test(l)));
@@ -164,6 +181,7 @@ test('mutual TLS: peers with certificates naming their ids talk; a certificate n
       await new Promise<void>((resolve) => {
         const s = tls.connect({ host, port: ports[1], cert: r.cert, key: r.key, ca: certs.ca, checkServerIdentity: () => undefined }, () => s.write(helloFrame({ role: HelloRole.Peer, peerId: 0, clusterId: 'c' })));
         s.on('error', () => {});
+        s.resume();
         s.on('close', () => resolve());
       });
       await waitFor('foreign CA refused', () => logs[1].some((l) => /refusing TLS connection from/.test(l)));
