@@ -40,3 +40,11 @@ export { checkHistory, parseHistory } from './kv/linearizability.js';
 export type { CheckOptions, CheckResult, HistoryOp, Violation } from './kv/linearizability.js';
 /** The key/value store's state machine module, for Cluster's `stateMachine` option. */
 export const KV_STATE_MACHINE: URL = new URL('./kv/kv-state-machine-module.js', import.meta.url);
+export { TcpTransport } from './transport/tcp-transport.js';
+export type { TcpTransportOptions, PeerAddress, ClientConnection } from './transport/tcp-transport.js';
+export type { TlsFiles } from './transport/tcp-tls.js';
+export { FrameError } from './transport/tcp-frame.js';
+export { startPeerProcess } from './process/peer-process.js';
+export type { PeerProcess, PeerProcessOptions } from './process/peer-process.js';
+export { RemoteClient, RemoteProposalError, RemoteSession, RemoteSessionError } from './process/remote-client.js';
+export type { RemoteClientOptions, RemoteCommitted } from './process/remote-client.js';

@@ -1,0 +1,150 @@
+/**
+ * One Raft peer as an operating-system process: a RaftNode on a TcpTransport, with
+ * FileStorage (or memory storage, for benchmarks), the application's state machine loaded
+ * from a module, and clients served over the same framing (remote-protocol.ts).
+ *
+ * The state machine module exports `createStateMachine(peerId)`, as for Cluster workers.
+ */
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { BackpressureError } from '../core/raft.js';
+import { Outcome } from '../node/proposal-tracker.js';
+import { RaftNode, StateMachine } from '../node/raft-node.js';
+import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
+import { SessionOptions, SessionStateMachine } from '../node/session-state-machine.js';
+import { FileStorage, FsyncPolicy } from '../storage/file-storage.js';
+import { MemoryStorage } from '../storage/memory-storage.js';
+import type { RaftStorage } from '../storage/storage.js';
+import { ClientConnection, PeerAddress, TcpTransport } from '../transport/tcp-transport.js';
+import type { TlsFiles } from '../transport/tcp-tls.js';
+import { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
+import { RemoteOp, RemoteStatus, decodeRequest, encodeAnswer } from './remote-protocol.js';
+
+export { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
+
+export interface PeerProcessOptions {
+  id: number;
+  listen: PeerAddress;
+  /** Every peer of the cluster, this one included or not, with its address. */
+  peers: ReadonlyMap<number, PeerAddress>;
+  /** Data directory (FileStorage), or 'memory' for a peer that forgets everything when it stops. */
+  storage: { dir: string; fsync?: FsyncPolicy } | 'memory';
+  /** Path or file: URL of a module exporting createStateMachine(peerId); none: commands have no effect. */
+  stateMachine?: string;
+  clusterId?: string;
+  tls: TlsFiles | false;
+  /** Run the session layer (exactly-once RemoteSession commands). Every peer must agree. */
+  sessions?: boolean | SessionOptions;
+  timing?: TimingOptions;
+  /** Automatic snapshots (the state machine must have snapshot() and restore()). */
+  snapshotPolicy?: SnapshotPolicy;
+  log?: (line: string) => void;
+}
+
+export interface PeerProcess {
+  readonly node: RaftNode;
+  readonly transport: TcpTransport;
+  /** Stops serving, closes the storage cleanly. */
+  stop(): Promise<void>;
+  /** Resolves once the node stopped (stop(), or a fatal error). */
+  readonly stopped: Promise<void>;
+}
+
+async function loadStateMachine(spec: string | undefined, id: number): Promise<StateMachine | undefined> {
+  if (!spec) return undefined;
+  const url = spec.startsWith('file:') ? spec : pathToFileURL(path.resolve(spec)).href;
+  const mod = await import(url);
+  if (typeof mod.createStateMachine !== 'function') throw new TypeError(`state machine module ${spec} does not export a function createStateMachine(peerId)`);
+  return mod.createStateMachine(id);
+}
+
+interface Waiting { conn: ClientConnection; reqId: number }
+
+export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProcess> {
+  const clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
+  const log = o.log ?? ((line: string) => process.stderr.write(`[peer ${o.id}] ${line}\n`));
+  const others = new Map([...o.peers].filter(([id]) => id !== o.id));
+  const ids = [...new Set([...others.keys(), o.id])].sort((a, b) => a - b);
+
+  let sm = await loadStateMachine(o.stateMachine, o.id);
+  if (o.sessions) {
+    sm = new SessionStateMachine(sm ?? { apply: () => undefined, snapshot: () => new Uint8Array(0), restore: () => {} }, o.sessions === true ? {} : o.sessions);
+  }
+  const storage: RaftStorage = o.storage === 'memory'
+    ? new MemoryStorage()
+    : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, fsync: o.storage.fsync ?? 'batch' });
+
+  // Proposals of clients, by tag, until their outcome is known.
+  const waiting = new Map<number, Waiting>();
+  let nextTag = 1;
+  let node: RaftNode | null = null;
+  const answer = (conn: ClientConnection, reqId: number, status: RemoteStatus, index = 0, term = 0, result?: Uint8Array) => {
+    conn.reply(encodeAnswer({ status, reqId, leaderHint: node ? node.getState().leaderId : -1, index, term, result }));
+  };
+
+  const onClientRequest = (conn: ClientConnection, body: Uint8Array) => {
+    let req;
+    try { req = decodeRequest(body); } catch (e) { conn.close((e as Error).message); return; }
+    if (!node || node.isStopped) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
+    if (req.op === RemoteOp.Status) { const s = node.getState(); answer(conn, req.reqId, RemoteStatus.Status, node.core.commitIndex, s.term); return; }
+    const tag = nextTag++;
+    try {
+      // The payload is a view of the socket's buffer: the log keeps what it is given.
+      const r = node.propose(req.payload.slice(), tag);
+      if (!r.isLeader) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
+      waiting.set(tag, { conn, reqId: req.reqId });
+    } catch (e) {
+      if (e instanceof BackpressureError) answer(conn, req.reqId, RemoteStatus.Busy);
+      else answer(conn, req.reqId, RemoteStatus.Invalid, 0, 0, new TextEncoder().encode((e as Error).message));
+    }
+  };
+
+  const transport = await TcpTransport.start({ id: o.id, peers: others, listen: o.listen, clusterId, tls: o.tls, log, onClientRequest });
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => { resolveStopped = r; });
+  try {
+    node = await RaftNode.start({
+      ...o.timing,
+      id: o.id,
+      peers: ids,
+      transport,
+      storage,
+      stateMachine: sm,
+      snapshotPolicy: o.snapshotPolicy,
+      onRestore: (snap) => log(`state restored from a snapshot through index ${snap.index} (term ${snap.term})`),
+      onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
+        const status = outcome === Outcome.Committed ? RemoteStatus.Committed : outcome === Outcome.Overwritten ? RemoteStatus.Overwritten : RemoteStatus.Unknown;
+        for (let k = 0; k < count; k++) {
+          const w = waiting.get(firstTag + k);
+          if (!w) continue;
+          waiting.delete(firstTag + k);
+          answer(w.conn, w.reqId, status, firstIndex + k, term, results ? results[resultOffset + k] : undefined);
+        }
+      },
+      onFatal: (err) => {
+        log(`stopping on a fatal error: ${(err as Error)?.stack ?? String(err)}`);
+        void transport.close().then(resolveStopped);
+      },
+    });
+  } catch (e) {
+    await transport.close();
+    await storage.close();
+    throw e;
+  }
+  const started = node;
+  transport.onMessage((m) => started.receive(m));
+  let stopping: Promise<void> | null = null;
+  return {
+    node: started,
+    transport,
+    stopped,
+    stop() {
+      stopping ??= (async () => {
+        await transport.close();
+        await started.stop(); // outstanding proposals become Unknown (their clients are gone with the transport)
+        resolveStopped();
+      })();
+      return stopping;
+    },
+  };
+}

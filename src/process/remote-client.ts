@@ -1,0 +1,316 @@
+/**
+ * A client of a cluster of peer processes, from any other process: it proposes commands and
+ * gets the state machine's result, following the leader (every answer carries the peer's
+ * leader hint). One connection per peer, opened when first needed.
+ *
+ * Without a session a command whose outcome is unknown (the connection or the leader was lost
+ * after it was sent) is not retried: it may have been applied, and a retry could apply it
+ * twice. RemoteSession retries such commands with the same sequence number, and the peers'
+ * session layer applies each at most once.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
+import { SessionClient } from '../node/session-client.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameBatcher, FrameKind, FrameReader } from '../transport/tcp-frame.js';
+import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFrame } from '../transport/tcp-hello.js';
+import type { PeerAddress } from '../transport/tcp-peer-link.js';
+import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
+import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
+
+export interface RemoteClientOptions {
+  peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
+  clusterId?: string;
+  /** Client certificate signed by the cluster's CA, or false for a cluster run with --insecure. */
+  tls: TlsFiles | false;
+  connectTimeoutMs?: number;
+}
+
+export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed' | 'refused';
+
+export class RemoteProposalError extends Error {
+  constructor(readonly reason: RemoteFailReason, message: string) {
+    super(message);
+    this.name = 'RemoteProposalError';
+  }
+}
+
+export interface RemoteCommitted { index: number; term: number; result: Uint8Array | undefined }
+
+export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
+/** With retryUnknown: how long one attempt waits for its answer before the command is sent again. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** An answer that never came: the connection went away with the request on it. */
+const LOST = Symbol('lost');
+/** No answer by the request's deadline. */
+const TIMED_OUT = Symbol('timed out');
+type Reply = RemoteAnswer | typeof LOST | typeof TIMED_OUT;
+/** How often requests past their deadline are looked for (one timer per connection, not one per request). */
+const SWEEP_MS = 20;
+
+interface Waiter { resolve: (r: Reply) => void; deadline: number }
+
+class PeerConnection {
+  private readonly waiting = new Map<number, Waiter>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private nextReqId = 1;
+  private isClosed = false;
+  /** Hello sent: requests may go. */
+  isReady = false;
+  /** Why the peer refused this client (another cluster, a certificate it does not take), once it said so. */
+  refusal: string | null = null;
+  readonly ready: Promise<void>;
+  /** Requests made in one turn of the event loop leave in one write. */
+  private readonly out: FrameBatcher;
+
+  constructor(private readonly socket: net.Socket, peerId: number, clusterId: string, secure: boolean, timeoutMs: number) {
+    socket.setNoDelay(true);
+    this.out = new FrameBatcher((b) => { if (!this.isClosed) socket.write(b); });
+    const reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (kind, body) => {
+      if (kind === FrameKind.Refused) { this.refusal = Buffer.from(body).toString(); socket.destroy(); return; }
+      if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
+      const a = decodeAnswer(body);
+      const w = this.waiting.get(a.reqId);
+      if (w) { this.waiting.delete(a.reqId); w.resolve(a); }
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        socket.setTimeout(0);
+        if (secure) {
+          const why = refusePeerCert(socket as tls.TLSSocket, peerId);
+          if (why) { socket.destroy(new Error(why)); return; }
+        }
+        socket.write(helloFrame({ role: HelloRole.Client, peerId: CLIENT_PEER_ID, clusterId }));
+        this.isReady = true;
+        resolve();
+      });
+      socket.once('close', () => reject(new Error('connection closed')));
+    });
+    this.ready.catch(() => {});
+    socket.on('data', (chunk: Buffer) => {
+      try { reader.push(chunk); } catch (e) { socket.destroy(e as Error); }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.isClosed = true;
+      if (this.sweeper) clearInterval(this.sweeper);
+      for (const w of this.waiting.values()) w.resolve(LOST);
+      this.waiting.clear();
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  request(op: RemoteOp, payload: Uint8Array | undefined, deadline: number): Promise<Reply> {
+    if (this.isClosed) return Promise.resolve(LOST);
+    const reqId = this.nextReqId++ >>> 0;
+    this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
+    return new Promise((resolve) => {
+      this.waiting.set(reqId, { resolve, deadline });
+      this.out.addEncoded(FrameKind.ClientRequest, requestBytes(payload), (b, at) => writeRequest(b, at, op, reqId, payload));
+    });
+  }
+
+  private readonly sweepBound = () => this.sweep();
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, w] of this.waiting) if (w.deadline <= now) { this.waiting.delete(id); w.resolve(TIMED_OUT); }
+    if (this.waiting.size === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export class RemoteClient {
+  private readonly peers: Map<number, PeerAddress>;
+  private readonly ids: number[];
+  private readonly conns = new Map<number, PeerConnection>();
+  private leaderGuess: number;
+  private readonly clusterId: string;
+  private isClosed = false;
+
+  constructor(private readonly o: RemoteClientOptions) {
+    this.peers = o.peers instanceof Map ? new Map(o.peers) : new Map(Object.entries(o.peers ?? {}).map(([k, v]) => [Number(k), v as PeerAddress]));
+    if (this.peers.size === 0) throw new TypeError('option peers must name at least one peer');
+    this.clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
+    checkClusterId(this.clusterId);
+    if (o.tls !== false) checkTlsFiles(o.tls);
+    this.ids = [...this.peers.keys()].sort((a, b) => a - b);
+    this.leaderGuess = this.ids[0];
+  }
+
+  /** The peer the next proposal goes to first. */
+  get leaderHint(): number {
+    return this.leaderGuess;
+  }
+
+  /**
+   * Proposes `command` and resolves with its index, term and apply result once committed.
+   * Refusals that leave the command unapplied (not the leader, overwritten, busy, no
+   * connection) are retried on the leader until the deadline; an unknown outcome rejects with
+   * reason 'unknown' unless `retryUnknown` (only safe for commands the state machine
+   * deduplicates, as RemoteSession's are); then an attempt unanswered for `attemptTimeoutMs`
+   * (default 2 s) is sent again, to the next peer.
+   */
+  async propose(command: Uint8Array, options: { timeoutMs?: number; retryUnknown?: boolean; attemptTimeoutMs?: number } = {}): Promise<RemoteCommitted> {
+    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
+    if (!(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.isClosed) throw new RemoteProposalError('closed', 'the client is closed');
+      if (Date.now() >= deadline) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms`);
+      const target = this.leaderGuess;
+      // An open connection is used at once: no promise per proposal for it.
+      const open = this.conns.get(target);
+      const conn = open && open.isReady && !open.closed ? open : await this.connection(target);
+      if (!conn) { this.tryNext(target); await sleep(Math.min(50, 5 * 2 ** Math.min(attempt, 4))); continue; }
+      // A retried command need not wait for a peer that went quiet (an isolated leader keeps
+      // its proposals pending until it hears the new leader): after attemptTimeoutMs, try again.
+      const attemptDeadline = options.retryUnknown ? Math.min(deadline, Date.now() + (options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)) : deadline;
+      const a = await conn.request(RemoteOp.Propose, command, attemptDeadline);
+      if (a === TIMED_OUT && attemptDeadline < deadline) { this.tryNext(target); continue; }
+      if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
+      if (a === LOST && conn.refusal !== null) throw new RemoteProposalError('refused', `peer ${target} refused this client: ${conn.refusal}`);
+      if (a === LOST) {
+        this.tryNext(target);
+        if (options.retryUnknown) continue;
+        throw new RemoteProposalError('unknown', `connection to peer ${target} lost with the command in flight: it may or may not be applied`);
+      }
+      switch (a.status) {
+        case RemoteStatus.Committed:
+          return { index: a.index, term: a.term, result: a.result };
+        case RemoteStatus.NotLeader:
+        case RemoteStatus.Overwritten:
+          if (a.leaderHint >= 0 && a.leaderHint !== target && this.peers.has(a.leaderHint)) this.leaderGuess = a.leaderHint;
+          else { this.tryNext(target); await sleep(10); } // no leader known yet: an election is under way
+          continue;
+        case RemoteStatus.Busy:
+          await sleep(Math.min(50, 2 ** Math.min(attempt, 5)));
+          continue;
+        case RemoteStatus.Unknown:
+          if (options.retryUnknown) continue;
+          throw new RemoteProposalError('unknown', `peer ${target} lost track of the command (leader change or crash): it may or may not be applied`);
+        case RemoteStatus.Invalid:
+          throw new RemoteProposalError('invalid', `peer ${target} refused the command: ${new TextDecoder().decode(a.result ?? new Uint8Array(0))}`);
+        default:
+          throw new RemoteProposalError('invalid', `unexpected answer status ${a.status} to a proposal`);
+      }
+    }
+  }
+
+  /** Asks one peer what it knows: its term, its leader, its commit index. */
+  async status(peerId: number): Promise<{ term: number; leaderId: number; commitIndex: number } | null> {
+    const conn = await this.connection(peerId);
+    if (!conn) return null;
+    const a = await conn.request(RemoteOp.Status, undefined, Date.now() + 5000);
+    if (a === LOST || a === TIMED_OUT) return null;
+    return { term: a.term, leaderId: a.leaderHint, commitIndex: a.index };
+  }
+
+  /** Opens an exactly-once session (the peers must run with --sessions). */
+  session(options: { timeoutMs?: number; maxCommandBytes?: number } = {}): Promise<RemoteSession> {
+    return RemoteSession.open(this, options);
+  }
+
+  close(): void {
+    this.isClosed = true;
+    for (const c of this.conns.values()) c.close();
+    this.conns.clear();
+  }
+
+  private tryNext(failed: number): void {
+    if (this.leaderGuess !== failed) return;
+    this.leaderGuess = this.ids[(this.ids.indexOf(failed) + 1) % this.ids.length];
+  }
+
+  private async connection(id: number): Promise<PeerConnection | null> {
+    let c = this.conns.get(id);
+    if (!c || c.closed) {
+      const { host, port } = this.peers.get(id)!;
+      const t = this.o.tls;
+      const socket = t ? tls.connect({ host, port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }) : net.connect({ host, port });
+      c = new PeerConnection(socket, id, this.clusterId, !!t, this.o.connectTimeoutMs ?? 1000);
+      this.conns.set(id, c);
+    }
+    try {
+      await c.ready;
+      return c;
+    } catch {
+      if (this.conns.get(id) === c) this.conns.delete(id);
+      return null;
+    }
+  }
+}
+
+export class RemoteSessionError extends Error {
+  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed', message: string) {
+    super(message);
+    this.name = 'RemoteSessionError';
+  }
+}
+
+/**
+ * An exactly-once session over a RemoteClient: each command is retried with the same
+ * sequence number through lost connections, leader changes and unknown outcomes until its
+ * deadline, and applied once.
+ */
+export class RemoteSession {
+  private constructor(private readonly client: RemoteClient, private readonly session: SessionClient, private readonly maxPayload: number) {}
+
+  static async open(client: RemoteClient, options: { timeoutMs?: number; maxCommandBytes?: number } = {}): Promise<RemoteSession> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
+    for (;;) {
+      let r;
+      try {
+        r = await client.propose(SessionClient.registerFrame(), { timeoutMs: Math.max(1, deadline - Date.now()) });
+      } catch (e) {
+        // An unknown registration at worst leaves an unused session behind, which expires: register again.
+        if (e instanceof RemoteProposalError && e.reason === 'unknown') continue;
+        throw e;
+      }
+      if (!r.result) throw new RemoteSessionError('invalid', 'registering a session returned no result: do the peers run with --sessions?');
+      return new RemoteSession(client, SessionClient.fromRegistration(r.result), (options.maxCommandBytes ?? 1024 * 1024) - COMMAND_HEADER_BYTES);
+    }
+  }
+
+  get id(): number {
+    return this.session.clientId;
+  }
+
+  async propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<{ index: number; term: number; result: Uint8Array; duplicate: boolean }> {
+    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+    if (command.byteLength > this.maxPayload) throw new RangeError(`command of ${command.byteLength} bytes exceeds a session command's payload limit (${this.maxPayload})`);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const { seq } = this.session.command(command);
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new RemoteSessionError('timeout', `session ${this.id} command ${seq} not applied within ${timeoutMs} ms (it may still be applied, exactly once)`);
+      let r;
+      try {
+        r = await this.client.propose(this.session.retry(seq), { timeoutMs: left, retryUnknown: true });
+      } catch (e) {
+        if (e instanceof RemoteProposalError && e.reason === 'timeout') continue;
+        if (e instanceof RemoteProposalError) throw new RemoteSessionError(e.reason === 'closed' ? 'closed' : 'invalid', e.message);
+        throw e;
+      }
+      if (!r.result) throw new RemoteSessionError('invalid', 'a session command returned no result frame: do the peers run with --sessions?');
+      const out = this.session.onResult(seq, r.result);
+      switch (out.kind) {
+        case 'applied': return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
+        case 'stale': return { index: r.index, term: r.term, result: new Uint8Array(0), duplicate: true };
+        case 'out-of-order': await sleep(5); continue; // an earlier seq of this session is still on its way
+        case 'expired': throw new RemoteSessionError('expired', `session ${this.id} has expired; open a new one`);
+        case 'invalid': throw new RemoteSessionError('invalid', out.reason);
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { parsePeerArgs } from '../../src/process/peer-args.js';
+import { CLI } from './peer-cluster.js';
+
+const peers = '0=127.0.0.1:7000,1=127.0.0.1:7001,2=127.0.0.1:7002';
+
+test('the peer command line becomes options; listen defaults to the own --peers entry', () => {
+  const o = parsePeerArgs(['--id', '1', '--peers', peers, '--dir', 'd', '--insecure', '--sessions', '--election-timeout-ms', '500']);
+  assert.equal(o.id, 1);
+  assert.deepEqual(o.listen, { host: '127.0.0.1', port: 7001 });
+  assert.equal(o.peers.size, 3);
+  assert.deepEqual(o.storage, { dir: 'd', fsync: 'batch' });
+  assert.equal(o.tls, false);
+  assert.equal(o.sessions, true);
+  assert.deepEqual(o.timing, { electionTimeoutMs: 500 });
+});
+
+test('bad command lines name the flag', () => {
+  const base = ['--id', '1', '--peers', peers, '--dir', 'd'];
+  assert.throws(() => parsePeerArgs(base), /TLS needs all of --tls-cert, --tls-key and --tls-ca \(or pass --insecure/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--tls-ca', 'x']), /--insecure and --tls-\* exclude each other/);
+  assert.throws(() => parsePeerArgs(['--id', 'x', '--peers', peers, '--dir', 'd', '--insecure']), /--id must be a non-negative integer/);
+  assert.throws(() => parsePeerArgs(['--id', '1', '--peers', '0=nohost', '--dir', 'd', '--insecure']), /--peers entry for peer 0: expected HOST:PORT/);
+  assert.throws(() => parsePeerArgs(['--id', '1', '--peers', '0=a:1,0=b:2', '--dir', 'd', '--insecure']), /peer 0 is listed twice/);
+  assert.throws(() => parsePeerArgs(['--id', '1', '--peers', peers, '--insecure']), /--dir DIR is required/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--fsync', 'sometimes']), /--fsync must be one of always, batch, none/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--bogus']), /Unknown option '--bogus'/);
+  assert.throws(() => parsePeerArgs([...base, '--tls-cert', '/nonexistent/c.pem', '--tls-key', 'k', '--tls-ca', 'ca']), /cannot read TLS certificate \/nonexistent\/c.pem/);
+});
+
+test('the command exits 2 with the usage on a bad command line', () => {
+  const r = spawnSync(process.execPath, [CLI, 'peer', '--id', '1'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--peers is required/);
+  assert.match(r.stderr, /usage: raft-threads peer/);
+  const r2 = spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8' });
+  assert.equal(r2.status, 2);
+  assert.match(r2.stderr, /unknown command "serve"/);
+});
