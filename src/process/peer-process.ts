@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { BackpressureError } from '../core/raft.js';
+import { BackpressureError } from '../core/types.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
 import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
