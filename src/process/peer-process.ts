@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { TransferInProgressError } from '../core/leader-transfer.js';
 import { BackpressureError } from '../core/types.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
@@ -94,7 +95,7 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       if (!r.isLeader) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
       waiting.set(tag, { conn, reqId: req.reqId });
     } catch (e) {
-      if (e instanceof BackpressureError) answer(conn, req.reqId, RemoteStatus.Busy);
+      if (e instanceof BackpressureError || e instanceof TransferInProgressError) answer(conn, req.reqId, RemoteStatus.Busy);
       else answer(conn, req.reqId, RemoteStatus.Invalid, 0, 0, new TextEncoder().encode((e as Error).message));
     }
   };
