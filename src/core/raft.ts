@@ -289,6 +289,11 @@ export class RaftCore {
     return this.role === Role.Leader;
   }
 
+  /** Leader with its term on disk: propose() would accept (a new leader's term lands a moment after it wins). */
+  get acceptsProposals(): boolean {
+    return this.role === Role.Leader && this.durableTerm === this.term;
+  }
+
   /** Highest index known to be on this peer's storage. */
   get stableIndex(): number {
     return this.log.stableIndex;

@@ -183,7 +183,8 @@ export class RaftNode {
   }
 
   getState(): { term: number; isLeader: boolean; leaderId: number } {
-    return { term: this.core.term, isLeader: this.core.isLeader, leaderId: this.core.leaderId };
+    // isLeader: leads and would accept a proposal now (its term is durable).
+    return { term: this.core.term, isLeader: this.core.acceptsProposals, leaderId: this.core.leaderId };
   }
 
   /** Stops the clock and closes the storage; proposals still tracked become Unknown. */
