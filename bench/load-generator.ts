@@ -11,6 +11,9 @@
  *
  * Refused commands are resent (to the leader the refusal names) keeping their original start
  * time, so a leader change costs latency instead of vanishing from the histogram.
+ *
+ * With a session (`--sessions`), each command is one ClientSession.propose() promise instead:
+ * the session retries on its own, so the generator only times the promise.
  */
 import type { ClusterClient, FailReason } from '../src/cluster/client.js';
 import { BatchClock } from './batch-clock.js';
@@ -39,6 +42,11 @@ export interface LoadCounters {
   maxSendLagMs: number;
   /** Open loop: sending was paused because OPEN_MAX_IN_FLIGHT commands were unsettled. */
   hitInFlightCap: boolean;
+}
+
+/** What the generator needs of an exactly-once client session (ClientSession). */
+export interface SessionProposer {
+  propose(command: Uint8Array): Promise<unknown>;
 }
 
 export class LoadGenerator {
@@ -77,7 +85,10 @@ export class LoadGenerator {
   private scheduled = 0;
   private readonly perMs: number;
 
-  constructor(private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600) {
+  constructor(
+    private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
+    private readonly session: SessionProposer | null = null,
+  ) {
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
     this.timelineCommits = new Float64Array(buckets);
     this.timelineMaxNs = new Float64Array(buckets);
@@ -142,8 +153,9 @@ export class LoadGenerator {
     this.retryQueue.length = 0;
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
     const deadline = performance.now() + timeoutMs;
-    while (this.client.pending > 0 && performance.now() < deadline) await sleep(5);
-    return this.client.pending;
+    const unsettled = () => (this.session ? this.outstanding : this.client.pending);
+    while (unsettled() > 0 && performance.now() < deadline) await sleep(5);
+    return unsettled();
   }
 
   // ------------------------------------------------------------------ sending
@@ -158,6 +170,13 @@ export class LoadGenerator {
 
   /** Hands a command to the client; `sent` is when it was first handed over. */
   private submit(start: number, sent: number): void {
+    if (this.session) {
+      this.session.propose(this.command).then(
+        () => this.complete(start, sent, this.clock.now()),
+        (e: unknown) => { this.outstanding--; this.fatal ??= e instanceof Error ? e : new Error(String(e)); },
+      );
+      return;
+    }
     let seq: number;
     try {
       seq = this.client.submit(this.command);
@@ -196,19 +215,26 @@ export class LoadGenerator {
 
   private onCommitted(seq: number): void {
     const now = this.clock.now();
-    this.outstanding--;
-    this.totalCommitted++;
     const slot = seq & this.mask;
     if (this.slotSeq[slot] !== seq) {
       if (this.measuring) this.counters.untracked++;
+      this.complete(NaN, NaN, now);
     } else {
-      const start = this.slotStart[slot];
+      this.complete(this.slotStart[slot], this.slotSent.length > 0 ? this.slotSent[slot] : NaN, now);
+    }
+  }
+
+  /** A command committed at `now`; `start` (NaN: unknown) and `sent` as given to submit(). */
+  private complete(start: number, sent: number, now: number): void {
+    this.outstanding--;
+    this.totalCommitted++;
+    if (start === start) {
       const ns = (now - start) * 1e6;
       if (this.spec.mode === 'closed') {
         if (this.measuring) { this.latency.record(ns); this.mark(now, ns); }
       } else if (start >= this.windowStart && start < this.windowEnd) {
         this.latency.record(ns);
-        this.service.record((now - this.slotSent[slot]) * 1e6);
+        this.service.record((now - sent) * 1e6);
         this.mark(now, ns);
       }
     }

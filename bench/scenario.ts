@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Cluster, Role } from '../src/index.js';
+import { COMMAND_HEADER_BYTES } from '../src/node/session-protocol.js';
 import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
 import { cpuPerCommitOf, trustOf } from './figures.js';
@@ -44,6 +45,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   const opts: ClusterOptions = { peers: spec.peers, applyStream: false };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
+  if (spec.sessions) opts.sessions = true;
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
   const cluster = await Cluster.start(opts);
@@ -55,8 +57,10 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     monitor.start();
     const client = cluster.client();
     client.leader = leader;
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1);
-    const journalLimit = spec.storage.kind === 'memory' ? Math.floor(JOURNAL_BUDGET_BYTES / (spec.commandBytes + 8 + 1)) : Infinity;
+    const session = spec.sessions ? await cluster.session() : null;
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session);
+    const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);
+    const journalLimit = spec.storage.kind === 'memory' ? Math.floor(JOURNAL_BUDGET_BYTES / (frameBytes + 8 + 1)) : Infinity;
     let journalFull = false;
 
     progress.begin(spec.name);
