@@ -70,7 +70,7 @@ export class LoadGenerator {
   private readonly slotSent: Float64Array;
   private readonly retryQueue: Array<{ start: number; sent: number }> = [];
   private retryTimer: NodeJS.Timeout | null = null;
-  private tickTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
   /** Commands not yet committed, including those waiting to be resent. */
   private outstanding = 0;
   private running = false;
@@ -83,6 +83,8 @@ export class LoadGenerator {
   // open loop
   private t0 = 0;
   private scheduled = 0;
+  /** Open loop: the intended time of the next command to send. */
+  private nextDue = Infinity;
   private readonly perMs: number;
 
   constructor(
@@ -139,7 +141,7 @@ export class LoadGenerator {
     this.windowEnd = performance.now();
     this.measuring = false;
     this.stopping = true;
-    if (this.tickTimer) { clearTimeout(this.tickTimer as NodeJS.Timeout); clearImmediate(this.tickTimer as NodeJS.Immediate); this.tickTimer = null; }
+    if (this.tickTimer) { clearTimeout(this.tickTimer); this.tickTimer = null; }
     this.counters.seconds = (this.windowEnd - this.windowStart) / 1000;
     return this.counters;
   }
@@ -195,9 +197,20 @@ export class LoadGenerator {
   private readonly tick = (): void => {
     this.tickTimer = null;
     if (this.stopping) return;
-    const now = performance.now();
+    this.sendDue(performance.now());
+    // No spinning: the main thread shares the cores with the peers it measures. A timer wakes
+    // us ~1 ms late at worst, and every completion also sends what is due (sendDue from
+    // complete()), so at high rates commands leave within microseconds of their time; the
+    // latency counts from the intended time either way.
+    const wait = this.t0 + this.scheduled / this.perMs - performance.now();
+    this.tickTimer = setTimeout(this.tick, Math.max(0, wait - 0.5));
+  };
+
+  /** Sends every command due by `now` (the intended times are kept), within the in-flight cap. */
+  private sendDue(now: number): void {
     const due = Math.floor((now - this.t0) * this.perMs) + 1;
     let n = due - this.scheduled;
+    if (n <= 0) return;
     const room = OPEN_MAX_IN_FLIGHT - this.outstanding;
     if (n > room) { n = Math.max(0, room); if (this.measuring) this.counters.hitInFlightCap = true; }
     if (n > 0 && this.measuring) {
@@ -205,11 +218,8 @@ export class LoadGenerator {
       if (lag > this.counters.maxSendLagMs) this.counters.maxSendLagMs = lag;
     }
     for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
-    // A timer sleeps ~1 ms too long, so sleep by timer only when the next command is far
-    // off, and spin through the event loop (setImmediate, which still lets acks in) otherwise.
-    const wait = this.t0 + this.scheduled / this.perMs - performance.now();
-    this.tickTimer = wait > 2 ? setTimeout(this.tick, wait - 1.5) : setImmediate(this.tick);
-  };
+    this.nextDue = this.t0 + this.scheduled / this.perMs;
+  }
 
   // ------------------------------------------------------------------ outcomes
 
@@ -239,7 +249,9 @@ export class LoadGenerator {
       }
     }
     if (this.measuring) this.counters.committed++;
-    if (this.spec.mode === 'closed' && !this.stopping) this.send(now, now);
+    if (this.stopping) return;
+    if (this.spec.mode === 'closed') this.send(now, now);
+    else if (now >= this.nextDue) this.sendDue(now);
   }
 
   private mark(now: number, ns: number): void {
