@@ -11,6 +11,9 @@
  *
  * Refused commands are resent (to the leader the refusal names) keeping their original start
  * time, so a leader change costs latency instead of vanishing from the histogram.
+ *
+ * With a session (`--sessions`), each command is one ClientSession.propose() promise instead:
+ * the session retries on its own, so the generator only times the promise.
  */
 import type { ClusterClient, FailReason } from '../src/cluster/client.js';
 import { BatchClock } from './batch-clock.js';
@@ -41,6 +44,11 @@ export interface LoadCounters {
   hitInFlightCap: boolean;
 }
 
+/** What the generator needs of an exactly-once client session (ClientSession). */
+export interface SessionProposer {
+  propose(command: Uint8Array): Promise<unknown>;
+}
+
 export class LoadGenerator {
   /** Latency: closed loop from send, open loop from the intended send time. */
   readonly latency = new LatencyRecorder();
@@ -62,7 +70,7 @@ export class LoadGenerator {
   private readonly slotSent: Float64Array;
   private readonly retryQueue: Array<{ start: number; sent: number }> = [];
   private retryTimer: NodeJS.Timeout | null = null;
-  private tickTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
   /** Commands not yet committed, including those waiting to be resent. */
   private outstanding = 0;
   private running = false;
@@ -75,9 +83,14 @@ export class LoadGenerator {
   // open loop
   private t0 = 0;
   private scheduled = 0;
+  /** Open loop: the intended time of the next command to send. */
+  private nextDue = Infinity;
   private readonly perMs: number;
 
-  constructor(private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600) {
+  constructor(
+    private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
+    private readonly session: SessionProposer | null = null,
+  ) {
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
     this.timelineCommits = new Float64Array(buckets);
     this.timelineMaxNs = new Float64Array(buckets);
@@ -128,7 +141,7 @@ export class LoadGenerator {
     this.windowEnd = performance.now();
     this.measuring = false;
     this.stopping = true;
-    if (this.tickTimer) { clearTimeout(this.tickTimer as NodeJS.Timeout); clearImmediate(this.tickTimer as NodeJS.Immediate); this.tickTimer = null; }
+    if (this.tickTimer) { clearTimeout(this.tickTimer); this.tickTimer = null; }
     this.counters.seconds = (this.windowEnd - this.windowStart) / 1000;
     return this.counters;
   }
@@ -142,8 +155,9 @@ export class LoadGenerator {
     this.retryQueue.length = 0;
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
     const deadline = performance.now() + timeoutMs;
-    while (this.client.pending > 0 && performance.now() < deadline) await sleep(5);
-    return this.client.pending;
+    const unsettled = () => (this.session ? this.outstanding : this.client.pending);
+    while (unsettled() > 0 && performance.now() < deadline) await sleep(5);
+    return unsettled();
   }
 
   // ------------------------------------------------------------------ sending
@@ -158,6 +172,13 @@ export class LoadGenerator {
 
   /** Hands a command to the client; `sent` is when it was first handed over. */
   private submit(start: number, sent: number): void {
+    if (this.session) {
+      this.session.propose(this.command).then(
+        () => this.complete(start, sent, this.clock.now()),
+        (e: unknown) => { this.outstanding--; this.fatal ??= e instanceof Error ? e : new Error(String(e)); },
+      );
+      return;
+    }
     let seq: number;
     try {
       seq = this.client.submit(this.command);
@@ -176,9 +197,20 @@ export class LoadGenerator {
   private readonly tick = (): void => {
     this.tickTimer = null;
     if (this.stopping) return;
-    const now = performance.now();
+    this.sendDue(performance.now());
+    // No spinning: the main thread shares the cores with the peers it measures. A timer wakes
+    // us ~1 ms late at worst, and every completion also sends what is due (sendDue from
+    // complete()), so at high rates commands leave within microseconds of their time; the
+    // latency counts from the intended time either way.
+    const wait = this.t0 + this.scheduled / this.perMs - performance.now();
+    this.tickTimer = setTimeout(this.tick, Math.max(0, wait - 0.5));
+  };
+
+  /** Sends every command due by `now` (the intended times are kept), within the in-flight cap. */
+  private sendDue(now: number): void {
     const due = Math.floor((now - this.t0) * this.perMs) + 1;
     let n = due - this.scheduled;
+    if (n <= 0) return;
     const room = OPEN_MAX_IN_FLIGHT - this.outstanding;
     if (n > room) { n = Math.max(0, room); if (this.measuring) this.counters.hitInFlightCap = true; }
     if (n > 0 && this.measuring) {
@@ -186,34 +218,40 @@ export class LoadGenerator {
       if (lag > this.counters.maxSendLagMs) this.counters.maxSendLagMs = lag;
     }
     for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
-    // A timer sleeps ~1 ms too long, so sleep by timer only when the next command is far
-    // off, and spin through the event loop (setImmediate, which still lets acks in) otherwise.
-    const wait = this.t0 + this.scheduled / this.perMs - performance.now();
-    this.tickTimer = wait > 2 ? setTimeout(this.tick, wait - 1.5) : setImmediate(this.tick);
-  };
+    this.nextDue = this.t0 + this.scheduled / this.perMs;
+  }
 
   // ------------------------------------------------------------------ outcomes
 
   private onCommitted(seq: number): void {
     const now = this.clock.now();
-    this.outstanding--;
-    this.totalCommitted++;
     const slot = seq & this.mask;
     if (this.slotSeq[slot] !== seq) {
       if (this.measuring) this.counters.untracked++;
+      this.complete(NaN, NaN, now);
     } else {
-      const start = this.slotStart[slot];
+      this.complete(this.slotStart[slot], this.slotSent.length > 0 ? this.slotSent[slot] : NaN, now);
+    }
+  }
+
+  /** A command committed at `now`; `start` (NaN: unknown) and `sent` as given to submit(). */
+  private complete(start: number, sent: number, now: number): void {
+    this.outstanding--;
+    this.totalCommitted++;
+    if (start === start) {
       const ns = (now - start) * 1e6;
       if (this.spec.mode === 'closed') {
         if (this.measuring) { this.latency.record(ns); this.mark(now, ns); }
       } else if (start >= this.windowStart && start < this.windowEnd) {
         this.latency.record(ns);
-        this.service.record((now - this.slotSent[slot]) * 1e6);
+        this.service.record((now - sent) * 1e6);
         this.mark(now, ns);
       }
     }
     if (this.measuring) this.counters.committed++;
-    if (this.spec.mode === 'closed' && !this.stopping) this.send(now, now);
+    if (this.stopping) return;
+    if (this.spec.mode === 'closed') this.send(now, now);
+    else if (now >= this.nextDue) this.sendDue(now);
   }
 
   private mark(now: number, ns: number): void {

@@ -20,6 +20,7 @@ import { MsgType, message, type Message } from '../src/core/message.js';
 import { makeBatch } from '../src/core/entry-batch.js';
 import { RaftLog } from '../src/core/log.js';
 import { majorityIndex } from '../src/core/quorum.js';
+import { CoreCluster } from './core-cluster.js';
 import { SessionStateMachine, type ResultStateMachine } from '../src/node/session-state-machine.js';
 import { encodeCommand, encodeRegister, writeU64 } from '../src/node/session-protocol.js';
 import { measureMessagePortRoundTrip, measureRingSpinRoundTrip, measureRingThroughput } from './reference-limits.js';
@@ -157,6 +158,21 @@ export async function runMicro(quick = false, filter?: string): Promise<MicroRes
       lo = lo + 256 > 59_000 ? 1 : lo + 256;
     }
   });
+
+  // ---- the core's hot path: propose -> ready -> step (followers) -> step (leader) -> advance
+  for (const peers of [3, 5]) {
+    const cc = new CoreCluster(peers);
+    const cmd = cmd16(5);
+    add(`core propose+ready+step, ${peers} peers, 1 command per round`, 100, () => {
+      for (let i = 0; i < 100; i++) { cc.leader.propose(cmd); cc.pump(); }
+      cc.compactIfLong(1 << 16);
+    });
+    add(`core propose+ready+step, ${peers} peers, 256 commands per round, per command`, 256, () => {
+      for (let i = 0; i < 256; i++) cc.leader.propose(cmd);
+      cc.pump();
+      cc.compactIfLong(1 << 16);
+    });
+  }
 
   // ---- quorum
   const scratch = new Float64Array(8);

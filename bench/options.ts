@@ -36,6 +36,8 @@ export interface ScenarioSpec {
   warmupSec: number;
   storage: StorageSpec;
   seed?: number;
+  /** Commands go through an exactly-once client session (Cluster.start({ sessions: true })) instead of the raw client. */
+  sessions?: boolean;
 }
 
 export interface BenchOptions {
@@ -56,6 +58,8 @@ export interface BenchOptions {
   seed?: number;
   /** Samples per configuration (`--repeat`), each on a fresh cluster; 1 when absent (older files). */
   repeat?: number;
+  /** `--sessions`: the load and one in flight, each raw and through a client session, in one run. */
+  sessions?: boolean;
 }
 
 export const DEFAULTS = {
@@ -92,6 +96,8 @@ cluster
   --fsync POLICY        file storage: always, batch (default) or none
   --dir PATH            file storage (and --suite): make the temporary data directory under PATH (default: the OS temp dir)
   --seed N              seed for election timeouts
+  --sessions            the load and one in flight, each raw and through an exactly-once client
+                        session (cluster.session()), in one run: the cost of sessions
 
 timing
   --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
@@ -117,6 +123,7 @@ const SPEC = {
   fsync: { type: 'string' },
   dir: { type: 'string' },
   seed: { type: 'string' },
+  sessions: { type: 'boolean' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   repeat: { type: 'string' },
@@ -142,6 +149,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   // Combinations that would silently ignore one of the options are refused.
   if (has('window') && has('rate')) throw new OptionError('--rate', 'cannot be combined with --window (closed loop or open loop, not both)');
   if (has('sweep-window') && has('window')) throw new OptionError('--sweep-window', 'cannot be combined with --window');
+  if (values.sessions && has('sweep-window')) throw new OptionError('--sessions', 'cannot be combined with --sweep-window');
   if (has('sweep-window') && has('rate')) throw new OptionError('--sweep-window', 'cannot be combined with --rate (the sweep is closed-loop)');
   if (values.suite) {
     for (const k of ['window', 'rate', 'sweep-window', 'peers', 'size', 'storage', 'fsync'] as const) {
@@ -190,6 +198,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     limits: !values['no-limits'],
     progress: values.progress ? true : values['no-progress'] ? false : null,
     repeat,
+    ...(values.sessions ? { sessions: true } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
 }
@@ -244,12 +253,18 @@ function withSuffix(text: string): number {
 export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
   const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
   if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
+  if (o.sessions) {
+    const loads: LoadSpec[] = o.load.mode === 'closed' && o.load.window === 1 ? [o.load] : [o.load, { mode: 'closed', window: 1 }];
+    return loads.flatMap((load) => [false, true].map((sessions) => ({
+      ...base, load, name: scenarioName({ ...base, sessions }, load), ...(sessions ? { sessions } : {}),
+    })));
+  }
   return [{ ...base, name: scenarioName(base, o.load), load: o.load }];
 }
 
 /** A stable name for a configuration: bench:compare matches runs of two files by it. */
-export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec }, load: LoadSpec): string {
+export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec; sessions?: boolean }, load: LoadSpec): string {
   const storage = s.storage.kind === 'memory' ? 'memory' : `file-${s.storage.fsync ?? DEFAULTS.fsync}`;
   const l = load.mode === 'closed' ? `window=${load.window}` : `rate=${load.rate}`;
-  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}`;
+  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}${s.sessions ? ' sessions' : ''}`;
 }

@@ -47,6 +47,9 @@ export function runText(r: RunResult): string {
   lines.push(`  cpu: ${parts.join(' | ')}`);
   lines.push(`       main event loop utilization ${(c.mainEventLoopUtilization * 100).toFixed(0)}%` +
     (c.otherProcessesUtilization !== null ? `; other processes ${c.otherProcessesUtilization.toFixed(2)} cores` : ''));
+  if (r.gc && r.gc.length > 0) {
+    lines.push(`  GC pauses (young: count, total, longest | old): ${r.gc.map((g) => `${g.thread} ${g.minorCount}, ${g.minorMs.toFixed(0)} ms, ${g.minorMaxMs.toFixed(1)} ms | ${g.majorCount}, ${g.majorMs.toFixed(0)} ms`).join('; ')}`);
+  }
   lines.push(`  peak RSS ${mib(r.memory.peakRssBytes)}${r.memory.method === 'process-lifetime' ? ' (whole process lifetime)' : ''}`);
   if (r.storage) {
     lines.push(`  storage ${r.storage.fsType} ${r.storage.dir}: ` + (r.storage.fdatasyncCalls === null

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Cluster, Role } from '../src/index.js';
+import { COMMAND_HEADER_BYTES } from '../src/node/session-protocol.js';
 import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
 import { cpuPerCommitOf, trustOf } from './figures.js';
@@ -20,10 +21,19 @@ import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
 import type { Progress } from './progress.js';
 import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
-import type { CpuReport, RunResult, ThreadCpu } from './schema.js';
+import type { CpuReport, RunResult, ThreadCpu, ThreadGc } from './schema.js';
+import { GcTally, type GcPauses } from '../src/cluster/gc-tally.js';
 
-/** SharedJournal (memory storage) holds at most 1 GiB per peer; stop measuring before it fills. */
+/** SharedJournal (memory storage) holds at most 1 GiB per peer; stop measuring before it fills (only without snapshots). */
 const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
+/**
+ * Log compaction in every run, so that memory stays flat however long it lasts: the peers run a
+ * trivial state machine (a count, 8-byte snapshot) and snapshot every this many entries.
+ * At a million commits/s that is a snapshot per peer every half second; each one also lets the
+ * shared journal rewrite its live state into its spare slot (the two slots are reused).
+ */
+export const SNAPSHOT_EVERY_ENTRIES = 500_000;
+const BENCH_STATE_MACHINE = new URL('./state-machines/counting-state-machine.js', import.meta.url);
 const PROGRESS_MS = 250;
 
 export async function runScenario(spec: ScenarioSpec, progress: Progress): Promise<Omit<RunResult, 'ratios'>> {
@@ -41,12 +51,16 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   const peakRssReset = resetPeakRss();
   const tidsBefore = new Set(listThreadIds() ?? []);
 
-  const opts: ClusterOptions = { peers: spec.peers, applyStream: false };
+  const opts: ClusterOptions = {
+    peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: SNAPSHOT_EVERY_ENTRIES },
+  };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
+  if (spec.sessions) opts.sessions = true;
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
   const cluster = await Cluster.start(opts);
+  const mainGc = new GcTally();
   try {
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
     const peerTids = newTids.length === spec.peers ? newTids : null;
@@ -55,8 +69,10 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     monitor.start();
     const client = cluster.client();
     client.leader = leader;
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1);
-    const journalLimit = spec.storage.kind === 'memory' ? Math.floor(JOURNAL_BUDGET_BYTES / (spec.commandBytes + 8 + 1)) : Infinity;
+    const session = spec.sessions ? await cluster.session() : null;
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session);
+    const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);
+    const journalLimit = spec.storage.kind === 'memory' && !opts.snapshotPolicy ? Math.floor(JOURNAL_BUDGET_BYTES / (frameBytes + 8 + 1)) : Infinity;
     let journalFull = false;
 
     progress.begin(spec.name);
@@ -71,6 +87,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const threads0 = readAllThreads();
     const busy0 = readSystemBusyMicros();
     const elu0 = performance.eventLoopUtilization();
+    const gc0 = await gcOfThreads(cluster, mainGc, leader);
     gen.beginMeasurement();
     const t0 = performance.now();
     if (!journalFull) await runPhase('measure', spec.durationSec, gen, progress, halt);
@@ -81,6 +98,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const threads1 = readAllThreads();
     const cpu = process.cpuUsage(cpu0);
     const fsync1 = dir && probe ? await probe.query(200, spec.peers) : null;
+    const gc1 = await gcOfThreads(cluster, mainGc, leader);
     progress.end();
     if (gen.totalSent >= journalLimit) {
       journalFull = true;
@@ -151,16 +169,38 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       ...(storage ? { storage } : {}),
       warnings,
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
+      gc: gcBetween(gc0, gc1),
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
     result.trust = trustOf(result, os.cpus().length);
     return result;
   } finally {
+    mainGc.stop();
     progress.end();
     await cluster.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Each thread's GC tally now (the maxima restart): main, then the peers; a peer that does not answer is left out. */
+async function gcOfThreads(cluster: Cluster, mainGc: GcTally, leader: number): Promise<Array<{ thread: string; p: GcPauses }>> {
+  await sleep(0); // let the main thread's observer deliver what is queued
+  const out = [{ thread: 'main', p: mainGc.read() }];
+  const peers = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).stats().then((s) => s.gc, () => null)));
+  peers.forEach((p, i) => { if (p) out.push({ thread: `peer ${i}${i === leader ? ' (leader)' : ''}`, p }); });
+  return out;
+}
+
+function gcBetween(a: Array<{ thread: string; p: GcPauses }>, b: Array<{ thread: string; p: GcPauses }>): ThreadGc[] {
+  return b.flatMap(({ thread, p }) => {
+    const q = a.find((x) => x.thread === thread)?.p;
+    if (!q) return [];
+    return [{
+      thread, minorCount: p.minorCount - q.minorCount, minorMs: p.minorMs - q.minorMs, minorMaxMs: p.minorMaxMs,
+      majorCount: p.majorCount - q.majorCount, majorMs: p.majorMs - q.majorMs, majorMaxMs: p.majorMaxMs,
+    }];
+  });
 }
 
 /** Runs a phase of `seconds`, updating the progress bar; ends early if `stop()` says so. */

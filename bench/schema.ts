@@ -118,6 +118,18 @@ export interface RunResult {
   trust?: SampleTrust;
   /** Validation only (RAFT_BENCH_SLOWDOWN): the extra fraction of their own CPU time the peers burned. */
   plantedSlowdown?: number;
+  /** Garbage-collection pauses in the window per thread (perf_hooks 'gc' entries; ms). */
+  gc?: ThreadGc[];
+}
+
+export interface ThreadGc {
+  thread: string;
+  minorCount: number;
+  minorMs: number;
+  minorMaxMs: number;
+  majorCount: number;
+  majorMs: number;
+  majorMaxMs: number;
 }
 
 export interface CpuPerCommit {

@@ -8,6 +8,7 @@
  *  (c) open loop at half of (a)'s throughput: p99 from the intended send time
  *  (d) 5 peers saturated: throughput against (a)'s
  *  (e) file storage, fsync batch, 3 peers: saturated throughput and one-in-flight p50
+ *  (f) (a) and (b) through an exactly-once client session: throughput against (a)'s
  *  sweep: 3 peers, 16 B, memory at more windows (with (a) and (b), the concurrency curve)
  */
 import { DEFAULTS, type BenchOptions, type LoadSpec, type ScenarioSpec, type StorageSpec } from './options.js';
@@ -25,8 +26,9 @@ export interface SuiteStep {
 export function suiteSteps(o: BenchOptions): SuiteStep[] {
   const memory: StorageSpec = { kind: 'memory' };
   const file: StorageSpec = { kind: 'file', fsync: 'batch', ...(o.storage.parentDir ? { parentDir: o.storage.parentDir } : {}) };
-  const mk = (name: string, peers: number, storage: StorageSpec, load: LoadSpec): ScenarioSpec => ({
+  const mk = (name: string, peers: number, storage: StorageSpec, load: LoadSpec, sessions = false): ScenarioSpec => ({
     name, peers, commandBytes: 16, load, storage, durationSec: o.durationSec, warmupSec: o.warmupSec, ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(sessions ? { sessions } : {}),
   });
   const closed = (window: number): LoadSpec => ({ mode: 'closed', window });
   return [
@@ -44,6 +46,8 @@ export function suiteSteps(o: BenchOptions): SuiteStep[] {
     { id: 'd', spec: () => mk('(d) saturated, 5 peers, 16 B, memory', 5, memory, closed(SATURATING_WINDOW)) },
     { id: 'e', spec: () => mk('(e) saturated, 3 peers, 16 B, file fsync=batch', 3, file, closed(SATURATING_WINDOW)) },
     { id: 'e1', spec: () => mk('(e) one in flight, 3 peers, 16 B, file fsync=batch', 3, file, closed(1)) },
+    { id: 'f', spec: () => mk('(f) saturated, 3 peers, 16 B, memory, client session', 3, memory, closed(SATURATING_WINDOW), true) },
+    { id: 'f1', spec: () => mk('(f) one in flight, 3 peers, 16 B, memory, client session', 3, memory, closed(1), true) },
     ...SWEEP_EXTRA_WINDOWS.map((w) => ({ id: `sweep-${w}`, spec: () => mk(`sweep: 3 peers, 16 B, memory, window=${w}`, 3, memory, closed(w)) })),
   ];
 }
@@ -61,7 +65,7 @@ export function checkTargets(done: Map<string, RunResult>): TargetCheck[] {
     if (!run || value === undefined || !Number.isFinite(value)) return;
     out.push({ id, title, run: run.name, metric, value, op, target, unit, pass: op === '>=' ? value >= target : value <= target });
   };
-  const a = done.get('a'), b = done.get('b'), c = done.get('c'), d = done.get('d'), e = done.get('e'), e1 = done.get('e1');
+  const a = done.get('a'), b = done.get('b'), c = done.get('c'), d = done.get('d'), e = done.get('e'), e1 = done.get('e1'), f = done.get('f');
   add('a', 'saturated throughput, 3 peers 16 B memory', 'a', 'throughput.perSec', a?.throughput.perSec, '>=', 1_000_000, 'commits/s');
   add('b', 'one in flight p50', 'b', 'latency.p50', b?.latency.p50, '<=', 150, 'us');
   add('b', 'one in flight p99', 'b', 'latency.p99', b?.latency.p99, '<=', 1000, 'us');
@@ -69,5 +73,6 @@ export function checkTargets(done: Map<string, RunResult>): TargetCheck[] {
   add('d', '5 peers saturated, ratio to 3 peers', 'd', 'throughput.perSec / (a)', d && a ? d.throughput.perSec / a.throughput.perSec : undefined, '>=', 0.5, 'x');
   add('e', 'fsync batch throughput, 3 peers', 'e', 'throughput.perSec', e?.throughput.perSec, '>=', 200_000, 'commits/s');
   add('e', 'fsync batch one in flight p50', 'e1', 'latency.p50', e1?.latency.p50, '<=', 1500, 'us');
+  add('f', 'client sessions saturated, ratio to raw (a)', 'f', 'throughput.perSec / (a)', f && a ? f.throughput.perSec / a.throughput.perSec : undefined, '>=', 0.8, 'x');
   return out;
 }

@@ -1,5 +1,5 @@
 import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
-import { SessionClient } from '../node/session-client.js';
+import { SessionClient, type SessionOutcome } from '../node/session-client.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, ProposeOptions } from './client.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
@@ -40,16 +40,48 @@ export class ClientSession {
    * result, retrying until `timeoutMs` (default 30 s). `duplicate` tells that the result came
    * from the session table (an earlier attempt had already been applied).
    */
-  async propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<SessionCommitted> {
-    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+  propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<SessionCommitted> {
+    if (!(command instanceof Uint8Array)) return Promise.reject(new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`));
     if (command.byteLength > this.maxPayload) {
-      throw new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`);
+      return Promise.reject(new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`));
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) return Promise.reject(new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`));
     const deadline = Date.now() + timeoutMs;
-    const { seq } = this.session.command(command);
-    for (let attempt = 0; ; attempt++) {
+    const { seq, frame } = this.session.command(command);
+    // The first attempt sends the fresh frame as it is and, when it is applied, resolves without
+    // the retry loop's async frame: at tens of thousands of commands in flight, each object
+    // kept per command is young-generation garbage collected on the main thread.
+    return this.client.propose(frame, { timeoutMs, retryUnknown: true }).then(
+      (r) => {
+        if (r.result) {
+          const out = this.session.onResult(seq, r.result);
+          if (out.kind === 'applied') return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
+          return this.retryLoop(seq, deadline, timeoutMs, out, 0);
+        }
+        return this.retryLoop(seq, deadline, timeoutMs, null, 0);
+      },
+      (e: unknown) => {
+        if (e instanceof ProposalError && e.reason === 'timeout') return this.retryLoop(seq, deadline, timeoutMs, null, 0);
+        if (e instanceof ProposalError && e.reason === 'stopped') throw new SessionError('stopped', e.message, { cause: e });
+        throw e;
+      },
+    );
+  }
+
+  /** After an attempt that did not settle `seq` (`last`: its outcome, null if none), retry until the deadline. */
+  private async retryLoop(seq: number, deadline: number, timeoutMs: number, last: SessionOutcome | null, attempt: number): Promise<SessionCommitted> {
+    for (; ; attempt++) {
+      if (last) {
+        switch (last.kind) {
+          case 'applied': throw new Error('unreachable: an applied outcome is not retried');
+          case 'out-of-order': await sleep(Math.min(50, 1 + attempt)); break; // an earlier seq is still on its way
+          case 'expired': throw new SessionError('expired', `session ${this.id} has expired (evicted or inactive); open a new one. Command ${seq} was not applied by this attempt`);
+          case 'stale': throw new SessionError('invalid', `session ${this.id} command ${seq}: its result was already acknowledged`);
+          case 'invalid': throw new SessionError('invalid', `session ${this.id} command ${seq} refused: ${last.reason}`);
+        }
+        last = null;
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new SessionError('timeout', `session ${this.id} command ${seq} not applied within ${timeoutMs} ms (it may still be applied, exactly once)`);
       let r;
@@ -63,13 +95,8 @@ export class ClientSession {
       // A commit known only through a snapshot carries no result: ask again, the table answers.
       if (!r.result) continue;
       const out = this.session.onResult(seq, r.result);
-      switch (out.kind) {
-        case 'applied': return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
-        case 'out-of-order': await sleep(Math.min(50, 1 + attempt)); continue; // an earlier seq is still on its way
-        case 'expired': throw new SessionError('expired', `session ${this.id} has expired (evicted or inactive); open a new one. Command ${seq} was not applied by this attempt`);
-        case 'stale': throw new SessionError('invalid', `session ${this.id} command ${seq}: its result was already acknowledged`);
-        case 'invalid': throw new SessionError('invalid', `session ${this.id} command ${seq} refused: ${out.reason}`);
-      }
+      if (out.kind === 'applied') return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
+      last = out;
     }
   }
 }

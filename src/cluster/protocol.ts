@@ -1,3 +1,4 @@
+import type { GcPauses } from './gc-tally.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
@@ -81,6 +82,8 @@ export interface WorkerStats {
   eventLoopUtilization: number;
   /** Bytes of persisted Raft state (hard state and log after the snapshot); see Cluster.persistedStateBytes. */
   raftStateBytes: number;
+  /** This worker's garbage-collection pauses since it started (the maxima: since the previous stats()). */
+  gc: GcPauses;
 }
 
 /** A user-supplied state machine module exports this (for snapshots taken inside the worker). */

@@ -13,6 +13,7 @@ import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
 import { ClientEndpoint } from './client-endpoint.js';
+import { GcTally } from './gc-tally.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
 import { LeaderTransferError } from '../core/leader-transfer.js';
@@ -22,6 +23,7 @@ let node: RaftNode | null = null;
 let transport: RingTransport | null = null;
 let client: ClientEndpoint | null = null;
 let applyPort: MessagePort | null = null;
+const gcTally = new GcTally();
 
 function post(rec: ApplyRecord, transfer: ArrayBuffer[] = []): void {
   applyPort?.postMessage(rec, transfer);
@@ -154,6 +156,7 @@ const api: WorkerApi = {
       heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, cpuPerThread: cpu.perThread,
       eventLoopUtilization: performance.eventLoopUtilization().utilization,
       raftStateBytes: raftStateBytes(c),
+      gc: gcTally.read(),
     };
   },
 
@@ -162,6 +165,7 @@ const api: WorkerApi = {
     transport?.close();
     client?.close();
     applyPort?.close();
+    gcTally.stop();
   },
 };
 

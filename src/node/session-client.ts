@@ -12,7 +12,7 @@
  */
 import {
   SessionStatus, decodeResult, encodeCommand, encodeRegister, encodeUnregister, invalidReason,
-  registeredClientId, statusName, writeU64,
+  putU64, registeredClientId, statusName,
 } from './session-protocol.js';
 
 export type SessionOutcome =
@@ -84,7 +84,7 @@ export class SessionClient {
     const kept = this.pending.get(seq);
     if (!kept) throw new RangeError(`seq ${seq} of session ${this.clientId} is not pending (its outcome is known, or it was never sent)`);
     const frame = kept.slice();
-    writeU64(new DataView(frame.buffer), 17, this.acked); // the ackedThrough field (< seq: acks only pass known outcomes)
+    putU64(frame, 17, this.acked); // the ackedThrough field (< seq: acks only pass known outcomes)
     return frame;
   }
 

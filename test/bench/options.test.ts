@@ -94,3 +94,13 @@ test('contradictory combinations are refused by name', () => {
   refused(['--dir', '/tmp'], '--dir', /--storage file/);
   refused(['--progress', '--no-progress'], '--progress');
 });
+
+test('--sessions: the load and one in flight, each raw and through a session, in one run', () => {
+  const runs = scenariosOf(parseOptions(['--sessions', '--window', '512'])!);
+  assert.deepEqual(runs.map((r) => [r.load.mode === 'closed' ? r.load.window : -1, r.sessions === true]), [[512, false], [512, true], [1, false], [1, true]]);
+  assert.equal(new Set(runs.map((r) => r.name)).size, 4, 'names must differ for bench:compare to match runs');
+  assert.match(runs[1].name, / sessions$/);
+  assert.equal(scenariosOf(parseOptions(['--sessions', '--window', '1'])!).length, 2);
+  assert.equal(scenariosOf(parseOptions([])!).length, 1);
+  refused(['--sessions', '--sweep-window', '1,8'], '--sessions');
+});

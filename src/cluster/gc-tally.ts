@@ -1,0 +1,49 @@
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+
+/** Garbage-collection pauses of one thread, cumulative since its tally started (times in ms). */
+export interface GcPauses {
+  /** Young-generation collections (scavenges): count, total and longest pause. */
+  minorCount: number;
+  minorMs: number;
+  /** Longest minor pause since the previous read (read() resets it). */
+  minorMaxMs: number;
+  /** Everything else (mark-compact, incremental marking steps, weak callbacks). */
+  majorCount: number;
+  majorMs: number;
+  majorMaxMs: number;
+}
+
+/**
+ * Tallies this thread's GC pauses from perf_hooks 'gc' entries (one per collection, delivered
+ * asynchronously in batches, so a read may miss the last few milliseconds' pauses).
+ */
+export class GcTally {
+  private readonly p: GcPauses = { minorCount: 0, minorMs: 0, minorMaxMs: 0, majorCount: 0, majorMs: 0, majorMaxMs: 0 };
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      const p = this.p;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        p.minorCount++; p.minorMs += e.duration; if (e.duration > p.minorMaxMs) p.minorMaxMs = e.duration;
+      } else {
+        p.majorCount++; p.majorMs += e.duration; if (e.duration > p.majorMaxMs) p.majorMaxMs = e.duration;
+      }
+    }
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** The tally so far; the maxima restart from zero after each read. */
+  read(): GcPauses {
+    const out = { ...this.p };
+    this.p.minorMaxMs = 0;
+    this.p.majorMaxMs = 0;
+    return out;
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+}
