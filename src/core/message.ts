@@ -10,15 +10,20 @@ export enum MsgType {
   HeartbeatReply = 6,
   InstallSnapshot = 7,
   InstallSnapshotReply = 8,
+  /** A follower asks the leader for a read index (hint: the follower's read id). */
+  ReadIndex = 20,
+  /** The leader's answer (index: the read index; hint: the read id; reject: cannot serve it). */
+  ReadIndexReply = 21,
 }
 
 export const MSG_TYPE_NAMES: Record<number, string> = {
   1: 'RequestVote', 2: 'RequestVoteReply', 3: 'AppendEntries', 4: 'AppendEntriesReply',
   5: 'Heartbeat', 6: 'HeartbeatReply', 7: 'InstallSnapshot', 8: 'InstallSnapshotReply',
+  20: 'ReadIndex', 21: 'ReadIndexReply',
 };
 
 export function isRequest(t: MsgType): boolean {
-  return t === MsgType.RequestVote || t === MsgType.AppendEntries || t === MsgType.Heartbeat || t === MsgType.InstallSnapshot;
+  return t === MsgType.RequestVote || t === MsgType.AppendEntries || t === MsgType.Heartbeat || t === MsgType.InstallSnapshot || t === MsgType.ReadIndex;
 }
 
 /**
@@ -35,6 +40,8 @@ export function isRequest(t: MsgType): boolean {
  * | reject  | -            | -             | consistency check failed           | -         | -                     | chunk refused               |
  * | done    | -            | -             | -                                  | -         | last chunk            | snapshot installed          |
  * | granted lives in `reject === false` for RequestVoteReply.
+ * | Heartbeat and HeartbeatReply carry the read context id in `offset` (the reply echoes it).
+ * | ReadIndex: hint = read id. ReadIndexReply: hint = read id, index = read index, reject = not served.
  */
 export interface Message {
   type: MsgType;

@@ -31,6 +31,12 @@ export interface TimingOptions {
    * true. 0-byte commands are then refused, and no-op entries are not applied or reported.
    */
   noopOnElection?: boolean;
+  /**
+   * How reads (RaftNode.read) are confirmed: 'index' (default), a heartbeat round to a
+   * majority; 'lease', no round while the leader's lease holds (needs checkQuorum; the lease
+   * is the election timeout minus a clock-drift bound of a fifth of it, see CoreConfig.leaseDriftTicks).
+   */
+  readMode?: 'index' | 'lease';
 }
 
 export interface SnapshotPolicy {

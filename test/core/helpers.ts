@@ -217,6 +217,8 @@ export class Net {
   reorder: (() => number) | null = null;
   /** Return true to deliver the message twice (the copy goes to the back of the queue). */
   duplicate: (m: Message) => boolean = () => false;
+  /** Every read each peer's Readys reported, in order: its index, or 'failed'. */
+  readonly reads: Array<{ peer: number; id: number; index: number | 'failed' }> = [];
   /** Called with every message that is delivered. */
   onDeliver: (m: Message) => void = () => {};
   /** Called after a peer has handled its Readys (after every delivery and every tick). */
@@ -267,7 +269,7 @@ export class Net {
       const rd = c.ready();
       let stored = rd.sendNow.length > 0 ? st.load() : null;
       for (const m of rd.sendNow) {
-        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot,
+        assert.ok(m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot || m.type === MsgType.ReadIndexReply,
           `peer ${id} sends ${describe(m)} in sendNow`);
         assert.equal(m.term, stored!.hardState.term, `peer ${id} sends ${describe(m)} before its term is stored`);
         this.send(m);
@@ -292,6 +294,8 @@ export class Net {
   }
 
   private apply(id: number, rd: Ready): void {
+    for (const r of rd.readStates) this.reads.push({ peer: id, id: r.id, index: r.index });
+    for (const f of rd.readsFailed) this.reads.push({ peer: id, id: f, index: 'failed' });
     const a = this.applied.get(id)!;
     if (rd.applySnapshot) {
       assert.ok(rd.snapshot === rd.applySnapshot || (rd.snapshot && rd.snapshot.index === rd.applySnapshot.index),
