@@ -37,6 +37,11 @@ export interface TimingOptions {
    * is the election timeout minus a clock-drift bound of a fifth of it, see CoreConfig.leaseDriftTicks).
    */
   readMode?: 'index' | 'lease';
+  /**
+   * Lease reads: the bound on clock drift between peers over one election timeout, in ms.
+   * The lease is electionTimeoutMs minus this. Default a fifth of electionTimeoutMs.
+   */
+  leaseDriftMs?: number;
 }
 
 export interface SnapshotPolicy {
@@ -51,6 +56,7 @@ export const TIMING_OPTIONS = {
   tickMs: positiveNumber("granularity of the node's clock, in ms", 10),
   heartbeatMs: positiveNumber('leader heartbeat interval, in ms', 100),
   electionTimeoutMs: positiveNumber('minimum election timeout in ms; each timeout is random in [t, 2t)', 300),
+  leaseDriftMs: { expects: 'a non-negative number', isType: (v) => typeof v === 'number', inRange: (v: number) => Number.isFinite(v) && v >= 0, doc: 'lease reads: the clock-drift bound in ms; the lease is electionTimeoutMs minus it (default a fifth)' },
   ...pickOptions(CORE_OPTIONS, SHARED_CORE_OPTIONS),
 } satisfies OptionTable;
 
@@ -80,6 +86,7 @@ export const NODE_OPTIONS = {
   seed: integer('seed of the election-timeout randomness; default from the id and the clock'),
   onFatal: func('hears about the error that stopped the node (fail-stop); default: rethrow'),
   onOutcome: func('called with the outcome of every accepted proposal, exactly once each'),
+  onRead: func('called with the outcome of every read (RaftNode.read), exactly once each; needs stateMachine.query'),
   scheduler: object('clock and event-loop scheduling { every(ms, fn), soon(fn) }; default real timers', 'an object { every, soon }'),
   checkReadyContract: boolean('check the Ready contract on every Ready (tests, simulation)', false),
 } satisfies OptionTable;
@@ -98,6 +105,9 @@ export function checkNodeOptions(o: unknown): void {
   if (typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
   resolveTiming(opts);
   checkSnapshotPolicy(opts.snapshotPolicy);
+  if ((o as { onRead?: unknown }).onRead && typeof (opts.stateMachine as { query?: unknown } | undefined)?.query !== 'function') {
+    throw new TypeError('option onRead needs a stateMachine with a query(query) method');
+  }
   if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
     throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
   }

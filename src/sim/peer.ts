@@ -5,10 +5,12 @@ import type { RaftCore } from '../core/raft.js';
 import { BackpressureError, Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { OutcomeListener } from '../node/proposal-tracker.js';
+import type { ReadListener } from '../node/read-tracker.js';
 import { RaftNode } from '../node/raft-node.js';
 import type { Scheduler } from '../node/scheduler.js';
 import type { SafetyChecker } from './checker.js';
 import { commandResult } from './commands.js';
+import { encodeApplied } from './read-driver.js';
 import type { Prng } from './prng.js';
 import { SimStorage } from './sim-storage.js';
 import { decodeSnapshot, SimStateMachine } from './state-machine.js';
@@ -20,6 +22,8 @@ export interface PeerEnv {
   send(m: Message): void;
   checker: SafetyChecker;
   onOutcome: (peer: number) => OutcomeListener;
+  /** Where a peer's read results go, when the run reads (see read-driver.ts). */
+  onRead?: (peer: number) => ReadListener | undefined;
   /** The checker looks at the peer's Raft state (also in the middle of a Ready loop). */
   observe: (p: SimPeer) => void;
 }
@@ -98,7 +102,10 @@ export class SimPeer {
       stateMachine: {
         apply: (command, index) => commandResult(command, index),
         snapshot: () => { this.stats.snapshotsTaken++; return sm.encode(sm.applied, this.rng.u32()); },
+        query: () => encodeApplied(sm.applied),
       },
+      readMode: o.readMode, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
+      onRead: this.env.onRead?.(this.id),
       onApply: (b) => {
         // One event can run several Readys (commit, then apply): show the checker the commit first.
         this.env.observe(this);

@@ -2,6 +2,7 @@ import { bytesEqual, makeCommand } from './commands.js';
 import { NetworkFaults, RELIABLE } from './network.js';
 import type { SimCoreOptions, Tear } from './peer.js';
 import { Prng } from './prng.js';
+import { SimReadMode, SimReads } from './read-driver.js';
 import { Simulation, TICK_MS } from './simulation.js';
 import { Trace } from './trace.js';
 
@@ -25,6 +26,19 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Keep this many last event lines and put them in a failure's message (default 0). */
   tailLines?: number;
+  /** Clients also read, in this mode, and every answer is checked for linearizability (default: no reads). */
+  reads?: SimReadMode;
+  /** Lease reads: the drift bound in ticks (default: what the seed's clock skew needs, see leaseDriftFor). */
+  leaseDriftTicks?: number;
+}
+
+/**
+ * The drift bound lease reads need under a clock skew of +-`skewMs` per TICK_MS tick: a
+ * follower's election timeout of e ticks may pass in e * (TICK_MS - skew) ms while the
+ * leader's lease of e - d ticks takes (e - d) * (TICK_MS + skew) ms; one tick of margin.
+ */
+export function leaseDriftFor(electionTicks: number, skewMs: number): number {
+  return Math.ceil((electionTicks * 2 * skewMs) / (TICK_MS + skewMs)) + 1;
 }
 
 /** What one seed chose: printed when it fails, so a reader knows what kind of run it was. */
@@ -69,6 +83,8 @@ export interface RunStats {
   checks: { observations: number; entriesChecked: number; applies: number; restores: number; leaderChecks: number; audits: number };
   traceHash: string;
   profile: Profile;
+  /** Reads issued and how they ended (runs with reads only). */
+  reads?: SimReads['stats'];
 }
 
 export interface RunResult {
@@ -86,7 +102,7 @@ export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 2
 export function replayCommand(seed: number, o: RunOptions): string {
   const peers = o.peers ?? DEFAULTS.peers;
   const steps = o.steps ?? DEFAULTS.steps;
-  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''} --steps ${steps}`;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
 }
 
 /** Draws the seed's personality: some seeds are calm, some are storms. */
@@ -166,10 +182,16 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const rng = new Prng(seed);
   const profile = chooseProfile(rng.fork(), o.snapshots);
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
+  if (o.reads === 'lease') {
+    profile.core.checkQuorum = true;
+    profile.core.readMode = 'lease';
+    profile.core.leaseDriftTicks = o.leaseDriftTicks ?? leaseDriftFor(profile.core.electionTicks, profile.tickSkewMs);
+  }
   const sim = new Simulation(
     { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery },
     rng.fork(), trace);
   const faultRng = rng.fork();
+  const reads = o.reads ? new SimReads(sim, rng.fork(), o.reads, 0.3) : null;
   const ids = sim.peers.map((p) => p.id);
   let nextCommand = 1;
   let partitions = 0;
@@ -215,6 +237,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       }
     }
     compactSome();
+    reads?.tick();
   };
 
   const compactSome = (): void => {
@@ -234,6 +257,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd));
   const phase2 = (): void => {
     compactSome();
+    reads?.tick();
     const leader = sim.leaders()[0];
     if (!leader) return;
     const term = leader.core!.term;
@@ -265,6 +289,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       snapshotsTaken: sum('snapshotsTaken'), snapshotsInstalled: sum('snapshotsInstalled'),
       messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
       checks: { ...sim.checker.counts }, traceHash: trace.digest(), profile,
+      ...(reads ? { reads: { ...reads.stats } } : {}),
     };
   };
 

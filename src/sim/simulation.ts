@@ -1,6 +1,7 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
 import { Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
+import type { ReadListener } from '../node/read-tracker.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decode, encode } from '../transport/codec.js';
 import { SafetyChecker } from './checker.js';
@@ -65,6 +66,8 @@ export class Simulation {
   readonly outcomes: OutcomeChecker;
   /** Called every TICK_MS of virtual time: the scenario injects faults and proposals here. */
   onDriverTick: () => void = () => {};
+  /** Where each peer's read results go (set by SimReads before start()); none: peers do not read. */
+  onRead: ((peer: number) => ReadListener) | null = null;
   readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0 };
   private readonly timers = new EventQueue<TimerEvent>();
   private readonly ids: number[];
@@ -75,7 +78,7 @@ export class Simulation {
     this.network = new SimNetwork(rng.fork(), this.ids);
     this.checker = new SafetyChecker(this.ids);
     this.outcomes = new OutcomeChecker(this.checker);
-    const env = { send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomes.listener(id), observe: (p: SimPeer) => this.afterInput(p) };
+    const env = { send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomes.listener(id), observe: (p: SimPeer) => this.afterInput(p), onRead: (id: number) => this.onRead?.(id) };
     for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
   }
 
