@@ -49,11 +49,16 @@ export class SimReads {
     for (let k = 0; k < n; k++) {
       // Leaders (stale ones included: those are the interesting ones) or, for follower reads, anyone.
       const p = this.mode !== 'follower' && leaders.length > 0 && this.rng.chance(0.9) ? this.rng.pick(leaders) : this.rng.pick(up);
-      const tag = this.nextTag++;
-      this.pending.set(tag, { peer: p.id, committedAtStart: this.sim.checker.committedIndex, issuedAt: this.sim.now });
-      this.stats.issued++;
-      p.node!.read(new Uint8Array(0), tag);
+      this.issue(p.id);
     }
+  }
+
+  /** Issues one read to peer `id` (which must be up) now. */
+  issue(id: number): void {
+    const tag = this.nextTag++;
+    this.pending.set(tag, { peer: id, committedAtStart: this.sim.checker.committedIndex, issuedAt: this.sim.now });
+    this.stats.issued++;
+    this.sim.peer(id).node!.read(new Uint8Array(0), tag);
   }
 
   /** Reads issued and not answered yet. */
