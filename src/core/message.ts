@@ -41,7 +41,8 @@ export function isRequest(t: MsgType): boolean {
  * | done    | -            | -             | -                                  | -         | last chunk            | snapshot installed          |
  * | granted lives in `reject === false` for RequestVoteReply.
  * | Heartbeat and HeartbeatReply carry the read context id in `offset` (the reply echoes it).
- * | ReadIndex: hint = read id. ReadIndexReply: hint = read id, index = read index, reject = not served.
+ * | ReadIndex: hint = read id, commit = the follower's nonce. ReadIndexReply: hint = read id, commit = that nonce,
+ * |   index = read index, reject = not served.
  */
 export interface Message {
   type: MsgType;

@@ -46,6 +46,8 @@ export class RaftCore {
   private readonly reads = new ReadOnly();
   /** Ticks since this core started: the clock of the lease and of forwarded reads. */
   private ticks = 0;
+  /** This life's nonce on forwarded reads (0: none drawn yet); see readNonce. */
+  private forwardNonce = 0;
   /** What checkInvariants() last saw: term and commit never move back. */
   private checkedTerm = 0;
   private checkedCommit = 0;
@@ -173,7 +175,7 @@ export class RaftCore {
         case MsgType.Heartbeat: this.reply(m, MsgType.HeartbeatReply); break;
         case MsgType.InstallSnapshot: { const r = this.reply(m, MsgType.InstallSnapshotReply); r.reject = true; r.index = m.index; break; }
         case MsgType.RequestVote: { const r = this.reply(m, MsgType.RequestVoteReply); r.reject = true; break; }
-        case MsgType.ReadIndex: { const r = this.reply(m, MsgType.ReadIndexReply); r.reject = true; r.hint = m.hint; break; }
+        case MsgType.ReadIndex: { const r = this.reply(m, MsgType.ReadIndexReply); r.reject = true; r.hint = m.hint; r.commit = m.commit; break; }
         default: break; // stale replies are dropped
       }
       return;
@@ -185,7 +187,7 @@ export class RaftCore {
       case MsgType.Heartbeat: return this.onHeartbeat(m);
       case MsgType.InstallSnapshot: return this.onInstallSnapshot(m);
       case MsgType.ReadIndex: return this.onReadIndex(m);
-      case MsgType.ReadIndexReply: return this.reads.answered(m.hint, m.from, m.index, m.reject);
+      case MsgType.ReadIndexReply: if (m.commit === this.forwardNonce) this.reads.answered(m.hint, m.from, m.index, m.reject); return;
       case MsgType.AppendEntriesReply:
       case MsgType.HeartbeatReply:
       case MsgType.InstallSnapshotReply: {
@@ -627,6 +629,7 @@ export class RaftCore {
       this.reads.forward(id, this.leaderId, this.ticks);
       const m = message(MsgType.ReadIndex, this.id, this.leaderId, this.term);
       m.hint = id;
+      m.commit = this.readNonce();
       this.sendAfter.push(m); // our term may not be on disk yet
     } else {
       this.reads.fail(id);
@@ -643,20 +646,30 @@ export class RaftCore {
     return this.cfg.electionTicks - this.cfg.leaseDriftTicks;
   }
 
-  private leaderRead(id: number, from: number): void {
-    const inTerm = this.committedInTerm();
-    if (inTerm && this.cfg.readMode === 'lease' && this.reads.leaseValid(this.ticks, this.leaseTicks)) {
-      this.answerRead(id, from, this.commitIndex);
-      return;
-    }
-    this.reads.enqueue(id, from, inTerm ? this.commitIndex : -1);
+  /**
+   * Read ids restart with every life of a peer, so a forwarded read also carries this life's
+   * nonce (drawn at the first forward), and an answer meant for an earlier life is ignored.
+   */
+  private readNonce(): number {
+    if (this.forwardNonce === 0) this.forwardNonce = 1 + Math.floor(this.cfg.random() * 2 ** 48);
+    return this.forwardNonce;
   }
 
-  private answerRead(id: number, from: number, index: number): void {
+  private leaderRead(id: number, from: number, nonce = 0): void {
+    const inTerm = this.committedInTerm();
+    if (inTerm && this.cfg.readMode === 'lease' && this.reads.leaseValid(this.ticks, this.leaseTicks)) {
+      this.answerRead(id, from, this.commitIndex, nonce);
+      return;
+    }
+    this.reads.enqueue(id, from, inTerm ? this.commitIndex : -1, nonce);
+  }
+
+  private answerRead(id: number, from: number, index: number, nonce: number): void {
     if (from < 0) { this.reads.ready(id, index); return; }
     const r = message(MsgType.ReadIndexReply, this.id, from, this.term);
     r.index = index;
     r.hint = id;
+    r.commit = nonce;
     this.sendNow.push(r); // a leader's term is on disk (it voted for itself first)
   }
 
@@ -670,9 +683,10 @@ export class RaftCore {
       const r = this.reply(m, MsgType.ReadIndexReply);
       r.reject = true;
       r.hint = m.hint;
+      r.commit = m.commit;
       return;
     }
-    this.leaderRead(m.hint, m.from);
+    this.leaderRead(m.hint, m.from, m.commit);
   }
 
   private readsHaveOutput(): boolean {
@@ -701,7 +715,7 @@ export class RaftCore {
 
   private confirmReads(): void {
     for (const r of this.reads.confirm(this.reads.quorumCtx(this.peers, this.id))) {
-      if (r.from >= 0) this.answerRead(r.id, r.from, r.index);
+      if (r.from >= 0) this.answerRead(r.id, r.from, r.index, r.nonce);
     }
   }
 
@@ -710,6 +724,7 @@ export class RaftCore {
     for (const r of this.reads.resetLeader()) {
       const m = message(MsgType.ReadIndexReply, this.id, r.from, this.term);
       m.hint = r.id;
+      m.commit = r.nonce;
       m.reject = true;
       this.sendAfter.push(m); // a new term may not be on disk yet
     }

@@ -30,6 +30,8 @@ interface PendingRead {
   index: number;
   /** The heartbeat round that confirms it; 0 until one is assigned. */
   ctx: number;
+  /** The forwarding follower's nonce, echoed in the answer. */
+  nonce: number;
 }
 
 /** A read this follower forwarded to the leader, waiting for its index. */
@@ -77,8 +79,8 @@ export class ReadOnly {
   // ------------------------------------------------------------- leader side
 
   /** Queues a read (from = -1 for one of this peer's own) at `index` (-1: not known yet, see termCommitted). */
-  enqueue(id: number, from: number, index: number): void {
-    this.pending.push({ id, from, index, ctx: 0 });
+  enqueue(id: number, from: number, index: number, nonce = 0): void {
+    this.pending.push({ id, from, index, ctx: 0, nonce });
   }
 
   /** Whether some read still needs a heartbeat round (`termCommitted`: reads without an index will get one). */

@@ -237,3 +237,25 @@ describe('reads under a lossy, reordering network', () => {
     }
   });
 });
+
+describe('forwarded reads across a restart', () => {
+  test("an answer meant for the follower's earlier life is ignored (read ids restart, the nonce does not)", () => {
+    const hello = msg(MsgType.Heartbeat, 1, 2, 1, { commit: 0 });
+    const forwardOf = (c: RaftCore): Message => drain(c).flatMap((rd) => rd.sendAfterPersist).find((m) => m.type === MsgType.ReadIndex)!;
+    const before = new RaftCore(config({ id: 2, random: seeded(1) }));
+    before.step(hello);
+    drain(before);
+    before.readIndex(1);
+    const old = forwardOf(before);
+    const after = new RaftCore(config({ id: 2, random: seeded(2) })); // the same peer, restarted
+    after.step(hello);
+    drain(after);
+    after.readIndex(1);
+    const now = forwardOf(after);
+    assert.notEqual(old.commit, now.commit);
+    after.step(msg(MsgType.ReadIndexReply, 1, 2, 1, { hint: 1, index: 99, commit: old.commit }));
+    assert.deepEqual(drain(after).flatMap((rd) => rd.readStates), [], 'answered with the index of an earlier read');
+    after.step(msg(MsgType.ReadIndexReply, 1, 2, 1, { hint: 1, index: 0, commit: now.commit }));
+    assert.deepEqual(drain(after).flatMap((rd) => rd.readStates), [{ id: 1, index: 0 }]);
+  });
+});
