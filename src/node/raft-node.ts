@@ -76,6 +76,12 @@ export class RaftNode {
   private readonly tracker: ProposalTracker | null;
   private readonly readTracker: ReadTracker | null;
   private readonly contract: ReadyContract | null;
+  /**
+   * Highest index the state machine holds. Not core.appliedIndex: that moves when the core
+   * hands entries out or installs a snapshot, which may be a Ready before the state machine
+   * gets them (while a write is under way); a read served in between would be stale.
+   */
+  private smApplied = 0;
   private flushScheduled = false;
   /** A Ready whose write has not landed yet. */
   private persisting = false;
@@ -254,7 +260,7 @@ export class RaftNode {
     if (rd.sendAfterPersist.length > 0) this.opts.transport.send(rd.sendAfterPersist);
     if (rd.applySnapshot) this.restore(rd.applySnapshot);
     if (rd.committed && rd.committed.count > 0) this.apply(rd.committed);
-    if (this.readTracker) this.readTracker.reported(rd.readStates, rd.readsFailed, this.core.appliedIndex);
+    if (this.readTracker) this.readTracker.reported(rd.readStates, rd.readsFailed, this.smApplied);
     this.core.advance(rd);
     this.maybeSnapshot();
   }
@@ -272,6 +278,7 @@ export class RaftNode {
   }
 
   private apply(b: EntryBatch): void {
+    this.smApplied = b.firstIndex + b.count - 1;
     const sm = this.opts.stateMachine;
     let results: Array<Uint8Array | undefined> | null = null;
     if (sm) {
@@ -296,6 +303,7 @@ export class RaftNode {
   }
 
   private restore(s: Snapshot): void {
+    this.smApplied = s.index;
     this.opts.stateMachine?.restore?.(s.data, s.index, s.term);
     this.tracker?.restored(s.index, s.term);
     this.opts.onRestore?.(s);

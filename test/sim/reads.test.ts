@@ -32,6 +32,12 @@ describe('reads under faults are linearizable', () => {
     it(`${reads} reads, no snapshots: ${n} seeds`, () => { sweep(40_001, n, { peers: 3, steps: 800, reads }); });
     it(`${reads} reads, snapshots: ${n} seeds`, () => { sweep(50_001, n, { peers: 3, steps: 800, snapshots: true, reads }); });
   }
+  it('regression: a snapshot installed while a write is under way (the read waited for the core, not the state machine)', () => {
+    // Seed 50109 served a follower read from a state machine 5 entries behind the snapshot the core had installed.
+    const r = runSeed(50109, { peers: 3, steps: 800, snapshots: true, reads: 'follower' });
+    assert.ok(r.ok, r.error);
+    assert.ok(r.stats.snapshotsInstalled > 0 && r.stats.reads!.served > 100);
+  });
   it('5 peers, follower reads with snapshots: 30 seeds', () => { sweep(60_001, 30, { peers: 5, steps: 600, snapshots: true, reads: 'follower' }); });
 });
 
@@ -41,12 +47,12 @@ function withPatch<T extends object, K extends keyof T>(proto: T, key: K, impl: 
   try { body(); } finally { proto[key] = original; }
 }
 
-type ReadInternals = { answerRead(id: number, from: number, index: number): void; commitIndex: number };
+type ReadInternals = { answerRead(id: number, from: number, index: number, nonce: number): void; commitIndex: number };
 
 describe('planted read bugs are caught', () => {
   it('a leader that answers ReadIndex reads without the heartbeat round (stale after it is partitioned and replaced)', () => {
-    const proto = RaftCore.prototype as unknown as { leaderRead(id: number, from: number): void };
-    withPatch(proto, 'leaderRead', function (this: ReadInternals, id: number, from: number) { this.answerRead(id, from, this.commitIndex); }, () => {
+    const proto = RaftCore.prototype as unknown as { leaderRead(id: number, from: number, nonce?: number): void };
+    withPatch(proto, 'leaderRead', function (this: ReadInternals, id: number, from: number, nonce = 0) { this.answerRead(id, from, this.commitIndex, nonce); }, () => {
       let err: string | null = null;
       for (let seed = 1; seed <= 100 && !err; seed++) err = runSeed(seed, { peers: 3, steps: 800, reads: 'index' }).error ?? null;
       assert.ok(err, 'no seed caught it');
