@@ -1,5 +1,6 @@
 import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
+import { ClusterReader, type ReadOptions } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAck } from './client-protocol.js';
 
@@ -119,6 +120,7 @@ export class ClusterClient {
   private readonly maxPending: number;
   private closedReason: string | null = null;
   private flushQueued = false;
+  private readonly reader: ClusterReader;
   /** The peer proposals go to; follows leader hints. */
   leader = 0;
   /** Called for each committed command (streaming form), with the apply result if there was one. */
@@ -129,6 +131,7 @@ export class ClusterClient {
   constructor(size: number, private readonly limits: ClientLimits = { maxCommandBytes: 1 << 20, noopReserved: true }) {
     this.channels = new Array(size).fill(null);
     this.maxPending = limits.maxPending ?? 1 << 20;
+    this.reader = new ClusterReader(size, () => this.leader, (p) => { this.leader = p; });
   }
 
   /** Cluster: peer `i` (re)started with these ring ends; the outcome of what was in flight to its old self is unknown. */
@@ -143,6 +146,23 @@ export class ClusterClient {
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
     this.channels[i] = { link, seqs: new SeqMap(), results: new Map(), fatal: undefined };
+  }
+
+  /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
+  attachReads(i: number, ends: RingLinkEnds | null): void {
+    this.reader.attach(i, ends);
+  }
+
+  /**
+   * A linearizable read: runs `stateMachine.query(query)` on the leader once it has confirmed
+   * its leadership and applied its commit index ('leader'), or on any peer once it has
+   * applied the leader's commit index ('follower'). Resolves with the query's result; rejects
+   * with a ReadFailedError: 'query-failed' (the state machine refused it; nothing changed),
+   * 'timeout' (no peer could answer in time: refusals, lost leaders and crashes are retried
+   * until then), 'crashed' (options.peer is down), 'stopped', 'no-query'.
+   */
+  read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
+    return this.reader.read(query, options);
   }
 
   /** Commands sent and not yet settled. */
@@ -211,6 +231,7 @@ export class ClusterClient {
   close(reason = 'the cluster is stopped'): void {
     for (let i = 0; i < this.channels.length; i++) this.attach(i, null);
     this.closedReason = reason;
+    this.reader.close(reason);
     for (const w of this.retrying) w.reject(new ProposalError('stopped', reason));
     this.retrying.clear();
   }

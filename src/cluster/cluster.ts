@@ -131,6 +131,8 @@ export class Cluster {
   private fatalError: string | null = null;
   private clientInstance: ClusterClient | null = null;
   private readonly clientEnds: Array<RingLinkEnds | null>;
+  /** The main thread's ends of each peer's read link (see read-protocol.ts). */
+  private readonly readEnds: Array<RingLinkEnds | null>;
   private readonly ringBytes: number;
   /** The file: URL of the stateMachine option, resolved once against the caller's working directory. */
   private readonly stateMachineUrl: string | null;
@@ -146,6 +148,7 @@ export class Cluster {
     this.seedCounter = this.seed;
     this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
     this.clientEnds = new Array(this.size).fill(null);
+    this.readEnds = new Array(this.size).fill(null);
     // a ring must hold two of the largest records: an AppendEntries batch or a command
     const largest = Math.max(opts.maxBatchBytes ?? CORE_DEFAULTS.maxBatchBytes, this.maxCommandBytes) * 1.6 + 4096;
     this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
@@ -171,6 +174,7 @@ export class Cluster {
     if (!this.clientInstance) {
       this.clientInstance = new ClusterClient(this.size, { maxCommandBytes: this.maxCommandBytes, noopReserved: this.opts.noopOnElection !== false });
       this.clientEnds.forEach((ends, i) => { if (ends && this.peersState[i]) this.clientInstance!.attach(i, ends); });
+      this.readEnds.forEach((ends, i) => { if (ends && this.peersState[i]) this.clientInstance!.attachReads(i, ends); });
     }
     return this.clientInstance;
   }
@@ -289,6 +293,8 @@ export class Cluster {
     inc.markDown(new PeerDownError(i));
     this.clientEnds[i] = null;
     this.clientInstance?.attach(i, null);
+    this.readEnds[i] = null;
+    this.clientInstance?.attachReads(i, null);
     inc.applyPort?.close();
     const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
@@ -418,6 +424,12 @@ export class Cluster {
     transfers.push(clientChannel.port2);
     this.clientInstance?.attach(i, { outSab: clientRings.sabAB, inSab: clientRings.sabBA, port: clientChannel.port1 });
     this.clientEnds[i] = { outSab: clientRings.sabAB, inSab: clientRings.sabBA, port: clientChannel.port1 };
+    const readChannel = new MessageChannel();
+    const readRings = createRingLinkPair(this.ringBytes);
+    const readLink: RingLinkEnds = { outSab: readRings.sabBA, inSab: readRings.sabAB, port: readChannel.port2 };
+    transfers.push(readChannel.port2);
+    this.readEnds[i] = { outSab: readRings.sabAB, inSab: readRings.sabBA, port: readChannel.port1 };
+    this.clientInstance?.attachReads(i, this.readEnds[i]);
     if (workerApplyPort) transfers.push(workerApplyPort);
     const journal = this.journals[i];
     const storage = this.opts.storage;
@@ -438,6 +450,7 @@ export class Cluster {
       applyPort: workerApplyPort,
       peerLinks,
       clientLink,
+      readLink,
       stateMachineModule: this.stateMachineUrl,
       snapshotPolicy: this.opts.snapshotPolicy,
       sessions: this.opts.sessions ? (this.opts.sessions === true ? {} : this.opts.sessions) : null,

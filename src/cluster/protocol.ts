@@ -25,6 +25,8 @@ export interface WorkerInit {
   peerLinks: Array<[number, RingLinkEnds]>;
   /** The link to the main thread's ClusterClient. */
   clientLink: RingLinkEnds | null;
+  /** The read link to the main thread's ClusterClient (see read-protocol.ts). */
+  readLink?: RingLinkEnds | null;
   stateMachineModule: string | null;
   snapshotPolicy: SnapshotPolicy | undefined;
   /** Wrap the state machine in the exactly-once session layer (null: raw mode). */

@@ -12,6 +12,7 @@ import { FaultyTransport } from '../transport/faulty-transport.js';
 import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
+import { ReadEndpoint } from './read-endpoint.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { GcTally } from './gc-tally.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
@@ -22,6 +23,7 @@ import { LeaderTransferError } from '../core/leader-transfer.js';
 let node: RaftNode | null = null;
 let transport: RingTransport | null = null;
 let client: ClientEndpoint | null = null;
+let reads: ReadEndpoint | null = null;
 let applyPort: MessagePort | null = null;
 const gcTally = new GcTally();
 
@@ -87,6 +89,8 @@ const api: WorkerApi = {
       storage,
       stateMachine: sm,
       snapshotPolicy: init.snapshotPolicy,
+      // Reads are tagged with their read id on the read link.
+      onRead: sm?.query ? (tag, ok, v) => reads?.onOutcome(tag, ok, v) : undefined,
       // Proposals of the client ring are tagged with their seq (>= 0); those of start() with -index.
       onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
         if (firstTag >= 0) client?.onOutcome(outcome, firstTag, count, firstIndex, term, results, resultOffset);
@@ -112,6 +116,7 @@ const api: WorkerApi = {
     const n = node;
     faulty.onMessage((m) => n.receive(m));
     if (init.clientLink) client = new ClientEndpoint(init.clientLink, n);
+    if (init.readLink) reads = new ReadEndpoint(init.readLink, n, typeof sm?.query === 'function');
     return started;
   },
 
@@ -164,6 +169,7 @@ const api: WorkerApi = {
     await node?.stop();
     transport?.close();
     client?.close();
+    reads?.close();
     applyPort?.close();
     gcTally.stop();
   },

@@ -40,6 +40,18 @@ export interface CoreConfig {
    * rejoins without deposing a healthy leader. Default true.
    */
   preVote?: boolean;
+  /**
+   * How the leader confirms a read (readIndex): 'index' (default) with a heartbeat round to a
+   * majority; 'lease' without one while its lease holds (needs checkQuorum). See leaseDriftTicks.
+   */
+  readMode?: 'index' | 'lease';
+  /**
+   * Lease reads: the bound on clock drift, in ticks. The lease lasts electionTicks -
+   * leaseDriftTicks of the leader's ticks after a round a majority acknowledged; it is safe
+   * while no peer's clock runs more than this many ticks ahead of the leader's over an
+   * election timeout. Default ceil(electionTicks / 5); must be below electionTicks.
+   */
+  leaseDriftTicks?: number;
 }
 
 export interface ResolvedCoreConfig extends Required<CoreConfig> {}
@@ -63,14 +75,16 @@ export const CORE_OPTIONS = {
   maxUncommittedEntries: positiveInt('the leader refuses proposals beyond this many uncommitted entries (back-pressure)', 1 << 20),
   noopOnElection: boolean('a new leader appends an empty no-op entry; 0-byte commands are then refused', true),
   preVote: boolean('a peer asks for pre-votes before it raises its term to campaign (no disruption by rejoining peers)', true),
+  readMode: { expects: "'index' or 'lease'", isType: (v) => typeof v === 'string', inRange: (v: string) => v === 'index' || v === 'lease', default: 'index', doc: "how the leader confirms reads: 'index' (a heartbeat round) or 'lease' (needs checkQuorum)" },
+  leaseDriftTicks: nonNegativeInt('lease reads: the clock-drift bound in ticks; the lease is electionTicks minus it (default electionTicks / 5)'),
 } satisfies OptionTable;
 
 /** The core options that RaftNode and Cluster accept as they are. */
 export const SHARED_CORE_OPTIONS = [
-  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum', 'preVote',
+  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum', 'preVote', 'readMode',
 ] as const;
 
-export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random'>;
+export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random' | 'leaseDriftTicks'>;
 
 export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
   checkOptions(CORE_OPTIONS, c, 'RaftCore');
@@ -82,5 +96,12 @@ export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
     throw new RangeError(`option electionTicks (${c.electionTicks}) must be larger than heartbeatTicks (${c.heartbeatTicks})`);
   }
   const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
-  return { ...CORE_DEFAULTS, ...given } as ResolvedCoreConfig;
+  const r = { ...CORE_DEFAULTS, leaseDriftTicks: Math.ceil(c.electionTicks / 5), ...given } as ResolvedCoreConfig;
+  if (r.leaseDriftTicks >= r.electionTicks) {
+    throw new RangeError(`option leaseDriftTicks (${r.leaseDriftTicks}) must be below electionTicks (${r.electionTicks}): the lease is their difference`);
+  }
+  if (r.readMode === 'lease' && !r.checkQuorum) {
+    throw new RangeError("option readMode 'lease' needs checkQuorum: true (a leader cut off from a majority must step down)");
+  }
+  return r;
 }

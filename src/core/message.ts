@@ -15,17 +15,22 @@ export enum MsgType {
   PreVoteReply = 10,
   /** Leader to the target of a leader transfer: campaign now. */
   TimeoutNow = 11,
+  /** A follower asks the leader for a read index (hint: the follower's read id). */
+  ReadIndex = 20,
+  /** The leader's answer (index: the read index; hint: the read id; reject: cannot serve it). */
+  ReadIndexReply = 21,
 }
 
 export const MSG_TYPE_NAMES: Record<number, string> = {
   1: 'RequestVote', 2: 'RequestVoteReply', 3: 'AppendEntries', 4: 'AppendEntriesReply',
   5: 'Heartbeat', 6: 'HeartbeatReply', 7: 'InstallSnapshot', 8: 'InstallSnapshotReply',
   9: 'PreVote', 10: 'PreVoteReply', 11: 'TimeoutNow',
+  20: 'ReadIndex', 21: 'ReadIndexReply',
 };
 
 export function isRequest(t: MsgType): boolean {
   return t === MsgType.RequestVote || t === MsgType.AppendEntries || t === MsgType.Heartbeat || t === MsgType.InstallSnapshot ||
-    t === MsgType.PreVote || t === MsgType.TimeoutNow;
+    t === MsgType.PreVote || t === MsgType.TimeoutNow || t === MsgType.ReadIndex;
 }
 
 /**
@@ -45,6 +50,9 @@ export function isRequest(t: MsgType): boolean {
  * | PreVote has RequestVote's fields, its term being the one the sender would campaign in.
  * | `done` on RequestVote and PreVote: the campaign comes from a leader transfer (TimeoutNow),
  * |   so peers that still hear from the leader answer it anyway (no vote stickiness).
+ * | Heartbeat and HeartbeatReply carry the read context id in `offset` (the reply echoes it).
+ * | ReadIndex: hint = read id, commit = the follower's nonce. ReadIndexReply: hint = read id, commit = that nonce,
+ * |   index = read index, reject = not served.
  */
 export interface Message {
   type: MsgType;

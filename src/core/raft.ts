@@ -6,6 +6,7 @@ import { Message, MsgType, message } from './message.js';
 import { FollowUp, Progress, ProgressState } from './progress.js';
 import { isMajority, majorityIndex } from './quorum.js';
 import { LeaderTransferError, TransferInProgressError } from './leader-transfer.js';
+import { ReadOnly } from './read-only.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { BackpressureError, InvariantError, NO_VOTE, PersistedState, ProposeResult, Ready, Role, Snapshot } from './types.js';
 
@@ -42,6 +43,12 @@ export class RaftCore {
   private readonly votes = new Set<number>();
   private readonly progress = new Map<number, Progress>();
   private readonly snapshotReceiver = new SnapshotReceiver();
+  /** Linearizable reads under way (see read-only.ts). */
+  private readonly reads = new ReadOnly();
+  /** Ticks since this core started: the clock of the lease and of forwarded reads. */
+  private ticks = 0;
+  /** This life's nonce on forwarded reads (0: none drawn yet); see readNonce. */
+  private forwardNonce = 0;
   /** What checkInvariants() last saw: term and commit never move back. */
   private checkedTerm = 0;
   private checkedCommit = 0;
@@ -96,6 +103,7 @@ export class RaftCore {
 
   tick(): void {
     this.tickRole();
+    this.tickReads();
     this.checkInvariants();
   }
 
@@ -114,6 +122,7 @@ export class RaftCore {
       }
       if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
         this.heartbeatElapsed = 0;
+        this.startReadRound();
         for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
       } else {
         this.notifyCommit();
@@ -156,6 +165,8 @@ export class RaftCore {
   }
 
   private stepMessage(m: Message): void {
+    // Vote stickiness (and, in lease mode, the lease's promise): a peer that hears from a
+    // current leader ignores campaigns, unless they come from a leader transfer.
     if (this.ignoresCampaign(m)) return;
     if (m.term > this.term && !isPreVoteTraffic(m)) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
@@ -177,6 +188,7 @@ export class RaftCore {
         case MsgType.InstallSnapshot: { const r = this.reply(m, MsgType.InstallSnapshotReply); r.reject = true; r.index = m.index; break; }
         case MsgType.RequestVote: { const r = this.reply(m, MsgType.RequestVoteReply); r.reject = true; break; }
         case MsgType.PreVote: { const r = this.reply(m, MsgType.PreVoteReply); r.reject = true; break; }
+        case MsgType.ReadIndex: { const r = this.reply(m, MsgType.ReadIndexReply); r.reject = true; r.hint = m.hint; r.commit = m.commit; break; }
         default: break; // stale replies are dropped
       }
       return;
@@ -190,6 +202,8 @@ export class RaftCore {
       case MsgType.PreVote: return this.onPreVote(m);
       case MsgType.PreVoteReply: return this.onPreVoteReply(m);
       case MsgType.TimeoutNow: return this.onTimeoutNow();
+      case MsgType.ReadIndex: return this.onReadIndex(m);
+      case MsgType.ReadIndexReply: if (m.commit === this.forwardNonce) this.reads.answered(m.hint, m.from, m.index, m.reject); return;
       case MsgType.AppendEntriesReply:
       case MsgType.HeartbeatReply:
       case MsgType.InstallSnapshotReply: {
@@ -198,6 +212,7 @@ export class RaftCore {
         const pr = this.progress.get(m.from);
         if (!pr) return;
         pr.recentActive = true;
+        if (m.type === MsgType.HeartbeatReply) this.onReadEcho(m);
         if (m.type === MsgType.AppendEntriesReply) this.onAppendEntriesReply(m, pr);
         else if (m.type === MsgType.HeartbeatReply) this.followUp(m.from, pr, pr.heartbeatAnswered(m.index, m.hint, this.log.lastIndex, this.cfg.heartbeatTicks));
         else this.onInstallSnapshotReply(m, pr);
@@ -228,7 +243,7 @@ export class RaftCore {
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
-    return this.needBroadcast || this.hardStateDirty || this.snapshotToPersist !== null || this.log.hasUnstable() ||
+    return this.needBroadcast || this.hardStateDirty || this.readsHaveOutput() || this.snapshotToPersist !== null || this.log.hasUnstable() ||
       this.commitIndex > this.appliedIndex || this.sendNow.length > 0 || this.sendAfter.length > 0;
   }
 
@@ -237,6 +252,8 @@ export class RaftCore {
       this.needBroadcast = false;
       if (this.role === Role.Leader) this.broadcastAppend();
     }
+    this.flushReads();
+    const reads = this.reads.take();
     const rd: Ready = {
       hardState: this.hardStateDirty ? { term: this.term, votedFor: this.votedFor } : null,
       snapshot: this.snapshotToPersist,
@@ -245,6 +262,8 @@ export class RaftCore {
       sendAfterPersist: this.sendAfter,
       applySnapshot: this.snapshotToApply,
       committed: null,
+      readStates: reads.states,
+      readsFailed: reads.failed,
     };
     this.hardStateDirty = false;
     this.snapshotToPersist = null;
@@ -317,6 +336,7 @@ export class RaftCore {
     this.preCampaigning = false;
     this.transferTo = -1;
     this.resetElectionTimeout();
+    this.readsRoleChanged();
   }
 
   /** `transfer`: the campaign a TimeoutNow asked for; its RequestVotes pass vote stickiness. */
@@ -330,6 +350,7 @@ export class RaftCore {
     this.votes.clear();
     this.votes.add(this.id);
     this.resetElectionTimeout();
+    this.readsRoleChanged();
     if (isMajority(this.votes.size, this.peers.length)) {
       this.becomeLeader();
       return;
@@ -350,6 +371,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
+    this.readsRoleChanged();
     for (const id of this.others) {
       const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight);
       pr.recentActive = true;
@@ -401,7 +423,7 @@ export class RaftCore {
     if (this.role === Role.Leader) throw new InvariantError(`two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role === Role.Candidate) this.becomeFollower(this.term, m.from);
     this.preCampaigning = false;
-    this.leaderId = m.from;
+    if (this.leaderId !== m.from) { this.leaderId = m.from; this.readsRoleChanged(); }
     this.electionElapsed = 0;
   }
 
@@ -462,6 +484,7 @@ export class RaftCore {
     const r = this.reply(m, MsgType.HeartbeatReply);
     r.index = this.log.lastIndex;
     r.hint = m.hint;
+    r.offset = m.offset; // the read context id, echoed
   }
 
   private onInstallSnapshot(m: Message): void {
@@ -580,6 +603,7 @@ export class RaftCore {
     const m = message(MsgType.Heartbeat, this.id, to, this.term);
     m.commit = Math.min(pr.match, this.commitIndex);
     m.hint = pr.next - 1;
+    m.offset = this.reads.currentCtx;
     if (m.commit > pr.sentCommit) pr.sentCommit = m.commit;
     this.sendNow.push(m);
   }
@@ -739,6 +763,141 @@ export class RaftCore {
     this.sendAfter.push(r);
     return r;
   }
+
+  // ---------------------------------------------------------------- reads (read-only.ts keeps the state)
+
+  /**
+   * Asks for a linearizable read under `id` (a non-negative integer the caller chooses, unique
+   * among its reads under way). A later Ready reports it in readStates with the index the
+   * state machine must have applied before the read may be served, or in readsFailed (this
+   * peer lost or has no leader, or a forwarded read timed out): never both, exactly once.
+   * On the leader (dissertation 6.4): the commit index, once an entry of this term has
+   * committed, confirmed by a heartbeat round to a majority (or by the lease in readMode
+   * 'lease'). On a follower: the read is forwarded to the leader, which answers the index.
+   */
+  readIndex(id: number): void {
+    if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`read id must be a non-negative safe integer, got ${id}`);
+    if (this.role === Role.Leader) {
+      this.leaderRead(id, -1);
+    } else if (this.leaderId >= 0) {
+      this.reads.forward(id, this.leaderId, this.ticks);
+      const m = message(MsgType.ReadIndex, this.id, this.leaderId, this.term);
+      m.hint = id;
+      m.commit = this.readNonce();
+      this.sendAfter.push(m); // our term may not be on disk yet
+    } else {
+      this.reads.fail(id);
+    }
+  }
+
+  /** Reads this peer has under way: its own and forwarded ones on a leader, forwarded ones on a follower. */
+  get readsPending(): number {
+    return this.reads.pendingCount + this.reads.forwardedCount;
+  }
+
+  /** Lease reads: the lease a majority's acknowledgement gives, in this peer's ticks. */
+  get leaseTicks(): number {
+    return this.cfg.electionTicks - this.cfg.leaseDriftTicks;
+  }
+
+  /**
+   * Read ids restart with every life of a peer, so a forwarded read also carries this life's
+   * nonce (drawn at the first forward), and an answer meant for an earlier life is ignored.
+   */
+  private readNonce(): number {
+    if (this.forwardNonce === 0) this.forwardNonce = 1 + Math.floor(this.cfg.random() * 2 ** 48);
+    return this.forwardNonce;
+  }
+
+  private leaderRead(id: number, from: number, nonce = 0): void {
+    const inTerm = this.committedInTerm();
+    // Not while handing leadership over: the target may win before the lease runs out.
+    if (inTerm && this.cfg.readMode === 'lease' && this.transferTo === -1 && this.reads.leaseValid(this.ticks, this.leaseTicks)) {
+      this.answerRead(id, from, this.commitIndex, nonce);
+      return;
+    }
+    this.reads.enqueue(id, from, inTerm ? this.commitIndex : -1, nonce);
+  }
+
+  private answerRead(id: number, from: number, index: number, nonce: number): void {
+    if (from < 0) { this.reads.ready(id, index); return; }
+    const r = message(MsgType.ReadIndexReply, this.id, from, this.term);
+    r.index = index;
+    r.hint = id;
+    r.commit = nonce;
+    this.sendNow.push(r); // a leader's term is on disk (it voted for itself first)
+  }
+
+  /** A new leader serves reads only once an entry of its own term has committed (the no-op). */
+  private committedInTerm(): boolean {
+    return this.log.term(this.commitIndex) === this.term;
+  }
+
+  private onReadIndex(m: Message): void {
+    if (this.role !== Role.Leader) {
+      const r = this.reply(m, MsgType.ReadIndexReply);
+      r.reject = true;
+      r.hint = m.hint;
+      r.commit = m.commit;
+      return;
+    }
+    this.leaderRead(m.hint, m.from, m.commit);
+  }
+
+  private readsHaveOutput(): boolean {
+    return this.reads.hasOutput() || (this.role === Role.Leader && this.reads.needsRound(this.committedInTerm()));
+  }
+
+  /** Before a Ready: reads taken since the last round get one heartbeat round, all together. */
+  private flushReads(): void {
+    if (this.role !== Role.Leader) return;
+    if (this.committedInTerm()) this.reads.termCommitted(this.commitIndex);
+    if (!this.reads.needsRound(false)) return;
+    this.startReadRound();
+    for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
+    this.confirmReads(); // a single peer is its own majority
+  }
+
+  private startReadRound(): void {
+    this.reads.startRound(this.ticks, this.leaseTicks);
+  }
+
+  private onReadEcho(m: Message): void {
+    if (m.offset <= 0) return;
+    this.reads.echoed(m.from, m.offset);
+    this.confirmReads();
+  }
+
+  private confirmReads(): void {
+    for (const r of this.reads.confirm(this.reads.quorumCtx(this.peers, this.id))) {
+      if (r.from >= 0) this.answerRead(r.id, r.from, r.index, r.nonce);
+    }
+  }
+
+  /** Leadership began, ended or moved: reads that depended on the old one fail. */
+  private readsRoleChanged(): void {
+    for (const r of this.reads.resetLeader()) {
+      const m = message(MsgType.ReadIndexReply, this.id, r.from, this.term);
+      m.hint = r.id;
+      m.commit = r.nonce;
+      m.reject = true;
+      this.sendAfter.push(m); // a new term may not be on disk yet
+    }
+    this.reads.expireForwarded(this.role === Role.Leader ? -1 : this.leaderId, this.ticks, this.cfg.electionTicks);
+    if (this.role === Role.Leader) this.startReadRound(); // the first heartbeats start the lease
+  }
+
+  private tickReads(): void {
+    this.ticks++;
+    // A forwarded read whose request or answer was lost fails after an election timeout.
+    if (this.reads.forwardedCount > 0) this.reads.expireForwarded(this.role === Role.Leader ? -1 : this.leaderId, this.ticks, this.cfg.electionTicks);
+  }
+
+  /**
+   * Lease reads rest on this: a follower that heard from its leader within electionTicks
+   * ignores vote requests (as etcd does with checkQuorum), so no other leader can be elected
+   * while the leader's lease holds.
+   */
 }
 
 /** A pre-vote or a granted pre-vote reply: they name a term no one is in yet, and change no one's term. */

@@ -1,6 +1,9 @@
 /** The core's data types and errors: what storage, runtimes and tests share with RaftCore. */
 import type { EntryBatch } from './entry-batch.js';
 import type { Message } from './message.js';
+import type { ReadState } from './read-only.js';
+
+export type { ReadState } from './read-only.js';
 
 export enum Role { Follower = 0, Candidate = 1, Leader = 2 }
 
@@ -39,6 +42,8 @@ export interface PersistedState {
  * 3. send `sendAfterPersist` (replies and votes: they promise what was just persisted);
  * 4. restore the state machine from `applySnapshot` if set, then apply `committed` in order;
  * 5. call `advance(ready)`.
+ * `readStates` and `readsFailed` report reads (RaftCore.readIndex): a ready one may be served
+ * once the state machine has applied its index; a failed one must not be served (retry it).
  */
 export interface Ready {
   hardState: HardState | null;
@@ -48,6 +53,8 @@ export interface Ready {
   sendAfterPersist: Message[];
   applySnapshot: Snapshot | null;
   committed: EntryBatch | null;
+  readStates: ReadState[];
+  readsFailed: number[];
 }
 
 export interface ProposeResult {

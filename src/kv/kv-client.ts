@@ -14,6 +14,11 @@ export interface KvProposer {
   propose(command: Uint8Array): Promise<{ result: Uint8Array }>;
 }
 
+/** Linearizable reads of the state machine (ClusterClient.read has this shape): get and scan then skip the log. */
+export interface KvReader {
+  read(query: Uint8Array): Promise<Uint8Array>;
+}
+
 export type KvValue = Uint8Array | string;
 
 export interface KvScanOptions {
@@ -45,15 +50,20 @@ const utf8Decoder = new TextDecoder();
 export class KvClient {
   private readonly limits: KvLimits;
 
-  /** `limits` must match the state machine's (the defaults do); they are checked here before proposing. */
-  constructor(private readonly proposer: KvProposer, limits: Partial<KvLimits> = {}) {
+  /**
+   * `limits` must match the state machine's (the defaults do); they are checked here before
+   * proposing. With a `reader` (a ClusterClient), get and scan are linearizable reads that skip
+   * the log; without one they go through the log like writes.
+   */
+  constructor(private readonly proposer: KvProposer, limits: Partial<KvLimits> = {}, private readonly reader: KvReader | null = null) {
     if (!proposer || typeof proposer.propose !== 'function') throw new TypeError('KvClient needs an object with a propose(bytes) method, such as a ClientSession');
+    if (reader !== null && typeof reader?.read !== 'function') throw new TypeError('KvClient reader must have a read(query) method, such as a ClusterClient');
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
   /** The value, or undefined if the key is absent. */
   async get(key: string): Promise<Uint8Array | undefined> {
-    const r = await this.send({ op: KvOp.Get, key: this.key(key) });
+    const r = await this.send({ op: KvOp.Get, key: this.key(key) }, true);
     return r.status === KvStatus.Ok ? r.value : undefined;
   }
 
@@ -99,13 +109,14 @@ export class KvClient {
     const r = await this.send({
       op: KvOp.Scan, key: this.key(prefix, 'prefix', true), limit,
       after: options.after === undefined ? null : this.key(options.after, 'after', true),
-    });
+    }, true);
     const ok = r as { entries: { key: Uint8Array; value: Uint8Array }[]; more: boolean };
     return { entries: ok.entries.map((e) => ({ key: utf8Decoder.decode(e.key), value: e.value })), more: ok.more };
   }
 
-  private async send(c: KvCommand): Promise<KvResult> {
-    const { result } = await this.proposer.propose(encodeCommand(c));
+  /** A read-only command goes to the reader when there is one, everything else through the log. */
+  private async send(c: KvCommand, readOnly = false): Promise<KvResult> {
+    const result = readOnly && this.reader ? await this.reader.read(encodeCommand(c)) : (await this.proposer.propose(encodeCommand(c))).result;
     if (!(result instanceof Uint8Array)) throw new KvError(KvErrorCode.Malformed, `the proposer returned no result for a ${KvOp[c.op]} (is the cluster running the key/value state machine with sessions?)`);
     const r = decodeResult(c.op, result);
     if (r.status === KvStatus.Error) throw new KvError(r.code, `key/value ${KvOp[c.op]} refused: ${r.message}`);

@@ -38,6 +38,17 @@ export interface TimingOptions {
    * with a working disk takes over. Default 3 election timeouts.
    */
   maxLeaderWriteStallMs?: number;
+  /**
+   * How reads (RaftNode.read) are confirmed: 'index' (default), a heartbeat round to a
+   * majority; 'lease', no round while the leader's lease holds (needs checkQuorum; the lease
+   * is the election timeout minus a clock-drift bound of a fifth of it, see CoreConfig.leaseDriftTicks).
+   */
+  readMode?: 'index' | 'lease';
+  /**
+   * Lease reads: the bound on clock drift between peers over one election timeout, in ms.
+   * The lease is electionTimeoutMs minus this. Default a fifth of electionTimeoutMs.
+   */
+  leaseDriftMs?: number;
 }
 
 export interface SnapshotPolicy {
@@ -53,6 +64,7 @@ export const TIMING_OPTIONS = {
   heartbeatMs: positiveNumber('leader heartbeat interval, in ms', 100),
   electionTimeoutMs: positiveNumber('minimum election timeout in ms; each timeout is random in [t, 2t)', 300),
   maxLeaderWriteStallMs: positiveNumber("a leader whose own log write has not landed within this many ms steps down; default 3 election timeouts"),
+  leaseDriftMs: { expects: 'a non-negative number', isType: (v) => typeof v === 'number', inRange: (v: number) => Number.isFinite(v) && v >= 0, doc: 'lease reads: the clock-drift bound in ms; the lease is electionTimeoutMs minus it (default a fifth)' },
   ...pickOptions(CORE_OPTIONS, SHARED_CORE_OPTIONS),
 } satisfies OptionTable;
 
@@ -82,7 +94,9 @@ export const NODE_OPTIONS = {
   seed: integer('seed of the election-timeout randomness; default from the id and the clock'),
   onFatal: func('hears about the error that stopped the node (fail-stop); default: rethrow'),
   onOutcome: func('called with the outcome of every accepted proposal, exactly once each'),
+  onReady: func('sees every Ready as the node takes it from the core (tests, tracing)'),
   onLeaderStall: func('called when the node stepped down as leader because its own write stalled (maxLeaderWriteStallMs)'),
+  onRead: func('called with the outcome of every read (RaftNode.read), exactly once each; needs stateMachine.query'),
   scheduler: object('clock and event-loop scheduling { every(ms, fn), soon(fn) }; default real timers', 'an object { every, soon }'),
   checkReadyContract: boolean('check the Ready contract on every Ready (tests, simulation)', false),
 } satisfies OptionTable;
@@ -101,6 +115,9 @@ export function checkNodeOptions(o: unknown): void {
   if (typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
   resolveTiming(opts);
   checkSnapshotPolicy(opts.snapshotPolicy);
+  if ((o as { onRead?: unknown }).onRead && typeof (opts.stateMachine as { query?: unknown } | undefined)?.query !== 'function') {
+    throw new TypeError('option onRead needs a stateMachine with a query(query) method');
+  }
   if (opts.snapshotPolicy && typeof opts.stateMachine?.snapshot !== 'function') {
     throw new TypeError('option snapshotPolicy needs a stateMachine with a snapshot() method');
   }

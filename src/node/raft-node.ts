@@ -8,6 +8,7 @@ import { MemoryStorage } from '../storage/memory-storage.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { SnapshotPolicy, TimingOptions, checkNodeOptions, coreOptionsOf, resolveTiming } from './options.js';
 import { OutcomeListener, ProposalTracker } from './proposal-tracker.js';
+import { ReadListener, ReadTracker } from './read-tracker.js';
 import { ReadyContract } from './ready-contract.js';
 import { Scheduler, realTimeScheduler } from './scheduler.js';
 import { StateMachineError } from './state-machine-error.js';
@@ -26,6 +27,11 @@ export interface StateMachine {
   snapshot?(): Uint8Array;
   /** Replaces the whole state with a snapshot (after a restart or an InstallSnapshot). */
   restore?(snapshot: Uint8Array, index: number, term: number): void;
+  /**
+   * Answers a read-only query from the current state (RaftNode.read); must not change the
+   * state. Throwing refuses the query: the error goes back to the reader, nothing changes.
+   */
+  query?(query: Uint8Array): Uint8Array;
 }
 
 export interface RaftNodeOptions extends TimingOptions {
@@ -40,8 +46,12 @@ export interface RaftNodeOptions extends TimingOptions {
   onRestore?: (snapshot: Snapshot) => void;
   /** Called with the outcome of every accepted proposal, exactly once each (see ProposalTracker). */
   onOutcome?: OutcomeListener;
+  /** Called with the outcome of every read (RaftNode.read), exactly once each; needs stateMachine.query. */
+  onRead?: ReadListener;
   /** Automatic snapshots; needs stateMachine.snapshot. */
   snapshotPolicy?: SnapshotPolicy;
+  /** Sees every Ready as the node takes it from the core, before processing it (tests, tracing). */
+  onReady?: (rd: Ready) => void;
   /** Check the Ready contract on every Ready (ReadyContract); for tests and the simulation. Default false. */
   checkReadyContract?: boolean;
   /** Seed of the election-timeout randomness. */
@@ -70,7 +80,14 @@ export class RaftNode {
   private readonly scheduler: Scheduler;
   private readonly stopTicking: () => void;
   private readonly tracker: ProposalTracker | null;
+  private readonly readTracker: ReadTracker | null;
   private readonly contract: ReadyContract | null;
+  /**
+   * Highest index the state machine holds. Not core.appliedIndex: that moves when the core
+   * hands entries out or installs a snapshot, which may be a Ready before the state machine
+   * gets them (while a write is under way); a read served in between would be stale.
+   */
+  private smApplied = 0;
   private flushScheduled = false;
   /** A Ready whose write has not landed yet. */
   private persisting = false;
@@ -88,8 +105,12 @@ export class RaftNode {
       id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
       ...coreOptionsOf(opts),
+      // Rounded up: a wider drift bound only shortens the lease.
+      leaseDriftTicks: opts.leaseDriftMs === undefined ? undefined : Math.ceil(opts.leaseDriftMs / t.tickMs),
     }, persisted);
     this.tracker = opts.onOutcome ? new ProposalTracker(opts.onOutcome) : null;
+    const sm = opts.stateMachine;
+    this.readTracker = opts.onRead ? new ReadTracker(opts.id, sm?.query ? (q) => sm.query!(q) : null, opts.onRead) : null;
     this.contract = opts.checkReadyContract ? new ReadyContract(opts.id, persisted) : null;
     if (persisted.snapshot) this.restore(persisted.snapshot);
     const stallMs = opts.maxLeaderWriteStallMs ?? 3 * t.electionTicks * t.tickMs;
@@ -142,6 +163,20 @@ export class RaftNode {
   /** Runs the Ready loop soon if the core has output: for callers that drive `core` directly (tests, tools). */
   poke(): void {
     if (!this.stopped && this.core.hasReady()) this.scheduleFlush();
+  }
+
+  /**
+   * A linearizable read (Raft dissertation 6.4): once the core has confirmed a read index (on
+   * the leader, or asked of it by a follower) and the state machine has applied it, runs
+   * stateMachine.query(query) and reports the result to onRead under `tag` (default: a
+   * number returned here). See ReadListener for the ways a read fails.
+   */
+  read(query: Uint8Array, tag?: number): number {
+    if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
+    if (!this.readTracker) throw new TypeError('RaftNode.read needs the onRead option (where the results go)');
+    const t = this.readTracker.start(this.core, query, tag);
+    this.scheduleFlush();
+    return t;
   }
 
   receive(m: Message): void {
@@ -204,6 +239,7 @@ export class RaftNode {
     this.tracker?.abandon();
     this.transfer?.stopped();
     this.transfer = null;
+    this.readTracker?.abandon();
     return true;
   }
 
@@ -240,6 +276,7 @@ export class RaftNode {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
+        this.opts.onReady?.(rd);
         if (rd.sendNow.length > 0) {
           this.contract?.sending(rd.sendNow);
           this.opts.transport.send(rd.sendNow);
@@ -284,6 +321,7 @@ export class RaftNode {
     if (rd.sendAfterPersist.length > 0) this.opts.transport.send(rd.sendAfterPersist);
     if (rd.applySnapshot) this.restore(rd.applySnapshot);
     if (rd.committed && rd.committed.count > 0) this.apply(rd.committed);
+    if (this.readTracker) this.readTracker.reported(rd.readStates, rd.readsFailed, this.smApplied);
     this.core.advance(rd);
     this.maybeSnapshot();
   }
@@ -301,6 +339,7 @@ export class RaftNode {
   }
 
   private apply(b: EntryBatch): void {
+    this.smApplied = b.firstIndex + b.count - 1;
     const sm = this.opts.stateMachine;
     let results: Array<Uint8Array | undefined> | null = null;
     if (sm) {
@@ -325,6 +364,7 @@ export class RaftNode {
   }
 
   private restore(s: Snapshot): void {
+    this.smApplied = s.index;
     this.opts.stateMachine?.restore?.(s.data, s.index, s.term);
     this.tracker?.restored(s.index, s.term);
     this.opts.onRestore?.(s);

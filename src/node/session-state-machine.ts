@@ -26,6 +26,7 @@ export interface ResultStateMachine {
   apply(command: Uint8Array, index: number, term: number): Uint8Array | undefined | void;
   snapshot?(): Uint8Array;
   restore?(snapshot: Uint8Array, index: number, term: number): void;
+  query?(query: Uint8Array): Uint8Array;
 }
 
 export interface SessionOptions {
@@ -86,6 +87,8 @@ export class SessionStateMachine {
 
   /** Present when the user's state machine can snapshot (the runtime checks for the method). */
   readonly snapshot?: () => Uint8Array;
+  /** Present when the user's state machine answers queries (reads bypass the session table). */
+  readonly query?: (query: Uint8Array) => Uint8Array;
   /** Present when the user's state machine can restore. */
   readonly restore?: (snapshot: Uint8Array, index: number, term: number) => void;
 
@@ -98,6 +101,7 @@ export class SessionStateMachine {
     this.inactivityLimit = limit;
     if (user.snapshot) this.snapshot = () => this.encodeSnapshot(user.snapshot!());
     if (user.restore) this.restore = (s, index, term) => this.decodeAndRestore(s, index, term);
+    if (user.query) this.query = (q) => user.query!(q);
   }
 
   get sessionCount(): number {

@@ -6,12 +6,14 @@ import { BackpressureError, Role } from '../core/types.js';
 import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { OutcomeListener } from '../node/proposal-tracker.js';
+import type { ReadListener } from '../node/read-tracker.js';
 import { RaftNode } from '../node/raft-node.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decodeFrame } from '../node/session-protocol.js';
 import { readSessionSnapshot, SessionStateMachine } from '../node/session-state-machine.js';
 import type { SafetyChecker } from './checker.js';
 import { commandId, commandResult } from './commands.js';
+import { encodeApplied } from './read-driver.js';
 import type { Prng } from './prng.js';
 import type { SessionChecker, UserApply } from './session-checker.js';
 import { SimStorage } from './sim-storage.js';
@@ -24,6 +26,8 @@ export interface PeerEnv {
   send(m: Message): void;
   checker: SafetyChecker;
   onOutcome: (peer: number) => OutcomeListener;
+  /** Where a peer's read results go, when the run reads (see read-driver.ts). */
+  onRead?: (peer: number) => ReadListener | undefined;
   /** The checker looks at the peer's Raft state (also in the middle of a Ready loop). */
   observe: (p: SimPeer) => void;
   /** Session mode: the state machine is a SessionStateMachine around a user state machine, checked by this. */
@@ -111,7 +115,10 @@ export class SimPeer {
       stateMachine: this.env.sessions ? this.sessionStateMachine() : {
         apply: (command, index) => commandResult(command, index),
         snapshot: () => { this.stats.snapshotsTaken++; return sm.encode(sm.applied, this.rng.u32()); },
+        query: () => encodeApplied(sm.applied),
       },
+      readMode: o.readMode, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
+      onRead: this.env.onRead?.(this.id),
       onApply: (b) => {
         // One event can run several Readys (commit, then apply): show the checker the commit first.
         this.env.observe(this);

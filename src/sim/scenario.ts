@@ -4,6 +4,7 @@ import { NetworkFaults, RELIABLE } from './network.js';
 import type { SimCoreOptions, Tear } from './peer.js';
 import { Prng } from './prng.js';
 import { ClientProfile, ClientStats, SessionClients } from './session-clients.js';
+import { SimReadMode, SimReads } from './read-driver.js';
 import { Simulation, TICK_MS } from './simulation.js';
 import { Trace } from './trace.js';
 
@@ -34,6 +35,19 @@ export interface RunOptions {
    * 2-4 simulated session clients replace the raw proposals, checked for exactly-once effect.
    */
   sessions?: boolean;
+  /** Clients also read, in this mode, and every answer is checked for linearizability (default: no reads). */
+  reads?: SimReadMode;
+  /** Lease reads: the drift bound in ticks (default: what the seed's clock skew needs, see leaseDriftFor). */
+  leaseDriftTicks?: number;
+}
+
+/**
+ * The drift bound lease reads need under a clock skew of +-`skewMs` per TICK_MS tick: a
+ * follower's election timeout of e ticks may pass in e * (TICK_MS - skew) ms while the
+ * leader's lease of e - d ticks takes (e - d) * (TICK_MS + skew) ms; one tick of margin.
+ */
+export function leaseDriftFor(electionTicks: number, skewMs: number): number {
+  return Math.ceil((electionTicks * 2 * skewMs) / (TICK_MS + skewMs)) + 1;
 }
 
 /** What one seed chose: printed when it fails, so a reader knows what kind of run it was. */
@@ -86,6 +100,8 @@ export interface RunStats {
   sessions: (ClientStats & { checks: { entries: number; userApplies: number; results: number; duplicateAnswers: number; snapshotTables: number } }) | null;
   traceHash: string;
   profile: Profile;
+  /** Reads issued and how they ended (runs with reads only). */
+  reads?: SimReads['stats'];
 }
 
 export interface RunResult {
@@ -103,7 +119,7 @@ export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 2
 export function replayCommand(seed: number, o: RunOptions): string {
   const peers = o.peers ?? DEFAULTS.peers;
   const steps = o.steps ?? DEFAULTS.steps;
-  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''} --steps ${steps}`;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
 }
 
 /** Draws the seed's personality: some seeds are calm, some are storms. */
@@ -199,10 +215,16 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const profile = chooseProfile(rng.fork(), o.snapshots, o.sessions);
   if (o.preVote !== undefined) profile.core.preVote = o.preVote;
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
+  if (o.reads === 'lease') {
+    profile.core.checkQuorum = true;
+    profile.core.readMode = 'lease';
+    profile.core.leaseDriftTicks = o.leaseDriftTicks ?? leaseDriftFor(profile.core.electionTicks, profile.tickSkewMs);
+  }
   const sim = new Simulation(
     { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery, sessions: o.sessions },
     rng.fork(), trace);
   const faultRng = rng.fork();
+  const reads = o.reads ? new SimReads(sim, rng.fork(), o.reads, 0.3) : null;
   const ids = sim.peers.map((p) => p.id);
   let nextCommand = 1;
   let partitions = 0;
@@ -258,6 +280,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     }
     clients?.tick();
     compactSome();
+    reads?.tick();
   };
 
   const compactSome = (): void => {
@@ -278,6 +301,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const phase2 = (): void => {
     clients?.tick();
     compactSome();
+    reads?.tick();
     const leader = sim.leaders()[0];
     if (!leader) return;
     const term = leader.core!.term;
@@ -311,6 +335,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
       checks: { ...sim.checker.counts }, traceHash: trace.digest(), profile,
       sessions: clients ? { ...clients.stats, checks: { ...sim.sessions!.counts } } : null,
+      ...(reads ? { reads: { ...reads.stats } } : {}),
     };
   };
 

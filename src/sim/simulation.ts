@@ -2,6 +2,7 @@ import { Message, MSG_TYPE_NAMES } from '../core/message.js';
 import { Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { Outcome } from '../node/proposal-tracker.js';
+import type { ReadListener } from '../node/read-tracker.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decode, encode } from '../transport/codec.js';
 import { SafetyChecker } from './checker.js';
@@ -77,6 +78,8 @@ export class Simulation {
   readonly sessions: SessionChecker | null;
   /** Called every TICK_MS of virtual time: the scenario injects faults and proposals here. */
   onDriverTick: () => void = () => {};
+  /** Where each peer's read results go (set by SimReads before start()); none: peers do not read. */
+  onRead: ((peer: number) => ReadListener) | null = null;
   readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0, transfers: 0, transfersDone: 0, diskStalls: 0 };
   /** Share of writes (pipelined runs) that take DISK_STALL_MS: a hung disk, long enough for a leader to step down. */
   diskStallRate = 0;
@@ -97,7 +100,7 @@ export class Simulation {
     this.outcomes = new OutcomeChecker(this.checker, !cfg.sessions);
     const env = {
       send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomeListener(id),
-      observe: (p: SimPeer) => this.afterInput(p), sessions: this.sessions,
+      observe: (p: SimPeer) => this.afterInput(p), sessions: this.sessions, onRead: (id: number) => this.onRead?.(id),
     };
     for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
   }

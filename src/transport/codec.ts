@@ -5,7 +5,7 @@
  *
  * ```
  *  header (56 bytes, always present)
- *   0  u8   type        MsgType (1..11)
+ *   0  u8   type        MsgType (one of MSG_TYPE_NAMES: 1..11, 20, 21)
  *   1  u8   flags       bit0 reject, bit1 done, bit2 entries present, bit3 data present; others must be 0
  *   2  u16  reserved    must be 0 (a cheap corruption check, room for a version later)
  *   4  u32  from
@@ -49,7 +49,7 @@
  * or non-integer scalars; it never reads past `offset + length`.
  */
 import { Buffer } from 'node:buffer';
-import type { Message } from '../core/message.js';
+import { MSG_TYPE_NAMES, type Message } from '../core/message.js';
 import type { EntryBatch } from '../core/entry-batch.js';
 
 export const HEADER_BYTES = 56;
@@ -62,8 +62,9 @@ const FLAG_ENTRIES = 4;
 const FLAG_DATA = 8;
 const KNOWN_FLAGS = FLAG_REJECT | FLAG_DONE | FLAG_ENTRIES | FLAG_DATA;
 
-const MIN_TYPE = 1;
-const MAX_TYPE = 11;
+/** Known message types, by value (the codec refuses others). */
+const KNOWN_TYPES = new Uint8Array(256);
+for (const t of Object.keys(MSG_TYPE_NAMES)) KNOWN_TYPES[Number(t)] = 1;
 
 /** Typed arrays share the host's byte order; on a little-endian host they can be memcpy'd to/from the wire. */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -156,7 +157,7 @@ export function encodeInto(m: Message, buf: Uint8Array, offset: number): number 
     throw new RangeError(`codec: need ${size} bytes at offset ${offset}, buffer has ${buf.byteLength}`);
   }
   const t = m.type;
-  if (!(t >= MIN_TYPE && t <= MAX_TYPE) || (t | 0) !== t) throw new RangeError(`codec: unknown message type ${t}`);
+  if ((t | 0) !== t || !(t >= 0 && t < 256) || KNOWN_TYPES[t] === 0) throw new RangeError(`codec: unknown message type ${t}`);
   checkU32('from', m.from);
   checkU32('to', m.to);
   checkU32('term', m.term);
@@ -256,7 +257,7 @@ export function decode(buf: Uint8Array, offset = 0, length?: number): Message {
   const dv = viewOf(buf);
   let p = offset;
   const type = dv.getUint8(p);
-  if (type < MIN_TYPE || type > MAX_TYPE) fail(`unknown message type ${type}`);
+  if (KNOWN_TYPES[type] === 0) fail(`unknown message type ${type}`);
   const flags = dv.getUint8(p + 1);
   if ((flags & ~KNOWN_FLAGS) !== 0) fail(`unknown flag bits 0x${flags.toString(16)}`);
   const reserved = dv.getUint16(p + 2, true);

@@ -239,6 +239,8 @@ export class Net {
   reorder: (() => number) | null = null;
   /** Return true to deliver the message twice (the copy goes to the back of the queue). */
   duplicate: (m: Message) => boolean = () => false;
+  /** Every read each peer's Readys reported, in order: its index, or 'failed'. */
+  readonly reads: Array<{ peer: number; id: number; index: number | 'failed' }> = [];
   /** Called with every message that is delivered. */
   onDeliver: (m: Message) => void = () => {};
   /** Called after a peer has handled its Readys (after every delivery and every tick). */
@@ -276,6 +278,10 @@ export class Net {
       ...Object.fromEntries(SHARED_CORE_OPTIONS.map((k) => [k, cfg[k]])), noopOnElection: cfg.noopOnElection ?? false,
       transport: { send: (ms) => { for (const m of ms) this.queue.push(m); } },
       onApply: (b) => this.onApply(id, b),
+      onReady: (rd) => {
+        for (const r of rd.readStates) this.reads.push({ peer: id, id: r.id, index: r.index });
+        for (const f of rd.readsFailed) this.reads.push({ peer: id, id: f, index: 'failed' });
+      },
       onRestore: (snap) => {
         const a = this.applied.get(id)!;
         assert.ok(snap.index > a.index || a.index === 0, `peer ${id} restores snapshot ${snap.index} at applied ${a.index}`);

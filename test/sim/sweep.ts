@@ -1,8 +1,8 @@
 /**
  * Seed sweep of the deterministic simulation, in parallel on a piscina pool:
  *
- *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--threads T]
- *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--quiet]
+ *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--reads index|lease|follower] [--threads T]
+ *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--reads MODE] [--quiet]
  *
  * The first form prints progress and a summary line and exits 1 if any seed fails, listing
  * each failing seed with the command that replays it. The second replays one seed in this
@@ -14,8 +14,8 @@ import { DEFAULTS, replayCommand, runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
 import type { SeedSummary, SweepTask } from './sweep-worker.js';
 
-const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--threads T]
-       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--quiet]`;
+const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--reads index|lease|follower] [--threads T]
+       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--reads MODE] [--quiet]`;
 
 interface Args {
   seeds: number | null;
@@ -24,6 +24,7 @@ interface Args {
   peers: number;
   snapshots: boolean;
   sessions: boolean;
+  reads?: 'index' | 'lease' | 'follower';
   steps: number;
   threads: number;
   quiet: boolean;
@@ -52,6 +53,12 @@ function parseArgs(argv: string[]): Args {
       case '--peers': a.peers = intArg(flag, value(), 1, 15); break;
       case '--steps': a.steps = intArg(flag, value(), 1, 10_000_000); break;
       case '--threads': a.threads = intArg(flag, value(), 1, 256); break;
+      case '--reads': {
+        const v = value();
+        if (v !== 'index' && v !== 'lease' && v !== 'follower') throw new UsageError(`--reads must be index, lease or follower, got ${v}`);
+        a.reads = v;
+        break;
+      }
       case '--snapshots':
       case '--sessions':
       case '--quiet':
@@ -73,7 +80,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function replayOne(a: Args): number {
-  const options: RunOptions = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps };
+  const options: RunOptions = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps, reads: a.reads };
   const t0 = performance.now();
   const r = runSeed(a.seed!, { ...options, log: a.quiet ? undefined : (line) => console.log(line) });
   const wall = ((performance.now() - t0) / 1000).toFixed(2);
@@ -89,7 +96,7 @@ function replayOne(a: Args): number {
 }
 
 async function sweep(a: Args): Promise<number> {
-  const options = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps };
+  const options = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps, reads: a.reads };
   const total = a.seeds!;
   const batch = Math.max(1, Math.min(20, Math.floor(total / (a.threads * 8))));
   const pool = new Piscina<SweepTask, SeedSummary[]>({
@@ -97,7 +104,7 @@ async function sweep(a: Args): Promise<number> {
     minThreads: a.threads,
     maxThreads: a.threads,
   });
-  const label = `peers ${a.peers}, snapshots ${a.snapshots ? 'on' : 'off'}, sessions ${a.sessions ? 'on' : 'off'}, steps ${a.steps}`;
+  const label = `peers ${a.peers}, snapshots ${a.snapshots ? 'on' : 'off'}, sessions ${a.sessions ? 'on' : 'off'}, steps ${a.steps}${a.reads ? `, reads ${a.reads}` : ''}`;
   console.log(`sim sweep: seeds ${a.start}..${a.start + total - 1} (${total}), ${label}, ${a.threads} threads`);
   const t0 = performance.now();
   const failures: SeedSummary[] = [];

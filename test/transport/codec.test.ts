@@ -67,6 +67,11 @@ test('round trip: every message kind', () => {
     withFields(message(MsgType.PreVoteReply, 2, 1, 8), { reject: false }),
     withFields(message(MsgType.PreVoteReply, 3, 1, 9), { reject: true }),
     withFields(message(MsgType.TimeoutNow, 1, 2, 7), {}),
+    withFields(message(MsgType.Heartbeat, 1, 3, 7), { commit: 98, hint: 97, offset: 12 }), // offset: read context id
+    withFields(message(MsgType.HeartbeatReply, 3, 1, 7), { index: 98, hint: 97, offset: 12 }),
+    withFields(message(MsgType.ReadIndex, 2, 1, 7), { hint: 2 ** 40 }),
+    withFields(message(MsgType.ReadIndexReply, 1, 2, 7), { index: 98, hint: 2 ** 40 }),
+    withFields(message(MsgType.ReadIndexReply, 1, 2, 7), { hint: 5, reject: true }),
   ];
   for (const m of all) roundTrip(m);
   // the kinds of leader transfer and pre-vote keep their wire values
@@ -152,6 +157,7 @@ test('encode refuses out-of-range fields and short buffers', () => {
   assert.throws(() => encode(withFields(base(), { hint: 2 ** 53 })), /hint/);
   assert.throws(() => encode(withFields(base(), { type: 0 as MsgType })), /unknown message type/);
   assert.throws(() => encode(withFields(base(), { type: 12 as MsgType })), /unknown message type/);
+  for (const t of [19, 22, 255, 256, 20.5]) assert.throws(() => encode(withFields(base(), { type: t as MsgType })), /unknown message type/);
   assert.throws(() => encodeInto(base(), new Uint8Array(HEADER_BYTES - 1), 0), RangeError);
   assert.throws(() => encodeInto(base(), new Uint8Array(HEADER_BYTES + 3), 4), RangeError);
   const b = makeBatch(1, commands(2, 4));
@@ -199,6 +205,8 @@ test('decode: corrupt fields throw clear codec errors', () => {
   const batchAt = HEADER_BYTES;
   codecError(() => decode(mutate((dv) => dv.setUint8(0, 0))), /unknown message type 0/);
   codecError(() => decode(mutate((dv) => dv.setUint8(0, 12))), /unknown message type 12/);
+  codecError(() => decode(mutate((dv) => dv.setUint8(0, 19))), /unknown message type 19/);
+  codecError(() => decode(mutate((dv) => dv.setUint8(0, 22))), /unknown message type 22/);
   codecError(() => decode(mutate((dv) => dv.setUint8(0, 255))), /unknown message type 255/);
   codecError(() => decode(mutate((dv) => dv.setUint8(1, 0x10 | 0x0c))), /unknown flag bits/);
   codecError(() => decode(mutate((dv) => dv.setUint16(2, 1, true))), /reserved/);

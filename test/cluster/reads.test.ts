@@ -1,0 +1,80 @@
+/**
+ * Reads on real workers: ClusterClient.read over each peer's read link, leader and follower
+ * routes, lease mode, a crashed leader, and the errors of bad input.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Cluster, ReadFailedError } from '../../src/index.js';
+import { KvClient, KvError } from '../../src/kv/kv-client.js';
+import { KvErrorCode, KvOp, encodeCommand } from '../../src/kv/kv-codec.js';
+
+const KV_MODULE = new URL('../../src/kv/kv-state-machine-module.js', import.meta.url);
+
+test('reads on a 3-peer key/value cluster: leader and follower routes, through a leader crash', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE });
+  try {
+    await cluster.waitForLeader();
+    const client = cluster.client();
+    const kv = new KvClient(await cluster.session(), {}, client); // get and scan as reads
+    const follower = new KvClient(await cluster.session(), {}, { read: (q) => client.read(q, { mode: 'follower' }) });
+    for (let i = 0; i < 10; i++) {
+      await kv.put(`k/${i}`, `v${i}`);
+      // Read-your-writes through every route: the read index covers the acknowledged put.
+      assert.equal(await kv.getText(`k/${i}`), `v${i}`);
+      assert.equal(await follower.getText(`k/${i}`), `v${i}`);
+    }
+    assert.deepEqual((await follower.scan('k/', { limit: 3 })).entries.map((e) => e.key), ['k/0', 'k/1', 'k/2']);
+    // Follower reads spread over the peers, every one of them answers.
+    for (let p = 0; p < 3; p++) {
+      const r = await client.read(encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode('k/3') }), { peer: p });
+      assert.ok(r.byteLength > 0, `peer ${p} answered`);
+    }
+
+    const { leader } = await cluster.waitForLeader();
+    await cluster.crash(leader);
+    // The read follows the next leader (retried on the crash and on not-leader refusals).
+    assert.equal(await kv.getText('k/9'), 'v9');
+    await kv.put('after', 'crash');
+    assert.equal(await follower.getText('after'), 'crash');
+    await assert.rejects(client.read(new Uint8Array([1]), { peer: leader }), (e: unknown) =>
+      e instanceof ReadFailedError && e.reason === 'crashed' && new RegExp(`peer ${leader} is crashed`).test(e.message));
+    // A query the state machine refuses comes back as its error, and changes nothing.
+    const put = encodeCommand({ op: KvOp.Put, key: new TextEncoder().encode('after'), value: new Uint8Array([1]) });
+    await assert.rejects(new KvClient({ propose: async () => ({ result: await client.read(put) }) }).put('after', 'x'),
+      (e: unknown) => e instanceof KvError && e.code === KvErrorCode.NotAQuery);
+    assert.equal(await kv.getText('after'), 'crash');
+    await cluster.restart(leader);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('lease reads on a 3-peer cluster', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE, readMode: 'lease', checkQuorum: true });
+  try {
+    await cluster.waitForLeader();
+    const kv = new KvClient(await cluster.session(), {}, cluster.client());
+    await kv.put('a', '1');
+    assert.equal(await kv.getText('a'), '1');
+    await kv.put('a', '2');
+    assert.equal(await kv.getText('a'), '2');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('bad input: a cluster without a query method, a bad query, bad options, a stopped cluster', async () => {
+  const cluster = await Cluster.start({ peers: 1 });
+  const client = cluster.client();
+  try {
+    await cluster.waitForLeader();
+    await assert.rejects(client.read(new Uint8Array([1])), (e: unknown) => e instanceof ReadFailedError && e.reason === 'no-query' && /no query\(query\) method/.test(e.message));
+    assert.throws(() => client.read('x' as unknown as Uint8Array), /a read query must be a Uint8Array, got string/);
+    assert.throws(() => client.read(new Uint8Array(1), { timeoutMs: 0 }), /option timeoutMs must be a positive number, got 0/);
+    assert.throws(() => client.read(new Uint8Array(1), { mode: 'any' as 'leader' }), /option mode must be 'leader' or 'follower', got any/);
+    assert.throws(() => client.read(new Uint8Array(1), { peer: 3 }), /option peer must be a peer index 0..0, got 3/);
+  } finally {
+    await cluster.stop();
+  }
+  await assert.rejects(client.read(new Uint8Array([1])), (e: unknown) => e instanceof ReadFailedError && e.reason === 'stopped');
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MsgType } from '../../src/core/message.js';
+import type { Message } from '../../src/core/message.js';
+import { RaftNode, type StateMachine } from '../../src/node/raft-node.js';
+import { ReadError } from '../../src/node/read-tracker.js';
+import type { Scheduler } from '../../src/node/scheduler.js';
+
+/** A clock the test advances by hand: tick() runs every periodic function once, then everything soon(). */
+class ManualClock implements Scheduler {
+  private periodic = new Set<() => void>();
+  private queued: Array<() => void> = [];
+  every(_ms: number, fn: () => void): () => void { this.periodic.add(fn); return () => this.periodic.delete(fn); }
+  soon(fn: () => void): void { this.queued.push(fn); }
+  run(): void { for (let n = 0; this.queued.length > 0; n++) { if (n > 1000) throw new Error('no quiescence'); this.queued.shift()!(); } }
+  tick(n = 1): void { for (let i = 0; i < n; i++) { for (const f of [...this.periodic]) f(); this.run(); } }
+}
+
+/** A counter: commands add their first byte; the query 'get' answers the sum, anything else is refused. */
+class Counter implements StateMachine {
+  sum = 0;
+  apply(c: Uint8Array): void { this.sum += c[0]; }
+  query(q: Uint8Array): Uint8Array {
+    if (q.byteLength !== 1 || q[0] !== 0x67) throw new RangeError(`unknown query of ${q.byteLength} bytes`);
+    return new Uint8Array([this.sum]);
+  }
+}
+
+type Outcome = { tag: number; ok: boolean; value: Uint8Array | ReadError };
+
+function single(peers = [1], transport = { send: (_: Message[]) => {} }) {
+  const clock = new ManualClock();
+  const sm = new Counter();
+  const outcomes: Outcome[] = [];
+  const node = RaftNode.startSync({
+    id: 1, peers, transport, scheduler: clock, stateMachine: sm, seed: 1, tickMs: 10, heartbeatMs: 10, electionTimeoutMs: 50,
+    onRead: (tag, ok, value) => outcomes.push({ tag, ok, value }),
+  });
+  return { clock, sm, node, outcomes };
+}
+
+const GET = new Uint8Array([0x67]);
+
+test('a read sees every write committed before it', () => {
+  const { clock, node, outcomes } = single();
+  clock.tick(20);
+  assert.ok(node.core.isLeader);
+  node.propose(new Uint8Array([5]));
+  node.propose(new Uint8Array([7]));
+  clock.run(); // committed and applied
+  node.read(GET, 42);
+  assert.equal(outcomes.length, 0, 'answered from inside read()');
+  clock.run();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok, Array.from(o.value as Uint8Array)]), [[42, true, [12]]]);
+});
+
+test('a query the state machine refuses comes back as an error and changes nothing', () => {
+  const { clock, node, sm, outcomes } = single();
+  clock.tick(20);
+  node.propose(new Uint8Array([3]));
+  clock.run();
+  node.read(new Uint8Array([1, 2]), 1);
+  node.read(GET, 2);
+  clock.run();
+  assert.equal(outcomes[0].ok, false);
+  const e = outcomes[0].value as ReadError;
+  assert.ok(e instanceof ReadError);
+  assert.equal(e.reason, 'query-failed');
+  assert.equal(e.retryable, false);
+  assert.match(e.message, /refused the query: unknown query of 2 bytes/);
+  assert.deepEqual(outcomes[1], { tag: 2, ok: true, value: new Uint8Array([3]) });
+  assert.equal(sm.sum, 3);
+});
+
+test('a read on a peer with no leader fails as retryable (leader lost)', () => {
+  const { clock, node, outcomes } = single([1, 2, 3]);
+  node.read(GET, 9);
+  clock.run();
+  assert.equal(outcomes.length, 1);
+  const e = outcomes[0].value as ReadError;
+  assert.equal(e.reason, 'leader-lost');
+  assert.equal(e.retryable, true);
+});
+
+test('reads waiting when the node stops fail with reason stopped; read() on a stopped node throws', async () => {
+  const { clock, node, outcomes } = single([1, 2, 3]);
+  clock.tick(20); // a candidate that never wins: no leader to confirm the read
+  node.read(GET, 1);
+  await node.stop();
+  clock.run();
+  assert.equal(outcomes.length, 1);
+  assert.ok(['stopped', 'leader-lost'].includes((outcomes[0].value as ReadError).reason));
+  assert.throws(() => node.read(GET), /raft node 1 is stopped/);
+});
+
+test('a leader read waiting for its heartbeat round fails with stopped when the node stops', async () => {
+  const sent: Message[] = [];
+  const { clock, node, outcomes } = single([1, 2, 3], { send: (ms) => { sent.push(...ms); } });
+  // Make peer 1 leader by granting its pre-votes and votes.
+  for (let i = 0; i < 20 && !node.core.isLeader; i++) {
+    clock.tick();
+    for (const m of sent.splice(0)) {
+      if (m.type === MsgType.PreVote) node.receive({ ...m, type: MsgType.PreVoteReply, from: m.to, to: 1, reject: false });
+      if (m.type === MsgType.RequestVote) node.receive({ ...m, type: MsgType.RequestVoteReply, from: m.to, to: 1, reject: false });
+    }
+    clock.run();
+  }
+  assert.ok(node.core.isLeader);
+  node.read(GET, 5);
+  clock.run();
+  assert.equal(outcomes.length, 0, 'answered without a majority');
+  await node.stop();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok, (o.value as ReadError).reason]), [[5, false, 'stopped']]);
+});
+
+test('bad input: a query that is not bytes, and onRead without a query method', () => {
+  const { clock, node } = single();
+  clock.tick(20);
+  assert.throws(() => node.read('get' as unknown as Uint8Array), /a read query must be a Uint8Array, got string/);
+  assert.throws(() => RaftNode.startSync({ id: 1, peers: [1], transport: { send() {} }, stateMachine: { apply() {} }, onRead: () => {} }),
+    /option onRead needs a stateMachine with a query\(query\) method/);
+  const plain = RaftNode.startSync({ id: 1, peers: [1], transport: { send() {} }, scheduler: new ManualClock() });
+  assert.throws(() => plain.read(GET), /RaftNode.read needs the onRead option/);
+});
