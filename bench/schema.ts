@@ -1,3 +1,4 @@
+import type { GcPauses } from '../src/cluster/gc-tally.js';
 /**
  * The benchmark result file: what `npm run bench` writes and `npm run bench:compare` reads.
  * Bump SCHEMA_VERSION whenever a field changes meaning or disappears (adding fields is fine),
@@ -122,14 +123,8 @@ export interface RunResult {
   gc?: ThreadGc[];
 }
 
-export interface ThreadGc {
+export interface ThreadGc extends GcPauses {
   thread: string;
-  minorCount: number;
-  minorMs: number;
-  minorMaxMs: number;
-  majorCount: number;
-  majorMs: number;
-  majorMaxMs: number;
 }
 
 export interface CpuPerCommit {

@@ -3,7 +3,7 @@ import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ACK_BYTES, AckKind, InvalidReason, encodeResult, writeAck } from './client-protocol.js';
+import { ACK_BYTES, AckKind, InvalidReason, encodeResult, encodeVariableRecord, writeAck } from './client-protocol.js';
 
 /**
  * The worker's side of the main thread's client: proposals arrive as raw command records on
@@ -55,9 +55,7 @@ export class ClientEndpoint {
 
   /** The node stops on a fatal error: say why before the unknown outcomes that follow. */
   fatal(report: { message: string; stateMachine: { index: number; term: number; cause: string } | null }): void {
-    const rec = encodeResult(0, new TextEncoder().encode(JSON.stringify(report)));
-    rec[0] = AckKind.Fatal;
-    this.link.write(rec);
+    this.link.write(encodeVariableRecord(AckKind.Fatal, 0, new TextEncoder().encode(JSON.stringify(report))));
     this.link.flush();
   }
 

@@ -62,12 +62,17 @@ export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: 
 }
 
 export function encodeResult(seq: number, result: Uint8Array): Uint8Array {
-  const out = new Uint8Array(RESULT_HEADER_BYTES + result.byteLength);
+  return encodeVariableRecord(AckKind.Result, seq, result);
+}
+
+/** A Result or Fatal record: the 16-byte header, then `bytes`. */
+export function encodeVariableRecord(kind: AckKind.Result | AckKind.Fatal, seq: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RESULT_HEADER_BYTES + bytes.byteLength);
   const v = new DataView(out.buffer);
-  v.setUint8(0, AckKind.Result);
-  v.setUint32(4, result.byteLength, true);
+  v.setUint8(0, kind);
+  v.setUint32(4, bytes.byteLength, true);
   v.setFloat64(8, seq, true);
-  out.set(result, RESULT_HEADER_BYTES);
+  out.set(bytes, RESULT_HEADER_BYTES);
   return out;
 }
 
