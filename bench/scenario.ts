@@ -22,7 +22,7 @@ import { DEFAULTS } from './options.js';
 import type { Progress } from './progress.js';
 import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
 import type { CpuReport, RunResult, ThreadCpu, ThreadGc } from './schema.js';
-import { GcTally, type GcPauses } from '../src/cluster/gc-tally.js';
+import { GcTally, gcTallyWanted, type GcPauses } from '../src/cluster/gc-tally.js';
 
 /** SharedJournal (memory storage) holds at most 1 GiB per peer; stop measuring before it fills (only without snapshots). */
 const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
@@ -60,7 +60,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
   const cluster = await Cluster.start(opts);
-  const mainGc = new GcTally();
+  const mainGc = gcTallyWanted() ? new GcTally() : null;
   try {
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
     const peerTids = newTids.length === spec.peers ? newTids : null;
@@ -169,14 +169,14 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       ...(storage ? { storage } : {}),
       warnings,
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
-      gc: gcBetween(gc0, gc1),
+      ...(mainGc ? { gc: gcBetween(gc0, gc1) } : {}),
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
     result.trust = trustOf(result, os.cpus().length);
     return result;
   } finally {
-    mainGc.stop();
+    mainGc?.stop();
     progress.end();
     await cluster.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -184,7 +184,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
 }
 
 /** Each thread's GC tally now (the maxima restart): main, then the peers; a peer that does not answer is left out. */
-async function gcOfThreads(cluster: Cluster, mainGc: GcTally, leader: number): Promise<Array<{ thread: string; p: GcPauses }>> {
+async function gcOfThreads(cluster: Cluster, mainGc: GcTally | null, leader: number): Promise<Array<{ thread: string; p: GcPauses }>> {
+  if (!mainGc) return [];
   await sleep(0); // let the main thread's observer deliver what is queued
   const out = [{ thread: 'main', p: mainGc.read() }];
   const peers = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).stats().then((s) => s.gc, () => null)));

@@ -13,6 +13,11 @@ export interface GcPauses {
   majorMaxMs: number;
 }
 
+/** GC pauses are tallied only with RAFT_GC_TALLY=1: a 'gc' observer slows allocation-heavy threads. */
+export function gcTallyWanted(): boolean {
+  return process.env.RAFT_GC_TALLY === '1';
+}
+
 /**
  * Tallies this thread's GC pauses from perf_hooks 'gc' entries (one per collection, delivered
  * asynchronously in batches, so a read may miss the last few milliseconds' pauses).

@@ -85,7 +85,8 @@ export interface WorkerStats {
   /** Bytes of persisted Raft state (hard state and log after the snapshot); see Cluster.persistedStateBytes. */
   raftStateBytes: number;
   /** This worker's garbage-collection pauses since it started (the maxima: since the previous stats()). */
-  gc: GcPauses;
+  /** This thread's GC pauses; null unless RAFT_GC_TALLY=1 is set (watching GC costs throughput). */
+  gc: GcPauses | null;
 }
 
 /** A user-supplied state machine module exports this (for snapshots taken inside the worker). */
