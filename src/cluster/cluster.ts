@@ -287,18 +287,39 @@ export class Cluster {
     this.checkRunning(`crash(${i})`);
     const inc = this.peersState[i];
     if (!inc) return;
+    this.detach(i, inc, new PeerDownError(i));
+    const exited = this.terminate(i, inc.worker);
+    this.exited[i] = exited.catch(() => {});
+    await exited;
+  }
+
+  /** Peer i is down from here on: fenced, marked dead for the others, cut off from the clients. */
+  private detach(i: number, inc: Incarnation, reason: Error): void {
     this.peersState[i] = null;
     this.journals[i]?.fence(); // from here on, nothing the old worker writes is visible
     this.net.setAlive(i, false);
-    inc.markDown(new PeerDownError(i));
+    inc.markDown(reason);
     this.clientEnds[i] = null;
     this.clientInstance?.attach(i, null);
     this.readEnds[i] = null;
     this.clientInstance?.attachReads(i, null);
     inc.applyPort?.close();
+  }
+
+  /**
+   * A worker that exited without crash() or stop() (process.exit in the state machine, an
+   * uncaught error, out of memory) is a crashed peer: the others stop sending to it, waiting
+   * proposals fail, onFatal hears of it, and restart(i) brings it back.
+   */
+  private onWorkerExit(i: number, inc: Incarnation, why: string): void {
+    if (this.stopped || this.peersState[i] !== inc) return; // crash(), stop() or a failed start handled it
+    const err = new PeerDownError(i, `peer ${i} ${why}`);
+    this.fatalError ??= err.message;
+    this.detach(i, inc, err);
+    this.clientInstance?.failPeer(i, err);
     const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
-    await exited;
+    for (const l of this.fatalListeners) l(err);
   }
 
   /** Starts a new worker for peer i from what it had persisted. Resolves with the snapshot it restored. */
@@ -391,8 +412,12 @@ export class Cluster {
     worker.on('error', (e) => {
       this.fatalError ??= `peer ${i} worker error: ${e.message}`;
       markDown(new Error(`peer ${i} worker error: ${e.message}`));
+      this.onWorkerExit(i, inc, `worker failed: ${e.message}`);
     });
-    worker.on('exit', (code) => markDown(new PeerDownError(i, `peer ${i} worker exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      markDown(new PeerDownError(i, `peer ${i} worker exited (code ${code})`));
+      this.onWorkerExit(i, inc, `worker exited on its own (code ${code})`);
+    });
     // The worker's reports to the main thread: applied entries (if asked for), fatal errors.
     const reports = new MessageChannel();
     const applyPort: MessagePort = reports.port1;
