@@ -17,8 +17,8 @@ import { CHAOS_KEYS, KEY_PREFIX } from './workload.js';
 
 const KV_MODULE = new URL('../kv/kv-state-machine-module.js', import.meta.url);
 /** A write not applied within this long is recorded as unknown. */
-const WRITE_TIMEOUT_MS = 4000;
-const READ_TIMEOUT_MS = 2000;
+const WRITE_TIMEOUT_MS = 1500;
+const READ_TIMEOUT_MS = 1000;
 
 export interface ChaosResult {
   verdict: CheckResult['verdict'];
