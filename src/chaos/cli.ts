@@ -18,7 +18,7 @@ export function summarize(o: ChaosOptions, r: ChaosResult): string {
   }
   const ops = [...byOp].map(([op, s]) => `${op} ${s.ok}${s.unknown ? `+${s.unknown}?` : ''}`).join(', ');
   const lines = [
-    `chaos: seed ${o.seed}, ${o.seconds} s, ${o.peers} peers, ${o.clients} clients, read mode ${o.readMode}${o.plant ? `, planted bug ${o.plant}` : ''}; snapshot every ${r.snapshotEntries} entries`,
+    `chaos: seed ${o.seed}, ${o.seconds} s, ${o.peers} peers, ${o.clients} clients, ${o.processes ? 'peer processes over TCP' : 'worker threads'}, reads via ${r.readsVia}${o.plant ? `, planted bug ${o.plant}` : ''}; snapshot every ${r.snapshotEntries} entries`,
     `faults (${r.injected.length}): ${r.injected.length ? r.injected.join('; ') : 'none'}`,
     `operations: ${r.history.length} (${ops}; +N? = outcome unknown), ${r.counters.sessions} sessions, ${(r.elapsedMs / 1000).toFixed(1)} s in all`,
     `final state: ${Object.entries(r.finalState).map(([k, v]) => `${k}=${v === null ? 'absent' : `${v.length} chars`}`).join(' ')}`,

@@ -34,16 +34,17 @@ export interface FaultTarget {
   waitForLeader(opts?: { timeoutMs?: number }): Promise<{ leader: number }>;
 }
 
-const KINDS: readonly FaultKind[] = ['partition-leader', 'partition-minority', 'crash-restart', 'unreliable', 'long-reordering'];
+export const FAULT_KINDS: readonly FaultKind[] = ['partition-leader', 'partition-minority', 'crash-restart', 'unreliable', 'long-reordering'];
 
-/** The faults of a run: alternating fault and quiet periods until `seconds` is over. */
-export function nemesisSchedule(seed: number, seconds: number, peers: number): Fault[] {
+/** The faults of a run, drawn from `kinds`: alternating fault and quiet periods until `seconds` is over. */
+export function nemesisSchedule(seed: number, seconds: number, peers: number, kinds: readonly FaultKind[] = FAULT_KINDS): Fault[] {
+  if (kinds.length === 0) throw new RangeError('nemesisSchedule needs at least one kind of fault');
   const rng = new Prng(seed ^ 0x6e656d65); // its own stream: the workload's draws do not shift it
   const out: Fault[] = [];
   const endMs = seconds * 1000;
   let t = rng.range(200, 600);
   while (t < endMs) {
-    const kind = rng.pick(KINDS);
+    const kind = rng.pick(kinds);
     const durationMs = Math.min(rng.range(400, 2000), Math.max(100, endMs - t));
     let victims: Fault['peers'] = [];
     if (kind === 'partition-minority') {

@@ -28,6 +28,14 @@ for (const [seed, readMode, peers] of [[101, 'index', 3], [202, 'lease', 3], [30
   });
 }
 
+test('chaos on peer processes over TCP (SIGKILL, restart, proxy partitions): every check passes', async () => {
+  const r = await runChaos({ ...base, seed: 606, processes: true });
+  assert.equal(r.verdict, 'ok', r.check.violations.map((v) => v.message).join('\n\n') || JSON.stringify(r.check.undecided));
+  assert.ok(r.injected.length >= 1, 'at least one fault was injected');
+  assert.ok(r.injected.every((f) => /partition|crash-restart/.test(f)), r.injected.join('; '));
+  assert.ok(r.counters.ok > 20, `only ${r.counters.ok} operations completed`);
+});
+
 test('a planted stale read (a client-side read cache) is caught', async () => {
   const r = await runChaos({ ...base, seconds: 3, seed: 404, plant: 'stale-read' });
   assert.equal(r.verdict, 'violation');
