@@ -49,7 +49,8 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
     const runStart = performance.now();
     const deadline = runStart + o.seconds * 1000;
     const nemesis = new Nemesis(cluster.target, schedule, o.verbose ? (l) => log(`nemesis: ${l}`) : undefined);
-    const faults = nemesis.run(runStart);
+    // A fault that could not be injected or healed ends the run once the clients are done.
+    const faults = nemesis.run(runStart).then(() => null, (e: unknown) => e);
     const stopTimer = setTimeout(() => nemesis.stop(), o.seconds * 1000);
     await Promise.all(Array.from({ length: o.clients }, (_, c) => runClient({
       client: c, seed: o.seed, deadline, history, counters,
@@ -58,7 +59,8 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
     })));
     nemesis.stop();
     clearTimeout(stopTimer);
-    await faults; // healed
+    const faultError = await faults; // healed
+    if (faultError) throw faultError;
     const finalState = await readFinalState(cluster);
     // A read that failed changed nothing: it is in the file (return null) but not searched.
     const check = checkHistory(history.ops.filter((h) => !(h.return === null && (h.op === 'get' || h.op === 'scan'))), { finalState });

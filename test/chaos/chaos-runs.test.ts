@@ -3,11 +3,18 @@
  * planted bug must make the checks fail. (Longer sweeps: `npm run chaos`, see the README.)
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { historyJsonLines } from '../../src/chaos/history-writer.js';
 import type { ChaosOptions } from '../../src/chaos/options.js';
 import { runChaos } from '../../src/chaos/runner.js';
-import { parseHistory } from '../../src/kv/linearizability.js';
+import { checkHistory, parseHistory } from '../../src/kv/linearizability.js';
+
+const CLI = fileURLToPath(new URL('../../src/chaos/cli.js', import.meta.url));
 
 const base: ChaosOptions = { seconds: 4, seed: 0, peers: 3, clients: 4, readMode: 'index', out: null, processes: false, plant: null, verbose: false };
 
@@ -42,8 +49,17 @@ test('a planted stale read (a client-side read cache) is caught', async () => {
   assert.ok(r.check.violations.some((v) => v.check === 'linearizability'));
 });
 
-test('a planted lost write (puts acknowledged, never sent) is caught', async () => {
-  const r = await runChaos({ ...base, seconds: 3, seed: 505, plant: 'lost-write' });
-  assert.equal(r.verdict, 'violation');
-  assert.ok(r.check.violations.some((v) => v.check === 'linearizability' || v.check === 'lost-write'));
+test('a planted lost write (puts acknowledged, never sent) is caught: the command exits 1 and writes the history', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'raft-chaos-')), 'history.jsonl');
+  try {
+    const r = spawnSync(process.execPath, [CLI, '--seconds', '3', '--seed', '505', '--clients', '4', '--plant', 'lost-write', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /verdict VIOLATION/);
+    assert.match(r.stdout, /VIOLATION \((linearizability|lost-write)\)/);
+    const history = parseHistory(fs.readFileSync(out, 'utf8'));
+    assert.ok(history.length > 50, `${history.length} operations in the file`);
+    assert.equal(checkHistory(history.filter((h) => !(h.return === null && (h.op === 'get' || h.op === 'scan')))).verdict, 'violation', 'the file alone shows the violation');
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }
 });
