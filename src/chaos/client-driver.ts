@@ -1,9 +1,10 @@
 /**
  * One chaos client: runs its workload one operation at a time until the deadline and records
- * each in the history. A write whose outcome is unknown (timed out, the session gave up)
- * leaves its session unusable (the next sequence number would wait for it forever), so the
- * client opens a new session and goes on under a new client id, as a crashed client would.
- * A read that failed changed nothing; it is recorded with `return: null`.
+ * each in the history. An operation whose outcome is unknown (timed out, the session gave up)
+ * is recorded with `return: null`. A session command left unknown makes the session unusable
+ * (the next sequence number would wait for it forever), so after any failure the client opens
+ * a new session and goes on under a new client id, as a crashed client would (reads through
+ * the log, with --processes, are session commands too).
  */
 import type { HistoryRecorder } from './history-writer.js';
 import type { ChaosStore } from './store-handle.js';
@@ -57,10 +58,10 @@ export async function runClient(o: ClientDriverOptions): Promise<void> {
       o.counters.ok++;
     } catch (e) {
       rec.unknown();
-      if (READS.has(p.op)) { o.counters.failedReads++; continue; }
-      o.counters.unknownWrites++;
+      if (READS.has(p.op)) o.counters.failedReads++;
+      else o.counters.unknownWrites++;
       note(o.counters, e, p.op);
-      store = null; // a new session: this one may wait forever for the unknown command
+      store = null; // a new session: this one may wait forever for an unknown command
     }
   }
 }
