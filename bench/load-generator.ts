@@ -14,6 +14,10 @@
  *
  * With a session (`--sessions`), each command is one ClientSession.propose() promise instead:
  * the session retries on its own, so the generator only times the promise.
+ *
+ * With a reader (`--read-ratio R`), a fraction R of the operations are reads (client.read
+ * promises), spread evenly among the writes; a read that fails is sent again. Reads and
+ * writes get their own counts and latency histograms beside the combined ones.
  */
 import type { ClusterClient, FailReason } from '../src/cluster/client.js';
 import { BatchClock } from './batch-clock.js';
@@ -44,6 +48,15 @@ export interface LoadCounters {
   hitInFlightCap: boolean;
 }
 
+/** Reads mixed into the load: `ratio` of the operations call `read()`. */
+export interface ReadLoad {
+  ratio: number;
+  read(): Promise<unknown>;
+}
+
+/** Completed operations of each kind in the window (with a ReadLoad). */
+export interface MixCounters { reads: number; writes: number; readFailures: number }
+
 /** What the generator needs of an exactly-once client session (ClientSession). */
 export interface SessionProposer {
   propose(command: Uint8Array): Promise<unknown>;
@@ -57,6 +70,13 @@ export class LoadGenerator {
   /** Per TIMELINE_MS of the window (by completion time): commits, and the largest latency (ns). */
   readonly timelineCommits: Float64Array;
   readonly timelineMaxNs: Float64Array;
+  /** With a ReadLoad: the reads' and the writes' latencies (closed loop, from send). */
+  readonly readLatency = new LatencyRecorder();
+  readonly writeLatency = new LatencyRecorder();
+  private mix: MixCounters = { reads: 0, writes: 0, readFailures: 0 };
+  /** Even spread of reads: a read whenever this passes 1. */
+  private readDebt = 0;
+  private readsInFlight = 0;
   /** Commands handed to the client since start (memory-journal budget, progress). */
   totalSent = 0;
   totalCommitted = 0;
@@ -90,7 +110,9 @@ export class LoadGenerator {
   constructor(
     private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
     private readonly session: SessionProposer | null = null,
+    private readonly reads: ReadLoad | null = null,
   ) {
+    if (reads && (spec.mode !== 'closed' || session)) throw new Error('reads are measured closed-loop without sessions');
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
     this.timelineCommits = new Float64Array(buckets);
     this.timelineMaxNs = new Float64Array(buckets);
@@ -128,6 +150,9 @@ export class LoadGenerator {
   beginMeasurement(): void {
     this.latency.reset();
     this.service.reset();
+    this.readLatency.reset();
+    this.writeLatency.reset();
+    this.mix = { reads: 0, writes: 0, readFailures: 0 };
     this.timelineCommits.fill(0);
     this.timelineMaxNs.fill(0);
     this.counters = emptyCounters();
@@ -155,7 +180,7 @@ export class LoadGenerator {
     this.retryQueue.length = 0;
     if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
     const deadline = performance.now() + timeoutMs;
-    const unsettled = () => (this.session ? this.outstanding : this.client.pending);
+    const unsettled = () => (this.session ? this.outstanding : this.client.pending + this.readsInFlight);
     while (unsettled() > 0 && performance.now() < deadline) await sleep(5);
     return unsettled();
   }
@@ -167,7 +192,28 @@ export class LoadGenerator {
     this.outstanding++;
     this.totalSent++;
     if (this.measuring) this.counters.sent++;
+    if (this.reads) {
+      this.readDebt += this.reads.ratio;
+      if (this.readDebt >= 1) { this.readDebt -= 1; this.submitRead(start); return; }
+    }
     this.submit(start, now);
+  }
+
+  /** The window's read and write counts (with a ReadLoad). */
+  get mixCounters(): MixCounters { return this.mix; }
+
+  /** Sends a read; a failed one (refused, timed out) is sent again keeping its start time. */
+  private submitRead(start: number): void {
+    this.readsInFlight++;
+    this.reads!.read().then(
+      () => { this.readsInFlight--; this.complete(start, NaN, this.clock.now(), true); },
+      () => {
+        this.readsInFlight--;
+        if (this.measuring) this.mix.readFailures++;
+        if (this.stopping) { this.outstanding--; return; }
+        setTimeout(() => this.submitRead(start), 1);
+      },
+    );
   }
 
   /** Hands a command to the client; `sent` is when it was first handed over. */
@@ -235,13 +281,18 @@ export class LoadGenerator {
   }
 
   /** A command committed at `now`; `start` (NaN: unknown) and `sent` as given to submit(). */
-  private complete(start: number, sent: number, now: number): void {
+  private complete(start: number, sent: number, now: number, isRead = false): void {
     this.outstanding--;
     this.totalCommitted++;
+    if (this.reads && this.measuring) { if (isRead) this.mix.reads++; else this.mix.writes++; }
     if (start === start) {
       const ns = (now - start) * 1e6;
       if (this.spec.mode === 'closed') {
-        if (this.measuring) { this.latency.record(ns); this.mark(now, ns); }
+        if (this.measuring) {
+          this.latency.record(ns);
+          this.mark(now, ns);
+          if (this.reads) (isRead ? this.readLatency : this.writeLatency).record(ns);
+        }
       } else if (start >= this.windowStart && start < this.windowEnd) {
         this.latency.record(ns);
         this.service.record((now - sent) * 1e6);

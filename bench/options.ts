@@ -38,7 +38,13 @@ export interface ScenarioSpec {
   seed?: number;
   /** Commands go through an exactly-once client session (Cluster.start({ sessions: true })) instead of the raw client. */
   sessions?: boolean;
+  /** This fraction of the operations are reads (client.read), the rest writes; absent: writes only. */
+  readRatio?: number;
+  /** How the reads run (with readRatio): ReadIndex on the leader, lease reads, or spread over the followers. */
+  readMode?: BenchReadMode;
 }
+
+export type BenchReadMode = 'index' | 'lease' | 'follower';
 
 export interface BenchOptions {
   mode: 'run' | 'sweep' | 'suite';
@@ -60,6 +66,10 @@ export interface BenchOptions {
   repeat?: number;
   /** `--sessions`: the load and one in flight, each raw and through a client session, in one run. */
   sessions?: boolean;
+  /** `--read-ratio`: this fraction of the operations are reads. */
+  readRatio?: number;
+  /** `--read-mode` (with --read-ratio; default index). */
+  readMode?: BenchReadMode;
 }
 
 export const DEFAULTS = {
@@ -98,6 +108,11 @@ cluster
   --seed N              seed for election timeouts
   --sessions            the load and one in flight, each raw and through an exactly-once client
                         session (cluster.session()), in one run: the cost of sessions
+  --read-ratio R        a fraction R (0..1) of the operations are reads (client.read) instead of
+                        writes, interleaved evenly; reads and writes are reported separately.
+                        Closed loop only (--window)
+  --read-mode M         how the reads run: index (ReadIndex on the leader, default), lease
+                        (lease reads) or follower (spread over every peer); needs --read-ratio
 
 timing
   --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
@@ -124,6 +139,8 @@ const SPEC = {
   dir: { type: 'string' },
   seed: { type: 'string' },
   sessions: { type: 'boolean' },
+  'read-ratio': { type: 'string' },
+  'read-mode': { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   repeat: { type: 'string' },
@@ -156,6 +173,15 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       if (has(k)) throw new OptionError(`--${k}`, 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
     }
   }
+  if (has('read-mode') && !has('read-ratio')) throw new OptionError('--read-mode', 'needs --read-ratio');
+  if (has('read-ratio')) {
+    for (const k of ['rate', 'sweep-window', 'suite', 'sessions'] as const) {
+      if (has(k)) throw new OptionError('--read-ratio', `cannot be combined with --${k} (reads are measured closed-loop, with --window)`);
+    }
+  }
+  const readRatio = has('read-ratio') ? fraction('--read-ratio', str('read-ratio')!) : undefined;
+  const readMode = str('read-mode') ?? 'index';
+  if (readMode !== 'index' && readMode !== 'lease' && readMode !== 'follower') throw new OptionError('--read-mode', `must be "index", "lease" or "follower", got ${JSON.stringify(readMode)}`);
   if (values.progress && values['no-progress']) throw new OptionError('--progress', 'cannot be combined with --no-progress');
 
   const storageKind = str('storage') ?? 'memory';
@@ -199,6 +225,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     progress: values.progress ? true : values['no-progress'] ? false : null,
     repeat,
     ...(values.sessions ? { sessions: true } : {}),
+    ...(readRatio !== undefined ? { readRatio, readMode } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
 }
@@ -220,6 +247,12 @@ function integer(option: string, text: string, min: number, max: number): number
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new OptionError(option, `must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got ${JSON.stringify(text)}`);
   }
+  return n;
+}
+
+function fraction(option: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new OptionError(option, `must be a fraction from 0 to 1, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -259,12 +292,14 @@ export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
       ...base, load, name: scenarioName({ ...base, sessions }, load), ...(sessions ? { sessions } : {}),
     })));
   }
-  return [{ ...base, name: scenarioName(base, o.load), load: o.load }];
+  const reads = o.readRatio !== undefined ? { readRatio: o.readRatio, readMode: o.readMode ?? 'index' } : {};
+  return [{ ...base, ...reads, name: scenarioName({ ...base, ...reads }, o.load), load: o.load }];
 }
 
 /** A stable name for a configuration: bench:compare matches runs of two files by it. */
-export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec; sessions?: boolean }, load: LoadSpec): string {
+export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec; sessions?: boolean; readRatio?: number; readMode?: BenchReadMode }, load: LoadSpec): string {
   const storage = s.storage.kind === 'memory' ? 'memory' : `file-${s.storage.fsync ?? DEFAULTS.fsync}`;
   const l = load.mode === 'closed' ? `window=${load.window}` : `rate=${load.rate}`;
-  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}${s.sessions ? ' sessions' : ''}`;
+  const reads = s.readRatio !== undefined ? ` reads=${s.readRatio} ${s.readMode ?? 'index'}` : '';
+  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}${s.sessions ? ' sessions' : ''}${reads}`;
 }

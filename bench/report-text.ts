@@ -28,6 +28,14 @@ export function runText(r: RunResult): string {
   const lines = [`${r.name}: ${int(t.perSec)} commits/s (${int(t.committed)} in ${t.seconds.toFixed(2)} s), leader peer ${r.leader}`];
   const from = r.config.load.mode === 'open' ? 'from intended send' : 'from send';
   lines.push(`  latency (${from}): p50 ${us(l.p50)}  p90 ${us(l.p90)}  p99 ${us(l.p99)}  p99.9 ${us(l.p999)}  max ${us(l.max)}  (${int(l.count)} samples)`);
+  if (r.mix) {
+    const m = r.mix;
+    const row = (what: string, x: { completed: number; perSec: number; latency: { p50: number; p90: number; p99: number; max: number } }) =>
+      `  ${what}: ${int(x.perSec)}/s (${int(x.completed)})  latency p50 ${us(x.latency.p50)}  p90 ${us(x.latency.p90)}  p99 ${us(x.latency.p99)}  max ${us(x.latency.max)}`;
+    lines.push(`  read ratio ${m.readRatio}, read mode ${m.readMode} (the figures above count reads and writes together):`);
+    lines.push(row('reads ', m.reads) + (m.reads.failedAndResent ? `  (${int(m.reads.failedAndResent)} failed and resent)` : ''));
+    lines.push(row('writes', m.writes));
+  }
   if (r.serviceLatency) {
     const s = r.serviceLatency;
     lines.push(`  service time (from actual send): p50 ${us(s.p50)}  p99 ${us(s.p99)}  max ${us(s.max)}; sender at worst ${us(t.maxSendLagMs * 1000)} late`);

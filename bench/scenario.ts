@@ -15,7 +15,7 @@ import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
 import { LeaderMonitor } from './leader-monitor.js';
-import { LoadGenerator } from './load-generator.js';
+import { LoadGenerator, type ReadLoad } from './load-generator.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -57,6 +57,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
   if (spec.sessions) opts.sessions = true;
+  if (spec.readRatio !== undefined && spec.readMode === 'lease') opts.readMode = 'lease'; // check-quorum is on by default
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
   const cluster = await Cluster.start(opts);
@@ -70,7 +71,10 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const client = cluster.client();
     client.leader = leader;
     const session = spec.sessions ? await cluster.session() : null;
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session);
+    const query = new Uint8Array(0);
+    const readOptions = { mode: spec.readMode === 'follower' ? 'follower' as const : 'leader' as const };
+    const reads: ReadLoad | null = spec.readRatio !== undefined ? { ratio: spec.readRatio, read: () => client.read(query, readOptions) } : null;
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session, reads);
     const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);
     const journalLimit = spec.storage.kind === 'memory' && !opts.snapshotPolicy ? Math.floor(JOURNAL_BUDGET_BYTES / (frameBytes + 8 + 1)) : Infinity;
     let journalFull = false;
@@ -162,6 +166,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       timeline,
       leaderChanges,
       ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
+      ...(reads ? { mix: mixOf(spec, gen, counters.seconds) } : {}),
       cpu: cpuReport,
       memory: peakRssReset && peakRss !== null
         ? { peakRssBytes: peakRss, method: 'vmhwm-reset' }
@@ -181,6 +186,17 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     await cluster.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Reads and writes of a --read-ratio run, each with its throughput and latency. */
+function mixOf(spec: ScenarioSpec, gen: LoadGenerator, seconds: number): NonNullable<RunResult['mix']> {
+  const m = gen.mixCounters;
+  const per = (n: number) => (seconds > 0 ? n / seconds : 0);
+  return {
+    readRatio: spec.readRatio!, readMode: spec.readMode ?? 'index',
+    reads: { completed: m.reads, perSec: per(m.reads), failedAndResent: m.readFailures, latency: summarize(gen.readLatency) },
+    writes: { completed: m.writes, perSec: per(m.writes), latency: summarize(gen.writeLatency) },
+  };
 }
 
 /** Each thread's GC tally now (the maxima restart): main, then the peers; a peer that does not answer is left out. */

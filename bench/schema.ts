@@ -8,7 +8,7 @@ import type { FdatasyncProbe } from '../src/storage/fsync-probe.js';
 import type { RingThroughput, RoundTrip } from './reference-limits.js';
 import type { LatencySummary } from './latency-recorder.js';
 import type { LoadCounters } from './load-generator.js';
-import type { BenchOptions, ScenarioSpec } from './options.js';
+import type { BenchOptions, BenchReadMode, ScenarioSpec } from './options.js';
 
 export const SCHEMA = 'raft-bench';
 /** 2: `runs` holds every sample (`--repeat`): runs of one configuration share a name. */
@@ -91,6 +91,16 @@ export interface RunResult {
   leaderChanges: Array<{ atSec: number; leader: number; term: number }>;
   /** Open loop: latency from the actual send (ignores queueing before the send). */
   serviceLatency?: LatencySummary;
+  /**
+   * `--read-ratio`: the reads (client.read) and the writes of the run, separately; `throughput`
+   * and `latency` above then count both. Latency is from send (closed loop).
+   */
+  mix?: {
+    readRatio: number;
+    readMode: BenchReadMode;
+    reads: { completed: number; perSec: number; failedAndResent: number; latency: LatencySummary };
+    writes: { completed: number; perSec: number; latency: LatencySummary };
+  };
   cpu: CpuReport;
   memory: { peakRssBytes: number | null; method: 'vmhwm-reset' | 'process-lifetime' };
   storage?: {

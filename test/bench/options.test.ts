@@ -104,3 +104,21 @@ test('--sessions: the load and one in flight, each raw and through a session, in
   assert.equal(scenariosOf(parseOptions([])!).length, 1);
   refused(['--sessions', '--sweep-window', '1,8'], '--sessions');
 });
+
+test('--read-ratio and --read-mode: reads mixed into a closed loop, named apart', () => {
+  const o = parseOptions(['--read-ratio', '0.9', '--read-mode', 'lease', '--window', '64'])!;
+  assert.equal(o.readRatio, 0.9);
+  assert.equal(o.readMode, 'lease');
+  const [run] = scenariosOf(o);
+  assert.equal(run.readRatio, 0.9);
+  assert.equal(run.readMode, 'lease');
+  assert.match(run.name, / reads=0\.9 lease$/);
+  assert.equal(parseOptions(['--read-ratio', '0.5'])!.readMode, 'index');
+  assert.equal(parseOptions([])!.readRatio, undefined);
+  refused(['--read-ratio', '1.5'], '--read-ratio', /fraction from 0 to 1/);
+  refused(['--read-ratio', 'x'], '--read-ratio');
+  refused(['--read-mode', 'lease'], '--read-mode', /needs --read-ratio/);
+  refused(['--read-ratio', '0.5', '--read-mode', 'stale'], '--read-mode', /"index", "lease" or "follower"/);
+  refused(['--read-ratio', '0.5', '--rate', '1000'], '--read-ratio', /--rate/);
+  refused(['--read-ratio', '0.5', '--sessions'], '--read-ratio', /--sessions/);
+});

@@ -38,6 +38,23 @@ test('bench: 3 peers for 1 s writes a valid result file, an HTML report and plot
   assert.match(c.stdout, /fewer than 3 samples/);
 });
 
+test('bench: --read-ratio reports reads and writes separately, in the file and the text', () => {
+  const out = path.join(dir, 'reads.json');
+  const r = node([RUN, '--read-ratio', '0.75', '--read-mode', 'follower', '--window', '64', '--duration', '1', '--warmup', '0.2', '--no-limits', '--no-progress', '--out', out]);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const run = validateBenchFile(JSON.parse(fs.readFileSync(out, 'utf8'))).runs[0];
+  assert.ok(run.mix, 'no mix section');
+  assert.equal(run.mix.readMode, 'follower');
+  assert.ok(run.mix.reads.completed > 0 && run.mix.writes.completed > 0, JSON.stringify(run.mix));
+  assert.equal(run.mix.reads.latency.count, run.mix.reads.completed);
+  assert.equal(run.mix.reads.completed + run.mix.writes.completed, run.throughput.committed);
+  // interleaved evenly: three reads for every write (give or take the ones in flight at the edges)
+  const share = run.mix.reads.completed / run.throughput.committed;
+  assert.ok(share > 0.7 && share < 0.8, `reads were ${share} of the operations`);
+  assert.match(r.stdout, /reads : [\d,]+\/s/);
+  assert.match(r.stdout, /writes: [\d,]+\/s/);
+});
+
 test('bench: file storage (fsync batch) with the fdatasync counter preload', () => {
   const out = path.join(dir, 'file.json');
   const r = node(['--import', PRELOAD, RUN, '--storage', 'file', '--dir', dir, '--window', '64', '--duration', '0.5', '--warmup', '0', '--no-limits', '--no-progress', '--out', out]);

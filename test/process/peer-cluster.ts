@@ -12,7 +12,7 @@ import { RemoteClient } from '../../src/process/remote-client.js';
 import type { TlsFiles } from '../../src/transport/tcp-tls.js';
 import { freePorts, waitFor } from '../transport/tcp-helpers.js';
 import { TestCerts } from '../transport/tls-certs.js';
-import { FaultProxy } from './fault-proxy.js';
+import { FaultProxy } from '../../src/process/fault-proxy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.resolve(here, '../../src/process/cli.js');

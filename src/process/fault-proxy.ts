@@ -5,8 +5,8 @@
  * chosen peers, or every link into its peer, and let them be redialed again later.
  */
 import net from 'node:net';
-import { FRAME_HEADER_BYTES, FrameKind } from '../../src/transport/tcp-frame.js';
-import { decodeHello } from '../../src/transport/tcp-hello.js';
+import { FRAME_HEADER_BYTES, FrameKind } from '../transport/tcp-frame.js';
+import { decodeHello } from '../transport/tcp-hello.js';
 
 interface Piped { from: number; a: net.Socket; b: net.Socket | null }
 
