@@ -15,7 +15,7 @@
  * With a session (`--sessions`), each command is one ClientSession.propose() promise instead:
  * the session retries on its own, so the generator only times the promise.
  */
-import type { ClusterClient, FailReason } from '../src/cluster/client.js';
+import type { FailReason } from '../src/cluster/client.js';
 import { BatchClock } from './batch-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadSpec } from './options.js';
@@ -42,6 +42,17 @@ export interface LoadCounters {
   maxSendLagMs: number;
   /** Open loop: sending was paused because OPEN_MAX_IN_FLIGHT commands were unsettled. */
   hitInFlightCap: boolean;
+}
+
+/** What the generator needs of a client: the streaming form (ClusterClient, or RemoteClient over TCP). */
+export interface StreamingClient {
+  submit(command: Uint8Array): number;
+  onCommitted: ((seq: number, index: number, result?: Uint8Array) => void) | null;
+  onFailed: ((seq: number, reason: FailReason, leaderHint: number) => void) | null;
+  /** Where submit() sends; the generator follows refusals' leader hints. */
+  leader: number;
+  /** Commands submitted and not yet settled. */
+  readonly pending: number;
 }
 
 /** What the generator needs of an exactly-once client session (ClientSession). */
@@ -88,7 +99,7 @@ export class LoadGenerator {
   private readonly perMs: number;
 
   constructor(
-    private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
+    private readonly client: StreamingClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
     private readonly session: SessionProposer | null = null,
   ) {
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;

@@ -38,7 +38,11 @@ export interface ScenarioSpec {
   seed?: number;
   /** Commands go through an exactly-once client session (Cluster.start({ sessions: true })) instead of the raw client. */
   sessions?: boolean;
+  /** 'tcp': the peers are separate processes on loopback and the client a RemoteClient (bench/tcp-scenario.ts); absent: worker threads and rings. */
+  transport?: 'tcp';
 }
+
+export type TransportChoice = 'rings' | 'tcp' | 'both';
 
 export interface BenchOptions {
   mode: 'run' | 'sweep' | 'suite';
@@ -60,6 +64,8 @@ export interface BenchOptions {
   repeat?: number;
   /** `--sessions`: the load and one in flight, each raw and through a client session, in one run. */
   sessions?: boolean;
+  /** `--transport`: worker rings (default), peer processes over TCP, or both in turns. Absent in older files: rings. */
+  transport?: TransportChoice;
 }
 
 export const DEFAULTS = {
@@ -98,6 +104,9 @@ cluster
   --seed N              seed for election timeouts
   --sessions            the load and one in flight, each raw and through an exactly-once client
                         session (cluster.session()), in one run: the cost of sessions
+  --transport T         rings (default: worker threads), tcp (each peer a \`raft-threads peer\`
+                        process on loopback, the load through a RemoteClient), or both: every
+                        configuration over each, in turns, side by side in one run
 
 timing
   --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
@@ -124,6 +133,7 @@ const SPEC = {
   dir: { type: 'string' },
   seed: { type: 'string' },
   sessions: { type: 'boolean' },
+  transport: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   repeat: { type: 'string' },
@@ -156,6 +166,10 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       if (has(k)) throw new OptionError(`--${k}`, 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
     }
   }
+  const transport = str('transport') ?? 'rings';
+  if (transport !== 'rings' && transport !== 'tcp' && transport !== 'both') throw new OptionError('--transport', `must be "rings", "tcp" or "both", got ${JSON.stringify(transport)}`);
+  if (has('transport') && values.suite) throw new OptionError('--transport', 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
+  if (transport !== 'rings' && values.sessions) throw new OptionError('--sessions', `cannot be combined with --transport ${transport} (sessions are measured over the rings only)`);
   if (values.progress && values['no-progress']) throw new OptionError('--progress', 'cannot be combined with --no-progress');
 
   const storageKind = str('storage') ?? 'memory';
@@ -198,6 +212,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     limits: !values['no-limits'],
     progress: values.progress ? true : values['no-progress'] ? false : null,
     repeat,
+    ...(transport !== 'rings' ? { transport } : {}),
     ...(values.sessions ? { sessions: true } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
@@ -251,6 +266,13 @@ function withSuffix(text: string): number {
 
 /** The runs a 'run' or 'sweep' invocation performs (the suite has its own list, see suite.ts). */
 export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
+  const rings = ringScenariosOf(o);
+  if (!o.transport || o.transport === 'rings') return rings;
+  const tcp = rings.map((s) => ({ ...s, transport: 'tcp' as const, name: `${s.name} tcp` }));
+  return o.transport === 'tcp' ? tcp : rings.flatMap((s, i) => [s, tcp[i]]);
+}
+
+function ringScenariosOf(o: BenchOptions): ScenarioSpec[] {
   const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
   if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
   if (o.sessions) {

@@ -19,6 +19,7 @@ import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js
 import type { FailReason } from '../cluster/client.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 import { RUN_STATUS, batchRequestBytes, decodeRun, writeBatchRequest } from './remote-batch-protocol.js';
+import { ReqWaiters } from './req-waiters.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -56,7 +57,7 @@ type Reply = RemoteAnswer | typeof LOST | typeof TIMED_OUT;
 const SWEEP_MS = 20;
 
 /** A proposal awaited as a promise (resolve), or a submitted one (seq, reported through the client's callbacks). */
-interface Waiter { resolve: ((r: Reply) => void) | null; seq: number; deadline: number }
+interface Waiter { resolve: (r: Reply) => void; deadline: number }
 
 /** Where a connection reports the outcomes of submitted (streaming) commands. */
 interface StreamSink {
@@ -69,9 +70,11 @@ const BATCH_MAX_COMMANDS = 16_384;
 const BATCH_MAX_BYTES = 1024 * 1024;
 
 class PeerConnection {
-  private readonly waiting = new Map<number, Waiter>();
+  /** Awaited proposals (Waiter) and submitted ones (their sequence number), by request id. */
+  private readonly waiting = new ReqWaiters<Waiter>();
+  /** Awaited requests among them, which the sweeper times out. */
+  private timed = 0;
   private sweeper: NodeJS.Timeout | null = null;
-  private nextReqId = 1;
   private isClosed = false;
   /** Hello sent: requests may go. */
   isReady = false;
@@ -95,8 +98,8 @@ class PeerConnection {
       if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
       if (body[0] === RUN_STATUS) { this.onRun(body); return; }
       const a = decodeAnswer(body);
-      const w = this.waiting.get(a.reqId);
-      if (w) { this.waiting.delete(a.reqId); this.settle(w, a); }
+      const w = this.waiting.take(a.reqId);
+      if (w !== undefined) this.settle(w, a);
     });
     this.ready = new Promise<void>((resolve, reject) => {
       socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
@@ -121,12 +124,11 @@ class PeerConnection {
     socket.on('close', () => {
       this.isClosed = true;
       if (this.sweeper) clearInterval(this.sweeper);
-      const waiting = [...this.waiting.values()];
-      this.waiting.clear();
       this.queued = [];
-      for (const w of waiting) {
-        if (w.resolve) w.resolve(LOST);
-        else this.sink.failed(w.seq, this.sentAny ? 'unknown' : 'crashed', -1);
+      this.timed = 0;
+      for (const w of this.waiting.takeAll()) {
+        if (typeof w === 'number') this.sink.failed(w, this.sentAny ? 'unknown' : 'crashed', -1);
+        else w.resolve(LOST);
       }
     });
   }
@@ -141,29 +143,31 @@ class PeerConnection {
     const r = decodeRun(body);
     for (let k = 0; k < r.count; k++) {
       const reqId = (r.firstReqId + k) >>> 0;
-      const w = this.waiting.get(reqId);
-      if (!w) continue;
-      this.waiting.delete(reqId);
+      const w = this.waiting.take(reqId);
+      if (w === undefined) continue;
       const result = r.results ? r.results[k] : undefined;
-      if (w.resolve) w.resolve({ status: r.outcome, reqId, leaderHint: r.leaderHint, index: r.firstIndex + k, term: r.term, result });
-      else if (r.outcome === RemoteStatus.Committed) this.sink.committed(w.seq, r.firstIndex + k, r.term, result);
-      else this.sink.failed(w.seq, streamFailReason(r.outcome), r.leaderHint);
+      if (typeof w === 'number') {
+        if (r.outcome === RemoteStatus.Committed) this.sink.committed(w, r.firstIndex + k, r.term, result);
+        else this.sink.failed(w, streamFailReason(r.outcome), r.leaderHint);
+      } else {
+        this.timed--;
+        w.resolve({ status: r.outcome, reqId, leaderHint: r.leaderHint, index: r.firstIndex + k, term: r.term, result });
+      }
     }
   }
 
-  private settle(w: Waiter, a: RemoteAnswer): void {
-    if (w.resolve) w.resolve(a);
-    else if (a.status === RemoteStatus.Committed) this.sink.committed(w.seq, a.index, a.term, a.result);
-    else this.sink.failed(w.seq, streamFailReason(a.status), a.leaderHint);
+  private settle(w: Waiter | number, a: RemoteAnswer): void {
+    if (typeof w !== 'number') { this.timed--; w.resolve(a); }
+    else if (a.status === RemoteStatus.Committed) this.sink.committed(w, a.index, a.term, a.result);
+    else this.sink.failed(w, streamFailReason(a.status), a.leaderHint);
   }
 
-  /** Queues a proposal for this turn's batch frame; its answer settles `w`. */
-  propose(command: Uint8Array, w: Waiter): void {
-    const reqId = this.nextReqId++ >>> 0;
+  /** Queues a proposal for this turn's batch frame; its answer settles `w` (a Waiter, or a submitted command's sequence number). */
+  propose(command: Uint8Array, w: Waiter | number): void {
+    const reqId = this.waiting.add(w);
     if (this.queued.length === 0) this.queuedFirstReqId = reqId;
     this.queued.push(command);
-    this.waiting.set(reqId, w);
-    if (w.deadline !== Infinity) this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
+    if (typeof w !== 'number') { this.timed++; this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref(); }
     if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
   }
 
@@ -193,10 +197,10 @@ class PeerConnection {
 
   request(op: RemoteOp, payload: Uint8Array | undefined, deadline: number): Promise<Reply> {
     if (this.isClosed) return Promise.resolve(LOST);
-    const reqId = this.nextReqId++ >>> 0;
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     return new Promise((resolve) => {
-      this.waiting.set(reqId, { resolve, seq: -1, deadline });
+      const reqId = this.waiting.add({ resolve, deadline });
+      this.timed++;
       this.out.addEncoded(FrameKind.ClientRequest, requestBytes(payload), (b, at) => writeRequest(b, at, op, reqId, payload));
     });
   }
@@ -205,13 +209,8 @@ class PeerConnection {
 
   private sweep(): void {
     const now = Date.now();
-    let timed = 0;
-    for (const [id, w] of this.waiting) {
-      if (w.deadline === Infinity) continue;
-      timed++;
-      if (w.deadline <= now) { this.waiting.delete(id); timed--; w.resolve!(TIMED_OUT); }
-    }
-    if (timed === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+    for (const w of this.waiting.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
+    if (this.timed === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
   }
 
   close(): void {
@@ -230,7 +229,7 @@ export class RemoteClient {
   private streaming = 0;
   private readonly maxInFlight: number;
   private readonly sink: StreamSink = {
-    committed: (seq, index, term, result) => { this.streaming--; this.onCommitted?.(seq, index, result, term); },
+    committed: (seq, index, _term, result) => { this.streaming--; this.onCommitted?.(seq, index, result); },
     failed: (seq, reason, hint) => {
       this.streaming--;
       if (reason === 'not-leader' && hint >= 0 && this.peers.has(hint)) this.leaderGuess = hint;
@@ -238,7 +237,7 @@ export class RemoteClient {
     },
   };
   /** Streaming form: called once for each submitted command that committed, with the apply result if there was one. */
-  onCommitted: ((seq: number, index: number, result: Uint8Array | undefined, term: number) => void) | null = null;
+  onCommitted: ((seq: number, index: number, result?: Uint8Array) => void) | null = null;
   /**
    * Streaming form: called once for each submitted command that did not commit: 'not-leader',
    * 'backpressure' (the leader is busy), 'invalid', 'crashed' (no connection: nothing was
@@ -293,7 +292,7 @@ export class RemoteClient {
     if (this.streaming >= this.maxInFlight) throw new RemoteProposalError('backpressure', `${this.streaming} submitted commands unsettled (maxInFlight ${this.maxInFlight})`);
     const seq = this.nextSeq++;
     this.streaming++;
-    this.openConnection(to).propose(command, { resolve: null, seq, deadline: Infinity });
+    this.openConnection(to).propose(command, seq);
     return seq;
   }
 
@@ -321,7 +320,7 @@ export class RemoteClient {
       // A retried command need not wait for a peer that went quiet (an isolated leader keeps
       // its proposals pending until it hears the new leader): after attemptTimeoutMs, try again.
       const attemptDeadline = options.retryUnknown ? Math.min(deadline, Date.now() + (options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)) : deadline;
-      const a = await new Promise<Reply>((resolve) => conn.propose(command, { resolve, seq: -1, deadline: attemptDeadline }));
+      const a = await new Promise<Reply>((resolve) => conn.propose(command, { resolve, deadline: attemptDeadline }));
       if (a === TIMED_OUT && attemptDeadline < deadline) { this.tryNext(target); continue; }
       if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
       if (a === LOST && conn.refusal !== null) throw new RemoteProposalError('refused', `peer ${target} refused this client: ${conn.refusal}`);
