@@ -96,8 +96,9 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       const reqId = (b.firstReqId + k) >>> 0;
       const tag = waiting.add(conn, reqId, true);
       try {
-        // A view of the socket's buffer: the log keeps what it is given, so copy.
-        const r = node.propose(b.body.slice(b.starts[k], b.starts[k + 1]), tag);
+        // A view of the frame: the log copies the bytes into its own arena (a plain
+        // Uint8Array view costs less to make than a Buffer's subarray).
+        const r = node.propose(new Uint8Array(b.body.buffer, b.body.byteOffset + b.starts[k], b.starts[k + 1] - b.starts[k]), tag);
         if (!r.isLeader) { waiting.drop(tag); refuseRun(conn, reqId, b.count - k, RemoteStatus.NotLeader); return; }
       } catch (e) {
         waiting.drop(tag);
