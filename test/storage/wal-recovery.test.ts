@@ -360,3 +360,29 @@ test('a snapshot marker written before the core decided truncation (retained 0) 
     rmDir(dir);
   }
 });
+
+test('a version-1 directory (no sync marks) opens and is upgraded to version 2; a newer version is refused, naming both', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir, { fsync: 'none' })); // 'none' writes no sync marks: a version-1 layout
+    const m = new MemoryStorage();
+    for (const [hs, e] of [[{ term: 1, votedFor: 7 }, batch(1, [1, 1])], [null, batch(3, [1])]] as const) { s.save(hs, null, e); m.save(hs, null, e); }
+    await s.close();
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ...meta, version: 1 }));
+    const seg = path.join(dir, segmentName(1));
+    const buf = fs.readFileSync(seg);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    dv.setUint32(FRAME_BYTES + 8, 1, true); // the segment header's format version
+    writeFrame(buf, dv, 0, RecordType.SegmentHeader, buf.readUInt32LE(0));
+    fs.writeFileSync(seg, buf);
+    s = await FileStorage.open(opts(dir));
+    assertMatches(s.load(), m, 'version-1 directory');
+    await s.close();
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).version, 2);
+    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ...meta, version: 3 }));
+    await assert.rejects(FileStorage.open(opts(dir)), /format version 3, this build reads versions 1 to 2/);
+  } finally {
+    rmDir(dir);
+  }
+});
