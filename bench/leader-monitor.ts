@@ -5,6 +5,16 @@
  */
 import type { Cluster } from '../src/index.js';
 
+/** What the monitor asks each peer: does it lead, in which term (null: no answer). */
+export interface LeaderProbe {
+  size: number;
+  state(i: number): Promise<{ isLeader: boolean; term: number } | null>;
+}
+
+export function clusterProbe(cluster: Cluster): LeaderProbe {
+  return { size: cluster.size, state: (i) => cluster.peer(i).getState().catch(() => null) };
+}
+
 export interface LeaderChange {
   /** Seconds since the monitor started (negative: before the measured window, see `shift`). */
   atSec: number;
@@ -20,7 +30,7 @@ export class LeaderMonitor {
   private last: { leader: number; term: number } | null = null;
   private readonly t0 = performance.now();
 
-  constructor(private readonly cluster: Cluster, private readonly periodMs = 250) {}
+  constructor(private readonly probe: LeaderProbe, private readonly periodMs = 250) {}
 
   start(): void {
     this.timer = setInterval(() => void this.poll(), this.periodMs);
@@ -41,7 +51,7 @@ export class LeaderMonitor {
     if (this.polling) return;
     this.polling = true;
     try {
-      const states = await Promise.all(Array.from({ length: this.cluster.size }, (_, i) => this.cluster.peer(i).getState().catch(() => null)));
+      const states = await Promise.all(Array.from({ length: this.probe.size }, (_, i) => this.probe.state(i)));
       let leader = -1, term = 0;
       states.forEach((s, i) => {
         if (!s) return;

@@ -19,7 +19,7 @@
  * promises), spread evenly among the writes; a read that fails is sent again. Reads and
  * writes get their own counts and latency histograms beside the combined ones.
  */
-import type { ClusterClient, FailReason } from '../src/cluster/client.js';
+import type { FailReason } from '../src/cluster/client.js';
 import { BatchClock } from './batch-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadSpec } from './options.js';
@@ -56,6 +56,17 @@ export interface ReadLoad {
 
 /** Completed operations of each kind in the window (with a ReadLoad). */
 export interface MixCounters { reads: number; writes: number; readFailures: number }
+
+/** What the generator needs of a client: the streaming form (ClusterClient, or RemoteClient over TCP). */
+export interface StreamingClient {
+  submit(command: Uint8Array): number;
+  onCommitted: ((seq: number, index: number, result?: Uint8Array) => void) | null;
+  onFailed: ((seq: number, reason: FailReason, leaderHint: number) => void) | null;
+  /** Where submit() sends; the generator follows refusals' leader hints. */
+  leader: number;
+  /** Commands submitted and not yet settled. */
+  readonly pending: number;
+}
 
 /** What the generator needs of an exactly-once client session (ClientSession). */
 export interface SessionProposer {
@@ -108,7 +119,7 @@ export class LoadGenerator {
   private readonly perMs: number;
 
   constructor(
-    private readonly client: ClusterClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
+    private readonly client: StreamingClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
     private readonly session: SessionProposer | null = null,
     private readonly reads: ReadLoad | null = null,
   ) {

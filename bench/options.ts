@@ -42,9 +42,12 @@ export interface ScenarioSpec {
   readRatio?: number;
   /** How the reads run (with readRatio): ReadIndex on the leader, lease reads, or spread over the followers. */
   readMode?: BenchReadMode;
+  /** 'tcp': the peers are separate processes on loopback and the client a RemoteClient (bench/tcp-scenario.ts); absent: worker threads and rings. */
+  transport?: 'tcp';
 }
 
 export type BenchReadMode = 'index' | 'lease' | 'follower';
+export type TransportChoice = 'rings' | 'tcp' | 'both';
 
 export interface BenchOptions {
   mode: 'run' | 'sweep' | 'suite';
@@ -70,6 +73,8 @@ export interface BenchOptions {
   readRatio?: number;
   /** `--read-mode` (with --read-ratio; default index). */
   readMode?: BenchReadMode;
+  /** `--transport`: worker rings (default), peer processes over TCP, or both in turns. Absent in older files: rings. */
+  transport?: TransportChoice;
 }
 
 export const DEFAULTS = {
@@ -113,6 +118,9 @@ cluster
                         Closed loop only (--window)
   --read-mode M         how the reads run: index (ReadIndex on the leader, default), lease
                         (lease reads) or follower (spread over every peer); needs --read-ratio
+  --transport T         rings (default: worker threads), tcp (each peer a \`raft-threads peer\`
+                        process on loopback, the load through a RemoteClient), or both: every
+                        configuration over each, in turns, side by side in one run
 
 timing
   --duration SEC        measured seconds per run, default ${DEFAULTS.durationSec} (s or ms suffix: 500ms)
@@ -141,6 +149,7 @@ const SPEC = {
   sessions: { type: 'boolean' },
   'read-ratio': { type: 'string' },
   'read-mode': { type: 'string' },
+  transport: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   repeat: { type: 'string' },
@@ -182,6 +191,11 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const readRatio = has('read-ratio') ? fraction('--read-ratio', str('read-ratio')!) : undefined;
   const readMode = str('read-mode') ?? 'index';
   if (readMode !== 'index' && readMode !== 'lease' && readMode !== 'follower') throw new OptionError('--read-mode', `must be "index", "lease" or "follower", got ${JSON.stringify(readMode)}`);
+  const transport = str('transport') ?? 'rings';
+  if (transport !== 'rings' && transport !== 'tcp' && transport !== 'both') throw new OptionError('--transport', `must be "rings", "tcp" or "both", got ${JSON.stringify(transport)}`);
+  if (has('transport') && values.suite) throw new OptionError('--transport', 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
+  if (transport !== 'rings' && has('read-ratio')) throw new OptionError('--read-ratio', `cannot be combined with --transport ${transport} (the TCP client has no reads yet)`);
+  if (transport !== 'rings' && values.sessions) throw new OptionError('--sessions', `cannot be combined with --transport ${transport} (sessions are measured over the rings only)`);
   if (values.progress && values['no-progress']) throw new OptionError('--progress', 'cannot be combined with --no-progress');
 
   const storageKind = str('storage') ?? 'memory';
@@ -224,6 +238,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     limits: !values['no-limits'],
     progress: values.progress ? true : values['no-progress'] ? false : null,
     repeat,
+    ...(transport !== 'rings' ? { transport } : {}),
     ...(values.sessions ? { sessions: true } : {}),
     ...(readRatio !== undefined ? { readRatio, readMode } : {}),
     ...(seed !== undefined ? { seed } : {}),
@@ -284,6 +299,13 @@ function withSuffix(text: string): number {
 
 /** The runs a 'run' or 'sweep' invocation performs (the suite has its own list, see suite.ts). */
 export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
+  const rings = ringScenariosOf(o);
+  if (!o.transport || o.transport === 'rings') return rings;
+  const tcp = rings.map((s) => ({ ...s, transport: 'tcp' as const, name: `${s.name} tcp` }));
+  return o.transport === 'tcp' ? tcp : rings.flatMap((s, i) => [s, tcp[i]]);
+}
+
+function ringScenariosOf(o: BenchOptions): ScenarioSpec[] {
   const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
   if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
   if (o.sessions) {

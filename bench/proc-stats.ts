@@ -50,6 +50,21 @@ export function readThread(tid: number): ThreadTimes | null {
   }
 }
 
+/** CPU times of a whole process (every thread of it), e.g. a peer process; null if it is gone or there is no /proc. */
+export function readProcess(pid: number): ThreadTimes | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let runMicros: number | null = 0;
+    try {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) runMicros += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+    } catch { runMicros = null; }
+    return { tid: pid, userMicros: (Number(f[11]) * 1e6) / TICKS_PER_SEC, systemMicros: (Number(f[12]) * 1e6) / TICKS_PER_SEC, runMicros };
+  } catch {
+    return null;
+  }
+}
+
 /** Times of every thread of this process, by tid; null where /proc is not available. */
 export function readAllThreads(): Map<number, ThreadTimes> | null {
   const tids = listThreadIds();

@@ -17,6 +17,7 @@ import { createProgress } from './progress.js';
 import { renderHtml } from './report-html.js';
 import { environmentText, limitsText, noiseText, runText, summaryTable, targetsTable } from './report-text.js';
 import { runScenario } from './scenario.js';
+import { runTcpScenario } from './tcp-scenario.js';
 import { SCHEMA, SCHEMA_VERSION, type BenchFile, type RunResult } from './schema.js';
 import { checkTargets, suiteItemOf, suiteSteps } from './suite.js';
 
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const step of steps) {
         const spec = step.spec(done);
         console.error(`\nrunning ${spec.name}${repeat > 1 ? ` [sample ${k + 1} of ${repeat}]` : ''} (${spec.warmupSec} s warm-up, ${spec.durationSec} s measured)...`);
-        const r = await runScenario(spec, progress);
+        const r = spec.transport === 'tcp' ? await runTcpScenario(spec, progress) : await runScenario(spec, progress);
         const run: RunResult = {
           ...(opts.mode === 'suite' ? { suiteItem: suiteItemOf(step.id) } : {}), ...r, ratios: ratiosFor(r, limits),
           sample: { index: k, of: repeat },

@@ -14,7 +14,7 @@ import { fsType } from './environment.js';
 import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
-import { LeaderMonitor } from './leader-monitor.js';
+import { LeaderMonitor, clusterProbe } from './leader-monitor.js';
 import { LoadGenerator, type ReadLoad } from './load-generator.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
@@ -66,7 +66,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
     const peerTids = newTids.length === spec.peers ? newTids : null;
     const leader = await findLeader(cluster, 15_000);
-    const monitor = new LeaderMonitor(cluster);
+    const monitor = new LeaderMonitor(clusterProbe(cluster));
     monitor.start();
     const client = cluster.client();
     client.leader = leader;

@@ -20,6 +20,8 @@ import { ClientConnection, PeerAddress, TcpTransport } from '../transport/tcp-tr
 import type { TlsFiles } from '../transport/tcp-tls.js';
 import { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
 import { RemoteOp, RemoteStatus, decodeRequest, encodeAnswer } from './remote-protocol.js';
+import { BATCH_OP, decodeBatchRequest, encodeRun } from './remote-batch-protocol.js';
+import { TagWaiters } from './tag-waiters.js';
 
 export { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
 
@@ -59,9 +61,8 @@ async function loadStateMachine(spec: string | undefined, id: number): Promise<S
   return mod.createStateMachine(id);
 }
 
-interface Waiting { conn: ClientConnection; reqId: number }
-
 export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProcess> {
+  const got: { conn: ClientConnection | null; reqId: number; batched: boolean } = { conn: null, reqId: 0, batched: false };
   const clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
   const log = o.log ?? ((line: string) => process.stderr.write(`[peer ${o.id}] ${line}\n`));
   const others = new Map([...o.peers].filter(([id]) => id !== o.id));
@@ -76,25 +77,50 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
     : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, fsync: o.storage.fsync ?? 'batch' });
 
   // Proposals of clients, by tag, until their outcome is known.
-  const waiting = new Map<number, Waiting>();
-  let nextTag = 1;
+  const waiting = new TagWaiters();
   let node: RaftNode | null = null;
+  const leaderHint = () => (node ? node.core.leaderId : -1);
   const answer = (conn: ClientConnection, reqId: number, status: RemoteStatus, index = 0, term = 0, result?: Uint8Array) => {
-    conn.reply(encodeAnswer({ status, reqId, leaderHint: node ? node.getState().leaderId : -1, index, term, result }));
+    conn.reply(encodeAnswer({ status, reqId, leaderHint: leaderHint(), index, term, result }));
+  };
+  const refuseRun = (conn: ClientConnection, firstReqId: number, count: number, outcome: RemoteStatus, reason?: string) => {
+    conn.reply(encodeRun({ firstReqId, count, leaderHint: leaderHint(), firstIndex: 0, term: 0, outcome }, reason === undefined ? null : [new TextEncoder().encode(reason)]));
+  };
+
+  /** A batch of commands: proposed in order; refusals answered at once, in runs. */
+  const onBatch = (conn: ClientConnection, body: Uint8Array) => {
+    let b;
+    try { b = decodeBatchRequest(body); } catch (e) { conn.close((e as Error).message); return; }
+    if (!node || node.isStopped) { refuseRun(conn, b.firstReqId, b.count, RemoteStatus.NotLeader); return; }
+    for (let k = 0; k < b.count; k++) {
+      const reqId = (b.firstReqId + k) >>> 0;
+      const tag = waiting.add(conn, reqId, true);
+      try {
+        // A view of the frame: the log copies the bytes into its own arena (a plain
+        // Uint8Array view costs less to make than a Buffer's subarray).
+        const r = node.propose(new Uint8Array(b.body.buffer, b.body.byteOffset + b.starts[k], b.starts[k + 1] - b.starts[k]), tag);
+        if (!r.isLeader) { waiting.drop(tag); refuseRun(conn, reqId, b.count - k, RemoteStatus.NotLeader); return; }
+      } catch (e) {
+        waiting.drop(tag);
+        if (e instanceof BackpressureError || e instanceof TransferInProgressError) { refuseRun(conn, reqId, b.count - k, RemoteStatus.Busy); return; }
+        refuseRun(conn, reqId, 1, RemoteStatus.Invalid, (e as Error).message);
+      }
+    }
   };
 
   const onClientRequest = (conn: ClientConnection, body: Uint8Array) => {
+    if (body[0] === BATCH_OP) { onBatch(conn, body); return; }
     let req;
     try { req = decodeRequest(body); } catch (e) { conn.close((e as Error).message); return; }
     if (!node || node.isStopped) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
     if (req.op === RemoteOp.Status) { const s = node.getState(); answer(conn, req.reqId, RemoteStatus.Status, node.core.commitIndex, s.term); return; }
-    const tag = nextTag++;
+    const tag = waiting.add(conn, req.reqId, false);
     try {
       // The payload is a view of the socket's buffer: the log keeps what it is given.
       const r = node.propose(req.payload.slice(), tag);
-      if (!r.isLeader) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
-      waiting.set(tag, { conn, reqId: req.reqId });
+      if (!r.isLeader) { waiting.drop(tag); answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
     } catch (e) {
+      waiting.drop(tag);
       if (e instanceof BackpressureError || e instanceof TransferInProgressError) answer(conn, req.reqId, RemoteStatus.Busy);
       else answer(conn, req.reqId, RemoteStatus.Invalid, 0, 0, new TextEncoder().encode((e as Error).message));
     }
@@ -115,12 +141,23 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       onRestore: (snap) => log(`state restored from a snapshot through index ${snap.index} (term ${snap.term})`),
       onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
         const status = outcome === Outcome.Committed ? RemoteStatus.Committed : outcome === Outcome.Overwritten ? RemoteStatus.Overwritten : RemoteStatus.Unknown;
+        const hint = leaderHint();
+        // Consecutive requests of one connection's batches leave as one run.
+        let runConn: ClientConnection | null = null, runReq = 0, runK = 0, runLen = 0;
+        const flush = () => {
+          if (runConn && runLen > 0) runConn.reply(encodeRun({ firstReqId: runReq, count: runLen, leaderHint: hint, firstIndex: firstIndex + runK, term, outcome: status }, results, resultOffset + runK));
+          runConn = null;
+          runLen = 0;
+        };
         for (let k = 0; k < count; k++) {
-          const w = waiting.get(firstTag + k);
-          if (!w) continue;
-          waiting.delete(firstTag + k);
-          answer(w.conn, w.reqId, status, firstIndex + k, term, results ? results[resultOffset + k] : undefined);
+          if (!waiting.take(firstTag + k, got)) continue;
+          const result = results ? results[resultOffset + k] : undefined;
+          if (!got.batched) { flush(); answer(got.conn!, got.reqId, status, firstIndex + k, term, result); continue; }
+          if (runConn === got.conn && ((runReq + runLen) >>> 0) === got.reqId && runK + runLen === k) { runLen++; continue; }
+          flush();
+          runConn = got.conn; runReq = got.reqId; runK = k; runLen = 1;
         }
+        flush();
       },
       onFatal: (err) => {
         log(`stopping on a fatal error: ${(err as Error)?.stack ?? String(err)}`);

@@ -16,7 +16,10 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameBatcher, FrameKind, FrameReader } from '.
 import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFrame } from '../transport/tcp-hello.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
+import type { FailReason } from '../cluster/client.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
+import { RUN_STATUS, batchRequestBytes, decodeRun, writeBatchRequest } from './remote-batch-protocol.js';
+import { ReqWaiters } from './req-waiters.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -24,9 +27,13 @@ export interface RemoteClientOptions {
   /** Client certificate signed by the cluster's CA, or false for a cluster run with --insecure. */
   tls: TlsFiles | false;
   connectTimeoutMs?: number;
+  /** Streaming form: submit() refuses with reason 'backpressure' beyond this many commands unsettled. Default 2^20. */
+  maxInFlight?: number;
 }
 
-export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed' | 'refused';
+export type { FailReason } from '../cluster/client.js';
+
+export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed' | 'refused' | 'backpressure';
 
 export class RemoteProposalError extends Error {
   constructor(readonly reason: RemoteFailReason, message: string) {
@@ -49,12 +56,25 @@ type Reply = RemoteAnswer | typeof LOST | typeof TIMED_OUT;
 /** How often requests past their deadline are looked for (one timer per connection, not one per request). */
 const SWEEP_MS = 20;
 
+/** A proposal awaited as a promise (resolve), or a submitted one (seq, reported through the client's callbacks). */
 interface Waiter { resolve: (r: Reply) => void; deadline: number }
 
+/** Where a connection reports the outcomes of submitted (streaming) commands. */
+interface StreamSink {
+  committed(seq: number, index: number, term: number, result: Uint8Array | undefined): void;
+  failed(seq: number, reason: FailReason, leaderHint: number): void;
+}
+
+/** Commands in one batch frame at most (its bytes are bounded too: BATCH_MAX_BYTES). */
+const BATCH_MAX_COMMANDS = 16_384;
+const BATCH_MAX_BYTES = 1024 * 1024;
+
 class PeerConnection {
-  private readonly waiting = new Map<number, Waiter>();
+  /** Awaited proposals (Waiter) and submitted ones (their sequence number), by request id. */
+  private readonly waiting = new ReqWaiters<Waiter>();
+  /** Awaited requests among them, which the sweeper times out. */
+  private timed = 0;
   private sweeper: NodeJS.Timeout | null = null;
-  private nextReqId = 1;
   private isClosed = false;
   /** Hello sent: requests may go. */
   isReady = false;
@@ -63,16 +83,23 @@ class PeerConnection {
   readonly ready: Promise<void>;
   /** Requests made in one turn of the event loop leave in one write. */
   private readonly out: FrameBatcher;
+  /** Proposals of this turn, sent as batch frames at its end (or once the connection is ready). */
+  private queued: Uint8Array[] = [];
+  private queuedFirstReqId = 0;
+  private batchScheduled = false;
+  /** Some proposal left on this connection (so a lost connection leaves their outcome unknown). */
+  private sentAny = false;
 
-  constructor(private readonly socket: net.Socket, peerId: number, clusterId: string, secure: boolean, timeoutMs: number) {
+  constructor(private readonly socket: net.Socket, peerId: number, clusterId: string, secure: boolean, timeoutMs: number, private readonly sink: StreamSink) {
     socket.setNoDelay(true);
     this.out = new FrameBatcher((b) => { if (!this.isClosed) socket.write(b); });
     const reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (kind, body) => {
       if (kind === FrameKind.Refused) { this.refusal = Buffer.from(body).toString(); socket.destroy(); return; }
       if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
+      if (body[0] === RUN_STATUS) { this.onRun(body); return; }
       const a = decodeAnswer(body);
-      const w = this.waiting.get(a.reqId);
-      if (w) { this.waiting.delete(a.reqId); w.resolve(a); }
+      const w = this.waiting.take(a.reqId);
+      if (w !== undefined) this.settle(w, a);
     });
     this.ready = new Promise<void>((resolve, reject) => {
       socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
@@ -84,6 +111,7 @@ class PeerConnection {
         }
         socket.write(helloFrame({ role: HelloRole.Client, peerId: CLIENT_PEER_ID, clusterId }));
         this.isReady = true;
+        this.sendBatches();
         resolve();
       });
       socket.once('close', () => reject(new Error('connection closed')));
@@ -96,9 +124,71 @@ class PeerConnection {
     socket.on('close', () => {
       this.isClosed = true;
       if (this.sweeper) clearInterval(this.sweeper);
-      for (const w of this.waiting.values()) w.resolve(LOST);
-      this.waiting.clear();
+      this.queued = [];
+      this.timed = 0;
+      for (const w of this.waiting.takeAll()) {
+        if (typeof w === 'number') this.sink.failed(w, this.sentAny ? 'unknown' : 'crashed', -1);
+        else w.resolve(LOST);
+      }
     });
+  }
+
+  /** Commands waiting for their outcome on this connection (sent or about to be). */
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  /** A run of answers to batched proposals. */
+  private onRun(body: Uint8Array): void {
+    const r = decodeRun(body);
+    for (let k = 0; k < r.count; k++) {
+      const reqId = (r.firstReqId + k) >>> 0;
+      const w = this.waiting.take(reqId);
+      if (w === undefined) continue;
+      const result = r.results ? r.results[k] : undefined;
+      if (typeof w === 'number') {
+        if (r.outcome === RemoteStatus.Committed) this.sink.committed(w, r.firstIndex + k, r.term, result);
+        else this.sink.failed(w, streamFailReason(r.outcome), r.leaderHint);
+      } else {
+        this.timed--;
+        w.resolve({ status: r.outcome, reqId, leaderHint: r.leaderHint, index: r.firstIndex + k, term: r.term, result });
+      }
+    }
+  }
+
+  private settle(w: Waiter | number, a: RemoteAnswer): void {
+    if (typeof w !== 'number') { this.timed--; w.resolve(a); }
+    else if (a.status === RemoteStatus.Committed) this.sink.committed(w, a.index, a.term, a.result);
+    else this.sink.failed(w, streamFailReason(a.status), a.leaderHint);
+  }
+
+  /** Queues a proposal for this turn's batch frame; its answer settles `w` (a Waiter, or a submitted command's sequence number). */
+  propose(command: Uint8Array, w: Waiter | number): void {
+    const reqId = this.waiting.add(w);
+    if (this.queued.length === 0) this.queuedFirstReqId = reqId;
+    this.queued.push(command);
+    if (typeof w !== 'number') { this.timed++; this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref(); }
+    if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
+  }
+
+  private readonly sendBatchesBound = () => this.sendBatches();
+
+  /** Sends what was queued as batch frames, each within BATCH_MAX_COMMANDS and BATCH_MAX_BYTES. */
+  private sendBatches(): void {
+    this.batchScheduled = false;
+    if (this.isClosed || !this.isReady || this.queued.length === 0) return;
+    const q = this.queued;
+    let first = this.queuedFirstReqId;
+    this.queued = [];
+    this.sentAny = true;
+    for (let from = 0; from < q.length;) {
+      let to = from, bytes = 0;
+      while (to < q.length && to - from < BATCH_MAX_COMMANDS && (to === from || bytes + q[to].byteLength <= BATCH_MAX_BYTES)) bytes += q[to++].byteLength;
+      const id = first, a = from, b = to;
+      this.out.addEncoded(FrameKind.ClientRequest, batchRequestBytes(q, a, b), (buf, at) => writeBatchRequest(buf, at, id, q, a, b));
+      first = (first + (to - from)) >>> 0;
+      from = to;
+    }
   }
 
   get closed(): boolean {
@@ -107,10 +197,10 @@ class PeerConnection {
 
   request(op: RemoteOp, payload: Uint8Array | undefined, deadline: number): Promise<Reply> {
     if (this.isClosed) return Promise.resolve(LOST);
-    const reqId = this.nextReqId++ >>> 0;
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     return new Promise((resolve) => {
-      this.waiting.set(reqId, { resolve, deadline });
+      const reqId = this.waiting.add({ resolve, deadline });
+      this.timed++;
       this.out.addEncoded(FrameKind.ClientRequest, requestBytes(payload), (b, at) => writeRequest(b, at, op, reqId, payload));
     });
   }
@@ -119,8 +209,8 @@ class PeerConnection {
 
   private sweep(): void {
     const now = Date.now();
-    for (const [id, w] of this.waiting) if (w.deadline <= now) { this.waiting.delete(id); w.resolve(TIMED_OUT); }
-    if (this.waiting.size === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+    for (const w of this.waiting.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
+    if (this.timed === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
   }
 
   close(): void {
@@ -135,6 +225,26 @@ export class RemoteClient {
   private leaderGuess: number;
   private readonly clusterId: string;
   private isClosed = false;
+  private nextSeq = 0;
+  private streaming = 0;
+  private readonly maxInFlight: number;
+  private readonly sink: StreamSink = {
+    committed: (seq, index, _term, result) => { this.streaming--; this.onCommitted?.(seq, index, result); },
+    failed: (seq, reason, hint) => {
+      this.streaming--;
+      if (reason === 'not-leader' && hint >= 0 && this.peers.has(hint)) this.leaderGuess = hint;
+      this.onFailed?.(seq, reason, hint);
+    },
+  };
+  /** Streaming form: called once for each submitted command that committed, with the apply result if there was one. */
+  onCommitted: ((seq: number, index: number, result?: Uint8Array) => void) | null = null;
+  /**
+   * Streaming form: called once for each submitted command that did not commit: 'not-leader',
+   * 'backpressure' (the leader is busy), 'invalid', 'crashed' (no connection: nothing was
+   * sent), 'overwritten' (certainly not applied) and 'unknown' (it may or may not be
+   * applied); `leaderHint` is the peer's idea of the leader (-1: none).
+   */
+  onFailed: ((seq: number, reason: FailReason, leaderHint: number) => void) | null = null;
 
   constructor(private readonly o: RemoteClientOptions) {
     this.peers = o.peers instanceof Map ? new Map(o.peers) : new Map(Object.entries(o.peers ?? {}).map(([k, v]) => [Number(k), v as PeerAddress]));
@@ -144,11 +254,46 @@ export class RemoteClient {
     if (o.tls !== false) checkTlsFiles(o.tls);
     this.ids = [...this.peers.keys()].sort((a, b) => a - b);
     this.leaderGuess = this.ids[0];
+    this.maxInFlight = o.maxInFlight ?? 1 << 20;
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError(`option maxInFlight must be a positive integer, got ${String(o.maxInFlight)}`);
   }
 
   /** The peer the next proposal goes to first. */
   get leaderHint(): number {
     return this.leaderGuess;
+  }
+
+  /** The peer submit() sends to by default; follows 'not-leader' hints, and may be set. */
+  get leader(): number {
+    return this.leaderGuess;
+  }
+
+  set leader(id: number) {
+    if (!this.peers.has(id)) throw new RangeError(`peer ${id} is not one of this client's peers (${this.ids.join(', ')})`);
+    this.leaderGuess = id;
+  }
+
+  /** Submitted commands not yet reported through onCommitted or onFailed. */
+  get pending(): number {
+    return this.streaming;
+  }
+
+  /**
+   * The streaming form: sends `command` to peer `to` (default: the believed leader) and
+   * returns its sequence number; onCommitted or onFailed is called with it exactly once.
+   * Nothing is retried. The commands submitted in one turn of the event loop leave in one
+   * frame (and the peer answers them in runs). Throws RemoteProposalError 'backpressure'
+   * beyond maxInFlight unsettled commands, and 'closed' once the client is closed.
+   */
+  submit(command: Uint8Array, to = this.leaderGuess): number {
+    if (this.isClosed) throw new RemoteProposalError('closed', 'the client is closed');
+    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+    if (!this.peers.has(to)) throw new RangeError(`peer ${to} is not one of this client's peers (${this.ids.join(', ')})`);
+    if (this.streaming >= this.maxInFlight) throw new RemoteProposalError('backpressure', `${this.streaming} submitted commands unsettled (maxInFlight ${this.maxInFlight})`);
+    const seq = this.nextSeq++;
+    this.streaming++;
+    this.openConnection(to).propose(command, seq);
+    return seq;
   }
 
   /**
@@ -175,7 +320,7 @@ export class RemoteClient {
       // A retried command need not wait for a peer that went quiet (an isolated leader keeps
       // its proposals pending until it hears the new leader): after attemptTimeoutMs, try again.
       const attemptDeadline = options.retryUnknown ? Math.min(deadline, Date.now() + (options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)) : deadline;
-      const a = await conn.request(RemoteOp.Propose, command, attemptDeadline);
+      const a = await new Promise<Reply>((resolve) => conn.propose(command, { resolve, deadline: attemptDeadline }));
       if (a === TIMED_OUT && attemptDeadline < deadline) { this.tryNext(target); continue; }
       if (a === TIMED_OUT) throw new RemoteProposalError('timeout', `not committed within ${timeoutMs} ms (the outcome is unknown)`);
       if (a === LOST && conn.refusal !== null) throw new RemoteProposalError('refused', `peer ${target} refused this client: ${conn.refusal}`);
@@ -231,15 +376,21 @@ export class RemoteClient {
     this.leaderGuess = this.ids[(this.ids.indexOf(failed) + 1) % this.ids.length];
   }
 
-  private async connection(id: number): Promise<PeerConnection | null> {
+  /** The connection to `id`, dialing it if there is none (it may not be ready yet). */
+  private openConnection(id: number): PeerConnection {
     let c = this.conns.get(id);
     if (!c || c.closed) {
       const { host, port } = this.peers.get(id)!;
       const t = this.o.tls;
       const socket = t ? tls.connect({ host, port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }) : net.connect({ host, port });
-      c = new PeerConnection(socket, id, this.clusterId, !!t, this.o.connectTimeoutMs ?? 1000);
+      c = new PeerConnection(socket, id, this.clusterId, !!t, this.o.connectTimeoutMs ?? 1000, this.sink);
       this.conns.set(id, c);
     }
+    return c;
+  }
+
+  private async connection(id: number): Promise<PeerConnection | null> {
+    const c = this.openConnection(id);
     try {
       await c.ready;
       return c;
@@ -247,6 +398,16 @@ export class RemoteClient {
       if (this.conns.get(id) === c) this.conns.delete(id);
       return null;
     }
+  }
+}
+
+function streamFailReason(s: RemoteStatus): FailReason {
+  switch (s) {
+    case RemoteStatus.NotLeader: return 'not-leader';
+    case RemoteStatus.Busy: return 'backpressure';
+    case RemoteStatus.Overwritten: return 'overwritten';
+    case RemoteStatus.Invalid: return 'invalid';
+    default: return 'unknown';
   }
 }
 

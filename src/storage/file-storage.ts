@@ -18,6 +18,12 @@
  * The hard state goes first so that a torn save can leave a new term without its entries
  * but never entries of a term the peer has not recorded.
  *
+ * Sync marks. A save that follows a completed fdatasync begins with a SyncMark record saying
+ * how many bytes of the segment that sync made durable (and a clean close writes and syncs
+ * one), so that recovery can tell a power loss, which only takes unsynced bytes, from
+ * damage to bytes that were synced (see wal-reader.ts for the rule). open() syncs the
+ * recovered last segment, so that nothing read back at open is acted upon unsynced.
+ *
  * fsync policy
  *   always  save() writes and fdatasyncs before returning (returns void)
  *   batch   save() writes and returns a promise; one fdatasync (on the libuv pool, so the
@@ -39,9 +45,9 @@ import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import type { RaftStorage } from './storage.js';
 import { crc32c } from './crc32c.js';
 import {
-  FORMAT_VERSION, FRAME_BYTES, HARD_STATE_PAYLOAD, META_FILE, SEGMENT_HEADER_PAYLOAD, SNAPSHOT_MARKER_PAYLOAD, RecordType,
-  encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, entriesPayloadBytes, identityTag,
-  segmentName, setU64, snapshotName, writeFrame,
+  FORMAT_VERSION, FRAME_BYTES, HARD_STATE_PAYLOAD, META_FILE, OLDEST_READABLE_VERSION, SEGMENT_HEADER_PAYLOAD, SNAPSHOT_MARKER_PAYLOAD,
+  SYNC_MARK_BYTES, RecordType, encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, encodeSyncMark,
+  entriesPayloadBytes, identityTag, segmentName, setU64, snapshotName, writeFrame,
 } from './wal-format.js';
 import { DirectoryLock } from './dir-lock.js';
 import { SegmentInfo, SnapshotRef, StorageCorruptionError, fsyncDir, listDir, readWal } from './wal-reader.js';
@@ -202,6 +208,10 @@ export class FileStorage implements RaftStorage {
   private fd = -1;
   private seq = 0;
   private pos = 0;
+  /** Bytes of the current segment that a completed sync made durable. */
+  private syncedPos = 0;
+  /** The synced-bytes figure of the last sync mark written in the current segment. */
+  private markedPos = 0;
   private readonly segs: SegmentInfo[] = [];
   /** Segment fds retired while an fdatasync on them was in flight; closed when it ends. */
   private retired: number[] = [];
@@ -290,6 +300,14 @@ export class FileStorage implements RaftStorage {
         throw new Error(`cannot open WAL segment ${path.join(this.dir, segmentName(last.seq))} for writing (${errCode(err)})`);
       }
       this.pos = rec.lastSegmentBytes;
+      this.markedPos = rec.lastSegmentSynced;
+      this.syncedPos = rec.lastSegmentSynced;
+      if (this.policy !== 'none') {
+        // What recovery read may sit only in the page cache (a crashed process, not a power
+        // cut): make it durable before the peer acts on it (a vote it read must stay cast).
+        fs.fdatasyncSync(this.fd);
+        this.syncedPos = this.pos;
+      }
     }
     return peers;
   }
@@ -344,17 +362,24 @@ export class FileStorage implements RaftStorage {
       writeEntries = count > 0 || first <= last; // an empty batch past the end truncates nothing
     }
     const entriesPayload = writeEntries ? entriesPayloadBytes(count, d1 - d0) : 0;
-    const n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (writeEntries ? FRAME_BYTES + entriesPayload : 0);
+    let n = (hardState ? HARD_STATE_BYTES : 0) + (useSnap ? SNAPSHOT_MARKER_BYTES : 0) + (writeEntries ? FRAME_BYTES + entriesPayload : 0);
     if (n === 0) return this.emptySaveResult();
 
     // ---- write
-    if (this.pos > SEGMENT_HEADER_BYTES && this.pos + n > this.segmentBytes) this.rotate();
+    let markBytes = this.syncedPos > this.markedPos ? SYNC_MARK_BYTES : 0;
+    if (this.pos > SEGMENT_HEADER_BYTES && this.pos + n + markBytes > this.segmentBytes) {
+      this.rotate();
+      markBytes = 0; // nothing of the new segment is synced yet
+    }
+    const markFor = this.syncedPos;
+    n += markBytes;
     let snapRef: SnapshotRef | null = null;
     if (useSnap) snapRef = this.writeSnapshotFile(useSnap);
 
     const buf = n <= this.scratch.length ? this.scratch : this.growScratch(n);
     const dv = buf === this.scratch ? this.scratchView : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0, records = 0;
+    if (markBytes > 0) at += encodeSyncMark(buf, dv, at, markFor); // not counted in stats.records: bookkeeping, not a caller's record
     if (hardState) { at += encodeHardState(buf, dv, at, hardState.term, hardState.votedFor); records++; }
     if (snapRef) { at += encodeSnapshotMarker(buf, dv, at, { ...snapRef, retained: useSnap!.index < this.lastIndex }); records++; }
     if (writeEntries) {
@@ -384,6 +409,7 @@ export class FileStorage implements RaftStorage {
     }
     if (buf.length > SCRATCH_KEEP_BYTES && buf === this.scratch) this.shrinkScratch();
     this.pos += n;
+    if (markBytes > 0) this.markedPos = markFor;
 
     // ---- the write landed: update what we track
     if (hardState) { this.term = hardState.term; this.votedFor = hardState.votedFor; }
@@ -435,7 +461,26 @@ export class FileStorage implements RaftStorage {
     if (this.closed) return;
     this.closed = true;
     if (this.policy === 'batch' && (this.group || this.inflight)) return this.drainAndClose();
-    this.closeFds();
+    try {
+      this.writeCloseMark();
+    } finally {
+      this.closeFds();
+    }
+  }
+
+  /** A clean close marks everything durable, so that recovery refuses any later damage to it. */
+  private writeCloseMark(): void {
+    if (this.policy === 'none' || this.failed || this.fd < 0 || this.syncedPos <= this.markedPos) return;
+    const buf = new Uint8Array(SYNC_MARK_BYTES);
+    encodeSyncMark(buf, new DataView(buf.buffer), 0, this.syncedPos);
+    try {
+      writeAll(this.fd, buf, buf.length, this.pos);
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      throw new Error(`writing the closing sync mark to ${this.segmentPath(this.seq)} failed (${errCode(err)})`);
+    }
+    this.pos += buf.length;
+    this.markedPos = this.syncedPos;
   }
 
   stats(): FileStorageStats {
@@ -505,7 +550,9 @@ export class FileStorage implements RaftStorage {
       if (!meta || meta.format !== META_FORMAT || typeof meta.clusterId !== 'string' || typeof meta.peerId !== 'number') {
         throw new StorageCorruptionError(metaPath, 0, `not a ${META_FORMAT} meta file`);
       }
-      if (meta.version !== FORMAT_VERSION) throw new Error(`${metaPath}: format version ${meta.version}, this build reads version ${FORMAT_VERSION}`);
+      if (!(meta.version >= OLDEST_READABLE_VERSION && meta.version <= FORMAT_VERSION)) {
+        throw new Error(`${metaPath}: format version ${meta.version}, this build reads versions ${OLDEST_READABLE_VERSION} to ${FORMAT_VERSION}`);
+      }
       if (meta.clusterId !== this.clusterId || meta.peerId !== this.peerId) {
         throw new Error(`storage directory ${dir} belongs to cluster ${JSON.stringify(meta.clusterId)} peer ${meta.peerId}; ` +
           `refusing to open it as cluster ${JSON.stringify(this.clusterId)} peer ${this.peerId}`);
@@ -526,8 +573,9 @@ export class FileStorage implements RaftStorage {
     }
 
     const peers = meta?.peers ?? given;
-    if (meta && (meta.peers || !peers)) return { fresh: false, peers };
-    // A new directory, or one from before membership was recorded: record it now.
+    if (meta && (meta.peers || !peers) && meta.version === FORMAT_VERSION) return { fresh: false, peers };
+    // A new directory, one from before membership was recorded, or one of an older format
+    // (its segments stay readable; new ones hold sync marks): record it now.
     const m: Meta = { format: META_FORMAT, version: FORMAT_VERSION, clusterId: this.clusterId, peerId: this.peerId, ...(peers ? { peers } : {}) };
     writeFileAtomic(dir, META_FILE, [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')], true);
     return { fresh: !meta, peers };
@@ -561,6 +609,8 @@ export class FileStorage implements RaftStorage {
     this.fd = fd;
     this.seq = seq;
     this.pos = buf.length;
+    this.syncedPos = syncData ? buf.length : 0;
+    this.markedPos = 0;
     this.segs.push({ seq, startLast: this.lastIndex });
     this.st.segmentsCreated++;
   }
@@ -584,6 +634,7 @@ export class FileStorage implements RaftStorage {
       this.fail(err);
       throw this.failed;
     }
+    if (fd === this.fd) this.syncedPos = this.pos;
     this.noteSync(performance.now() - t0, saves, entries);
   }
 
@@ -663,6 +714,7 @@ export class FileStorage implements RaftStorage {
     this.inflight = g;
     const fd = this.fd;
     this.inflightFd = fd;
+    const upTo = this.pos, seq = this.seq;
     const t0 = performance.now();
     fs.fdatasync(fd, (err) => {
       this.inflight = null;
@@ -675,6 +727,7 @@ export class FileStorage implements RaftStorage {
         return;
       }
       this.noteSync(performance.now() - t0, g.saves, g.entries);
+      if (this.seq === seq && upTo > this.syncedPos) this.syncedPos = upTo;
       if (g.plan) this.applyPlan(g.plan);
       g.resolve();
       if (this.group) this.scheduleFlush();
@@ -695,6 +748,7 @@ export class FileStorage implements RaftStorage {
         if (this.inflight) await this.inflight.promise.catch(() => {});
         else this.flush();
       }
+      this.writeCloseMark();
     } finally {
       this.closeFds();
     }

@@ -10,6 +10,9 @@
  *   offset 9  3 bytes, zero
  *   offset 12 u32 CRC-32C of bytes 0..11 (the header checksum)
  *
+ * Records: SegmentHeader (first of every segment), HardState, Snapshot (marker), Entries,
+ * SyncMark (u64: bytes of this segment durable when it was written; see wal-reader.ts).
+ *
  * The header checksum is there so that a damaged length field is never mistaken for a torn
  * tail: without it, a flipped bit that makes a record in the middle of the last segment
  * claim to run past the end of the file would look exactly like a partial last record, and
@@ -35,11 +38,19 @@ export enum RecordType {
   Snapshot = 3,
   /** An EntryBatch; replaces the log from its first index on. */
   Entries = 4,
+  /**
+   * A sync mark: how many bytes of this segment were known durable (an fdatasync over them
+   * had completed) when the mark was written. Recovery uses it to tell bytes that were
+   * synced, and so could have been acknowledged, from bytes a power loss may take.
+   */
+  SyncMark = 5,
 }
 
 export const SEGMENT_MAGIC = 'raftwal1';
 export const SNAPSHOT_MAGIC = 'raftsnp1';
-export const FORMAT_VERSION = 1;
+/** Version 2 added the sync mark; version 1 directories are read and upgraded. */
+export const FORMAT_VERSION = 2;
+export const OLDEST_READABLE_VERSION = 1;
 
 // ----------------------------------------------------------------- file names
 
@@ -141,7 +152,7 @@ export function decodeSegmentHeader(dv: DataView, p: number, len: number): Segme
   for (let i = 0; i < 8; i++) magic += String.fromCharCode(dv.getUint8(p + i));
   if (magic !== SEGMENT_MAGIC) throw new Error(`bad segment magic ${JSON.stringify(magic)}`);
   const version = dv.getUint32(p + 8, true);
-  if (version !== FORMAT_VERSION) throw new Error(`unsupported WAL format version ${version} (this build reads ${FORMAT_VERSION})`);
+  if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) throw new Error(`unsupported WAL format version ${version} (this build reads ${OLDEST_READABLE_VERSION} to ${FORMAT_VERSION})`);
   return {
     version,
     identity: dv.getUint32(p + 12, true),
@@ -203,6 +214,40 @@ export function decodeSnapshotMarker(dv: DataView, p: number, len: number): Snap
   const flag = dv.getUint32(p + 28, true);
   if (flag > 1) throw new Error(`snapshot record with retained flag ${flag}`);
   return { index: getU64(dv, p), term: getU64(dv, p + 8), bytes: getU64(dv, p + 16), crc: dv.getUint32(p + 24, true), retained: flag === 1 };
+}
+
+export const SYNC_MARK_PAYLOAD = 8;
+export const SYNC_MARK_BYTES = FRAME_BYTES + SYNC_MARK_PAYLOAD;
+
+export function encodeSyncMark(buf: Uint8Array, dv: DataView, at: number, syncedBytes: number): number {
+  setU64(dv, at + FRAME_BYTES, syncedBytes);
+  writeFrame(buf, dv, at, RecordType.SyncMark, SYNC_MARK_PAYLOAD);
+  return SYNC_MARK_BYTES;
+}
+
+export function decodeSyncMark(dv: DataView, p: number, len: number): number {
+  if (len !== SYNC_MARK_PAYLOAD) throw new Error(`sync mark of ${len} bytes, expected ${SYNC_MARK_PAYLOAD}`);
+  return getU64(dv, p);
+}
+
+/**
+ * The largest synced-bytes figure of any intact sync mark that starts at or after `from` in
+ * `buf` (0 if none). Used past a damaged record, whose length cannot be trusted, so every
+ * offset is tried; cheap tests on the type and length bytes come before any checksum.
+ */
+export function scanSyncMarks(buf: Uint8Array, from: number): { syncedBytes: number; at: number } {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let best = { syncedBytes: 0, at: -1 };
+  for (let q = from; q + SYNC_MARK_BYTES <= buf.length; q++) {
+    if (buf[q + 8] !== RecordType.SyncMark || buf[q] !== SYNC_MARK_PAYLOAD || buf[q + 1] !== 0 || buf[q + 2] !== 0 || buf[q + 3] !== 0) continue;
+    if (buf[q + 9] !== 0 || buf[q + 10] !== 0 || buf[q + 11] !== 0) continue;
+    if (dv.getUint32(q + 12, true) !== crc32c(buf, q, q + 12)) continue;
+    if (dv.getUint32(q + 4, true) !== crc32c(buf, q + FRAME_BYTES, q + SYNC_MARK_BYTES)) continue;
+    let n: number;
+    try { n = decodeSyncMark(dv, q + FRAME_BYTES, SYNC_MARK_PAYLOAD); } catch { continue; }
+    if (n > best.syncedBytes) best = { syncedBytes: n, at: q };
+  }
+  return best;
 }
 
 /** Entries payload: u64 firstIndex, u32 count, u32 terms[count], u32 ends[count], data. */

@@ -2,15 +2,31 @@
  * Recovery: reads a FileStorage directory's segments in order, verifies every checksum,
  * finds a torn tail, and rebuilds hard state, snapshot and log.
  *
- * What counts as a torn tail (only ever in the LAST segment, from some offset to its end):
- * - fewer bytes left than a record frame (a partial frame);
- * - a frame whose header checksum fails, when every byte from there to the end is zero
- *   (a file extended by the crash but never filled);
- * - a good frame whose payload runs past the end of the file (a partial last record);
- * - a good frame whose payload checksum fails, when nothing but zero bytes follows the
- *   record (a last record with a bad checksum at the very end).
- * Anything else that fails a check is corruption: a StorageCorruptionError naming the file
- * and the offset of the record. Nothing is ever skipped.
+ * The power-loss rule. FileStorage acknowledges a save only once an fdatasync that began
+ * after its write has completed, and every segment but the last was synced whole before the
+ * next one was created. So what a power cut may take is confined to the bytes of the LAST
+ * segment written since its last completed sync, and those may be lost in any subset and
+ * order (blocks zeroed, stale, or the file extended without its data): the first damaged
+ * record can be followed by intact ones. Recovery therefore cuts the last segment at its
+ * first damaged record (a partial frame, a frame or payload failing its checksum, a record
+ * running past the end of the file), whatever follows it, because nothing at or after an
+ * unsynced byte can have been acknowledged: a sync covers everything written before it.
+ *
+ * Damage is refused instead (StorageCorruptionError naming file and offset) when it cannot
+ * be a power loss:
+ * - in any segment but the last (they were synced before the next one began);
+ * - in the last segment at an offset that an intact sync mark (a record FileStorage writes
+ *   with each save that follows a completed sync, and at a clean close) says was durable:
+ *   acknowledged data is gone. Marks after the damage are found by trying every offset.
+ * A record whose checksums hold but whose content is impossible (a gap in the log, a wrong
+ * header) is always refused. Nothing is ever skipped: what is cut is the whole rest of the
+ * last segment. Damage to synced bytes with no later mark (a crash right after the last
+ * acknowledged sync) cannot be told from a power loss and is cut.
+ *
+ * Compaction deletes segments from the front without a directory sync, so after a power cut
+ * some of those deletions may be undone in any subset: segments before the last gap in the
+ * sequence numbers are leftovers when the segments after it hold the whole state (they are
+ * then removed), and a missing segment otherwise.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +34,8 @@ import type { EntryBatch } from '../core/entry-batch.js';
 import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import {
   DecodedEntries, FRAME_BYTES, RecordType, SegmentHeader, decodeEntries, decodeHardState, decodeSegmentHeader,
-  decodeSnapshotFile, decodeSnapshotMarker, parseSegmentName, parseSnapshotName, isTempName, segmentName, snapshotName, META_FILE,
+  decodeSnapshotFile, decodeSnapshotMarker, decodeSyncMark, parseSegmentName, parseSnapshotName, isTempName, scanSyncMarks,
+  segmentName, snapshotName, META_FILE,
 } from './wal-format.js';
 import { crc32c } from './crc32c.js';
 import { isLockName } from './dir-lock.js';
@@ -56,8 +73,10 @@ export interface Recovered {
   /** Size of the last segment once its torn tail (if any) is cut. */
   lastSegmentBytes: number;
   torn: TornTail | null;
-  /** Snapshot and temporary files in the directory that the recovered state does not use. */
+  /** Snapshot and temporary files, and leftover segments before a gap, that the recovered state does not use. */
   strayFiles: string[];
+  /** Bytes of the last segment that its sync marks account for (0: none); a mark over all before it counts itself. */
+  lastSegmentSynced: number;
 }
 
 interface Chunk { e: DecodedEntries; from: number; to: number } // entries k in [from, to)
@@ -183,21 +202,31 @@ export function listDir(dir: string): { segments: number[]; snapshots: string[];
 }
 
 export function readWal(opts: ReadOptions): Recovered {
-  const { dir } = opts;
-  const listing = listDir(dir);
+  const listing = listDir(opts.dir);
   const seqs = listing.segments;
-  for (let i = 1; i < seqs.length; i++) {
-    if (seqs[i] !== seqs[i - 1] + 1) {
-      throw new StorageCorruptionError(path.join(dir, segmentName(seqs[i - 1] + 1)), 0, `segment missing: found ${segmentName(seqs[i - 1])} and ${segmentName(seqs[i])} but nothing between`);
-    }
+  let gap = 0;
+  for (let i = 1; i < seqs.length; i++) if (seqs[i] !== seqs[i - 1] + 1) gap = i;
+  if (gap === 0) return replay(opts, listing, seqs, []);
+  const rec = replay(opts, listing, seqs.slice(gap), seqs.slice(0, gap).map(segmentName));
+  if (rec === null) {
+    // The segments after the gap do not hold the whole log: one between is truly missing.
+    throw new StorageCorruptionError(path.join(opts.dir, segmentName(seqs[gap - 1] + 1)), 0, `segment missing: found ${segmentName(seqs[gap - 1])} and ${segmentName(seqs[gap])} but nothing between`);
   }
+  return rec;
+}
 
+function replay(opts: ReadOptions, listing: ReturnType<typeof listDir>, seqs: number[], stale: string[]): Recovered;
+function replay(opts: ReadOptions, listing: ReturnType<typeof listDir>, seqs: number[], stale: string[]): Recovered | null;
+/** Replays `seqs` (contiguous). With leftovers before a gap (`stale`), null when these segments miss part of the log. */
+function replay(opts: ReadOptions, listing: ReturnType<typeof listDir>, seqs: number[], stale: string[]): Recovered | null {
+  const { dir } = opts;
   const log = new ReplayLog();
   let hard: HardState = { term: 0, votedFor: -1 };
   let snap: SnapshotRef | null = null;
   const segments: SegmentInfo[] = [];
   let torn: TornTail | null = null;
   let lastSegmentBytes = 0;
+  let lastSegmentSynced = 0;
 
   for (let si = 0; si < seqs.length; si++) {
     const seq = seqs[si];
@@ -208,28 +237,38 @@ export function readWal(opts: ReadOptions): Recovered {
     const size = buf.byteLength;
     let off = 0;
     let sawHeader = false;
+    let synced = 0;
     let cutReason: string | null = isLast && size === 0 ? 'empty segment' : null;
+    /** Damage at `off`: a cut in the last segment if no sync mark shows it durable, else corruption. */
+    const damaged = (reason: string, notLast: string): void => {
+      if (!isLast) throw new StorageCorruptionError(file, off, notLast);
+      const later = scanSyncMarks(buf, off + 1);
+      if (later.syncedBytes > off) {
+        throw new StorageCorruptionError(file, off, `${reason}, but the sync mark at offset ${later.at} records the segment durable through byte ${later.syncedBytes}: synced (possibly acknowledged) data is damaged`);
+      }
+      cutReason = allZero(buf, off) ? `zero-filled tail (${reason})` : reason;
+    };
 
     while (off < size) {
       const left = size - off;
       if (left < FRAME_BYTES) {
-        if (isLast) { cutReason = `partial record frame (${left} of ${FRAME_BYTES} bytes)`; break; }
-        throw new StorageCorruptionError(file, off, `partial record frame (${left} bytes) at the end of a segment that is not the last`);
+        damaged(`partial record frame (${left} of ${FRAME_BYTES} bytes)`, `partial record frame (${left} bytes) at the end of a segment that is not the last`);
+        break;
       }
       if (dv.getUint32(off + 12, true) !== crc32c(buf, off, off + 12)) {
-        if (isLast && allZero(buf, off)) { cutReason = 'zero-filled tail'; break; }
-        throw new StorageCorruptionError(file, off, 'record frame checksum mismatch');
+        damaged('record frame checksum mismatch', 'record frame checksum mismatch');
+        break;
       }
       const len = dv.getUint32(off, true);
       const type = buf[off + 8];
       const p = off + FRAME_BYTES;
       if (p + len > size) {
-        if (isLast) { cutReason = `partial record (${size - p} of ${len} payload bytes)`; break; }
-        throw new StorageCorruptionError(file, off, `record of ${len} bytes runs past the end of a segment that is not the last`);
+        damaged(`partial record (${size - p} of ${len} payload bytes)`, `record of ${len} bytes runs past the end of a segment that is not the last`);
+        break;
       }
       if (dv.getUint32(off + 4, true) !== crc32c(buf, p, p + len)) {
-        if (isLast && allZero(buf, p + len)) { cutReason = 'last record fails its checksum'; break; }
-        throw new StorageCorruptionError(file, off, 'record payload checksum mismatch');
+        damaged('record payload checksum mismatch', 'record payload checksum mismatch');
+        break;
       }
       let problem: string | null = null;
       try {
@@ -257,6 +296,13 @@ export function readWal(opts: ReadOptions): Recovered {
               break;
             }
             case RecordType.Entries: problem = log.entries(decodeEntries(buf, dv, p, len)); break;
+            case RecordType.SyncMark: {
+              const n = decodeSyncMark(dv, p, len);
+              if (n > off) problem = `sync mark says ${n} bytes were durable, more than precede it (${off})`;
+              // A mark over every byte before it needs no successor until more is synced.
+              else synced = Math.max(synced, n === off ? p + len : n);
+              break;
+            }
             case RecordType.SegmentHeader: throw new Error('a second segment header inside one segment');
             default: throw new Error(`unknown record type ${type}`);
           }
@@ -269,26 +315,29 @@ export function readWal(opts: ReadOptions): Recovered {
     }
 
     if (cutReason !== null) torn = { file, offset: off, size, reason: cutReason };
-    if (isLast) lastSegmentBytes = off;
+    if (isLast) { lastSegmentBytes = off; lastSegmentSynced = synced; }
     if (!sawHeader) {
       // Only a torn, brand-new last segment may lack its header: it holds nothing.
       if (!isLast || cutReason === null) throw new StorageCorruptionError(file, 0, 'segment without a header');
-      if (si === 0 && seq !== 1) throw new StorageCorruptionError(file, 0, `segment ${seq} is the only one and has no complete header; earlier segments are gone`);
+      if (si === 0 && seq !== 1) {
+        if (stale.length > 0) return null;
+        throw new StorageCorruptionError(file, 0, `segment ${seq} is the only one and has no complete header; earlier segments are gone`);
+      }
       if (si > 0) lastSegmentBytes = -1; // the previous segment becomes the last; see below
     }
   }
 
   if (lastSegmentBytes === -1) {
     // The header-less last segment is dropped; the one before it is complete (it was synced
-    // before the new one was created), so its size is its length on disk.
-    lastSegmentBytes = fs.statSync(path.join(dir, segmentName(seqs[seqs.length - 2]))).size;
+    // before the new one was created), so its size is its length on disk, all of it durable.
+    lastSegmentBytes = lastSegmentSynced = fs.statSync(path.join(dir, segmentName(seqs[seqs.length - 2]))).size;
   }
 
   if (log.unknownThrough !== log.snapIndex) {
+    if (stale.length > 0) return null;
     const first = segments.length > 0 ? path.join(dir, segmentName(segments[0].seq)) : dir;
     throw new StorageCorruptionError(first, 0, `entries ${log.snapIndex + 1}..${log.unknownThrough} are in no segment (a needed segment was deleted)`, { dir });
   }
-
   let snapshot: Snapshot | null = null;
   const used = new Set<string>();
   if (snap) {
@@ -314,7 +363,7 @@ export function readWal(opts: ReadOptions): Recovered {
     used.add(name);
   }
 
-  const strayFiles = [...listing.snapshots.filter((n) => !used.has(n)), ...listing.temps];
+  const strayFiles = [...listing.snapshots.filter((n) => !used.has(n)), ...listing.temps, ...stale];
   const entries = log.toBatch();
   if (entries && entries.firstIndex !== log.snapIndex + 1) {
     throw new Error(`internal: replayed entries start at ${entries.firstIndex}, snapshot index ${log.snapIndex}`);
@@ -330,6 +379,7 @@ export function readWal(opts: ReadOptions): Recovered {
     lastSegmentBytes: segments.length === 0 ? 0 : lastSegmentBytes,
     torn: tornTail,
     strayFiles,
+    lastSegmentSynced,
   };
 }
 

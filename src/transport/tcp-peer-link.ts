@@ -4,7 +4,9 @@
  * lost dials again after a capped exponential back-off with jitter. Its queue is bounded in
  * bytes: enqueue() never blocks and drops what does not fit (Raft resends what matters).
  * Frames are queued only while the socket is connecting or pushing back (write() returned
- * false, until 'drain'); otherwise they go to the socket at once.
+ * false, until 'drain'); otherwise they go to the socket at once, corked until the end of the
+ * turn of the event loop, so that the sends of one turn (a Ready's messages before and after
+ * its persist) leave in one writev, not one syscall each.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -104,8 +106,22 @@ export class PeerLink {
     return this.o.role === HelloRole.Peer ? 'raft' : 'snapshots';
   }
 
+  /** The socket corked during this turn, if any (uncorked on the next tick). */
+  private corked: net.Socket | null = null;
+  private readonly uncorkBound = () => {
+    const s = this.corked;
+    this.corked = null;
+    if (s && !s.destroyed) s.uncork();
+  };
+
   private write(frames: Buffer): void {
     const s = this.socket!;
+    if (this.corked !== s) {
+      if (this.corked === null) process.nextTick(this.uncorkBound);
+      else if (!this.corked.destroyed) this.corked.uncork(); // an old socket's turn: let it go
+      this.corked = s;
+      s.cork();
+    }
     if (s.write(frames) || this.blocked) return;
     this.blocked = true;
     this.stallTimer = setTimeout(() => {

@@ -122,3 +122,15 @@ test('--read-ratio and --read-mode: reads mixed into a closed loop, named apart'
   refused(['--read-ratio', '0.5', '--rate', '1000'], '--read-ratio', /--rate/);
   refused(['--read-ratio', '0.5', '--sessions'], '--read-ratio', /--sessions/);
 });
+
+test('--transport: rings by default; tcp names its runs; both alternates the two; bad values and combinations are refused', () => {
+  assert.equal(parseOptions([])!.transport, undefined);
+  const tcp = scenariosOf(parseOptions(['--transport', 'tcp', '--window', '1'])!);
+  assert.deepEqual(tcp.map((s) => [s.name, s.transport]), [['3p 16B memory window=1 tcp', 'tcp']]);
+  const both = scenariosOf(parseOptions(['--transport', 'both', '--sweep-window', '1,20000'])!);
+  assert.deepEqual(both.map((s) => s.name), ['3p 16B memory window=1', '3p 16B memory window=1 tcp', '3p 16B memory window=20000', '3p 16B memory window=20000 tcp']);
+  refused(['--transport', 'udp'], '--transport', /"rings", "tcp" or "both"/);
+  refused(['--transport', 'tcp', '--suite'], '--transport', /--suite/);
+  refused(['--transport', 'tcp', '--sessions'], '--sessions', /--transport tcp/);
+  refused(['--transport', 'tcp', '--read-ratio', '0.5'], '--read-ratio', /--transport tcp/);
+});

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { RemoteOp, RemoteStatus, decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from '../../src/process/remote-protocol.js';
 import { HelloRole, decodeHello, helloFrame } from '../../src/transport/tcp-hello.js';
 import { FRAME_HEADER_BYTES } from '../../src/transport/tcp-frame.js';
+import { batchRequestBytes, decodeBatchRequest, decodeRun, encodeRun, writeBatchRequest } from '../../src/process/remote-batch-protocol.js';
 
 test('requests and answers round-trip; a result of no bytes differs from no result', () => {
   assert.deepEqual(decodeRequest(encodeRequest(RemoteOp.Propose, 0xfffffffe, Uint8Array.of(1, 2))), { op: RemoteOp.Propose, reqId: 0xfffffffe, payload: Buffer.from([1, 2]) });
@@ -24,4 +25,28 @@ test('malformed requests, answers and hellos are named', () => {
   assert.throws(() => decodeHello(v2), /hello version 2 is not supported/);
   const role = Buffer.from(hello); role[1] = 7;
   assert.throws(() => decodeHello(role), /unknown role 7/);
+});
+
+test('batch requests and answer runs round-trip; malformed ones are named', () => {
+  const cmds = [Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3, 4)];
+  const buf = Buffer.alloc(batchRequestBytes(cmds) + 2);
+  writeBatchRequest(buf, 1, 0xffffffff, cmds);
+  const b = decodeBatchRequest(buf.subarray(1, buf.length - 1));
+  assert.equal(b.firstReqId, 0xffffffff);
+  assert.equal(b.count, 3);
+  assert.deepEqual(cmds.map((_, k) => [...b.body.subarray(b.starts[k], b.starts[k + 1])]), cmds.map((c) => [...c]));
+  assert.throws(() => decodeBatchRequest(buf.subarray(1, buf.length - 2)), /command 2 runs past the end/);
+  assert.throws(() => decodeBatchRequest(buf.subarray(1)), /its commands end at byte 25 of 26/);
+  assert.throws(() => decodeBatchRequest(Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0])), /of no commands/);
+  assert.throws(() => decodeBatchRequest(Buffer.from([3, 0, 0, 0, 0, 255, 255, 0, 0])), /cannot hold 65535 command lengths/);
+
+  const run = { firstReqId: 5, count: 3, leaderHint: 2, firstIndex: 2 ** 40, term: 9, outcome: RemoteStatus.Committed };
+  const none = decodeRun(encodeRun(run));
+  assert.deepEqual(none, { ...run, results: null });
+  const results = [undefined, Uint8Array.of(7), new Uint8Array(0), Uint8Array.of(8, 9)];
+  const some = decodeRun(encodeRun(run, results, 1)); // requests 5..7 have results[1..3]
+  assert.deepEqual(some.results!.map((r) => r && [...r]), [[7], [], [8, 9]]);
+  assert.throws(() => decodeRun(new Uint8Array(5)), /shorter than its 27-byte header/);
+  const bad = encodeRun(run); bad[25] = 9;
+  assert.throws(() => decodeRun(bad), /outcome 9/);
 });

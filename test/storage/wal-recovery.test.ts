@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileStorage, FileStorageOptions, StorageCorruptionError } from '../../src/storage/file-storage.js';
-import { FRAME_BYTES, RecordType, SNAPSHOT_MARKER_PAYLOAD, segmentName, snapshotName, writeFrame } from '../../src/storage/wal-format.js';
+import { FRAME_BYTES, RecordType, SNAPSHOT_MARKER_PAYLOAD, SYNC_MARK_BYTES, segmentName, snapshotName, writeFrame } from '../../src/storage/wal-format.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { assertMatches, batch, bytes, copyOf, lastIndexOf, rmDir, tmpDir } from './helpers.js';
 
@@ -57,8 +57,12 @@ async function openExpectCorrupt(dir: string, file: string, offset: number, what
   assert.deepEqual(fs.readFileSync(file), before, `${what}: a refused open changes nothing`);
 }
 
-/** Builds a store; returns the model before and after the last save and the segment bounds of that save. */
-async function buildStore(dir: string, segmentBytes?: number): Promise<{ before: MemoryStorage; mid: MemoryStorage; after: MemoryStorage; start: number; hsEnd: number; end: number; file: string }> {
+/**
+ * Builds a store; returns the model before and after the last save and the segment bounds of
+ * that save: [start, markEnd) its sync mark, [markEnd, hsEnd) its hard state, [hsEnd, end)
+ * its entries. The clean close then adds a closing sync mark at `end`.
+ */
+async function buildStore(dir: string, segmentBytes?: number): Promise<{ before: MemoryStorage; mid: MemoryStorage; after: MemoryStorage; start: number; markEnd: number; hsEnd: number; end: number; file: string }> {
   const s = await FileStorage.open(opts(dir, { segmentBytes }));
   const m = new MemoryStorage();
   const save = (...a: Parameters<MemoryStorage['save']>) => { s.save(...a); m.save(...a); };
@@ -75,7 +79,11 @@ async function buildStore(dir: string, segmentBytes?: number): Promise<{ before:
   const end = fs.statSync(file).size;
   assert.equal(file, lastSegment(dir));
   await s.close();
-  return { before, mid, after, start, hsEnd: start + FRAME_BYTES + 12, end, file };
+  const buf = fs.readFileSync(file);
+  assert.equal(buf[start + 8], RecordType.SyncMark, 'a save after a sync begins with a sync mark');
+  assert.equal(buf[end + 8], RecordType.SyncMark, 'a clean close ends with a sync mark');
+  const markEnd = start + SYNC_MARK_BYTES;
+  return { before, mid, after, start, markEnd, hsEnd: markEnd + FRAME_BYTES + 12, end, file };
 }
 
 test('recovery: a torn tail is cut at every byte offset of the last save', async () => {
@@ -89,7 +97,7 @@ test('recovery: a torn tail is cut at every byte offset of the last save', async
       let s = await FileStorage.open(opts(work));
       const expect = cut < b.hsEnd ? b.before : b.mid;
       assertMatches(s.load(), expect, `cut at ${cut}`);
-      assert.equal(fs.statSync(file).size, cut < b.hsEnd ? b.start : b.hsEnd, `cut at ${cut}: the file is trimmed to the last whole record`);
+      assert.equal(fs.statSync(file).size, cut < b.markEnd ? b.start : cut < b.hsEnd ? b.markEnd : b.hsEnd, `cut at ${cut}: the file is trimmed to the last whole record`);
       // the repaired store takes appends and reopens
       const m = copyOf(expect);
       s.save({ term: 4, votedFor: 2 }, null, batch(lastIndexOf(m) + 1, [4]));
@@ -108,11 +116,12 @@ test('recovery: a last record failing its checksum at the very end is cut (every
   const base = tmpDir(), work = tmpDir();
   try {
     const b = await buildStore(base);
-    const last = recordOffsets(b.file).at(-1)!;
+    const last = recordOffsets(b.file).at(-2)!; // the closing sync mark is the last
     assert.equal(last, b.hsEnd);
     for (let at = last + FRAME_BYTES; at < b.end; at++) {
       copyDir(base, work);
       const file = path.join(work, path.basename(b.file));
+      fs.truncateSync(file, b.end); // a crash before the clean close
       flip(file, at);
       const s = await FileStorage.open(opts(work));
       assertMatches(s.load(), b.mid, `flipped payload byte ${at} of the last record`);
@@ -134,7 +143,7 @@ test('recovery: a zero-filled tail is cut', async () => {
     let s = await FileStorage.open(opts(work));
     assertMatches(s.load(), b.after, 'zeros after the last record');
     await s.close();
-    assert.equal(fs.statSync(file).size, b.end);
+    assert.equal(fs.statSync(file).size, b.end + SYNC_MARK_BYTES, 'cut back to the closing sync mark, and no new mark');
     // the last record's bytes never reached the disk
     copyDir(base, work);
     file = path.join(work, path.basename(b.file));
@@ -165,11 +174,13 @@ test('recovery: a torn new segment (cut at every offset, header included) falls 
         const seg2 = path.join(base, segmentName(2));
         const size = fs.statSync(seg2).size;
         const headerEnd = recordOffsets(seg2)[1];
+        const saveEnd = recordOffsets(seg2).at(-1)!; // then the closing sync mark
+        assert.equal(fs.readFileSync(seg2)[saveEnd + 8], RecordType.SyncMark);
         for (let cut = 0; cut < size; cut++) {
           copyDir(base, work);
           fs.truncateSync(path.join(work, segmentName(2)), cut);
           let s = await FileStorage.open(opts(work, { segmentBytes: 1024, fsync: 'none' }));
-          const expect = cut < headerEnd + FRAME_BYTES + 12 ? before : (() => { const x = copyOf(before); x.save({ term: 1, votedFor: 7 }, null, null); return x; })();
+          const expect = cut < headerEnd + FRAME_BYTES + 12 ? before : cut < saveEnd ? (() => { const x = copyOf(before); x.save({ term: 1, votedFor: 7 }, null, null); return x; })() : m;
           assertMatches(s.load(), expect, `segment 2 cut at ${cut}`);
           assert.equal(fs.existsSync(path.join(work, segmentName(2))), cut >= headerEnd, `cut at ${cut}: a header-less segment is removed`);
           const after = copyOf(expect);
@@ -190,7 +201,7 @@ test('recovery: a torn new segment (cut at every offset, header included) falls 
   }
 });
 
-test('recovery: a flipped byte anywhere in a record that is not the tail is refused with file and offset', async () => {
+test('recovery: a flipped byte in a synced record is refused with file and offset (every segment, and the last one up to its closing sync mark)', async () => {
   const base = tmpDir(), work = tmpDir();
   try {
     const s = await FileStorage.open(opts(base, { segmentBytes: 1024 }));
@@ -221,13 +232,20 @@ test('recovery: a flipped byte anywhere in a record that is not the tail is refu
         await openExpectCorrupt(work, file, off, `${c.what}, byte ${at}`);
       }
     }
-    // The frame of the very last record: its length cannot be trusted, so it is not a torn tail.
+    // The very last record is the closing sync mark: damage to it takes nothing that was
+    // acknowledged, so it is cut and everything before it opens.
     const lastOff = lastRecs.at(-1)!;
-    for (let at = lastOff; at < lastOff + FRAME_BYTES; at++) {
+    assert.equal(fs.readFileSync(lastFile)[lastOff + 8], RecordType.SyncMark);
+    const want = await FileStorage.open(opts(base));
+    const all = want.load();
+    await want.close();
+    for (const at of [lastOff, lastOff + 4, lastOff + 8, lastOff + 12, lastOff + FRAME_BYTES + 3]) {
       copyDir(base, work);
       const file = path.join(work, path.basename(lastFile));
       flip(file, at);
-      await openExpectCorrupt(work, file, lastOff, `frame byte ${at} of the last record`);
+      const s2 = await FileStorage.open(opts(work));
+      assert.deepEqual(s2.load(), all, `byte ${at} of the closing sync mark flipped`);
+      await s2.close();
     }
   } finally {
     rmDir(base); rmDir(work);
@@ -338,6 +356,32 @@ test('a snapshot marker written before the core decided truncation (retained 0) 
     assert.equal(st.snapshot!.index, 3);
     assert.equal(st.entries, null);
     await s.close();
+  } finally {
+    rmDir(dir);
+  }
+});
+
+test('a version-1 directory (no sync marks) opens and is upgraded to version 2; a newer version is refused, naming both', async () => {
+  const dir = tmpDir();
+  try {
+    let s = await FileStorage.open(opts(dir, { fsync: 'none' })); // 'none' writes no sync marks: a version-1 layout
+    const m = new MemoryStorage();
+    for (const [hs, e] of [[{ term: 1, votedFor: 7 }, batch(1, [1, 1])], [null, batch(3, [1])]] as const) { s.save(hs, null, e); m.save(hs, null, e); }
+    await s.close();
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ...meta, version: 1 }));
+    const seg = path.join(dir, segmentName(1));
+    const buf = fs.readFileSync(seg);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    dv.setUint32(FRAME_BYTES + 8, 1, true); // the segment header's format version
+    writeFrame(buf, dv, 0, RecordType.SegmentHeader, buf.readUInt32LE(0));
+    fs.writeFileSync(seg, buf);
+    s = await FileStorage.open(opts(dir));
+    assertMatches(s.load(), m, 'version-1 directory');
+    await s.close();
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).version, 2);
+    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ...meta, version: 3 }));
+    await assert.rejects(FileStorage.open(opts(dir)), /format version 3, this build reads versions 1 to 2/);
   } finally {
     rmDir(dir);
   }

@@ -1,0 +1,137 @@
+/**
+ * Many commands per frame between a RemoteClient and a peer process (see remote-protocol.ts
+ * for single requests). Little-endian, inside ClientRequest / ClientResponse frames.
+ *
+ *   batch request  [u8 op=3][u32 firstReqId][u32 count][u32 length per command][commands]
+ *                  request ids firstReqId, firstReqId+1, ... in order
+ *   answer run     [u8 status=7][u32 firstReqId][u32 count][i32 leaderHint][f64 firstIndex][u32 term]
+ *                  [u8 outcome][u8 hasResults][if hasResults: u32 length per request, 0xffffffff
+ *                  for none][result bytes]
+ *                  requests firstReqId.. +count-1 share `outcome` (a RemoteStatus); committed ones
+ *                  have indexes firstIndex, firstIndex+1, ...; Invalid carries each reason as its result
+ *
+ * A peer answers the commands of a batch in runs as their outcomes become known: one run for
+ * every stretch of consecutive requests of one connection that one commit (or refusal) settles.
+ */
+import { RemoteStatus } from './remote-protocol.js';
+
+export const BATCH_OP = 3;
+export const RUN_STATUS = 7;
+export const BATCH_HEADER_BYTES = 9;
+export const RUN_HEADER_BYTES = 27;
+const NO_RESULT = 0xffffffff;
+
+export function batchRequestBytes(commands: readonly Uint8Array[], from = 0, to = commands.length): number {
+  let n = BATCH_HEADER_BYTES + 4 * (to - from);
+  for (let k = from; k < to; k++) n += commands[k].byteLength;
+  return n;
+}
+
+/** Writes commands[from, to) as one batch request at b[at, at + batchRequestBytes(...)). */
+export function writeBatchRequest(b: Buffer, at: number, firstReqId: number, commands: readonly Uint8Array[], from = 0, to = commands.length): void {
+  const count = to - from;
+  b[at] = BATCH_OP;
+  b.writeUInt32LE(firstReqId >>> 0, at + 1);
+  b.writeUInt32LE(count, at + 5);
+  let len = at + BATCH_HEADER_BYTES;
+  let data = len + 4 * count;
+  for (let k = from; k < to; k++) {
+    const c = commands[k];
+    b.writeUInt32LE(c.byteLength, len);
+    len += 4;
+    b.set(c, data);
+    data += c.byteLength;
+  }
+}
+
+export interface BatchRequest {
+  firstReqId: number;
+  count: number;
+  /** Command k is body[starts[k], starts[k+1]) (a view of the frame). */
+  body: Uint8Array;
+  starts: Uint32Array;
+}
+
+export function decodeBatchRequest(body: Uint8Array): BatchRequest {
+  if (body.byteLength < BATCH_HEADER_BYTES) throw new Error(`batch request of ${body.byteLength} bytes is shorter than its ${BATCH_HEADER_BYTES}-byte header`);
+  if (body[0] !== BATCH_OP) throw new Error(`not a batch request (op ${body[0]})`);
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const firstReqId = dv.getUint32(1, true);
+  const count = dv.getUint32(5, true);
+  if (count === 0) throw new Error('batch request of no commands');
+  if (BATCH_HEADER_BYTES + 4 * count > body.byteLength) throw new Error(`batch request of ${body.byteLength} bytes cannot hold ${count} command lengths`);
+  const starts = new Uint32Array(count + 1);
+  let at = BATCH_HEADER_BYTES + 4 * count;
+  for (let k = 0; k < count; k++) {
+    starts[k] = at;
+    at += dv.getUint32(BATCH_HEADER_BYTES + 4 * k, true);
+    if (at > body.byteLength) throw new Error(`batch request: command ${k} runs past the end of the ${body.byteLength}-byte frame`);
+  }
+  if (at !== body.byteLength) throw new Error(`batch request: its commands end at byte ${at} of ${body.byteLength}`);
+  starts[count] = at;
+  return { firstReqId, count, body, starts };
+}
+
+export interface AnswerRun {
+  firstReqId: number;
+  count: number;
+  leaderHint: number;
+  firstIndex: number;
+  term: number;
+  outcome: RemoteStatus;
+  /** Per request (undefined: none), or null when no request of the run has one. */
+  results: Array<Uint8Array | undefined> | null;
+}
+
+/** results[resultFrom + k] for request k, or no results at all. */
+export function encodeRun(r: Omit<AnswerRun, 'results'>, results?: ReadonlyArray<Uint8Array | undefined> | null, resultFrom = 0): Buffer {
+  let has = false, bytes = 0;
+  if (results) {
+    for (let k = 0; k < r.count; k++) {
+      const x = results[resultFrom + k];
+      if (x) { has = true; bytes += x.byteLength; }
+    }
+  }
+  const b = Buffer.allocUnsafe(RUN_HEADER_BYTES + (has ? 4 * r.count + bytes : 0));
+  b[0] = RUN_STATUS;
+  b.writeUInt32LE(r.firstReqId >>> 0, 1);
+  b.writeUInt32LE(r.count, 5);
+  b.writeInt32LE(r.leaderHint, 9);
+  b.writeDoubleLE(r.firstIndex, 13);
+  b.writeUInt32LE(r.term >>> 0, 21);
+  b[25] = r.outcome;
+  b[26] = has ? 1 : 0;
+  if (has) {
+    let len = RUN_HEADER_BYTES, data = RUN_HEADER_BYTES + 4 * r.count;
+    for (let k = 0; k < r.count; k++) {
+      const x = results![resultFrom + k];
+      b.writeUInt32LE(x ? x.byteLength : NO_RESULT, len);
+      len += 4;
+      if (x) { b.set(x, data); data += x.byteLength; }
+    }
+  }
+  return b;
+}
+
+export function decodeRun(body: Uint8Array): AnswerRun {
+  if (body.byteLength < RUN_HEADER_BYTES) throw new Error(`answer run of ${body.byteLength} bytes is shorter than its ${RUN_HEADER_BYTES}-byte header`);
+  if (body[0] !== RUN_STATUS) throw new Error(`not an answer run (status ${body[0]})`);
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const count = dv.getUint32(5, true);
+  const outcome = body[25];
+  if (outcome > RemoteStatus.Invalid) throw new Error(`answer run with outcome ${outcome}`);
+  let results: Array<Uint8Array | undefined> | null = null;
+  if (body[26]) {
+    if (RUN_HEADER_BYTES + 4 * count > body.byteLength) throw new Error(`answer run of ${body.byteLength} bytes cannot hold ${count} result lengths`);
+    results = new Array(count);
+    let data = RUN_HEADER_BYTES + 4 * count;
+    for (let k = 0; k < count; k++) {
+      const n = dv.getUint32(RUN_HEADER_BYTES + 4 * k, true);
+      if (n === NO_RESULT) continue;
+      if (data + n > body.byteLength) throw new Error(`answer run: result ${k} runs past the end of the ${body.byteLength}-byte frame`);
+      results[k] = body.slice(data, data + n);
+      data += n;
+    }
+  }
+  return { firstReqId: dv.getUint32(1, true), count, leaderHint: dv.getInt32(9, true), firstIndex: dv.getFloat64(13, true), term: dv.getUint32(21, true), outcome, results };
+}
