@@ -46,8 +46,11 @@ export interface Ack {
   index: number;
   term: number;
   leaderHint: number;
-  /** For a Result record: its bytes (a copy). */
+  /** For a Fatal record (and a Result record read with readAck): its bytes (a copy). */
   result: Uint8Array | null;
+  /** For a Result or Fatal record: where its bytes are in the ring's buffer (readAckAt). */
+  bodyOffset: number;
+  bodyLength: number;
 }
 
 export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: number, count: number, index: number, term: number, leaderHint: number, reason = 0): void {
@@ -59,6 +62,18 @@ export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: 
   v.setFloat64(16, index, true);
   v.setUint32(24, term, true);
   v.setInt32(28, leaderHint, true);
+}
+
+/**
+ * Writes a Result record for `seq` at `buf[off, off + RESULT_HEADER_BYTES + result.byteLength)`
+ * through `dv`, a DataView over all of `buf`: the worker writes one per applied proposal
+ * straight into the ring, allocating nothing.
+ */
+export function writeResultAt(dv: DataView, buf: Uint8Array, off: number, seq: number, result: Uint8Array): void {
+  dv.setUint32(off, AckKind.Result, true); // kind and 3 bytes of padding
+  dv.setUint32(off + 4, result.byteLength, true);
+  dv.setFloat64(off + 8, seq, true);
+  buf.set(result, off + RESULT_HEADER_BYTES);
 }
 
 export function encodeResult(seq: number, result: Uint8Array): Uint8Array {
@@ -77,23 +92,36 @@ export function encodeVariableRecord(kind: AckKind.Result | AckKind.Fatal, seq: 
 }
 
 export function readAck(buf: Uint8Array, off: number, len: number, into: Ack): Ack {
-  const v = new DataView(buf.buffer, buf.byteOffset + off, len);
-  into.kind = v.getUint8(0);
+  readAckAt(new DataView(buf.buffer, buf.byteOffset), buf, off, len, into);
+  if (into.kind === AckKind.Result) into.result = buf.slice(into.bodyOffset, into.bodyOffset + into.bodyLength);
+  return into;
+}
+
+/**
+ * Decodes the record at `buf[off, off + len)` through `dv`, a DataView over all of `buf` (kept
+ * by the caller, so that reading an ack allocates nothing). A Result's bytes are not copied:
+ * they are at `buf[bodyOffset, bodyOffset + bodyLength)` and valid only until the ring moves
+ * on. A Fatal record's bytes are copied into `result`.
+ */
+export function readAckAt(dv: DataView, buf: Uint8Array, off: number, len: number, into: Ack): Ack {
+  into.kind = dv.getUint8(off);
   if (into.kind === AckKind.Result || into.kind === AckKind.Fatal) {
-    const n = v.getUint32(4, true);
+    const n = dv.getUint32(off + 4, true);
     if (len !== RESULT_HEADER_BYTES + n) throw new Error(`client result record of ${len} bytes, expected ${RESULT_HEADER_BYTES + n}`);
-    into.firstSeq = v.getFloat64(8, true);
+    into.firstSeq = dv.getFloat64(off + 8, true);
     into.count = 1;
-    into.result = buf.slice(off + RESULT_HEADER_BYTES, off + len);
+    into.bodyOffset = off + RESULT_HEADER_BYTES;
+    into.bodyLength = n;
+    into.result = into.kind === AckKind.Fatal ? buf.slice(off + RESULT_HEADER_BYTES, off + len) : null;
     return into;
   }
   if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
-  into.reason = v.getUint8(1);
-  into.count = v.getUint32(4, true);
-  into.firstSeq = v.getFloat64(8, true);
-  into.index = v.getFloat64(16, true);
-  into.term = v.getUint32(24, true);
-  into.leaderHint = v.getInt32(28, true);
+  into.reason = dv.getUint8(off + 1);
+  into.count = dv.getUint32(off + 4, true);
+  into.firstSeq = dv.getFloat64(off + 8, true);
+  into.index = dv.getFloat64(off + 16, true);
+  into.term = dv.getUint32(off + 24, true);
+  into.leaderHint = dv.getInt32(off + 28, true);
   into.result = null;
   return into;
 }
