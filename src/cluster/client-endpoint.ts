@@ -3,7 +3,7 @@ import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ACK_BYTES, AckKind, InvalidReason, encodeResult, encodeVariableRecord, writeAck } from './client-protocol.js';
+import { ACK_BYTES, AckKind, InvalidReason, RESULT_HEADER_BYTES, encodeResult, encodeVariableRecord, writeAck, writeResultAt } from './client-protocol.js';
 
 /**
  * The worker's side of the main thread's client: proposals arrive as raw command records on
@@ -17,6 +17,7 @@ export class ClientEndpoint {
   private readonly link: RingLink;
   private seq = 0;
   private readonly scratch = new Uint8Array(ACK_BYTES);
+  private readonly outView: DataView;
   private wrote = false;
   // the run of refusals being answered in this drain
   private runKind = 0;
@@ -30,6 +31,7 @@ export class ClientEndpoint {
       this.endRun();
       link.flush();
     });
+    this.outView = new DataView(this.link.out.bytes.buffer, this.link.out.bytes.byteOffset);
   }
 
   close(): void {
@@ -42,7 +44,7 @@ export class ClientEndpoint {
     if (outcome === Outcome.Committed && results) {
       for (let k = 0; k < count; k++) {
         const r = results[resultOffset + k];
-        if (r !== undefined) this.link.write(encodeResult(firstTag + k, r));
+        if (r !== undefined) this.writeResult(firstTag + k, r);
       }
     }
     const kind = outcome === Outcome.Committed ? AckKind.Committed : outcome === Outcome.Overwritten ? AckKind.Overwritten : AckKind.Unknown;
@@ -52,6 +54,15 @@ export class ClientEndpoint {
   }
 
   private readonly flushBound = () => { this.wrote = false; this.link.flush(); };
+
+  /** A Result record, straight into the ring when it fits (one per applied proposal: no allocation). */
+  private writeResult(seq: number, r: Uint8Array): void {
+    const out = this.link.out;
+    const off = this.link.canWriteInPlace ? out.tryReserve(RESULT_HEADER_BYTES + r.byteLength) : -1;
+    if (off < 0) { this.link.write(encodeResult(seq, r)); return; }
+    writeResultAt(this.outView, out.bytes, off, seq, r);
+    out.commit();
+  }
 
   /** The node stops on a fatal error: say why before the unknown outcomes that follow. */
   fatal(report: { message: string; stateMachine: { index: number; term: number; cause: string } | null }): void {

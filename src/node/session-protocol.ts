@@ -158,17 +158,24 @@ export function putU64(b: Uint8Array, at: number, v: number): void {
  * Command is a view into `frame`, not a copy.
  */
 export function decodeFrame(frame: Uint8Array): SessionFrame {
+  return decodeFrameInto(frame, { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD });
+}
+
+/** decodeFrame into `into` (the apply path reuses one), which it returns. */
+export function decodeFrameInto(frame: Uint8Array, into: SessionFrame): SessionFrame {
   if (frame.byteLength === 0) throw new SessionFrameError('empty session frame');
   const kind = frame[0];
   switch (kind) {
     case FrameKind.Register:
       if (frame.byteLength !== 1) throw new SessionFrameError(`RegisterSession frame must be 1 byte, got ${frame.byteLength}`);
-      return { kind, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
+      into.kind = kind; into.clientId = 0; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      return into;
     case FrameKind.Unregister: {
       if (frame.byteLength !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${frame.byteLength}`);
       const clientId = getU64(frame, 1, 'clientId');
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      return { kind, clientId, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
+      into.kind = kind; into.clientId = clientId; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      return into;
     }
     case FrameKind.Command: {
       if (frame.byteLength < COMMAND_HEADER_BYTES) {
@@ -180,7 +187,9 @@ export function decodeFrame(frame: Uint8Array): SessionFrame {
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
       if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
       if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
-      return { kind, clientId, seq, ackedThrough, payload: frame.subarray(COMMAND_HEADER_BYTES) };
+      into.kind = kind; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
+      into.payload = frame.subarray(COMMAND_HEADER_BYTES);
+      return into;
     }
     default:
       throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command or 3 Unregister)`);
