@@ -50,8 +50,9 @@ export class ClientSession implements FrameOwner {
   private readonly window = new SessionWindow();
   private readonly ownerId: number;
   private readonly waiters = new Map<number, Waiter>();
-  /** The seq writeFrame writes. */
+  /** The seq writeFrame writes, and its payload when it is the submitted command itself (first transmission). */
   private framing = 0;
+  private framingPayload: Uint8Array | null = null;
   /** The seq submit() is sending (0: none); a failure of it is thrown, not reported. */
   private submitting = 0;
   private closedError: SessionError | null = null;
@@ -108,8 +109,13 @@ export class ClientSession implements FrameOwner {
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
-      this.transmit(seq);
-      this.submitting = 0;
+      this.framingPayload = command;
+      try {
+        this.transmit(seq);
+      } finally {
+        this.framingPayload = null;
+        this.submitting = 0;
+      }
       // The cluster is stopped: that is said by throwing, not by a callback.
       if (this.closedError) throw this.closedError;
     }
@@ -140,7 +146,8 @@ export class ClientSession implements FrameOwner {
     putU64(buf, off + 1, this.id);
     putU64(buf, off + 9, seq);
     putU64(buf, off + 17, this.window.ackedThrough); // < seq: seq is not applied
-    this.window.copyPayload(seq, buf, off + COMMAND_HEADER_BYTES);
+    if (this.framingPayload) buf.set(this.framingPayload, off + COMMAND_HEADER_BYTES);
+    else this.window.copyPayload(seq, buf, off + COMMAND_HEADER_BYTES);
   }
 
   /** @internal */

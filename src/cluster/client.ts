@@ -102,7 +102,10 @@ class ResultStash {
       next.set(this.bytes.subarray(0, this.used));
       this.bytes = next;
     }
-    this.bytes.set(src.subarray(off, off + len), this.used);
+    if (len <= 64) { // most results are a few bytes: copy them without making a subarray
+      const b = this.bytes, u = this.used;
+      for (let i = 0; i < len; i++) b[u + i] = src[off + i];
+    } else this.bytes.set(src.subarray(off, off + len), this.used);
     this.seqs[this.count] = seq;
     this.offs[this.count] = this.used;
     this.lens[this.count] = len;

@@ -64,11 +64,14 @@ export class SessionWindow {
     const k = seq & this.mask;
     const len = this.payLen[k];
     const at = this.payStart[k] & this.arenaMask;
-    if (at + len <= this.arena.length) buf.set(this.arena.subarray(at, at + len), off);
+    const arena = this.arena;
+    if (len <= 64) { // byte by byte: a subarray to copy from would be the only allocation of a resend
+      for (let i = 0, p = at; i < len; i++, p = (p + 1) & this.arenaMask) buf[off + i] = arena[p];
+    } else if (at + len <= arena.length) buf.set(arena.subarray(at, at + len), off);
     else {
-      const first = this.arena.length - at;
-      buf.set(this.arena.subarray(at), off);
-      buf.set(this.arena.subarray(0, len - first), off + first);
+      const first = arena.length - at;
+      buf.set(arena.subarray(at), off);
+      buf.set(arena.subarray(0, len - first), off + first);
     }
   }
 

@@ -109,9 +109,9 @@ export function readU64(dv: DataView, at: number, what: string, ErrorType: new (
  * readU64 straight from the bytes: the apply path decodes one frame per entry, and allocating a
  * DataView for it costs more (about 10x here) than the rest of the decode.
  */
-function getU64(b: Uint8Array, at: number, what: string): number {
+function getU64(b: Uint8Array, at: number, what: string, frameStart = 0): number {
   const hi = (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
-  if (hi > MAX_SAFE_HIGH) throw new SessionFrameError(`${what} at offset ${at} exceeds 2^53 - 1`);
+  if (hi > MAX_SAFE_HIGH) throw new SessionFrameError(`${what} at offset ${at - frameStart} exceeds 2^53 - 1`);
   return hi * U32 + ((b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0);
 }
 
@@ -177,23 +177,30 @@ export function decodeFrameInto(frame: Uint8Array, into: SessionFrame): SessionF
       into.kind = kind; into.clientId = clientId; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
       return into;
     }
-    case FrameKind.Command: {
+    case FrameKind.Command:
       if (frame.byteLength < COMMAND_HEADER_BYTES) {
         throw new SessionFrameError(`Command frame of ${frame.byteLength} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
       }
-      const clientId = getU64(frame, 1, 'clientId');
-      const seq = getU64(frame, 9, 'seq');
-      const ackedThrough = getU64(frame, 17, 'ackedThrough');
-      if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
-      if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
-      into.kind = kind; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
-      into.payload = frame.subarray(COMMAND_HEADER_BYTES);
-      return into;
-    }
+      return decodeCommandAt(frame, 0, frame.byteLength, into);
     default:
       throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command or 3 Unregister)`);
   }
+}
+
+/**
+ * Decodes the Command frame at `data[start, end)` (kind byte checked by the caller, at least
+ * COMMAND_HEADER_BYTES long) into `into`; the payload is a view into `data`.
+ */
+export function decodeCommandAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+  const clientId = getU64(data, start + 1, 'clientId', start);
+  const seq = getU64(data, start + 9, 'seq', start);
+  const ackedThrough = getU64(data, start + 17, 'ackedThrough', start);
+  if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
+  if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
+  if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
+  into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
+  into.payload = data.subarray(start + COMMAND_HEADER_BYTES, end);
+  return into;
 }
 
 // ---- result frames

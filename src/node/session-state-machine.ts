@@ -17,7 +17,7 @@
  */
 import { crc32c } from '../storage/crc32c.js';
 import {
-  FrameKind, SessionFrameError, SessionStatus, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
+  COMMAND_HEADER_BYTES, FrameKind, SessionFrameError, SessionStatus, decodeCommandAt, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
   readU64, writeU64, type SessionFrame,
 } from './session-protocol.js';
 
@@ -133,9 +133,15 @@ export class SessionStateMachine {
    * exception from the user's apply propagates and leaves the table as it was before the entry.
    */
   apply(command: Uint8Array, index: number, term: number): Uint8Array {
+    return this.applyRange(command, 0, command.byteLength, index, term);
+  }
+
+  /** apply() of the frame at `data[start, end)`: a Command's payload is the only view made of it. */
+  applyRange(data: Uint8Array, start: number, end: number, index: number, term: number): Uint8Array {
     const frame = this.frame;
     try {
-      decodeFrameInto(command, frame);
+      if (end - start >= COMMAND_HEADER_BYTES && data[start] === FrameKind.Command) decodeCommandAt(data, start, end, frame);
+      else decodeFrameInto(data.subarray(start, end), frame);
     } catch (e) {
       if (!(e instanceof SessionFrameError)) throw e;
       // Every peer sees the same bad bytes and gives the same answer; failing stop would halt the cluster.
