@@ -223,8 +223,9 @@ export class SessionStateMachine {
     s.head += n;
     s.ackedThrough = upTo;
     // Compact once the discarded prefix dominates, so the array stays proportional to what is kept.
-    if (s.head >= 32 && s.head * 2 >= s.results.length) {
-      s.results = s.results.slice(s.head);
+    if (s.head >= 32 && s.head * 2 >= s.results.length) { // in place: no new array per compaction
+      s.results.copyWithin(0, s.head);
+      s.results.length -= s.head;
       s.head = 0;
     }
   }
