@@ -2,6 +2,7 @@ import { COMMAND_HEADER_BYTES, FrameKind, SessionStatus, putU64 } from '../node/
 import { SessionClient } from '../node/session-client.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
+import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
@@ -48,6 +49,8 @@ export class ClientSession implements FrameOwner {
   timeoutMs = DEFAULT_PROPOSE_TIMEOUT_MS;
 
   private readonly window = new SessionWindow();
+  /** Deadlines are on performance.now()'s scale, read through this. */
+  private readonly clock = new CoarseClock();
   private readonly ownerId: number;
   private readonly waiters = new Map<number, Waiter>();
   /** The seq writeFrame writes, and its payload when it is the submitted command itself (first transmission). */
@@ -103,7 +106,7 @@ export class ClientSession implements FrameOwner {
     if (timeoutMs !== this.timeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
       throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     const seq = this.window.add(command, deadline);
     if (deadline < this.nextDeadline) this.armDeadline(deadline);
     // Behind a pending resend, the resend walk sends it, in seq order.
@@ -223,7 +226,7 @@ export class ClientSession implements FrameOwner {
     if (this.window.inFlightOf(seq) > 0) return; // that transmission may still apply it
     if (seq < this.resendFrom) this.resendFrom = seq;
     if (rotate) this.rotate = true;
-    const at = Date.now() + delayMs;
+    const at = performance.now() + delayMs;
     if (this.resendTimer) {
       if (at >= this.resendAt) return;
       clearTimeout(this.resendTimer);
@@ -242,7 +245,7 @@ export class ClientSession implements FrameOwner {
       this.rotate = false;
       this.client.leader = (this.client.leader + 1) % this.client.size;
     }
-    const now = Date.now();
+    const now = performance.now();
     const from = this.resendFrom;
     this.resendFrom = Infinity;
     for (let s = from; s < this.window.next; s++) {
@@ -257,7 +260,7 @@ export class ClientSession implements FrameOwner {
   private armDeadline(deadline: number): void {
     this.nextDeadline = deadline;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.max(0, deadline - Date.now()) + 1);
+    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.max(0, deadline - performance.now()) + 1);
     this.deadlineTimer.unref(); // what is in flight or waiting to be resent keeps the process alive
   }
 
@@ -265,7 +268,7 @@ export class ClientSession implements FrameOwner {
     this.deadlineTimer = null;
     this.nextDeadline = Infinity;
     if (this.closedError) return;
-    const now = Date.now();
+    const now = performance.now();
     for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) {
       if (this.window.isOpen(s) && this.window.deadline(s) <= now) { this.timeout(s); return; }
     }
