@@ -5,6 +5,9 @@
  * Ack:    [u8 kind][u8 reason][2 pad][u32 count][f64 firstSeq][f64 index][u32 term][i32 leaderHint]  (32 bytes)
  * Result: [u8 kind = Result][3 pad][u32 length][f64 seq] + `length` bytes: the apply result of
  *         one proposal, written just before the Committed ack that covers it.
+ * CommittedBytes: an Ack (kind CommittedBytes) + `count` bytes: a Committed run whose every
+ *         result is one byte (a session's status-only answer), byte k for firstSeq + k: one
+ *         record for the run instead of a Result record per proposal.
  */
 export const enum AckKind {
   /** Not leader (`leaderHint` = the leader it knows, or -1): nothing was appended. */
@@ -23,6 +26,8 @@ export const enum AckKind {
   Result = 8,
   /** The peer stopped on a fatal error; the bytes are JSON { message, stateMachine? }. Unknown acks follow. */
   Fatal = 9,
+  /** Committed, with a one-byte result per proposal after the ack (see above). */
+  CommittedBytes = 10,
 }
 
 /** Why the peer refused a command (AckKind.Invalid). */
@@ -51,6 +56,15 @@ export interface Ack {
   /** For a Result or Fatal record: where its bytes are in the ring's buffer (readAckAt). */
   bodyOffset: number;
   bodyLength: number;
+}
+
+/** Whether results[from, from + count) are all one byte long (a CommittedBytes run can carry them). */
+export function allOneByte(results: ReadonlyArray<Uint8Array | undefined>, from: number, count: number): boolean {
+  for (let k = 0; k < count; k++) {
+    const r = results[from + k];
+    if (r === undefined || r.byteLength !== 1) return false;
+  }
+  return true;
 }
 
 export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: number, count: number, index: number, term: number, leaderHint: number, reason = 0): void {
@@ -115,9 +129,13 @@ export function readAckAt(dv: DataView, buf: Uint8Array, off: number, len: numbe
     into.result = into.kind === AckKind.Fatal ? buf.slice(off + RESULT_HEADER_BYTES, off + len) : null;
     return into;
   }
-  if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
-  into.reason = dv.getUint8(off + 1);
   into.count = dv.getUint32(off + 4, true);
+  if (into.kind === AckKind.CommittedBytes) {
+    if (len !== ACK_BYTES + into.count) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES + into.count}`);
+    into.bodyOffset = off + ACK_BYTES;
+    into.bodyLength = into.count;
+  } else if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
+  into.reason = dv.getUint8(off + 1);
   into.firstSeq = dv.getFloat64(off + 8, true);
   into.index = dv.getFloat64(off + 16, true);
   into.term = dv.getUint32(off + 24, true);

@@ -393,6 +393,7 @@ export class ClusterClient {
       const a = readAckAt(ch.ackView, buf, off, len, this.ack);
       if (a.kind === AckKind.Result) { ch.results.add(a.firstSeq, buf, a.bodyOffset, a.bodyLength); return; }
       if (a.kind === AckKind.Fatal) { ch.fatal = fatalError(peer, a.result!); return; }
+      if (a.kind === AckKind.CommittedBytes) { this.committedBytes(ch, buf, a); return; }
       if (a.kind === AckKind.NotLeader && a.leaderHint >= 0) this.leader = a.leaderHint;
       for (let k = 0; k < a.count; k++) {
         const peerSeq = a.firstSeq + k;
@@ -423,6 +424,19 @@ export class ClusterClient {
       if (a.kind === AckKind.Committed) ch.results.clear();
     });
     if (ch.seqs.size === 0) ch.link.unref();
+  }
+
+  /** A Committed run with a one-byte result per command, in the ring at a.bodyOffset. */
+  private committedBytes(ch: Channel, buf: Uint8Array, a: Ack): void {
+    for (let k = 0; k < a.count; k++) {
+      const peerSeq = a.firstSeq + k;
+      const tag = ch.seqs.tag(peerSeq);
+      const ownerId = ch.seqs.owner(peerSeq);
+      ch.seqs.settle(peerSeq);
+      const at = a.bodyOffset + k;
+      if (ownerId !== 0) this.owners[ownerId]!.committed(tag, a.index + k, a.term, buf, at, 1);
+      else this.commit(tag, a.index + k, a.term, buf.slice(at, at + 1));
+    }
   }
 
   private failOwned(ownerId: number, tag: number, reason: FailReason, hint: number, cause?: Error): void {
