@@ -1,4 +1,4 @@
-import { COMMAND_HEADER_BYTES, FrameKind, SessionStatus, putU64 } from '../node/session-protocol.js';
+import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
 import { SessionClient } from '../node/session-client.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
@@ -34,7 +34,7 @@ interface Waiter { resolve: (r: SessionCommitted) => void; reject: (e: Error) =>
  * Streaming form: `submit(command)` returns the command's seq, and `onCommitted` or `onFailed`
  * is called with it exactly once. Frames are written straight into the leader's ring and the
  * outstanding commands are kept in typed arrays (SessionWindow), so a command costs no promise
- * and no object. `propose()` is the promise form on top.
+ * and no object. Frames are CompactCommands (varint header, 6-10 bytes for 25). `propose()` is the promise form on top.
  *
  * Commands apply in seq order, so a command that fails for good (its deadline passed, the
  * session expired) takes every later outstanding one with it and closes the session: open a
@@ -145,12 +145,10 @@ export class ClientSession implements FrameOwner {
   /** @internal */
   writeFrame(buf: Uint8Array, off: number): void {
     const seq = this.framing;
-    buf[off] = FrameKind.Command;
-    putU64(buf, off + 1, this.id);
-    putU64(buf, off + 9, seq);
-    putU64(buf, off + 17, this.window.ackedThrough); // < seq: seq is not applied
-    if (this.framingPayload) buf.set(this.framingPayload, off + COMMAND_HEADER_BYTES);
-    else this.window.copyPayload(seq, buf, off + COMMAND_HEADER_BYTES);
+    // ackedThrough < seq: seq is not applied. The length was computed by transmit() with the same values.
+    const at = putCompactHeader(buf, off, this.id, seq, this.window.ackedThrough);
+    if (this.framingPayload) buf.set(this.framingPayload, at);
+    else this.window.copyPayload(seq, buf, at);
   }
 
   /** @internal */
@@ -210,7 +208,8 @@ export class ClientSession implements FrameOwner {
   private transmit(seq: number): boolean {
     this.framing = seq;
     try {
-      this.client.submitFrame(this.ownerId, seq, COMMAND_HEADER_BYTES + this.window.payloadLength(seq));
+      const len = compactHeaderLength(this.id, seq, this.window.ackedThrough) + this.window.payloadLength(seq);
+      this.client.submitFrame(this.ownerId, seq, len);
     } catch (e) {
       if (!(e instanceof ProposalError)) throw e;
       if (e.reason === 'stopped') { this.close(new SessionError('stopped', e.message, { cause: e }), seq); return false; }

@@ -9,6 +9,10 @@
  *   RegisterSession    [u8 1]                                           1 byte
  *   Command            [u8 2][u64 clientId][u64 seq][u64 ackedThrough][payload...]   25 + n bytes
  *   UnregisterSession  [u8 3][u64 clientId]                             9 bytes
+ *   CompactCommand     [u8 4][uvarint clientId][uvarint seq][uvarint seq - ackedThrough][payload...]
+ *                      a Command with its numbers as LEB128 varints (7 bits a byte, at most 8
+ *                      bytes each): 6-10 header bytes in practice instead of 25. The streaming
+ *                      client sends this form; both are applied alike.
  *
  * The client id of a session is the log index of its RegisterSession entry, so ids are unique
  * and every peer agrees on them without coordination. seq starts at 1 and grows by 1 per command
@@ -30,6 +34,7 @@ export enum FrameKind {
   Register = 1,
   Command = 2,
   Unregister = 3,
+  CompactCommand = 4,
 }
 
 /** What happened to a log entry in session mode; byte 0 of a result frame. */
@@ -63,6 +68,7 @@ export class SessionFrameError extends Error {
   override name = 'SessionFrameError';
 }
 
+/** The longest Command header (also the bound of a CompactCommand's). */
 export const COMMAND_HEADER_BYTES = 25;
 const U32 = 2 ** 32;
 /** High word of the largest safe integer (2^53 - 1). */
@@ -182,8 +188,10 @@ export function decodeFrameInto(frame: Uint8Array, into: SessionFrame): SessionF
         throw new SessionFrameError(`Command frame of ${frame.byteLength} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
       }
       return decodeCommandAt(frame, 0, frame.byteLength, into);
+    case FrameKind.CompactCommand:
+      return decodeCompactAt(frame, 0, frame.byteLength, into);
     default:
-      throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command or 3 Unregister)`);
+      throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command, 3 Unregister or 4 CompactCommand)`);
   }
 }
 
@@ -200,6 +208,81 @@ export function decodeCommandAt(data: Uint8Array, start: number, end: number, in
   if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
   into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
   into.payload = data.subarray(start + COMMAND_HEADER_BYTES, end);
+  return into;
+}
+
+// ---- compact commands
+
+/** Bytes of `v` (a safe integer >= 0) as an unsigned LEB128 varint. */
+export function uvarintLength(v: number): number {
+  let n = 1;
+  while (v >= 128) { v = Math.floor(v / 128); n++; }
+  return n;
+}
+
+/** Writes `v` as an unsigned LEB128 varint at `b[at...]`; returns the offset after it. */
+export function putUvarint(b: Uint8Array, at: number, v: number): number {
+  while (v >= 128) {
+    b[at++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  b[at++] = v;
+  return at;
+}
+
+/** Header bytes of a CompactCommand (kind byte included). */
+export function compactHeaderLength(clientId: number, seq: number, ackedThrough: number): number {
+  return 1 + uvarintLength(clientId) + uvarintLength(seq) + uvarintLength(seq - ackedThrough);
+}
+
+/** Writes a CompactCommand's header at `b[at...]` (checked by the caller); returns where the payload goes. */
+export function putCompactHeader(b: Uint8Array, at: number, clientId: number, seq: number, ackedThrough: number): number {
+  b[at] = FrameKind.CompactCommand;
+  return putUvarint(b, putUvarint(b, putUvarint(b, at + 1, clientId), seq), seq - ackedThrough);
+}
+
+export function encodeCompactCommand(clientId: number, seq: number, ackedThrough: number, payload: Uint8Array): Uint8Array {
+  checkId(clientId, 'clientId', 1);
+  checkId(seq, 'seq', 1);
+  checkId(ackedThrough, 'ackedThrough', 0);
+  if (ackedThrough >= seq) throw new RangeError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
+  if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+  const h = compactHeaderLength(clientId, seq, ackedThrough);
+  const out = new Uint8Array(h + payload.byteLength);
+  putCompactHeader(out, 0, clientId, seq, ackedThrough);
+  out.set(payload, h);
+  return out;
+}
+
+/** Where the last getUvarint stopped (a module-level result, so that decoding allocates nothing). */
+let varintEnd = 0;
+
+function getUvarint(b: Uint8Array, at: number, end: number, what: string, frameStart: number): number {
+  let v = 0, scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (at >= end) throw new SessionFrameError(`CompactCommand: ${what} at offset ${at - frameStart} runs past the end of the frame`);
+    const byte = b[at++];
+    v += (byte & 127) * scale;
+    if (byte < 128) {
+      if (v > Number.MAX_SAFE_INTEGER) throw new SessionFrameError(`CompactCommand: ${what} exceeds 2^53 - 1`);
+      varintEnd = at;
+      return v;
+    }
+    scale *= 128;
+  }
+  throw new SessionFrameError(`CompactCommand: ${what} is longer than 8 bytes`);
+}
+
+/** Decodes the CompactCommand frame at `data[start, end)` (kind byte checked by the caller) into `into`, as a Command. */
+export function decodeCompactAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+  const clientId = getUvarint(data, start + 1, end, 'clientId', start);
+  const seq = getUvarint(data, varintEnd, end, 'seq', start);
+  const delta = getUvarint(data, varintEnd, end, 'seq - ackedThrough', start);
+  if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
+  if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
+  if (delta === 0 || delta > seq) throw new SessionFrameError(`seq - ackedThrough (${delta}) must be in 1..seq (${seq})`);
+  into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = seq - delta;
+  into.payload = data.subarray(varintEnd, end);
   return into;
 }
 

@@ -17,7 +17,7 @@
  */
 import { crc32c } from '../storage/crc32c.js';
 import {
-  COMMAND_HEADER_BYTES, FrameKind, SessionFrameError, SessionStatus, decodeCommandAt, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
+  COMMAND_HEADER_BYTES, FrameKind, SessionFrameError, SessionStatus, decodeCommandAt, decodeCompactAt, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
   readU64, writeU64, type SessionFrame,
 } from './session-protocol.js';
 
@@ -140,7 +140,9 @@ export class SessionStateMachine {
   applyRange(data: Uint8Array, start: number, end: number, index: number, term: number): Uint8Array {
     const frame = this.frame;
     try {
-      if (end - start >= COMMAND_HEADER_BYTES && data[start] === FrameKind.Command) decodeCommandAt(data, start, end, frame);
+      const kind = end > start ? data[start] : 0;
+      if (kind === FrameKind.CompactCommand) decodeCompactAt(data, start, end, frame);
+      else if (kind === FrameKind.Command && end - start >= COMMAND_HEADER_BYTES) decodeCommandAt(data, start, end, frame);
       else decodeFrameInto(data.subarray(start, end), frame);
     } catch (e) {
       if (!(e instanceof SessionFrameError)) throw e;
@@ -159,7 +161,8 @@ export class SessionStateMachine {
         out = s ? UNREGISTERED : EXPIRED;
         break;
       }
-      case FrameKind.Command: {
+      case FrameKind.Command:
+      case FrameKind.CompactCommand: { // (decoded as Command; listed for the compiler)
         const s = this.live(frame.clientId, index);
         if (!s) {
           out = EXPIRED;
