@@ -215,16 +215,24 @@ export function decodeCommandAt(data: Uint8Array, start: number, end: number, in
 
 /** Bytes of `v` (a safe integer >= 0) as an unsigned LEB128 varint. */
 export function uvarintLength(v: number): number {
-  let n = 1;
-  while (v >= 128) { v = Math.floor(v / 128); n++; }
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  let n = 4;
+  for (v = Math.floor(v / 0x10000000); v > 0; v = Math.floor(v / 128)) n++;
   return n;
 }
 
 /** Writes `v` as an unsigned LEB128 varint at `b[at...]`; returns the offset after it. */
 export function putUvarint(b: Uint8Array, at: number, v: number): number {
-  while (v >= 128) {
+  while (v >= 0x80000000) { // above 31 bits: no bit operators
     b[at++] = (v % 128) | 128;
     v = Math.floor(v / 128);
+  }
+  while (v >= 128) {
+    b[at++] = (v & 127) | 128;
+    v >>>= 7;
   }
   b[at++] = v;
   return at;
