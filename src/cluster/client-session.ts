@@ -196,6 +196,9 @@ export class ClientSession implements FrameOwner {
       // The peer's state machine threw applying an entry: every peer would throw on it too.
       this.close(new SessionError('failed', `session ${this.id} command ${seq}: ${cause.message}`, { cause }), seq);
     } else if (reason === 'not-leader' && hint >= 0) {
+      this.needResend(seq, 0, false); // the client follows the hint already
+    } else if ((reason === 'overwritten' || reason === 'unknown') && hint >= 0) {
+      this.client.leader = hint; // the peer that answered knows who leads now
       this.needResend(seq, 0, false);
     } else {
       // No leader named: back off (an election takes a timeout or two), then try the next peer.
