@@ -12,14 +12,17 @@
  * Refused commands are resent (to the leader the refusal names) keeping their original start
  * time, so a leader change costs latency instead of vanishing from the histogram.
  *
- * With a session (`--sessions`), each command is one ClientSession.propose() promise instead:
- * the session retries on its own, so the generator only times the promise.
+ * With a session (`--sessions`), commands go through the session's streaming form instead
+ * (ClientSession.submit, onCommitted): the session resends on its own, so every outcome the
+ * generator sees is final, and a failure ends the run.
+
  *
  * With a reader (`--read-ratio R`), a fraction R of the operations are reads (client.read
  * promises), spread evenly among the writes; a read that fails is sent again. Reads and
  * writes get their own counts and latency histograms beside the combined ones.
  */
 import type { FailReason } from '../src/cluster/client.js';
+import type { ClientSession } from '../src/cluster/client-session.js';
 import { BatchClock } from './batch-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadSpec } from './options.js';
@@ -68,10 +71,8 @@ export interface StreamingClient {
   readonly pending: number;
 }
 
-/** What the generator needs of an exactly-once client session (ClientSession). */
-export interface SessionProposer {
-  propose(command: Uint8Array): Promise<unknown>;
-}
+/** What the generator needs of an exactly-once client session (ClientSession's streaming form). */
+export type SessionProposer = Pick<ClientSession, 'submit' | 'onCommitted' | 'onFailed'>;
 
 export class LoadGenerator {
   /** Latency: closed loop from send, open loop from the intended send time. */
@@ -136,8 +137,13 @@ export class LoadGenerator {
     this.slotStart = new Float64Array(slots);
     this.slotSent = new Float64Array(spec.mode === 'open' ? slots : 0);
     this.perMs = spec.mode === 'open' ? spec.rate / 1000 : 0;
-    client.onCommitted = (seq) => this.onCommitted(seq);
-    client.onFailed = (seq, reason, hint) => this.onFailed(seq, reason, hint);
+    if (session) {
+      session.onCommitted = (seq) => this.onCommitted(seq);
+      session.onFailed = (seq, e) => { this.outstanding--; this.fatal ??= e; };
+    } else {
+      client.onCommitted = (seq) => this.onCommitted(seq);
+      client.onFailed = (seq, reason, hint) => this.onFailed(seq, reason, hint);
+    }
   }
 
   /** A run that must be abandoned (a command refused as invalid), if any. */
@@ -229,17 +235,11 @@ export class LoadGenerator {
 
   /** Hands a command to the client; `sent` is when it was first handed over. */
   private submit(start: number, sent: number): void {
-    if (this.session) {
-      this.session.propose(this.command).then(
-        () => this.complete(start, sent, this.clock.now()),
-        (e: unknown) => { this.outstanding--; this.fatal ??= e instanceof Error ? e : new Error(String(e)); },
-      );
-      return;
-    }
     let seq: number;
     try {
-      seq = this.client.submit(this.command);
-    } catch {
+      seq = this.session ? this.session.submit(this.command) : this.client.submit(this.command);
+    } catch (e) {
+      if (this.session) { this.outstanding--; this.fatal ??= e as Error; return; }
       // the believed leader's channel is gone (crashed) or full: find the leader, resend later
       this.queueRetry(start, sent, 10, true);
       return;

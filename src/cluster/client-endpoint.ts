@@ -3,7 +3,10 @@ import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ACK_BYTES, AckKind, InvalidReason, encodeResult, encodeVariableRecord, writeAck } from './client-protocol.js';
+import { ACK_BYTES, AckKind, InvalidReason, RESULT_HEADER_BYTES, allOneByte, encodeResult, encodeVariableRecord, writeAck, writeResultAt } from './client-protocol.js';
+
+/** Longest run sent as one CommittedBytes record; a longer one goes as Result records. */
+const MAX_BYTES_RUN = 1 << 16;
 
 /**
  * The worker's side of the main thread's client: proposals arrive as raw command records on
@@ -17,6 +20,7 @@ export class ClientEndpoint {
   private readonly link: RingLink;
   private seq = 0;
   private readonly scratch = new Uint8Array(ACK_BYTES);
+  private readonly outView: DataView;
   private wrote = false;
   // the run of refusals being answered in this drain
   private runKind = 0;
@@ -30,6 +34,7 @@ export class ClientEndpoint {
       this.endRun();
       link.flush();
     });
+    this.outView = new DataView(this.link.out.bytes.buffer, this.link.out.bytes.byteOffset);
   }
 
   close(): void {
@@ -39,10 +44,15 @@ export class ClientEndpoint {
   /** The node's OutcomeListener for proposals of this link. */
   onOutcome(outcome: Outcome, firstTag: number, count: number, firstIndex: number, term: number,
     results: ReadonlyArray<Uint8Array | undefined> | null, resultOffset: number): void {
+    if (outcome === Outcome.Committed && results && count <= MAX_BYTES_RUN && allOneByte(results, resultOffset, count)) {
+      this.committedBytes(firstTag, count, firstIndex, term, results, resultOffset);
+      if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }
+      return;
+    }
     if (outcome === Outcome.Committed && results) {
       for (let k = 0; k < count; k++) {
         const r = results[resultOffset + k];
-        if (r !== undefined) this.link.write(encodeResult(firstTag + k, r));
+        if (r !== undefined) this.writeResult(firstTag + k, r);
       }
     }
     const kind = outcome === Outcome.Committed ? AckKind.Committed : outcome === Outcome.Overwritten ? AckKind.Overwritten : AckKind.Unknown;
@@ -52,6 +62,29 @@ export class ClientEndpoint {
   }
 
   private readonly flushBound = () => { this.wrote = false; this.link.flush(); };
+
+  /** A Committed run whose results are one byte each, as one CommittedBytes record. */
+  private committedBytes(firstTag: number, count: number, firstIndex: number, term: number,
+    results: ReadonlyArray<Uint8Array | undefined>, resultOffset: number): void {
+    const out = this.link.out;
+    const len = ACK_BYTES + count;
+    const off = this.link.canWriteInPlace ? out.tryReserve(len) : -1;
+    const buf = off >= 0 ? out.bytes : new Uint8Array(len);
+    const at = off >= 0 ? off : 0;
+    writeAck(buf, at, AckKind.CommittedBytes, firstTag, count, firstIndex, term, this.node.core.leaderId);
+    for (let k = 0; k < count; k++) buf[at + ACK_BYTES + k] = results[resultOffset + k]![0];
+    if (off >= 0) out.commit();
+    else this.link.write(buf);
+  }
+
+  /** A Result record, straight into the ring when it fits (one per applied proposal: no allocation). */
+  private writeResult(seq: number, r: Uint8Array): void {
+    const out = this.link.out;
+    const off = this.link.canWriteInPlace ? out.tryReserve(RESULT_HEADER_BYTES + r.byteLength) : -1;
+    if (off < 0) { this.link.write(encodeResult(seq, r)); return; }
+    writeResultAt(this.outView, out.bytes, off, seq, r);
+    out.commit();
+  }
 
   /** The node stops on a fatal error: say why before the unknown outcomes that follow. */
   fatal(report: { message: string; stateMachine: { index: number; term: number; cause: string } | null }): void {

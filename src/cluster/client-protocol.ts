@@ -5,6 +5,9 @@
  * Ack:    [u8 kind][u8 reason][2 pad][u32 count][f64 firstSeq][f64 index][u32 term][i32 leaderHint]  (32 bytes)
  * Result: [u8 kind = Result][3 pad][u32 length][f64 seq] + `length` bytes: the apply result of
  *         one proposal, written just before the Committed ack that covers it.
+ * CommittedBytes: an Ack (kind CommittedBytes) + `count` bytes: a Committed run whose every
+ *         result is one byte (a session's status-only answer), byte k for firstSeq + k: one
+ *         record for the run instead of a Result record per proposal.
  */
 export const enum AckKind {
   /** Not leader (`leaderHint` = the leader it knows, or -1): nothing was appended. */
@@ -23,6 +26,8 @@ export const enum AckKind {
   Result = 8,
   /** The peer stopped on a fatal error; the bytes are JSON { message, stateMachine? }. Unknown acks follow. */
   Fatal = 9,
+  /** Committed, with a one-byte result per proposal after the ack (see above). */
+  CommittedBytes = 10,
 }
 
 /** Why the peer refused a command (AckKind.Invalid). */
@@ -46,8 +51,20 @@ export interface Ack {
   index: number;
   term: number;
   leaderHint: number;
-  /** For a Result record: its bytes (a copy). */
+  /** For a Fatal record (and a Result record read with readAck): its bytes (a copy). */
   result: Uint8Array | null;
+  /** For a Result or Fatal record: where its bytes are in the ring's buffer (readAckAt). */
+  bodyOffset: number;
+  bodyLength: number;
+}
+
+/** Whether results[from, from + count) are all one byte long (a CommittedBytes run can carry them). */
+export function allOneByte(results: ReadonlyArray<Uint8Array | undefined>, from: number, count: number): boolean {
+  for (let k = 0; k < count; k++) {
+    const r = results[from + k];
+    if (r === undefined || r.byteLength !== 1) return false;
+  }
+  return true;
 }
 
 export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: number, count: number, index: number, term: number, leaderHint: number, reason = 0): void {
@@ -59,6 +76,18 @@ export function writeAck(buf: Uint8Array, off: number, kind: AckKind, firstSeq: 
   v.setFloat64(16, index, true);
   v.setUint32(24, term, true);
   v.setInt32(28, leaderHint, true);
+}
+
+/**
+ * Writes a Result record for `seq` at `buf[off, off + RESULT_HEADER_BYTES + result.byteLength)`
+ * through `dv`, a DataView over all of `buf`: the worker writes one per applied proposal
+ * straight into the ring, allocating nothing.
+ */
+export function writeResultAt(dv: DataView, buf: Uint8Array, off: number, seq: number, result: Uint8Array): void {
+  dv.setUint32(off, AckKind.Result, true); // kind and 3 bytes of padding
+  dv.setUint32(off + 4, result.byteLength, true);
+  dv.setFloat64(off + 8, seq, true);
+  buf.set(result, off + RESULT_HEADER_BYTES);
 }
 
 export function encodeResult(seq: number, result: Uint8Array): Uint8Array {
@@ -77,23 +106,40 @@ export function encodeVariableRecord(kind: AckKind.Result | AckKind.Fatal, seq: 
 }
 
 export function readAck(buf: Uint8Array, off: number, len: number, into: Ack): Ack {
-  const v = new DataView(buf.buffer, buf.byteOffset + off, len);
-  into.kind = v.getUint8(0);
+  readAckAt(new DataView(buf.buffer, buf.byteOffset), buf, off, len, into);
+  if (into.kind === AckKind.Result) into.result = buf.slice(into.bodyOffset, into.bodyOffset + into.bodyLength);
+  return into;
+}
+
+/**
+ * Decodes the record at `buf[off, off + len)` through `dv`, a DataView over all of `buf` (kept
+ * by the caller, so that reading an ack allocates nothing). A Result's bytes are not copied:
+ * they are at `buf[bodyOffset, bodyOffset + bodyLength)` and valid only until the ring moves
+ * on. A Fatal record's bytes are copied into `result`.
+ */
+export function readAckAt(dv: DataView, buf: Uint8Array, off: number, len: number, into: Ack): Ack {
+  into.kind = dv.getUint8(off);
   if (into.kind === AckKind.Result || into.kind === AckKind.Fatal) {
-    const n = v.getUint32(4, true);
+    const n = dv.getUint32(off + 4, true);
     if (len !== RESULT_HEADER_BYTES + n) throw new Error(`client result record of ${len} bytes, expected ${RESULT_HEADER_BYTES + n}`);
-    into.firstSeq = v.getFloat64(8, true);
+    into.firstSeq = dv.getFloat64(off + 8, true);
     into.count = 1;
-    into.result = buf.slice(off + RESULT_HEADER_BYTES, off + len);
+    into.bodyOffset = off + RESULT_HEADER_BYTES;
+    into.bodyLength = n;
+    into.result = into.kind === AckKind.Fatal ? buf.slice(off + RESULT_HEADER_BYTES, off + len) : null;
     return into;
   }
-  if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
-  into.reason = v.getUint8(1);
-  into.count = v.getUint32(4, true);
-  into.firstSeq = v.getFloat64(8, true);
-  into.index = v.getFloat64(16, true);
-  into.term = v.getUint32(24, true);
-  into.leaderHint = v.getInt32(28, true);
+  into.count = dv.getUint32(off + 4, true);
+  if (into.kind === AckKind.CommittedBytes) {
+    if (len !== ACK_BYTES + into.count) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES + into.count}`);
+    into.bodyOffset = off + ACK_BYTES;
+    into.bodyLength = into.count;
+  } else if (len !== ACK_BYTES) throw new Error(`client ack record of ${len} bytes, expected ${ACK_BYTES}`);
+  into.reason = dv.getUint8(off + 1);
+  into.firstSeq = dv.getFloat64(off + 8, true);
+  into.index = dv.getFloat64(off + 16, true);
+  into.term = dv.getUint32(off + 24, true);
+  into.leaderHint = dv.getInt32(off + 28, true);
   into.result = null;
   return into;
 }

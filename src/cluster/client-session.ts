@@ -1,102 +1,313 @@
-import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
-import { SessionClient, type SessionOutcome } from '../node/session-client.js';
-import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, ProposeOptions } from './client.js';
+import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
+import { SessionClient } from '../node/session-client.js';
+import { StateMachineError } from '../node/state-machine-error.js';
+import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
+import { CoarseClock } from './coarse-clock.js';
+import { SessionWindow } from './session-window.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
 
-/** Why a session command failed for good. */
+/**
+ * Why a session command failed for good: 'timeout' (not applied by its deadline; it may still
+ * be, exactly once), 'expired' (the cluster evicted the session), 'invalid' (the state machine
+ * refused the frame), 'failed' (a peer's state machine threw applying it), 'stopped'.
+ */
 export class SessionError extends Error {
-  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'stopped', message: string, options?: { cause?: unknown }) {
+  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'stopped' | 'failed', message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SessionError';
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** The result of a command whose apply returned nothing (zero bytes: nothing to share by mistake). */
+const NO_RESULT = new Uint8Array(0);
+
+interface Waiter { resolve: (r: SessionCommitted) => void; reject: (e: Error) => void }
 
 /**
  * An exactly-once client session (Raft dissertation, section 6.3), on the main thread. Each
  * command carries the session's id and a sequence number; the state machine's session layer
- * applies each (session, seq) once and answers a retry with the stored result. So propose()
- * can retry through anything (leader changes, crashes, unknown outcomes, lost links) until
- * its deadline, and the command still takes effect exactly once.
+ * applies each (session, seq) once, in seq order, and answers a resend with the stored result.
+ * So the session resends through anything (leader changes, crashes, unknown outcomes, lost
+ * links, back-pressure) until a command's deadline, and each command takes effect exactly once.
+ *
+ * Streaming form: `submit(command)` returns the command's seq, and `onCommitted` or `onFailed`
+ * is called with it exactly once. Frames are written straight into the leader's ring and the
+ * outstanding commands are kept in typed arrays (SessionWindow), so a command costs no promise
+ * and no object. Frames are CompactCommands (varint header, 6-10 bytes for 25). `propose()` is the promise form on top.
+ *
+ * Commands apply in seq order, so a command that fails for good (its deadline passed, the
+ * session expired) takes every later outstanding one with it and closes the session: open a
+ * new one.
  */
-export class ClientSession {
-  private constructor(private readonly client: ClusterClient, private readonly session: SessionClient, private readonly maxPayload: number) {}
+export class ClientSession implements FrameOwner {
+  /** Called once per applied command: its log index, the state machine's result (empty for none), and whether an earlier transmission had already been applied. */
+  onCommitted: ((seq: number, index: number, result: Uint8Array, duplicate: boolean) => void) | null = null;
+  /** Called once per command that failed for good (see SessionError). */
+  onFailed: ((seq: number, error: SessionError) => void) | null = null;
+  /** Deadline of each submitted command, from its submit (default 30,000 ms). */
+  timeoutMs = DEFAULT_PROPOSE_TIMEOUT_MS;
+
+  private readonly window = new SessionWindow();
+  /** Deadlines are on performance.now()'s scale, read through this. */
+  private readonly clock = new CoarseClock();
+  private readonly ownerId: number;
+  private readonly waiters = new Map<number, Waiter>();
+  /** The seq writeFrame writes, and its payload when it is the submitted command itself (first transmission). */
+  private framing = 0;
+  private framingPayload: Uint8Array | null = null;
+  /** The seq submit() is sending (0: none); a failure of it is thrown, not reported. */
+  private submitting = 0;
+  private closedError: SessionError | null = null;
+  /** Lowest seq that waits to be resent (Infinity: none); the resend walks up from it in seq order. */
+  private resendFrom = Infinity;
+  private resendTimer: NodeJS.Timeout | null = null;
+  private resendAt = Infinity;
+  private rotate = false;
+  private tries = 0;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private nextDeadline = Infinity;
+
+  private constructor(private readonly client: ClusterClient, readonly id: number, private readonly maxPayload: number) {
+    this.ownerId = client.addOwner(this);
+  }
 
   /** Registers a new session through the log. */
   static async open(client: ClusterClient, maxCommandBytes: number, options: ProposeOptions = {}): Promise<ClientSession> {
     const r = await client.propose(SessionClient.registerFrame(), { timeoutMs: options.timeoutMs, retryUnknown: false });
     if (!r.result) throw new SessionError('invalid', 'registering a session returned no result: is the cluster started with { sessions: true }?');
-    return new ClientSession(client, SessionClient.fromRegistration(r.result), maxCommandBytes - COMMAND_HEADER_BYTES);
+    return new ClientSession(client, SessionClient.fromRegistration(r.result).clientId, maxCommandBytes - COMMAND_HEADER_BYTES);
   }
 
-  get id(): number {
-    return this.session.clientId;
+  /** Commands submitted whose outcome has not been reported yet. */
+  get pending(): number {
+    let n = 0;
+    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) n++;
+    return n;
+  }
+
+  /** Set once the session failed for good (or its cluster stopped); submit then throws it. */
+  get closed(): SessionError | null {
+    return this.closedError;
+  }
+
+  /**
+   * Submits `command` and returns its seq; onCommitted or onFailed is called with it once.
+   * Throws a TypeError (not a Uint8Array), a RangeError (larger than maxCommandBytes minus the
+   * 25-byte session header; a bad timeoutMs) or the SessionError that closed the session;
+   * nothing is sent then.
+   */
+  submit(command: Uint8Array, timeoutMs: number = this.timeoutMs): number {
+    if (this.closedError) throw new SessionError(this.closedError.reason, `session ${this.id} is closed: ${this.closedError.message}`);
+    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${describe(command)}`);
+    if (command.byteLength > this.maxPayload) {
+      throw new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`);
+    }
+    if (timeoutMs !== this.timeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
+      throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    }
+    const deadline = this.clock.now() + timeoutMs;
+    const seq = this.window.add(command, deadline);
+    if (deadline < this.nextDeadline) this.armDeadline(deadline);
+    // Behind a pending resend, the resend walk sends it, in seq order.
+    if (this.resendFrom === Infinity) {
+      this.submitting = seq;
+      this.framingPayload = command;
+      try {
+        this.transmit(seq);
+      } finally {
+        this.framingPayload = null;
+        this.submitting = 0;
+      }
+      // The cluster is stopped: that is said by throwing, not by a callback.
+      if (this.closedError) throw this.closedError;
+    }
+    return seq;
   }
 
   /**
    * Proposes `command` once and resolves with its index, term and the state machine's
-   * result, retrying until `timeoutMs` (default 30 s). `duplicate` tells that the result came
-   * from the session table (an earlier attempt had already been applied).
+   * result, resending until `timeoutMs` (default 30 s). `duplicate` tells that the result came
+   * from the session table (an earlier transmission had already been applied).
    */
   propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<SessionCommitted> {
-    if (!(command instanceof Uint8Array)) return Promise.reject(new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`));
-    if (command.byteLength > this.maxPayload) {
-      return Promise.reject(new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`));
+    let seq: number;
+    try {
+      seq = this.submit(command, options.timeoutMs ?? this.timeoutMs);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) return Promise.reject(new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`));
-    const deadline = Date.now() + timeoutMs;
-    const { seq, frame } = this.session.command(command);
-    // The first attempt sends the fresh frame as it is and, when it is applied, resolves without
-    // the retry loop's async frame: at tens of thousands of commands in flight, each object
-    // kept per command is young-generation garbage collected on the main thread.
-    return this.client.propose(frame, { timeoutMs, retryUnknown: true }).then(
-      (r) => {
-        if (r.result) {
-          const out = this.session.onResult(seq, r.result);
-          if (out.kind === 'applied') return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
-          return this.retryLoop(seq, deadline, timeoutMs, out, 0);
-        }
-        return this.retryLoop(seq, deadline, timeoutMs, null, 0);
-      },
-      (e: unknown) => {
-        if (e instanceof ProposalError && e.reason === 'timeout') return this.retryLoop(seq, deadline, timeoutMs, null, 0);
-        if (e instanceof ProposalError && e.reason === 'stopped') throw new SessionError('stopped', e.message, { cause: e });
-        throw e;
-      },
-    );
+    return new Promise((resolve, reject) => this.waiters.set(seq, { resolve, reject }));
   }
 
-  /** After an attempt that did not settle `seq` (`last`: its outcome, null if none), retry until the deadline. */
-  private async retryLoop(seq: number, deadline: number, timeoutMs: number, last: SessionOutcome | null, attempt: number): Promise<SessionCommitted> {
-    for (; ; attempt++) {
-      if (last) {
-        switch (last.kind) {
-          case 'applied': throw new Error('unreachable: an applied outcome is not retried');
-          case 'out-of-order': await sleep(Math.min(50, 1 + attempt)); break; // an earlier seq is still on its way
-          case 'expired': throw new SessionError('expired', `session ${this.id} has expired (evicted or inactive); open a new one. Command ${seq} was not applied by this attempt`);
-          case 'stale': throw new SessionError('invalid', `session ${this.id} command ${seq}: its result was already acknowledged`);
-          case 'invalid': throw new SessionError('invalid', `session ${this.id} command ${seq} refused: ${last.reason}`);
-        }
-        last = null;
+  // ---- FrameOwner: what the client calls
+
+  /** @internal */
+  writeFrame(buf: Uint8Array, off: number): void {
+    const seq = this.framing;
+    // ackedThrough < seq: seq is not applied. The length was computed by transmit() with the same values.
+    const at = putCompactHeader(buf, off, this.id, seq, this.window.ackedThrough);
+    if (this.framingPayload) buf.set(this.framingPayload, at);
+    else this.window.copyPayload(seq, buf, at);
+  }
+
+  /** @internal */
+  committed(seq: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void {
+    this.window.returned(seq);
+    if (!this.window.isOpen(seq)) return; // applied already (this was a second transmission), or closed
+    // A commit known only through a snapshot carries no result: resend, the table answers.
+    if (bytes === null || len === 0) { this.needResend(seq, 0, false); return; }
+    const status = bytes[off];
+    if (status === SessionStatus.Applied || status === SessionStatus.Duplicate) {
+      this.window.markApplied(seq);
+      this.tries = 0;
+      const result = len > 1 ? bytes.slice(off + 1, off + len) : NO_RESULT;
+      const duplicate = status === SessionStatus.Duplicate;
+      if (this.waiters.size > 0) {
+        const w = this.waiters.get(seq);
+        if (w) { this.waiters.delete(seq); w.resolve({ index, term, result, duplicate }); return; }
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new SessionError('timeout', `session ${this.id} command ${seq} not applied within ${timeoutMs} ms (it may still be applied, exactly once)`);
-      let r;
-      try {
-        r = await this.client.propose(this.session.retry(seq), { timeoutMs: left, retryUnknown: true });
-      } catch (e) {
-        if (e instanceof ProposalError && e.reason === 'timeout') continue; // the loop's deadline decides
-        if (e instanceof ProposalError && e.reason === 'stopped') throw new SessionError('stopped', e.message, { cause: e });
-        throw e;
+      this.onCommitted?.(seq, index, result, duplicate);
+      return;
+    }
+    switch (status) {
+      case SessionStatus.OutOfOrder: this.needResend(seq, 0, false); return; // an earlier seq was not applied yet
+      case SessionStatus.SessionExpired:
+        this.close(new SessionError('expired', `session ${this.id} has expired (evicted or inactive); open a new one. Command ${seq} was not applied`), seq);
+        return;
+      case SessionStatus.Invalid: {
+        const reason = new TextDecoder().decode(bytes.subarray(off + 1, off + len));
+        this.close(new SessionError('invalid', `session ${this.id} command ${seq} refused: ${reason}`), seq);
+        return;
       }
-      // A commit known only through a snapshot carries no result: ask again, the table answers.
-      if (!r.result) continue;
-      const out = this.session.onResult(seq, r.result);
-      if (out.kind === 'applied') return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
-      last = out;
+      case SessionStatus.Stale: // only for a seq this client acknowledged, which is never an open one
+      default:
+        this.close(new SessionError('invalid', `session ${this.id} command ${seq}: unexpected session status ${status}`), seq);
     }
   }
+
+  /** @internal */
+  failed(seq: number, reason: FailReason, hint: number, cause: Error | undefined): void {
+    this.window.returned(seq);
+    if (!this.window.isOpen(seq)) return;
+    if (reason === 'invalid') {
+      this.close(new SessionError('invalid', `session ${this.id} command ${seq} refused by the peer: ${cause?.message ?? 'invalid'}`, { cause }), seq);
+    } else if (cause instanceof StateMachineError) {
+      // The peer's state machine threw applying an entry: every peer would throw on it too.
+      this.close(new SessionError('failed', `session ${this.id} command ${seq}: ${cause.message}`, { cause }), seq);
+    } else if (reason === 'not-leader' && hint >= 0) {
+      this.needResend(seq, 0, false); // the client follows the hint already
+    } else if ((reason === 'overwritten' || reason === 'unknown') && hint >= 0) {
+      this.client.leader = hint; // the peer that answered knows who leads now
+      this.needResend(seq, 0, false);
+    } else {
+      // No leader named: back off (an election takes a timeout or two), then try the next peer.
+      this.needResend(seq, Math.min(100, 5 * 2 ** Math.min(this.tries, 5)), reason !== 'backpressure');
+    }
+  }
+
+  // ---- sending
+
+  private transmit(seq: number): boolean {
+    this.framing = seq;
+    try {
+      const len = compactHeaderLength(this.id, seq, this.window.ackedThrough) + this.window.payloadLength(seq);
+      this.client.submitFrame(this.ownerId, seq, len);
+    } catch (e) {
+      if (!(e instanceof ProposalError)) throw e;
+      if (e.reason === 'stopped') { this.close(new SessionError('stopped', e.message, { cause: e }), seq); return false; }
+      this.needResend(seq, Math.min(100, 5 * 2 ** Math.min(this.tries, 5)), e.reason === 'crashed');
+      return false;
+    }
+    this.window.sent(seq);
+    return true;
+  }
+
+  /** `seq` must be sent again (once no transmission of it is in flight), after `delayMs`. */
+  private needResend(seq: number, delayMs: number, rotate: boolean): void {
+    if (this.window.inFlightOf(seq) > 0) return; // that transmission may still apply it
+    if (seq < this.resendFrom) this.resendFrom = seq;
+    if (rotate) this.rotate = true;
+    const at = performance.now() + delayMs;
+    if (this.resendTimer) {
+      if (at >= this.resendAt) return;
+      clearTimeout(this.resendTimer);
+    }
+    this.resendAt = at;
+    this.resendTimer = setTimeout(this.resend, delayMs);
+  }
+
+  /** Sends, in seq order, every outstanding command from resendFrom up that has no transmission in flight. */
+  private readonly resend = (): void => {
+    this.resendTimer = null;
+    this.resendAt = Infinity;
+    if (this.closedError) return;
+    this.tries++;
+    if (this.rotate) {
+      this.rotate = false;
+      this.client.leader = (this.client.leader + 1) % this.client.size;
+    }
+    const now = performance.now();
+    const from = this.resendFrom;
+    this.resendFrom = Infinity;
+    for (let s = from; s < this.window.next; s++) {
+      if (!this.window.isOpen(s) || this.window.inFlightOf(s) > 0) continue;
+      if (this.window.deadline(s) <= now) { this.timeout(s); return; }
+      if (!this.transmit(s)) return; // it rescheduled the resend from s
+    }
+  };
+
+  // ---- deadlines
+
+  private armDeadline(deadline: number): void {
+    this.nextDeadline = deadline;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.max(0, deadline - performance.now()) + 1);
+    this.deadlineTimer.unref(); // what is in flight or waiting to be resent keeps the process alive
+  }
+
+  private readonly checkDeadlines = (): void => {
+    this.deadlineTimer = null;
+    this.nextDeadline = Infinity;
+    if (this.closedError) return;
+    const now = performance.now();
+    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) {
+      if (this.window.isOpen(s) && this.window.deadline(s) <= now) { this.timeout(s); return; }
+    }
+    const next = this.window.earliestDeadline();
+    if (next !== Infinity) this.armDeadline(next);
+  };
+
+  private timeout(seq: number): void {
+    this.close(new SessionError('timeout', `session ${this.id} command ${seq} not applied by its deadline (it may still be applied, exactly once)`), seq);
+  }
+
+  // ---- failing for good
+
+  /**
+   * `first` failed for good with `error`: every later outstanding command fails too (commands
+   * apply in seq order), and so does every later submit.
+   */
+  private close(error: SessionError, first: number): void {
+    if (this.closedError) return;
+    this.closedError = error;
+    if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
+    if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
+    const failing: number[] = [];
+    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) failing.push(s);
+    this.window.clear();
+    for (const s of failing) {
+      const e = s === first ? error
+        : new SessionError(error.reason, `session ${this.id} command ${s} not applied: ${error.message}${s > first ? ' (commands apply in seq order)' : ''}`, { cause: error });
+      if (s === this.submitting) continue;
+      const w = this.waiters.get(s);
+      if (w) { this.waiters.delete(s); w.reject(e); } else this.onFailed?.(s, e);
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
 }

@@ -2,7 +2,7 @@ import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterReader, type ReadOptions } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { Ack, AckKind, INVALID_REASON_TEXT, readAck } from './client-protocol.js';
+import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 
 /**
  * Why a proposal did not commit:
@@ -18,50 +18,134 @@ import { Ack, AckKind, INVALID_REASON_TEXT, readAck } from './client-protocol.js
  */
 export type FailReason = 'not-leader' | 'backpressure' | 'invalid' | 'crashed' | 'overwritten' | 'unknown' | 'timeout' | 'stopped';
 
-/** peer-side sequence number -> client sequence number, for what is still unsettled. */
+/**
+ * peer-side sequence number -> (owner, tag) for what is still unsettled. Owner 0 is the
+ * client itself (the tag is its seq); others are FrameOwners (client sessions), whose tag is
+ * their own number for the command.
+ */
 class SeqMap {
-  private buf = new Float64Array(1024);
+  private tags = new Float64Array(1024);
+  private owners = new Int32Array(1024);
   private head = 0;
   private len = 0;
-  private start = 0; // peer seq of buf[head]
+  private start = 0; // peer seq of tags[head]
 
-  push(seq: number): void {
-    if (this.len === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      for (let k = 0; k < this.len; k++) next[k] = this.buf[(this.head + k) % this.buf.length];
-      this.buf = next;
+  push(tag: number, owner: number): void {
+    if (this.len === this.tags.length) {
+      const n = this.tags.length;
+      const tags = new Float64Array(n * 2), owners = new Int32Array(n * 2);
+      for (let k = 0; k < this.len; k++) { tags[k] = this.tags[(this.head + k) % n]; owners[k] = this.owners[(this.head + k) % n]; }
+      this.tags = tags;
+      this.owners = owners;
       this.head = 0;
     }
-    this.buf[(this.head + this.len) % this.buf.length] = seq;
+    const at = (this.head + this.len) % this.tags.length;
+    this.tags[at] = tag;
+    this.owners[at] = owner;
     this.len++;
   }
 
-  get(peerSeq: number): number {
-    return this.buf[(this.head + peerSeq - this.start) % this.buf.length];
+  tag(peerSeq: number): number {
+    return this.tags[(this.head + peerSeq - this.start) % this.tags.length];
+  }
+
+  owner(peerSeq: number): number {
+    return this.owners[(this.head + peerSeq - this.start) % this.tags.length];
   }
 
   settle(peerSeq: number): void {
-    this.buf[(this.head + peerSeq - this.start) % this.buf.length] = -1;
-    while (this.len > 0 && this.buf[this.head] === -1) {
-      this.head = (this.head + 1) % this.buf.length;
+    this.owners[(this.head + peerSeq - this.start) % this.tags.length] = -1;
+    while (this.len > 0 && this.owners[this.head] === -1) {
+      this.head = (this.head + 1) % this.tags.length;
       this.start++;
       this.len--;
     }
   }
 
-  /** Every unsettled client seq, in order. */
-  *pending(): Generator<number> {
+  /** Every unsettled (tag, owner), in order. */
+  pending(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
     for (let k = 0; k < this.len; k++) {
-      const s = this.buf[(this.head + k) % this.buf.length];
-      if (s >= 0) yield s;
+      const at = (this.head + k) % this.tags.length;
+      if (this.owners[at] >= 0) out.push([this.tags[at], this.owners[at]]);
     }
+    return out;
   }
 
   /** Commands sent and not yet settled (settled ones behind an unsettled one included). */
   get size(): number { return this.len; }
 }
 
-interface Channel { link: RingLink; seqs: SeqMap; results: Map<number, Uint8Array>; fatal: Error | undefined }
+/**
+ * Result records waiting for the Committed ack that covers them. A peer writes the results of
+ * a run just before the run's ack, so the stash only ever holds one run's results, in seq
+ * order; their bytes are copied out of the ring into one growing buffer, not one array each.
+ */
+class ResultStash {
+  private seqs = new Float64Array(256);
+  private offs = new Int32Array(256);
+  private lens = new Int32Array(256);
+  bytes = new Uint8Array(4096);
+  private count = 0;
+  private used = 0;
+  private pos = 0;
+
+  add(seq: number, src: Uint8Array, off: number, len: number): void {
+    if (this.count === this.seqs.length) {
+      const n = this.count * 2;
+      const seqs = new Float64Array(n), offs = new Int32Array(n), lens = new Int32Array(n);
+      seqs.set(this.seqs); offs.set(this.offs); lens.set(this.lens);
+      this.seqs = seqs; this.offs = offs; this.lens = lens;
+    }
+    if (this.used + len > this.bytes.length) {
+      const next = new Uint8Array(Math.max(this.bytes.length * 2, this.used + len));
+      next.set(this.bytes.subarray(0, this.used));
+      this.bytes = next;
+    }
+    if (len <= 64) { // most results are a few bytes: copy them without making a subarray
+      const b = this.bytes, u = this.used;
+      for (let i = 0; i < len; i++) b[u + i] = src[off + i];
+    } else this.bytes.set(src.subarray(off, off + len), this.used);
+    this.seqs[this.count] = seq;
+    this.offs[this.count] = this.used;
+    this.lens[this.count] = len;
+    this.count++;
+    this.used += len;
+  }
+
+  /** Where the result of `seq` is in `bytes` (-1: none); call in ascending seq order. */
+  take(seq: number): number {
+    while (this.pos < this.count && this.seqs[this.pos] < seq) this.pos++;
+    return this.pos < this.count && this.seqs[this.pos] === seq ? this.pos++ : -1;
+  }
+
+  offset(k: number): number { return this.offs[k]; }
+  length(k: number): number { return this.lens[k]; }
+
+  get size(): number { return this.count - this.pos; }
+
+  /** The ack that covered the stash was handled: start again. */
+  clear(): void { this.count = this.used = this.pos = 0; }
+}
+
+/**
+ * A producer of framed commands with outcomes of its own (a client session): the client
+ * writes its frames straight into a peer's ring and hands it each outcome, result bytes
+ * in place, instead of going through onCommitted/onFailed.
+ */
+export interface FrameOwner {
+  /** Writes the frame being submitted (of the length given to submitFrame) at `buf[off...]`. */
+  writeFrame(buf: Uint8Array, off: number): void;
+  /**
+   * The command tagged `tag` committed at `index`; its result is `bytes[off, off + len)`, valid
+   * only during the call (`bytes` null: the peer knew the commit without applying it).
+   */
+  committed(tag: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void;
+  /** The command tagged `tag` did not commit (see FailReason); `cause` for 'unknown' and 'invalid'. */
+  failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
+}
+
+interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined }
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -113,7 +197,9 @@ export class ProposalError extends Error {
 export class ClusterClient {
   private readonly channels: Array<Channel | null>;
   private nextSeq = 0;
-  private readonly ack: Ack = { kind: AckKind.Committed, reason: 0, count: 0, firstSeq: 0, index: 0, term: 0, leaderHint: -1, result: null };
+  private readonly ack: Ack = { kind: AckKind.Committed, reason: 0, count: 0, firstSeq: 0, index: 0, term: 0, leaderHint: -1, result: null, bodyOffset: 0, bodyLength: 0 };
+  /** FrameOwners by id; id 0 (null) is the client itself. */
+  private readonly owners: Array<FrameOwner | null> = [null];
   private readonly waiters = new Map<number, Waiter>();
   /** propose() calls waiting out the pause before a retry. */
   private readonly retrying = new Set<Waiter>();
@@ -140,12 +226,12 @@ export class ClusterClient {
     if (old) {
       this.channels[i] = null;
       old.link.close();
-      for (const seq of old.seqs.pending()) this.fail(seq, 'unknown', -1, error);
+      for (const [tag, owner] of old.seqs.pending()) this.failOwned(owner, tag, 'unknown', -1, error);
     }
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
-    this.channels[i] = { link, seqs: new SeqMap(), results: new Map(), fatal: undefined };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined };
   }
 
   /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
@@ -163,6 +249,11 @@ export class ClusterClient {
    */
   read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
     return this.reader.read(query, options);
+  }
+
+  /** Number of peers. */
+  get size(): number {
+    return this.channels.length;
   }
 
   /** Commands sent and not yet settled. */
@@ -188,10 +279,55 @@ export class ClusterClient {
     }
     const seq = this.nextSeq++;
     if (ch.seqs.size === 0) ch.link.ref();
-    ch.seqs.push(seq);
+    ch.seqs.push(seq, 0);
     ch.link.write(command);
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
     return seq;
+  }
+
+  /** Registers a FrameOwner; its id goes to submitFrame. */
+  addOwner(owner: FrameOwner): number {
+    this.owners.push(owner);
+    return this.owners.length - 1;
+  }
+
+  /**
+   * Sends a `len`-byte frame that owner `ownerId` writes in place (FrameOwner.writeFrame) to
+   * the believed leader (or, if it is down, the first peer that is up); its outcome goes to
+   * the owner under `tag`. The owner has checked the frame (a Uint8Array within
+   * maxCommandBytes). Throws a ProposalError 'stopped', 'crashed' (every peer is down) or
+   * 'backpressure' (the peer's channel is full); nothing was sent then.
+   */
+  submitFrame(ownerId: number, tag: number, len: number): void {
+    if (this.closedReason) throw new ProposalError('stopped', this.closedReason);
+    let to = this.leader;
+    if (!this.channels[to]) {
+      to = this.channels.findIndex((c) => c !== null);
+      if (to < 0) throw new ProposalError('crashed', 'every peer is crashed');
+    }
+    const ch = this.channels[to]!;
+    if (ch.seqs.size >= this.maxPending) {
+      throw new ProposalError('backpressure', `client has ${ch.seqs.size} proposals in flight to peer ${to} (maxPending ${this.maxPending})`);
+    }
+    const owner = this.owners[ownerId]!;
+    const out = ch.link.out;
+    const off = ch.link.canWriteInPlace ? out.tryReserve(len) : -1;
+    if (off >= 0) {
+      try {
+        owner.writeFrame(out.bytes, off);
+      } catch (e) {
+        out.abort();
+        throw e;
+      }
+      out.commit();
+    } else {
+      const frame = new Uint8Array(len); // the ring is full: queue a copy behind what waits
+      owner.writeFrame(frame, 0);
+      ch.link.queue(frame);
+    }
+    if (ch.seqs.size === 0) ch.link.ref();
+    ch.seqs.push(tag, ownerId);
+    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
   /**
@@ -222,8 +358,9 @@ export class ClusterClient {
   failPeer(i: number, error: Error): void {
     const ch = this.channels[i];
     if (!ch) return;
-    for (const seq of ch.seqs.pending()) this.fail(seq, 'unknown', -1, error);
+    const pending = ch.seqs.pending();
     ch.seqs = new SeqMap();
+    for (const [tag, owner] of pending) this.failOwned(owner, tag, 'unknown', -1, error);
     ch.link.unref();
   }
 
@@ -253,31 +390,58 @@ export class ClusterClient {
     const ch = this.channels[peer];
     if (!ch) return;
     link.in.drain((buf, off, len) => {
-      const a = readAck(buf, off, len, this.ack);
-      if (a.kind === AckKind.Result) { ch.results.set(a.firstSeq, a.result!); return; }
+      const a = readAckAt(ch.ackView, buf, off, len, this.ack);
+      if (a.kind === AckKind.Result) { ch.results.add(a.firstSeq, buf, a.bodyOffset, a.bodyLength); return; }
       if (a.kind === AckKind.Fatal) { ch.fatal = fatalError(peer, a.result!); return; }
+      if (a.kind === AckKind.CommittedBytes) { this.committedBytes(ch, buf, a); return; }
+      if (a.kind === AckKind.NotLeader && a.leaderHint >= 0) this.leader = a.leaderHint;
       for (let k = 0; k < a.count; k++) {
         const peerSeq = a.firstSeq + k;
-        const seq = ch.seqs.get(peerSeq);
+        const tag = ch.seqs.tag(peerSeq);
+        const ownerId = ch.seqs.owner(peerSeq);
         ch.seqs.settle(peerSeq);
-        switch (a.kind) {
-          case AckKind.Committed: {
-            let result: Uint8Array | undefined;
-            if (ch.results.size > 0 && (result = ch.results.get(peerSeq)) !== undefined) ch.results.delete(peerSeq);
-            this.commit(seq, a.index + k, a.term, result);
-            break;
+        if (a.kind === AckKind.Committed) {
+          const r = ch.results.size > 0 ? ch.results.take(peerSeq) : -1;
+          const owner = ownerId === 0 ? null : this.owners[ownerId]!;
+          if (owner) {
+            if (r < 0) owner.committed(tag, a.index + k, a.term, null, 0, 0);
+            else owner.committed(tag, a.index + k, a.term, ch.results.bytes, ch.results.offset(r), ch.results.length(r));
+          } else {
+            const result = r < 0 ? undefined : ch.results.bytes.slice(ch.results.offset(r), ch.results.offset(r) + ch.results.length(r));
+            this.commit(tag, a.index + k, a.term, result);
           }
-          case AckKind.NotLeader: this.fail(seq, 'not-leader', a.leaderHint); break;
-          case AckKind.Backpressure: this.fail(seq, 'backpressure', a.leaderHint); break;
-          case AckKind.Overwritten: this.fail(seq, 'overwritten', a.leaderHint); break;
-          case AckKind.Unknown: this.fail(seq, 'unknown', a.leaderHint, ch.fatal); break;
-          case AckKind.Invalid: this.fail(seq, 'invalid', a.leaderHint, new Error(INVALID_REASON_TEXT[a.reason] ?? INVALID_REASON_TEXT[4])); break;
+          continue;
+        }
+        switch (a.kind) {
+          case AckKind.NotLeader: this.failOwned(ownerId, tag, 'not-leader', a.leaderHint); break;
+          case AckKind.Backpressure: this.failOwned(ownerId, tag, 'backpressure', a.leaderHint); break;
+          case AckKind.Overwritten: this.failOwned(ownerId, tag, 'overwritten', a.leaderHint); break;
+          case AckKind.Unknown: this.failOwned(ownerId, tag, 'unknown', a.leaderHint, ch.fatal); break;
+          case AckKind.Invalid: this.failOwned(ownerId, tag, 'invalid', a.leaderHint, new Error(INVALID_REASON_TEXT[a.reason] ?? INVALID_REASON_TEXT[4])); break;
           default: throw new Error(`client: unknown ack kind ${a.kind}`);
         }
       }
-      if (a.kind === AckKind.NotLeader && a.leaderHint >= 0) this.leader = a.leaderHint;
+      if (a.kind === AckKind.Committed) ch.results.clear();
     });
     if (ch.seqs.size === 0) ch.link.unref();
+  }
+
+  /** A Committed run with a one-byte result per command, in the ring at a.bodyOffset. */
+  private committedBytes(ch: Channel, buf: Uint8Array, a: Ack): void {
+    for (let k = 0; k < a.count; k++) {
+      const peerSeq = a.firstSeq + k;
+      const tag = ch.seqs.tag(peerSeq);
+      const ownerId = ch.seqs.owner(peerSeq);
+      ch.seqs.settle(peerSeq);
+      const at = a.bodyOffset + k;
+      if (ownerId !== 0) this.owners[ownerId]!.committed(tag, a.index + k, a.term, buf, at, 1);
+      else this.commit(tag, a.index + k, a.term, buf.slice(at, at + 1));
+    }
+  }
+
+  private failOwned(ownerId: number, tag: number, reason: FailReason, hint: number, cause?: Error): void {
+    if (ownerId === 0) this.fail(tag, reason, hint, cause);
+    else this.owners[ownerId]!.failed(tag, reason, hint, cause);
   }
 
   private commit(seq: number, index: number, term: number, result: Uint8Array | undefined): void {

@@ -32,6 +32,11 @@ export interface StateMachine {
    * state. Throwing refuses the query: the error goes back to the reader, nothing changes.
    */
   query?(query: Uint8Array): Uint8Array;
+  /**
+   * apply() of the command at `data[start, end)`, for a state machine that reads the command
+   * in place (the session layer): the runtime then makes no view of the command for it.
+   */
+  applyRange?(data: Uint8Array, start: number, end: number, index: number, term: number): Uint8Array | void;
 }
 
 export interface RaftNodeOptions extends TimingOptions {
@@ -345,11 +350,11 @@ export class RaftNode {
     if (sm) {
       const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
       for (let k = 0; k < b.count; k++) {
-        const c = batchCommand(b, k);
-        if (c.byteLength === 0 && skipEmpty) continue;
+        const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
+        if (start === end && skipEmpty) continue;
         let r: Uint8Array | void;
         try {
-          r = sm.apply(c, b.firstIndex + k, b.terms[k]);
+          r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
         } catch (e) {
           throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
         }

@@ -9,6 +9,10 @@
  *   RegisterSession    [u8 1]                                           1 byte
  *   Command            [u8 2][u64 clientId][u64 seq][u64 ackedThrough][payload...]   25 + n bytes
  *   UnregisterSession  [u8 3][u64 clientId]                             9 bytes
+ *   CompactCommand     [u8 4][uvarint clientId][uvarint seq][uvarint seq - ackedThrough][payload...]
+ *                      a Command with its numbers as LEB128 varints (7 bits a byte, at most 8
+ *                      bytes each): 6-10 header bytes in practice instead of 25. The streaming
+ *                      client sends this form; both are applied alike.
  *
  * The client id of a session is the log index of its RegisterSession entry, so ids are unique
  * and every peer agrees on them without coordination. seq starts at 1 and grows by 1 per command
@@ -30,6 +34,7 @@ export enum FrameKind {
   Register = 1,
   Command = 2,
   Unregister = 3,
+  CompactCommand = 4,
 }
 
 /** What happened to a log entry in session mode; byte 0 of a result frame. */
@@ -63,6 +68,7 @@ export class SessionFrameError extends Error {
   override name = 'SessionFrameError';
 }
 
+/** The longest Command header (also the bound of a CompactCommand's). */
 export const COMMAND_HEADER_BYTES = 25;
 const U32 = 2 ** 32;
 /** High word of the largest safe integer (2^53 - 1). */
@@ -109,9 +115,9 @@ export function readU64(dv: DataView, at: number, what: string, ErrorType: new (
  * readU64 straight from the bytes: the apply path decodes one frame per entry, and allocating a
  * DataView for it costs more (about 10x here) than the rest of the decode.
  */
-function getU64(b: Uint8Array, at: number, what: string): number {
+function getU64(b: Uint8Array, at: number, what: string, frameStart = 0): number {
   const hi = (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
-  if (hi > MAX_SAFE_HIGH) throw new SessionFrameError(`${what} at offset ${at} exceeds 2^53 - 1`);
+  if (hi > MAX_SAFE_HIGH) throw new SessionFrameError(`${what} at offset ${at - frameStart} exceeds 2^53 - 1`);
   return hi * U32 + ((b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0);
 }
 
@@ -158,33 +164,134 @@ export function putU64(b: Uint8Array, at: number, v: number): void {
  * Command is a view into `frame`, not a copy.
  */
 export function decodeFrame(frame: Uint8Array): SessionFrame {
+  return decodeFrameInto(frame, { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD });
+}
+
+/** decodeFrame into `into` (the apply path reuses one), which it returns. */
+export function decodeFrameInto(frame: Uint8Array, into: SessionFrame): SessionFrame {
   if (frame.byteLength === 0) throw new SessionFrameError('empty session frame');
   const kind = frame[0];
   switch (kind) {
     case FrameKind.Register:
       if (frame.byteLength !== 1) throw new SessionFrameError(`RegisterSession frame must be 1 byte, got ${frame.byteLength}`);
-      return { kind, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
+      into.kind = kind; into.clientId = 0; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      return into;
     case FrameKind.Unregister: {
       if (frame.byteLength !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${frame.byteLength}`);
       const clientId = getU64(frame, 1, 'clientId');
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      return { kind, clientId, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD };
+      into.kind = kind; into.clientId = clientId; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      return into;
     }
-    case FrameKind.Command: {
+    case FrameKind.Command:
       if (frame.byteLength < COMMAND_HEADER_BYTES) {
         throw new SessionFrameError(`Command frame of ${frame.byteLength} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
       }
-      const clientId = getU64(frame, 1, 'clientId');
-      const seq = getU64(frame, 9, 'seq');
-      const ackedThrough = getU64(frame, 17, 'ackedThrough');
-      if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
-      if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
-      return { kind, clientId, seq, ackedThrough, payload: frame.subarray(COMMAND_HEADER_BYTES) };
-    }
+      return decodeCommandAt(frame, 0, frame.byteLength, into);
+    case FrameKind.CompactCommand:
+      return decodeCompactAt(frame, 0, frame.byteLength, into);
     default:
-      throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command or 3 Unregister)`);
+      throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command, 3 Unregister or 4 CompactCommand)`);
   }
+}
+
+/**
+ * Decodes the Command frame at `data[start, end)` (kind byte checked by the caller, at least
+ * COMMAND_HEADER_BYTES long) into `into`; the payload is a view into `data`.
+ */
+export function decodeCommandAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+  const clientId = getU64(data, start + 1, 'clientId', start);
+  const seq = getU64(data, start + 9, 'seq', start);
+  const ackedThrough = getU64(data, start + 17, 'ackedThrough', start);
+  if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
+  if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
+  if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
+  into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
+  into.payload = data.subarray(start + COMMAND_HEADER_BYTES, end);
+  return into;
+}
+
+// ---- compact commands
+
+/** Bytes of `v` (a safe integer >= 0) as an unsigned LEB128 varint. */
+export function uvarintLength(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  let n = 4;
+  for (v = Math.floor(v / 0x10000000); v > 0; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+/** Writes `v` as an unsigned LEB128 varint at `b[at...]`; returns the offset after it. */
+export function putUvarint(b: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80000000) { // above 31 bits: no bit operators
+    b[at++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  while (v >= 128) {
+    b[at++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  b[at++] = v;
+  return at;
+}
+
+/** Header bytes of a CompactCommand (kind byte included). */
+export function compactHeaderLength(clientId: number, seq: number, ackedThrough: number): number {
+  return 1 + uvarintLength(clientId) + uvarintLength(seq) + uvarintLength(seq - ackedThrough);
+}
+
+/** Writes a CompactCommand's header at `b[at...]` (checked by the caller); returns where the payload goes. */
+export function putCompactHeader(b: Uint8Array, at: number, clientId: number, seq: number, ackedThrough: number): number {
+  b[at] = FrameKind.CompactCommand;
+  return putUvarint(b, putUvarint(b, putUvarint(b, at + 1, clientId), seq), seq - ackedThrough);
+}
+
+export function encodeCompactCommand(clientId: number, seq: number, ackedThrough: number, payload: Uint8Array): Uint8Array {
+  checkId(clientId, 'clientId', 1);
+  checkId(seq, 'seq', 1);
+  checkId(ackedThrough, 'ackedThrough', 0);
+  if (ackedThrough >= seq) throw new RangeError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
+  if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+  const h = compactHeaderLength(clientId, seq, ackedThrough);
+  const out = new Uint8Array(h + payload.byteLength);
+  putCompactHeader(out, 0, clientId, seq, ackedThrough);
+  out.set(payload, h);
+  return out;
+}
+
+/** Where the last getUvarint stopped (a module-level result, so that decoding allocates nothing). */
+let varintEnd = 0;
+
+function getUvarint(b: Uint8Array, at: number, end: number, what: string, frameStart: number): number {
+  let v = 0, scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (at >= end) throw new SessionFrameError(`CompactCommand: ${what} at offset ${at - frameStart} runs past the end of the frame`);
+    const byte = b[at++];
+    v += (byte & 127) * scale;
+    if (byte < 128) {
+      if (v > Number.MAX_SAFE_INTEGER) throw new SessionFrameError(`CompactCommand: ${what} exceeds 2^53 - 1`);
+      varintEnd = at;
+      return v;
+    }
+    scale *= 128;
+  }
+  throw new SessionFrameError(`CompactCommand: ${what} is longer than 8 bytes`);
+}
+
+/** Decodes the CompactCommand frame at `data[start, end)` (kind byte checked by the caller) into `into`, as a Command. */
+export function decodeCompactAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+  const clientId = getUvarint(data, start + 1, end, 'clientId', start);
+  const seq = getUvarint(data, varintEnd, end, 'seq', start);
+  const delta = getUvarint(data, varintEnd, end, 'seq - ackedThrough', start);
+  if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
+  if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
+  if (delta === 0 || delta > seq) throw new SessionFrameError(`seq - ackedThrough (${delta}) must be in 1..seq (${seq})`);
+  into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = seq - delta;
+  into.payload = data.subarray(varintEnd, end);
+  return into;
 }
 
 // ---- result frames

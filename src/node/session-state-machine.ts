@@ -17,9 +17,18 @@
  */
 import { crc32c } from '../storage/crc32c.js';
 import {
-  FrameKind, SessionFrameError, SessionStatus, decodeFrame, encodeInvalid, encodeRegistered, encodeResult,
-  readU64, writeU64,
+  COMMAND_HEADER_BYTES, FrameKind, SessionFrameError, SessionStatus, decodeCommandAt, decodeCompactAt, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
+  readU64, writeU64, type SessionFrame,
 } from './session-protocol.js';
+
+// Result frames without a body, shared: the apply path answers most entries with one of these
+// instead of allocating (the runtime and the client only read result frames).
+const APPLIED_EMPTY = encodeResult(SessionStatus.Applied);
+const DUPLICATE_EMPTY = encodeResult(SessionStatus.Duplicate);
+const STALE = encodeResult(SessionStatus.Stale);
+const OUT_OF_ORDER = encodeResult(SessionStatus.OutOfOrder);
+const EXPIRED = encodeResult(SessionStatus.SessionExpired);
+const UNREGISTERED = encodeResult(SessionStatus.Unregistered);
 
 /** The state machine contract with results: apply may return bytes for the proposing client. */
 export interface ResultStateMachine {
@@ -51,7 +60,11 @@ interface Session {
   lastApplied: number;
   /** Results of seqs <= ackedThrough are discarded. ackedThrough <= lastApplied. */
   ackedThrough: number;
-  /** results[head + k] is the result of seq ackedThrough + 1 + k, for seqs up to lastApplied. */
+  /**
+   * results[head + k] is the result of seq ackedThrough + 1 + k, for seqs up to lastApplied, as
+   * the Applied result frame that answered it (status byte, then the user's bytes); undefined
+   * when the user's apply returned nothing.
+   */
   results: (Uint8Array | undefined)[];
   head: number;
   prev: Session | null;
@@ -72,6 +85,11 @@ const SNAP_VERSION = 1;
 const SNAP_HEADER_BYTES = 40;
 const SESSION_FIXED_BYTES = 36;
 
+/** The user's bytes in a kept result frame. */
+function bodyLength(r: Uint8Array | undefined): number {
+  return r ? r.byteLength - 1 : 0;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
@@ -82,6 +100,8 @@ export class SessionStateMachine {
   readonly maxSessions: number;
   readonly inactivityLimit: number;
   private readonly sessions = new Map<number, Session>();
+  /** The frame being applied (one object for all entries). */
+  private readonly frame: SessionFrame = { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: new Uint8Array(0) };
   private oldest: Session | null = null;
   private newest: Session | null = null;
 
@@ -113,9 +133,17 @@ export class SessionStateMachine {
    * exception from the user's apply propagates and leaves the table as it was before the entry.
    */
   apply(command: Uint8Array, index: number, term: number): Uint8Array {
-    let frame;
+    return this.applyRange(command, 0, command.byteLength, index, term);
+  }
+
+  /** apply() of the frame at `data[start, end)`: a Command's payload is the only view made of it. */
+  applyRange(data: Uint8Array, start: number, end: number, index: number, term: number): Uint8Array {
+    const frame = this.frame;
     try {
-      frame = decodeFrame(command);
+      const kind = end > start ? data[start] : 0;
+      if (kind === FrameKind.CompactCommand) decodeCompactAt(data, start, end, frame);
+      else if (kind === FrameKind.Command && end - start >= COMMAND_HEADER_BYTES) decodeCommandAt(data, start, end, frame);
+      else decodeFrameInto(data.subarray(start, end), frame);
     } catch (e) {
       if (!(e instanceof SessionFrameError)) throw e;
       // Every peer sees the same bad bytes and gives the same answer; failing stop would halt the cluster.
@@ -130,13 +158,14 @@ export class SessionStateMachine {
       case FrameKind.Unregister: {
         const s = this.live(frame.clientId, index);
         if (s) this.remove(s);
-        out = encodeResult(s ? SessionStatus.Unregistered : SessionStatus.SessionExpired);
+        out = s ? UNREGISTERED : EXPIRED;
         break;
       }
-      case FrameKind.Command: {
+      case FrameKind.Command:
+      case FrameKind.CompactCommand: { // (decoded as Command; listed for the compiler)
         const s = this.live(frame.clientId, index);
         if (!s) {
-          out = encodeResult(SessionStatus.SessionExpired);
+          out = EXPIRED;
           break;
         }
         const seq = frame.seq;
@@ -145,17 +174,18 @@ export class SessionStateMachine {
           if (r !== undefined && !(r instanceof Uint8Array)) {
             throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
           }
-          // Keep a private copy: the user may reuse the buffer it returned.
-          const kept = r && r.byteLength > 0 ? r.slice() : undefined;
+          // The frame keeps a private copy: the user may reuse the buffer it returned.
+          const kept = r && r.byteLength > 0 ? encodeResult(SessionStatus.Applied, r) : undefined;
           s.results.push(kept);
           s.lastApplied = seq;
-          out = encodeResult(SessionStatus.Applied, kept);
+          out = kept ?? APPLIED_EMPTY;
         } else if (seq > s.lastApplied) {
-          out = encodeResult(SessionStatus.OutOfOrder);
+          out = OUT_OF_ORDER;
         } else if (seq <= s.ackedThrough) {
-          out = encodeResult(SessionStatus.Stale);
+          out = STALE;
         } else {
-          out = encodeResult(SessionStatus.Duplicate, s.results[s.head + (seq - s.ackedThrough - 1)]);
+          const kept = s.results[s.head + (seq - s.ackedThrough - 1)];
+          out = kept ? encodeResult(SessionStatus.Duplicate, kept.subarray(1)) : DUPLICATE_EMPTY;
         }
         this.acknowledge(s, frame.ackedThrough);
         this.touch(s, index);
@@ -196,8 +226,9 @@ export class SessionStateMachine {
     s.head += n;
     s.ackedThrough = upTo;
     // Compact once the discarded prefix dominates, so the array stays proportional to what is kept.
-    if (s.head >= 32 && s.head * 2 >= s.results.length) {
-      s.results = s.results.slice(s.head);
+    if (s.head >= 32 && s.head * 2 >= s.results.length) { // in place: no new array per compaction
+      s.results.copyWithin(0, s.head);
+      s.results.length -= s.head;
       s.head = 0;
     }
   }
@@ -242,7 +273,7 @@ export class SessionStateMachine {
     let size = SNAP_HEADER_BYTES + userSnap.byteLength;
     for (let s = this.oldest; s; s = s.next) {
       size += SESSION_FIXED_BYTES;
-      for (let k = s.head; k < s.results.length; k++) size += 4 + (s.results[k]?.byteLength ?? 0);
+      for (let k = s.head; k < s.results.length; k++) size += 4 + bodyLength(s.results[k]);
     }
     const out = new Uint8Array(size);
     const dv = new DataView(out.buffer);
@@ -262,9 +293,9 @@ export class SessionStateMachine {
       p += SESSION_FIXED_BYTES;
       for (let k = s.head; k < s.results.length; k++) {
         const r = s.results[k];
-        const n = r?.byteLength ?? 0;
+        const n = bodyLength(r);
         dv.setUint32(p, n, true);
-        if (r) out.set(r, p + 4);
+        if (r) out.set(r.subarray(1), p + 4);
         p += 4 + n;
       }
     }
@@ -359,7 +390,7 @@ function parseSnapshot(snap: Uint8Array): { maxSessions: number; inactivityLimit
       if (p + 4 > snap.byteLength) fail(`session ${id}: result ${k} truncated at offset ${p}`);
       const len = dv.getUint32(p, true);
       if (p + 4 + len > snap.byteLength) fail(`session ${id}: result ${k} of ${len} bytes runs past the end at offset ${p}`);
-      results.push(len > 0 ? snap.slice(p + 4, p + 4 + len) : undefined);
+      results.push(len > 0 ? encodeResult(SessionStatus.Applied, snap.subarray(p + 4, p + 4 + len)) : undefined);
       p += 4 + len;
     }
     sessions.push({ id, lastActivity, lastApplied, ackedThrough, results, head: 0, prev: null, next: null });

@@ -128,4 +128,25 @@ describe('ClusterClient', () => {
     client.close();
     peer.close();
   });
+
+  it('a Committed run with one-byte results in one record (CommittedBytes) gives each command its byte', async () => {
+    const client = new ClusterClient(1);
+    const peer = new FakePeer(client, 0);
+    const seen: Array<[number, number, number[]]> = [];
+    client.onCommitted = (seq, index, result) => seen.push([seq, index, [...(result ?? [])]]);
+    peer.onCommand = (seq) => {
+      if (seq !== 2) return;
+      const b = new Uint8Array(ACK_BYTES + 3);
+      writeAck(b, 0, AckKind.CommittedBytes, 0, 3, 10, 1, 0);
+      b.set([7, 8, 9], ACK_BYTES);
+      peer.link.write(b);
+      peer.link.flush();
+    };
+    const seqs = [client.submit(cmd(1)), client.submit(cmd(2)), client.submit(cmd(3))];
+    for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen, [[seqs[0], 10, [7]], [seqs[1], 11, [8]], [seqs[2], 12, [9]]]);
+    assert.equal(client.pending, 0);
+    client.close();
+    peer.close();
+  });
 });
