@@ -51,7 +51,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   const peakRssReset = resetPeakRss();
   const tidsBefore = new Set(listThreadIds() ?? []);
 
-  const opts: ClusterOptions = {
+  // RAFT_BENCH_NO_STATE_MACHINE=1: no state machine and no compaction, as before they were added (to compare with older builds)
+  const opts: ClusterOptions = process.env.RAFT_BENCH_NO_STATE_MACHINE === '1' ? { peers: spec.peers, applyStream: false } : {
     peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: SNAPSHOT_EVERY_ENTRIES },
   };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
