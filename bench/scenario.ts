@@ -20,6 +20,7 @@ import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
 import type { Progress } from './progress.js';
+import { fullGc } from './full-gc.js';
 import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
 import type { CpuReport, RunResult, ThreadCpu, ThreadGc } from './schema.js';
 import { GcTally, gcTallyWanted, type GcPauses } from '../src/cluster/gc-tally.js';
@@ -48,10 +49,12 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   }
   // Start the libuv thread pool now, so that the only threads appearing during Cluster.start are the peers.
   await fs.promises.access(os.tmpdir());
+  fullGc(); // the buffers of earlier runs' clusters go before this run's peak is measured
   const peakRssReset = resetPeakRss();
   const tidsBefore = new Set(listThreadIds() ?? []);
 
-  const opts: ClusterOptions = {
+  // RAFT_BENCH_NO_STATE_MACHINE=1: no state machine and no compaction, as before they were added (to compare with older builds)
+  const opts: ClusterOptions = process.env.RAFT_BENCH_NO_STATE_MACHINE === '1' ? { peers: spec.peers, applyStream: false } : {
     peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: SNAPSHOT_EVERY_ENTRIES },
   };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };

@@ -30,7 +30,7 @@ export class ClientEndpoint {
 
   constructor(ends: RingLinkEnds, private readonly node: RaftNode) {
     this.link = new RingLink(ends, (link) => {
-      link.in.drain((buf, off, len) => this.onProposal(buf.subarray(off, off + len)));
+      link.in.drain(this.onProposalBound);
       this.endRun();
       link.flush();
     });
@@ -92,11 +92,13 @@ export class ClientEndpoint {
     this.link.flush();
   }
 
-  private onProposal(command: Uint8Array): void {
+  private readonly onProposalBound = (buf: Uint8Array, off: number, len: number) => this.onProposal(buf, off, len);
+
+  private onProposal(buf: Uint8Array, off: number, len: number): void {
     const seq = this.seq++;
     let kind = 0, reason = 0;
     try {
-      if (this.node.propose(command, seq).isLeader) return; // the outcome comes later
+      if (this.node.proposeFrom(buf, off, len, seq)) return; // the outcome comes later
       kind = AckKind.NotLeader;
     } catch (e) {
       // A leader transfer refuses proposals for a moment: to the client it is back-pressure (retry soon).

@@ -18,7 +18,10 @@ export function batchLastIndex(b: EntryBatch): number {
 }
 
 export function batchCommand(b: EntryBatch, k: number): Uint8Array {
-  return b.data.subarray(k === 0 ? 0 : b.ends[k - 1], b.ends[k]);
+  const d = b.data;
+  const start = k === 0 ? 0 : b.ends[k - 1];
+  // The view constructor costs less than subarray(), which looks up a species constructor; this runs once per applied entry.
+  return new Uint8Array(d.buffer, d.byteOffset + start, b.ends[k] - start);
 }
 
 /** No entries, starting at `firstIndex`: in a Ready, it truncates the stored log there. */

@@ -35,6 +35,8 @@ export class RaftLog {
   private unstableFrom = 1;
   /** Set when reset() discarded the log: storage must drop what it holds from here on (0: nothing). */
   private storageTruncateAt = 0;
+  /** The last sliceShared() result (the log still holds those entries unchanged). */
+  private shared: EntryBatch | null = null;
 
   constructor(initialEntries = 1024, initialBytes = 64 * 1024) {
     this.termsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
@@ -88,6 +90,19 @@ export class RaftLog {
     return this.lastIndex;
   }
 
+  /** append() of the command in `buf[offset, offset + length)`. */
+  appendFrom(term: number, buf: Uint8Array, offset: number, length: number): number {
+    const start = this.bytes;
+    this.reserve(1, length);
+    const arena = this.arena;
+    if (length <= 64) for (let i = 0; i < length; i++) arena[start + i] = buf[offset + i]; // cheaper than a view for small commands
+    else arena.set(buf.subarray(offset, offset + length), start);
+    this.terms[this.count] = term;
+    this.ends[this.count] = start + length;
+    this.count++;
+    return this.lastIndex;
+  }
+
   /** Appends entries `from..` of a batch; the batch must start right after the last index. */
   appendBatch(b: EntryBatch, fromK = 0): void {
     if (b.firstIndex + fromK !== this.lastIndex + 1) {
@@ -112,6 +127,7 @@ export class RaftLog {
   truncateFrom(index: number): void {
     if (index <= this.snapshotIndex) throw new Error(`cannot truncate at ${index}: compacted through ${this.snapshotIndex}`);
     if (index > this.lastIndex) return;
+    this.dropShared();
     this.count = index - this.snapshotIndex - 1;
     if (this.stable >= index) this.stable = index - 1;
     if (this.unstableFrom > index) this.unstableFrom = index;
@@ -122,13 +138,26 @@ export class RaftLog {
    * (at least one entry is always included).
    */
   slice(lo: number, hi: number, maxBytes = Infinity): EntryBatch {
+    const last = this.sliceEnd(lo, hi, maxBytes);
+    const k0 = lo - this.snapshotIndex - 1;
+    const count = Math.max(0, last - lo + 1);
+    const base = k0 === 0 ? 0 : this.ends[k0 - 1];
+    const terms = this.terms.slice(k0, k0 + count);
+    const ends = new Uint32Array(count);
+    for (let k = 0; k < count; k++) ends[k] = this.ends[k0 + k] - base;
+    const data = this.arena.slice(base, count === 0 ? base : this.ends[k0 + count - 1]);
+    return { firstIndex: lo, count, terms, ends, data };
+  }
+
+  /** Last index slice(lo, hi, maxBytes) takes (lo - 1 when none). */
+  private sliceEnd(lo: number, hi: number, maxBytes: number): number {
     if (lo <= this.snapshotIndex) throw new Error(`slice from ${lo}: compacted through ${this.snapshotIndex}`);
     hi = Math.min(hi, this.lastIndex);
     const k0 = lo - this.snapshotIndex - 1;
     let k1 = hi - this.snapshotIndex - 1; // inclusive
     const base = k0 === 0 ? 0 : this.ends[k0 - 1];
     if (k1 >= k0 && this.ends[k1] - base > maxBytes) {
-      // binary search the last entry that fits
+      // binary search the last entry that fits (at least one is always included)
       let a = k0, b = k1;
       while (a < b) {
         const mid = (a + b + 1) >>> 1;
@@ -136,12 +165,26 @@ export class RaftLog {
       }
       k1 = a;
     }
-    const count = Math.max(0, k1 - k0 + 1);
-    const terms = this.terms.slice(k0, k0 + count);
-    const ends = new Uint32Array(count);
-    for (let k = 0; k < count; k++) ends[k] = this.ends[k0 + k] - base;
-    const data = this.arena.slice(base, count === 0 ? base : this.ends[k1]);
-    return { firstIndex: lo, count, terms, ends, data };
+    return Math.max(lo - 1, k1 + this.snapshotIndex + 1);
+  }
+
+  /**
+   * slice() that hands the same batch to callers asking for the same range while the log
+   * holds it unchanged: a leader whose followers are level sends them (and its storage) one
+   * copy of the new entries instead of one each. Callers must not modify or transfer it.
+   */
+  sliceShared(lo: number, hi: number, maxBytes = Infinity): EntryBatch {
+    const last = this.sliceEnd(lo, hi, maxBytes);
+    const c = this.shared;
+    if (c !== null && c.firstIndex === lo && c.count === last - lo + 1) return c;
+    const b = this.slice(lo, last);
+    this.shared = b;
+    return b;
+  }
+
+  /** Entries at or above `index` change (truncation, compaction, reset): no shared slice may cover them. */
+  private dropShared(): void {
+    this.shared = null;
   }
 
   /**
@@ -150,6 +193,7 @@ export class RaftLog {
    */
   compact(index: number, term: number): void {
     if (index <= this.snapshotIndex) return;
+    this.dropShared();
     if (this.stable < index) this.stable = index;
     if (this.unstableFrom <= index) this.unstableFrom = index + 1;
     // Stored entries of a discarded log that follow the new snapshot must still go.
@@ -174,6 +218,7 @@ export class RaftLog {
    * next Ready); storage is told to drop what it holds after the snapshot.
    */
   reset(snapshotIndex: number, snapshotTerm: number): void {
+    this.dropShared();
     this.count = 0;
     this.snapshotIndex = snapshotIndex;
     this.snapshotTerm = snapshotTerm;
@@ -208,7 +253,7 @@ export class RaftLog {
   takeUnstable(): EntryBatch | null {
     let b: EntryBatch | null = null;
     if (this.unstableFrom <= this.lastIndex) {
-      b = this.slice(this.unstableFrom, this.lastIndex);
+      b = this.sliceShared(this.unstableFrom, this.lastIndex);
       this.unstableFrom = this.lastIndex + 1;
     }
     if (this.storageTruncateAt > 0) {

@@ -141,7 +141,30 @@ export class RaftCore {
    */
   propose(command: Uint8Array): ProposeResult {
     this.checkCommand(command);
-    if (this.role !== Role.Leader || this.durableTerm !== this.term) return { index: -1, term: this.term, isLeader: false };
+    if (!this.admitsProposal()) return { index: -1, term: this.term, isLeader: false };
+    const index = this.log.append(this.term, command);
+    this.needBroadcast = true;
+    return { index, term: this.term, isLeader: true };
+  }
+
+  /**
+   * propose() of the command held in `buf[offset, offset + length)` (copied into the log),
+   * for a runtime that reads commands out of a shared buffer: no view and no result object
+   * per command. Returns the index (its term is `term`), or -1 if this peer does not accept
+   * proposals; throws as propose() does.
+   */
+  proposeFrom(buf: Uint8Array, offset: number, length: number): number {
+    if (length === 0 && this.cfg.noopOnElection) checkCommand(buf.subarray(offset, offset), this.cfg.maxCommandBytes, true);
+    if (length > this.cfg.maxCommandBytes) checkCommand(buf.subarray(offset, offset + length), this.cfg.maxCommandBytes, this.cfg.noopOnElection);
+    if (!this.admitsProposal()) return -1;
+    const index = this.log.appendFrom(this.term, buf, offset, length);
+    this.needBroadcast = true;
+    return index;
+  }
+
+  /** Whether a proposal may be appended now: false when not (yet) a leader; throws for a transfer or back-pressure. */
+  private admitsProposal(): boolean {
+    if (this.role !== Role.Leader || this.durableTerm !== this.term) return false;
     if (this.transferTo !== -1) throw new TransferInProgressError(this.id, this.transferTo);
     const uncommitted = this.log.lastIndex - this.commitIndex;
     // Entries of earlier terms commit only behind one of this term (Figure 8): a leader that
@@ -149,9 +172,7 @@ export class RaftCore {
     if (uncommitted >= this.cfg.maxUncommittedEntries && this.log.lastTerm === this.term) {
       throw new BackpressureError(uncommitted, this.cfg.maxUncommittedEntries);
     }
-    const index = this.log.append(this.term, command);
-    this.needBroadcast = true;
-    return { index, term: this.term, isLeader: true };
+    return true;
   }
 
   checkCommand(command: Uint8Array): void {
@@ -588,7 +609,7 @@ export class RaftCore {
       m.commit = this.commitIndex;
       let last = prev;
       if (hasEntries) {
-        m.entries = this.log.slice(pr.next, Math.min(this.log.lastIndex, pr.next + this.cfg.maxBatchEntries - 1), this.cfg.maxBatchBytes);
+        m.entries = this.log.sliceShared(pr.next, Math.min(this.log.lastIndex, pr.next + this.cfg.maxBatchEntries - 1), this.cfg.maxBatchBytes);
         last = batchLastIndex(m.entries);
       }
       const told = Math.min(this.commitIndex, last);

@@ -165,6 +165,20 @@ export class RaftNode {
     return r;
   }
 
+  /**
+   * propose() of the command in `buf[offset, offset + length)` (copied), always tagged: for
+   * an endpoint that reads commands out of a ring. True if accepted (the outcome comes
+   * later), false if this node does not lead; throws as propose() does.
+   */
+  proposeFrom(buf: Uint8Array, offset: number, length: number, tag: number): boolean {
+    if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
+    const index = this.core.proposeFrom(buf, offset, length);
+    if (index < 0) return false;
+    this.tracker?.track(tag, index, this.core.term);
+    this.scheduleFlush();
+    return true;
+  }
+
   /** Runs the Ready loop soon if the core has output: for callers that drive `core` directly (tests, tools). */
   poke(): void {
     if (!this.stopped && this.core.hasReady()) this.scheduleFlush();

@@ -196,37 +196,55 @@ function writeRecords(bytes: Uint8Array, view: DataView, at: number, hardState: 
   return at;
 }
 
+/**
+ * Replays the records. Entries at or below the last snapshot in the journal end up dropped
+ * whatever their order, so a first pass over the record headers finds that snapshot and the
+ * second copies only what follows it: after a snapshot, reading back (maybeCompact, load)
+ * costs a header scan plus the live tail, not a replay of every entry since the last compaction.
+ */
 function readRecords(slot: SharedArrayBuffer, end: number): PersistedState {
   const bytes = new Uint8Array(slot), view = new DataView(slot);
   let hardState: HardState = { term: 0, votedFor: -1 };
-  let snapshot: Snapshot | null = null;
-  const log = new RaftLog();
-  let at = 0;
-  while (at < end) {
-    const len = view.getUint32(at, true);
+  let snapshotAt = -1, snapshotIndex = 0;
+  for (let at = 0; at < end; at = at + 5 + view.getUint32(at, true)) {
     const type = bytes[at + 4];
-    const p = at + 5;
-    if (type === REC_HARD_STATE) {
-      hardState = { term: view.getFloat64(p, true), votedFor: view.getInt32(p + 8, true) };
-    } else if (type === REC_SNAPSHOT) {
-      const index = view.getFloat64(p, true);
-      if (index > log.snapshotIndex) { // one at or below the current snapshot changes nothing
-        snapshot = { index, term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
-        applySnapshotToLog(log, snapshot);
-      }
-    } else if (type === REC_ENTRIES) {
-      const firstIndex = view.getFloat64(p, true);
-      const count = view.getUint32(p + 8, true);
-      const q0 = p + 12;
-      const terms = new Uint32Array(bytes.slice(q0, q0 + count * 4).buffer);
-      const ends = new Uint32Array(bytes.slice(q0 + count * 4, q0 + count * 8).buffer);
-      const q = q0 + count * 8;
-      const dataLen = count === 0 ? 0 : ends[count - 1];
-      applyEntriesToLog(log, { firstIndex, count, terms, ends, data: bytes.slice(q, q + dataLen) });
-    } else {
+    if (type === REC_SNAPSHOT) {
+      const index = view.getFloat64(at + 5, true);
+      if (index > snapshotIndex) { snapshotIndex = index; snapshotAt = at; }
+    } else if (type === REC_HARD_STATE) {
+      hardState = { term: view.getFloat64(at + 5, true), votedFor: view.getInt32(at + 13, true) };
+    } else if (type !== REC_ENTRIES) {
       throw new Error(`shared journal corrupt: record type ${type} at offset ${at}`);
     }
+  }
+  let snapshot: Snapshot | null = null;
+  const log = new RaftLog();
+  if (snapshotAt >= 0) {
+    const len = view.getUint32(snapshotAt, true), p = snapshotAt + 5;
+    snapshot = { index: snapshotIndex, term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
+    applySnapshotToLog(log, snapshot);
+  }
+  for (let at = 0; at < end;) {
+    const len = view.getUint32(at, true);
+    const p = at + 5;
     at = p + len;
+    if (bytes[p - 1] !== REC_ENTRIES) continue;
+    const firstIndex = view.getFloat64(p, true);
+    const count = view.getUint32(p + 8, true);
+    if (firstIndex + count - 1 <= snapshotIndex) {
+      // all covered by the snapshot: all that is left of it is the truncation after them
+      applyEntriesToLog(log, { firstIndex: snapshotIndex + 1, count: 0, terms: EMPTY_U32, ends: EMPTY_U32, data: EMPTY_U8 });
+      continue;
+    }
+    const q0 = p + 12;
+    const terms = new Uint32Array(bytes.slice(q0, q0 + count * 4).buffer);
+    const ends = new Uint32Array(bytes.slice(q0 + count * 4, q0 + count * 8).buffer);
+    const q = q0 + count * 8;
+    const dataLen = count === 0 ? 0 : ends[count - 1];
+    applyEntriesToLog(log, { firstIndex, count, terms, ends, data: bytes.subarray(q, q + dataLen) });
   }
   return { hardState, snapshot, entries: log.length > 0 ? log.slice(log.firstIndex, log.lastIndex) : null };
 }
+
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_U8 = new Uint8Array(0);

@@ -79,6 +79,10 @@ export class RingLink {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.ends.port.close();
+    // End our own wait: a pending Atomics.waitAsync is held by the runtime until notified, and
+    // with it the rings (and this link). The writer of a stopped peer never notifies again,
+    // so every cluster a process started and stopped kept its client and read rings.
+    this.in.wakeConsumer();
   }
 
   private scheduleRetry(): void {

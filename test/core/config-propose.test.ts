@@ -130,3 +130,45 @@ describe('propose', () => {
     assert.equal(l.log.lastIndex, 2);
   });
 });
+
+describe('proposeFrom (a command read out of a shared buffer)', () => {
+  const ring = new Uint8Array(200);
+  ring.set(bytes('..hello..'), 100); // 'hello' at 102..106
+  const big = new Uint8Array(100).fill(7);
+  ring.set(big, 0);
+
+  test('on the leader: copies the bytes into the log and returns the index', () => {
+    const l = newCore({ term: 4, log: [1, 2, 4] });
+    makeLeader(l);
+    assert.equal(l.proposeFrom(ring, 102, 5), 4);
+    assert.equal(l.proposeFrom(ring, 0, 100), 5, 'a command over 64 bytes takes the bulk copy');
+    ring[102] = 0; // the log holds a copy, not a view
+    assert.deepEqual(l.log.command(4), bytes('hello'));
+    assert.deepEqual(l.log.command(5), big);
+    ring[102] = bytes('h')[0];
+    assert.equal(l.log.term(5), 5);
+  });
+
+  test('on a follower: -1, nothing changes', () => {
+    const f = newCore({ term: 3, log: [1, 2] });
+    drain(f);
+    assert.equal(f.proposeFrom(ring, 102, 5), -1);
+    assert.equal(f.log.lastIndex, 2);
+    assert.equal(f.hasReady(), false);
+  });
+
+  test('refuses what propose() refuses, with the same errors', () => {
+    const l = newCore({ maxCommandBytes: 8, noopOnElection: true });
+    makeLeader(l);
+    drain(l);
+    const last = l.log.lastIndex;
+    assert.throws(() => l.proposeFrom(ring, 0, 9), (e: unknown) => e instanceof RangeError && /maxCommandBytes \(8\)/.test(e.message));
+    assert.throws(() => l.proposeFrom(ring, 0, 0), (e: unknown) => e instanceof RangeError && /0-byte command is reserved/.test(e.message));
+    assert.equal(l.log.lastIndex, last);
+    assert.equal(l.proposeFrom(ring, 0, 8), last + 1, 'exactly maxCommandBytes is fine');
+    const b = newCore({ maxUncommittedEntries: 1 });
+    makeLeader(b);
+    b.proposeFrom(ring, 102, 5);
+    assert.throws(() => b.proposeFrom(ring, 102, 5), BackpressureError);
+  });
+});

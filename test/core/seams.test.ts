@@ -11,7 +11,7 @@ import { FollowUp, Progress, ProgressState } from '../../src/core/progress.js';
 import { SnapshotReceiver } from '../../src/core/snapshot-receiver.js';
 import { InvariantError } from '../../src/core/types.js';
 import {
-  appendEntries, batchIndexes, batchTerms, bytes, drain, ents, heartbeat, installSnapshot, msg, newCore, stepDrain, text,
+  appendEntries, batchIndexes, batchTerms, bytes, drain, ents, heartbeat, installSnapshot, makeLeader, msg, newCore, stepDrain, text,
 } from './helpers.js';
 
 function logWith(terms: number[]): RaftLog {
@@ -19,6 +19,47 @@ function logWith(terms: number[]): RaftLog {
   l.appendBatch(ents(1, terms));
   return l;
 }
+
+describe('RaftLog shared slices', () => {
+  test('the same range while the log holds it unchanged is one batch; a truncation, compaction or reset ends that', () => {
+    const l = logWith([1, 1, 1, 1]);
+    const a = l.sliceShared(2, 4);
+    assert.equal(l.sliceShared(2, 9), a, 'a range clamped to the same entries');
+    assert.equal(l.sliceShared(2, 4, 2 * l.command(2).byteLength + 1).count, 2, 'a byte limit that takes fewer entries is another range');
+    const b = l.sliceShared(2, 3);
+    assert.notEqual(b, a);
+    assert.deepEqual(batchIndexes(b), [2, 3]);
+    assert.equal(l.sliceShared(2, 3), b);
+    l.appendBatch(ents(5, [1]));
+    assert.equal(l.sliceShared(2, 3), b, 'an append leaves earlier entries as they were');
+    l.truncateFrom(3);
+    l.appendBatch(ents(3, [2]));
+    const c = l.sliceShared(2, 3);
+    assert.notEqual(c, b);
+    assert.deepEqual(batchTerms(c), [1, 2]);
+    l.compact(2, 1);
+    assert.notEqual(l.sliceShared(3, 3), c);
+    const d = l.sliceShared(3, 3);
+    l.reset(2, 1);
+    l.appendBatch(ents(3, [3]));
+    assert.deepEqual(batchTerms(l.sliceShared(3, 3)), [3]);
+    assert.notEqual(l.sliceShared(3, 3), d);
+  });
+
+  test('a leader sends level followers, and its storage, one copy of the new entries', () => {
+    const l = newCore();
+    makeLeader(l);
+    drain(l);
+    l.propose(bytes('a'));
+    l.propose(bytes('b'));
+    const rd = l.ready();
+    const sent = rd.sendNow.filter((m) => m.type === MsgType.AppendEntries).map((m) => m.entries);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0], sent[1]);
+    assert.equal(rd.entries, sent[0]);
+    assert.deepEqual(batchIndexes(rd.entries!), [1, 2]);
+  });
+});
 
 describe('RaftLog unstable tail', () => {
   test('entries are handed out once, and are stable once storage says so', () => {

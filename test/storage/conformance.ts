@@ -82,6 +82,12 @@ export const CASES: StorageCase[] = [
       [null, null, batch(2, [1, 1])], [null, null, batch(1, [1, 1, 1, 3], 'q')]],
   },
   {
+    // the journal's read-back starts at the last snapshot: what came before it only truncates
+    name: 'many records past 1 MiB, a conflict, then a snapshot inside the replaced run and a batch wholly below it',
+    steps: [[hs(1), null, big(1, 3000, 400)], [null, null, big(3001, 100, 8)], [hs(2), null, big(2990, 20, 8, 2)],
+      [null, snap(3005, 2), null], [null, null, big(3000, 3, 8, 2)], [null, null, big(3006, 2, 8, 2)]],
+  },
+  {
     name: 'large entries and snapshots (journal compaction, segment rotation)',
     steps: [[hs(1), null, big(1, 6, 300_000)], [null, snap(5, 1), null], [null, null, big(7, 3, 200_000)], [null, null, emptyBatch(8)],
       [null, snap(7, 1), big(8, 2, 100, 2)], [hs(2), snap(12, 2), emptyBatch(13)]],
