@@ -50,6 +50,16 @@ test('waitForLeader times out with an error naming the timeout and every peer\'s
   try {
     for (let i = 0; i < 3; i++) c.disconnect(i); // no majority can form
     await c.crash(2);
+    // A leader elected before the disconnect steps down after an election timeout (check-quorum),
+    // and each follower forgets it once its own timeout fires; on a busy machine that can take
+    // a while, so wait for it rather than race it.
+    const settled = Date.now() + 20_000;
+    for (;;) {
+      const states = await Promise.all([c.peer(0).getState(), c.peer(1).getState()]);
+      if (states.every((s) => !s.isLeader && s.leaderHint < 0)) break;
+      assert.ok(Date.now() < settled, `peers still report a leader 20 s after the disconnect: ${JSON.stringify(states)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await assert.rejects(c.waitForLeader({ timeoutMs: 300 }), (e: Error) => {
       assert.match(e.message, /no leader elected within 300 ms/);
       assert.match(e.message, /peer 0: term \d+, not leader, knows no leader/);
