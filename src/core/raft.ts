@@ -1,10 +1,13 @@
 import { checkCommand } from './command.js';
 import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
-import { batchLastIndex } from './entry-batch.js';
+import { EntryBatch, batchCommand, batchLastIndex } from './entry-batch.js';
+import { JointQuorum } from './joint-quorum.js';
+import { ConfChange, ConfChangeError, Membership, describeMembership, enterChange, isJoint, isVoter, leaveJoint, membersOf, sameMembership, simpleMembership } from './membership.js';
+import { decodeMembership, encodeMembership, isMembershipEntry } from './membership-entry.js';
+import { MembershipHistory } from './membership-history.js';
 import { RaftLog } from './log.js';
 import { Message, MsgType, message } from './message.js';
 import { FollowUp, Progress, ProgressState } from './progress.js';
-import { isMajority, majorityIndex } from './quorum.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { BackpressureError, InvariantError, NO_VOTE, PersistedState, ProposeResult, Ready, Role, Snapshot } from './types.js';
 
@@ -19,8 +22,10 @@ const NOOP = new Uint8Array(0);
 export class RaftCore {
   readonly cfg: ResolvedCoreConfig;
   readonly id: number;
-  readonly peers: readonly number[];
-  readonly others: readonly number[];
+  /** Every member of the configuration in force (voters of both halves, learners). */
+  peers: readonly number[] = [];
+  /** `peers` but this one: whom a leader replicates to. */
+  others: readonly number[] = [];
 
   term = 0;
   votedFor = NO_VOTE;
@@ -51,16 +56,24 @@ export class RaftCore {
   private sendNow: Message[] = [];
   private sendAfter: Message[] = [];
   private needBroadcast = false;
-  private readonly matches: Float64Array;
-  private readonly scratch: Float64Array;
+  /** The configuration in force at each point of the log (membership.ts has the rules). */
+  private readonly memberships: MembershipHistory;
+  /** The configuration of the options: what a snapshot without one carries. */
+  private readonly initialMembership: Membership;
+  private quorum!: JointQuorum;
+  /** Voters of the configuration but this one: whom a candidate asks for votes. */
+  private voterOthers: readonly number[] = [];
+  /** Wire form of the snapshot being sent, when it carries a configuration (its encoding first). */
+  private snapshotWire: { snap: Snapshot; bytes: Uint8Array; prefix: number } | null = null;
+  private readonly matchOf = (id: number): number => id === this.id ? this.stableIndex : this.progress.get(id)?.match ?? 0;
+  private readonly granted = (id: number): boolean => this.votes.has(id);
+  private readonly heardFrom = (id: number): boolean => id === this.id || this.progress.get(id)?.recentActive === true;
 
   constructor(config: CoreConfig, persisted?: PersistedState | null) {
     this.cfg = resolveCoreConfig(config);
     this.id = this.cfg.id;
-    this.peers = [...this.cfg.peers];
-    this.others = this.peers.filter((p) => p !== this.id);
-    this.matches = new Float64Array(this.peers.length);
-    this.scratch = new Float64Array(this.peers.length);
+    this.initialMembership = simpleMembership(this.cfg.peers);
+    this.memberships = new MembershipHistory(this.initialMembership);
     if (persisted) {
       this.term = this.durableTerm = persisted.hardState.term;
       this.votedFor = persisted.hardState.votedFor;
@@ -68,6 +81,7 @@ export class RaftCore {
         const s = persisted.snapshot;
         this.snapshot = s;
         this.log.reset(s.index, s.term);
+        this.memberships.reset(s.membership ?? this.initialMembership);
         this.commitIndex = this.appliedIndex = s.index;
       }
       if (persisted.entries && persisted.entries.count > 0) {
@@ -76,9 +90,11 @@ export class RaftCore {
           throw new Error(`persisted entries start at ${e.firstIndex}, expected ${this.log.lastIndex + 1}`);
         }
         this.log.appendBatch(e);
+        this.noteMembershipEntries(e, 0);
       }
       this.log.markAllStable();
     }
+    this.membershipChanged();
     this.checkedTerm = this.term;
     this.checkedCommit = this.commitIndex;
     this.resetElectionTimeout();
@@ -88,6 +104,7 @@ export class RaftCore {
 
   tick(): void {
     this.tickRole();
+    this.membershipFollowUp();
     this.checkInvariants();
   }
 
@@ -142,10 +159,13 @@ export class RaftCore {
 
   step(m: Message): void {
     this.stepMessage(m);
+    this.membershipFollowUp();
     this.checkInvariants();
   }
 
   private stepMessage(m: Message): void {
+    // A removed (or not yet added) peer cannot disrupt the cluster: not even its term counts.
+    if (m.type === MsgType.RequestVote && !isVoter(this.memberships.current, m.from)) return;
     if (m.term > this.term) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -203,8 +223,11 @@ export class RaftCore {
     if (index > this.appliedIndex) throw new RangeError(`snapshot index ${index} is above the applied index ${this.appliedIndex}`);
     if (index <= this.log.snapshotIndex) throw new RangeError(`snapshot index ${index} is not above the last snapshot index ${this.log.snapshotIndex}`);
     const term = this.log.term(index);
-    const snap: Snapshot = { index, term, data };
+    const membership = this.memberships.at(index);
+    // A snapshot of the initial configuration carries none: storage formats stay as they were.
+    const snap: Snapshot = sameMembership(membership, this.initialMembership) ? { index, term, data } : { index, term, data, membership };
     this.log.compact(index, term);
+    this.memberships.compact(index);
     this.snapshot = snap;
     this.snapshotToPersist = snap;
   }
@@ -249,6 +272,7 @@ export class RaftCore {
     // A snapshot counts as stored from the moment it is taken or installed (RaftLog.compact/reset).
     if (rd.entries) this.log.stableTo(rd.entries);
     if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
+    this.membershipFollowUp();
     this.checkInvariants();
   }
 
@@ -295,6 +319,7 @@ export class RaftCore {
   }
 
   private campaign(): void {
+    if (!isVoter(this.memberships.current, this.id)) { this.resetElectionTimeout(); return; } // learners and removed peers never stand
     this.term++;
     this.votedFor = this.id;
     this.hardStateDirty = true;
@@ -303,11 +328,11 @@ export class RaftCore {
     this.votes.clear();
     this.votes.add(this.id);
     this.resetElectionTimeout();
-    if (isMajority(this.votes.size, this.peers.length)) {
+    if (this.quorum.isQuorum(this.granted)) {
       this.becomeLeader();
       return;
     }
-    for (const id of this.others) {
+    for (const id of this.voterOthers) {
       const m = message(MsgType.RequestVote, this.id, id, this.term);
       m.index = this.log.lastIndex;
       m.logTerm = this.log.lastTerm;
@@ -338,12 +363,9 @@ export class RaftCore {
   }
 
   private quorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
-      pr.recentActive = false;
-    }
-    return isMajority(active, this.peers.length);
+    const active = this.quorum.isQuorum(this.heardFrom);
+    for (const pr of this.progress.values()) pr.recentActive = false;
+    return active;
   }
 
   // ---------------------------------------------------------------- votes
@@ -363,7 +385,7 @@ export class RaftCore {
   private onRequestVoteReply(m: Message): void {
     if (this.role !== Role.Candidate || m.reject) return;
     this.votes.add(m.from);
-    if (isMajority(this.votes.size, this.peers.length)) this.becomeLeader();
+    if (this.quorum.isQuorum(this.granted)) this.becomeLeader();
   }
 
   // ---------------------------------------------------------------- replication, follower side
@@ -414,10 +436,14 @@ export class RaftCore {
         if (idx <= this.commitIndex) throw new InvariantError(`leader ${m.from} conflicts with committed entry ${idx} on ${this.id}`);
         if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would truncate its own log at ${idx}`);
         this.log.truncateFrom(idx);
+        if (this.memberships.truncateFrom(idx)) this.membershipChanged();
         break;
       }
     }
-    if (k < count) this.log.appendBatch(entries!, k);
+    if (k < count) {
+      this.log.appendBatch(entries!, k);
+      this.noteMembershipEntries(entries!, k);
+    }
     const lastNew = m.index + count;
     if (m.commit > this.commitIndex) this.commitIndex = Math.max(this.commitIndex, Math.min(m.commit, lastNew));
     r.index = lastNew;
@@ -455,8 +481,14 @@ export class RaftCore {
     if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would replace its own log by a snapshot`);
     // Figure 13 step 6: keep the entries that follow a snapshot the log agrees with; otherwise
     // discard the log, and the next Ready truncates storage after the snapshot.
-    if (this.log.term(s.index) === s.term) this.log.compact(s.index, s.term);
-    else this.log.reset(s.index, s.term);
+    if (this.log.term(s.index) === s.term) {
+      this.log.compact(s.index, s.term);
+      this.memberships.compact(s.index);
+    } else {
+      this.log.reset(s.index, s.term);
+      this.memberships.reset(s.membership ?? this.initialMembership);
+    }
+    this.membershipChanged();
     this.commitIndex = s.index;
     this.appliedIndex = s.index;
     this.snapshot = s;
@@ -556,14 +588,16 @@ export class RaftCore {
   private sendSnapshotChunk(to: number, pr: Progress): void {
     const snap = this.snapshot!;
     if (pr.snapshotIndex !== snap.index) pr.becomeSnapshot(snap.index);
-    const total = snap.data.byteLength;
+    const wire = this.snapshotBytes(snap);
+    const total = wire.bytes.byteLength;
     const end = Math.min(total, pr.snapshotOffset + this.cfg.snapshotChunkBytes);
     const m = message(MsgType.InstallSnapshot, this.id, to, this.term);
     m.index = snap.index;
     m.logTerm = snap.term;
     m.hint = total;
     m.offset = pr.snapshotOffset;
-    m.data = snap.data.subarray(pr.snapshotOffset, end);
+    m.data = wire.bytes.subarray(pr.snapshotOffset, end);
+    m.commit = wire.prefix;
     m.done = end >= total;
     pr.snapshotIdleTicks = 0;
     this.sendNow.push(m);
@@ -571,9 +605,7 @@ export class RaftCore {
 
   /** Commits the highest index stored on a majority, if it belongs to the current term (Figure 8). */
   private maybeCommit(): boolean {
-    let i = 0;
-    for (const p of this.peers) this.matches[i++] = p === this.id ? this.stableIndex : this.progress.get(p)!.match;
-    const mi = majorityIndex(this.matches, this.scratch);
+    const mi = this.quorum.committedIndex(this.matchOf);
     if (mi > this.commitIndex && this.log.term(mi) === this.term) {
       this.commitIndex = mi;
       return true;
@@ -585,5 +617,97 @@ export class RaftCore {
     const r = message(type, this.id, m.from, this.term);
     this.sendAfter.push(r);
     return r;
+  }
+
+  // ---------------------------------------------------------------- membership (rules in membership.ts)
+
+  /** The configuration in force: the latest in the log (committed or not), else the snapshot's. */
+  get membership(): Membership {
+    return this.memberships.current;
+  }
+
+  /**
+   * Starts a membership change on the leader: appends C_old,new (or, when only learners come
+   * or go, the new configuration at once). Once C_old,new commits the leader appends C_new
+   * by itself; a leader that is not a voter of C_new steps down once C_new commits.
+   * Throws ConfChangeError on bad input or while another change is in progress; on a
+   * non-leader returns isLeader false and changes nothing (as propose does).
+   */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    if (this.role !== Role.Leader || this.durableTerm !== this.term) return { index: -1, term: this.term, isLeader: false };
+    const pending = this.memberships.currentIndex;
+    if (pending > this.commitIndex) {
+      throw new ConfChangeError(`a change is already in progress (${describeMembership(this.memberships.current)} at index ${pending}, not committed yet)`);
+    }
+    const next = enterChange(this.memberships.current, change);
+    const index = this.appendMembership(next);
+    return { index, term: this.term, isLeader: true };
+  }
+
+  private appendMembership(m: Membership): number {
+    const index = this.log.append(this.term, encodeMembership(m));
+    this.memberships.appended(index, m);
+    this.membershipChanged();
+    this.needBroadcast = true;
+    return index;
+  }
+
+  /** Membership entries among entries fromK.. of a batch just appended to the log. */
+  private noteMembershipEntries(b: EntryBatch, fromK: number): void {
+    let changed = false;
+    for (let k = fromK; k < b.count; k++) {
+      const start = k === 0 ? 0 : b.ends[k - 1];
+      if (b.data[start] !== 0xff || b.ends[k] - start < 8) continue; // cheap test first: this runs on every append
+      const command = batchCommand(b, k);
+      if (!isMembershipEntry(command)) continue;
+      this.memberships.appended(b.firstIndex + k, decodeMembership(command));
+      changed = true;
+    }
+    if (changed) this.membershipChanged();
+  }
+
+  /** The configuration in force changed: who is replicated to, asked for votes, counted. */
+  private membershipChanged(): void {
+    const m = this.memberships.current;
+    this.quorum = new JointQuorum(m);
+    this.peers = membersOf(m);
+    this.others = this.peers.filter((p) => p !== this.id);
+    this.voterOthers = this.others.filter((p) => isVoter(m, p));
+    if (this.role !== Role.Leader) return;
+    for (const id of this.others) {
+      if (this.progress.has(id)) continue;
+      // Probe from the entry before last: the newcomer's refusal tells where to start.
+      const pr = new Progress(Math.max(1, this.log.lastIndex), this.cfg.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(id, pr);
+    }
+    for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) this.progress.delete(id);
+  }
+
+  /** After each input, on the leader: leave a committed joint configuration; step down once removed. */
+  private membershipFollowUp(): void {
+    if (this.role !== Role.Leader || this.memberships.currentIndex > this.commitIndex) return;
+    const m = this.memberships.current;
+    if (isJoint(m)) {
+      this.appendMembership(leaveJoint(m));
+      return;
+    }
+    if (m.voters.includes(this.id)) return;
+    // Removed: tell the followers about the commit of C_new, then stop leading.
+    for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
+    this.becomeFollower(this.term, -1);
+  }
+
+  /** The bytes an InstallSnapshot stream carries: the snapshot's configuration (if any), then its data. */
+  private snapshotBytes(snap: Snapshot): { bytes: Uint8Array; prefix: number } {
+    if (!snap.membership) return { bytes: snap.data, prefix: 0 };
+    if (this.snapshotWire?.snap !== snap) {
+      const head = encodeMembership(snap.membership);
+      const bytes = new Uint8Array(head.byteLength + snap.data.byteLength);
+      bytes.set(head, 0);
+      bytes.set(snap.data, head.byteLength);
+      this.snapshotWire = { snap, bytes, prefix: head.byteLength };
+    }
+    return this.snapshotWire;
   }
 }

@@ -1,6 +1,8 @@
 import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
 import { RaftCore } from '../core/raft.js';
+import type { ConfChange } from '../core/membership.js';
+import { isMembershipEntry } from '../core/membership-entry.js';
 import type { PersistedState, ProposeResult, Ready, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
@@ -29,6 +31,8 @@ export interface StateMachine {
 export interface RaftNodeOptions extends TimingOptions {
   id: number;
   peers: number[];
+  /** This peer starts outside `peers` and waits to be added by a membership change. */
+  joining?: boolean;
   transport: Transport;
   storage?: RaftStorage;
   stateMachine?: StateMachine;
@@ -76,7 +80,7 @@ export class RaftNode {
   private constructor(private readonly opts: RaftNodeOptions, private readonly storage: RaftStorage, persisted: PersistedState) {
     const t = resolveTiming(opts);
     this.core = new RaftCore({
-      id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
+      id: opts.id, peers: opts.peers, joining: opts.joining, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
       ...coreOptionsOf(opts),
     }, persisted);
@@ -131,6 +135,14 @@ export class RaftNode {
     if (this.stopped) return;
     this.core.step(m);
     this.scheduleFlush();
+  }
+
+  /** Starts a membership change if this node leads (RaftCore.proposeConfChange: same rules, same errors). */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
+    const r = this.core.proposeConfChange(change);
+    if (r.isLeader) this.scheduleFlush();
+    return r;
   }
 
   /** The state machine holds everything through `index` in `data`; compact the log. */
@@ -249,7 +261,7 @@ export class RaftNode {
       const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
       for (let k = 0; k < b.count; k++) {
         const c = batchCommand(b, k);
-        if (c.byteLength === 0 && skipEmpty) continue;
+        if ((c.byteLength === 0 && skipEmpty) || isMembershipEntry(c)) continue; // the core's entries, not the state machine's
         let r: Uint8Array | void;
         try {
           r = sm.apply(c, b.firstIndex + k, b.terms[k]);
