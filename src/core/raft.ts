@@ -63,6 +63,7 @@ export class RaftCore {
   private quorum!: JointQuorum;
   /** Voters of the configuration but this one: whom a candidate asks for votes. */
   private voterOthers: readonly number[] = [];
+  private progressToPrune = false;
   /** Wire form of the snapshot being sent, when it carries a configuration (its encoding first). */
   private snapshotWire: { snap: Snapshot; bytes: Uint8Array; prefix: number } | null = null;
   private readonly matchOf = (id: number): number => id === this.id ? this.stableIndex : this.progress.get(id)?.match ?? 0;
@@ -104,7 +105,7 @@ export class RaftCore {
 
   tick(): void {
     this.tickRole();
-    this.membershipFollowUp();
+    this.membershipFollowUp(true);
     this.checkInvariants();
   }
 
@@ -159,13 +160,15 @@ export class RaftCore {
 
   step(m: Message): void {
     this.stepMessage(m);
-    this.membershipFollowUp();
+    this.membershipFollowUp(false);
     this.checkInvariants();
   }
 
   private stepMessage(m: Message): void {
-    // A removed (or not yet added) peer cannot disrupt the cluster: not even its term counts.
-    if (m.type === MsgType.RequestVote && !isVoter(this.memberships.current, m.from)) return;
+    // A removed (or not yet added) peer cannot disrupt a cluster that has a leader: not even
+    // its term counts. Without a leader it is heard: a peer whose configuration lags may not
+    // know that the candidate was (re-)added, and ignoring it could block every election.
+    if (m.type === MsgType.RequestVote && !isVoter(this.memberships.current, m.from) && this.hasCurrentLeader()) return;
     if (m.term > this.term) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -244,6 +247,12 @@ export class RaftCore {
       this.needBroadcast = false;
       if (this.role === Role.Leader) this.broadcastAppend();
     }
+    if (this.durableTerm !== this.term && this.sendNow.length > 0) {
+      // A leader elected alone (one voter) has not stored its term yet: what it sends to
+      // learners must wait for the write, like every message of a term not yet durable.
+      this.sendAfter = this.sendNow.concat(this.sendAfter);
+      this.sendNow = [];
+    }
     const rd: Ready = {
       hardState: this.hardStateDirty ? { term: this.term, votedFor: this.votedFor } : null,
       snapshot: this.snapshotToPersist,
@@ -272,7 +281,7 @@ export class RaftCore {
     // A snapshot counts as stored from the moment it is taken or installed (RaftLog.compact/reset).
     if (rd.entries) this.log.stableTo(rd.entries);
     if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
-    this.membershipFollowUp();
+    this.membershipFollowUp(false);
     this.checkInvariants();
   }
 
@@ -626,6 +635,11 @@ export class RaftCore {
     return this.memberships.current;
   }
 
+  /** Index of the entry that set `membership`; 0 when it came from the snapshot or the options. */
+  get membershipIndex(): number {
+    return this.memberships.currentIndex;
+  }
+
   /**
    * Starts a membership change on the leader: appends C_old,new (or, when only learners come
    * or go, the new configuration at once). Once C_old,new commits the leader appends C_new
@@ -642,6 +656,11 @@ export class RaftCore {
     const next = enterChange(this.memberships.current, change);
     const index = this.appendMembership(next);
     return { index, term: this.term, isLeader: true };
+  }
+
+  /** Heard from a leader (or is one) within the minimum election timeout. */
+  private hasCurrentLeader(): boolean {
+    return this.leaderId !== -1 && this.electionElapsed < this.cfg.electionTicks;
   }
 
   private appendMembership(m: Membership): number {
@@ -681,18 +700,28 @@ export class RaftCore {
       pr.recentActive = true;
       this.progress.set(id, pr);
     }
-    for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) this.progress.delete(id);
+    // Peers that left are no longer sent to; their progress goes at the next tick, so that an
+    // observer still sees the matches behind the decision that made the leader leave C_old,new.
+    this.progressToPrune = this.progress.size > this.others.length;
   }
 
-  /** After each input, on the leader: leave a committed joint configuration; step down once removed. */
-  private membershipFollowUp(): void {
+  /**
+   * After each input, on the leader: leave a committed joint configuration. On a tick: step
+   * down once removed (not in the input that commits C_new, so that the commit is seen from a
+   * leader before it goes).
+   */
+  private membershipFollowUp(onTick: boolean): void {
+    if (onTick && this.progressToPrune) {
+      this.progressToPrune = false;
+      for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) this.progress.delete(id);
+    }
     if (this.role !== Role.Leader || this.memberships.currentIndex > this.commitIndex) return;
     const m = this.memberships.current;
     if (isJoint(m)) {
       this.appendMembership(leaveJoint(m));
       return;
     }
-    if (m.voters.includes(this.id)) return;
+    if (!onTick || m.voters.includes(this.id)) return;
     // Removed: tell the followers about the commit of C_new, then stop leading.
     for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
     this.becomeFollower(this.term, -1);

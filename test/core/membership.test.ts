@@ -80,7 +80,9 @@ describe('joint consensus on the leader', () => {
     assert.equal(c.commitIndex, r.index, 'removed voters do not count for C_new');
     ack(c, [4], r.index + 1);
     assert.equal(c.commitIndex, r.index + 1);
-    assert.equal(c.progressOf(2), undefined, 'a removed peer is no longer replicated to');
+    const later = tickDrain(c, 1);
+    assert.equal(c.progressOf(2), undefined, 'a removed peer is forgotten at the next tick');
+    assert.equal(allMsgs(later).filter((m) => m.to === 2 || m.to === 3).length, 0, 'and no longer sent to');
     assert.ok(c.progressOf(5));
     assert.ok(c.proposeConfChange({ addLearners: [6] }).isLeader, 'the next change is accepted once C_new commits');
   });
@@ -112,8 +114,10 @@ describe('joint consensus on the leader', () => {
     drain(c);
     ack(c, [2], r.index + 1);
     assert.equal(c.role, Role.Leader, 'C_new needs both of [2, 3]: the leader no longer counts itself');
-    const rds = stepDrain(c, appendOk(3, 1, c.term, r.index + 1));
+    stepDrain(c, appendOk(3, 1, c.term, r.index + 1));
     assert.equal(c.commitIndex, r.index + 1);
+    assert.equal(c.role, Role.Leader, 'steps down on the next tick, not inside the input that commits');
+    const rds = tickDrain(c, 1);
     assert.equal(c.role, Role.Follower, 'stepped down');
     assert.ok(msgsOfType(rds, MsgType.Heartbeat).some((m) => m.commit === r.index + 1), 'the followers hear of the commit of C_new');
     const later = tickDrain(c, 10 * c.cfg.electionTicks);
@@ -171,11 +175,20 @@ describe('elections and followers under a changing configuration', () => {
     }
   });
 
-  test('a vote request from a peer outside the configuration is ignored, term and all', () => {
+  test('a vote request from a peer outside the configuration is ignored, term and all, while a leader is heard', () => {
     const c = new RaftCore(config({ id: 2 }));
+    stepDrain(c, appendEntries(1, 2, 1, 0, 0));
     const rds = stepDrain(c, requestVote(9, 2, 5, 10, 4));
-    assert.equal(c.term, 0);
+    assert.equal(c.term, 1);
     assert.equal(allMsgs(rds).length, 0);
+    const l = leaderOf();
+    stepDrain(l, requestVote(9, 1, 5, 10, 4));
+    assert.equal(l.role, Role.Leader, 'the leader is not deposed');
+    // Without a leader the request is heard: this peer's configuration may lag behind the candidate's.
+    const lone = new RaftCore(config({ id: 3 }));
+    const reply = msgsOfType(stepDrain(lone, requestVote(9, 3, 5, 10, 4)), MsgType.RequestVoteReply)[0];
+    assert.equal(lone.term, 5);
+    assert.ok(reply && !reply.reject);
   });
 
   test('a follower uses a configuration as soon as it is appended, and drops it when the entry is truncated', () => {
