@@ -328,7 +328,7 @@ export class RaftCore {
   }
 
   private campaign(): void {
-    if (!isVoter(this.memberships.current, this.id)) { this.resetElectionTimeout(); return; } // learners and removed peers never stand
+    if (!this.mayCampaign()) { this.resetElectionTimeout(); return; }
     this.term++;
     this.votedFor = this.id;
     this.hardStateDirty = true;
@@ -656,6 +656,17 @@ export class RaftCore {
     const next = enterChange(this.memberships.current, change);
     const index = this.appendMembership(next);
     return { index, term: this.term, isLeader: true };
+  }
+
+  /**
+   * Voters stand for election; learners and peers outside the configuration do not. But a
+   * voter of C_old,new that C_new removes still stands until it knows C_new committed: it may
+   * hold the only log that can win (dissertation 4.2.2, Figure 4.6).
+   */
+  private mayCampaign(): boolean {
+    if (isVoter(this.memberships.current, this.id)) return true;
+    const at = this.memberships.currentIndex;
+    return at > this.commitIndex && isVoter(this.memberships.at(at - 1), this.id);
   }
 
   /** Heard from a leader (or is one) within the minimum election timeout. */

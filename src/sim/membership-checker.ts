@@ -30,8 +30,9 @@ interface LeaderMirror {
  *   it keeps), so the configuration seen after the event is a sound one to check against;
  *   and the decision that commits a joint entry itself was made in that joint configuration,
  *   so both halves must hold the joint entry even when the leader left it in the same event;
- * - a peer becomes leader only as a voter of its configuration, and never with a configuration
- *   older than the latest one known committed (a removed peer never leads; a re-added one may).
+ * - a peer becomes leader only as a voter of its configuration (or of the one before, while
+ *   the latest is not committed), and never with a configuration older than the latest one
+ *   known committed: a removed peer never leads; a re-added one may.
  * One-leader-per-term and committed entries surviving changes are the SafetyChecker's.
  */
 export class MembershipChecker {
@@ -45,7 +46,10 @@ export class MembershipChecker {
     const before = this.leaders.get(v.id);
     if (!before || before.term !== v.term) {
       this.counts.newLeaders++;
-      if (!isVoter(v.membership, v.id)) throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} but is not a voter of its configuration (${describeMembership(v.membership)})`);
+      // A voter of C_old,new may win while C_new, which removes it, is not committed yet.
+      if (!isVoter(v.membership, v.id) && v.membershipIndex <= this.committedMembershipIndex) {
+        throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} but is not a voter of its configuration (${describeMembership(v.membership)}), committed at ${v.membershipIndex}`);
+      }
       if (v.membershipIndex < this.committedMembershipIndex) {
         throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} with the configuration of index ${v.membershipIndex}, older than the committed one at ${this.committedMembershipIndex}`);
       }

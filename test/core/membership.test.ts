@@ -249,3 +249,18 @@ describe('the configuration in snapshots', () => {
     assert.equal('membership' in l.snapshot!, false);
   });
 });
+
+describe('a voter that C_new removes', () => {
+  test('still stands for election until C_new is committed (it may hold the only log that can win)', () => {
+    const log = makeBatch(1, [
+      { term: 1, command: encodeMembership(joint([1, 2], [1])) },
+      { term: 1, command: encodeMembership(simpleMembership([1])) },
+    ]);
+    const c = new RaftCore(config({ id: 2, peers: [1, 2] }), { hardState: { term: 1, votedFor: -1 }, snapshot: null, entries: log });
+    const rds = tickDrain(c, c.cfg.electionTicks);
+    assert.equal(c.role, Role.Candidate);
+    assert.deepEqual(msgsOfType(rds, MsgType.RequestVote).map((m) => m.to), [1]);
+    stepDrain(c, voteReply(1, 2, c.term, true));
+    assert.equal(c.role, Role.Leader, 'a majority of C_new, its configuration, elects it');
+  });
+});
