@@ -13,6 +13,8 @@ interface Change {
 
 export class MembershipHistory {
   private base: Membership;
+  /** Index through which `base` is known to hold: the snapshot's (0 for the initial one). */
+  private baseIndex = 0;
   /** Membership entries above the snapshot, ascending by index. */
   private readonly changes: Change[] = [];
 
@@ -26,10 +28,10 @@ export class MembershipHistory {
     return n > 0 ? this.changes[n - 1].membership : this.base;
   }
 
-  /** Index of the entry that set the current configuration; 0 when it came from below the log. */
+  /** Index of the entry that set the current configuration, or of the snapshot that holds it (0: the initial one). */
   get currentIndex(): number {
     const n = this.changes.length;
-    return n > 0 ? this.changes[n - 1].index : 0;
+    return n > 0 ? this.changes[n - 1].index : this.baseIndex;
   }
 
   /** The configuration in force once the log holds everything through `index`. */
@@ -55,12 +57,14 @@ export class MembershipHistory {
   /** The log was compacted through `index`: the configuration there becomes the base. */
   compact(index: number): void {
     this.base = this.at(index);
+    this.baseIndex = index;
     while (this.changes.length > 0 && this.changes[0].index <= index) this.changes.shift();
   }
 
   /** The log was replaced by a snapshot that carries `membership`. */
-  reset(membership: Membership): void {
+  reset(membership: Membership, index: number): void {
     this.base = membership;
+    this.baseIndex = index;
     this.changes.length = 0;
   }
 }

@@ -82,7 +82,7 @@ export class RaftCore {
         const s = persisted.snapshot;
         this.snapshot = s;
         this.log.reset(s.index, s.term);
-        this.memberships.reset(s.membership ?? this.initialMembership);
+        this.memberships.reset(s.membership ?? this.initialMembership, s.index);
         this.commitIndex = this.appliedIndex = s.index;
       }
       if (persisted.entries && persisted.entries.count > 0) {
@@ -495,7 +495,7 @@ export class RaftCore {
       this.memberships.compact(s.index);
     } else {
       this.log.reset(s.index, s.term);
-      this.memberships.reset(s.membership ?? this.initialMembership);
+      this.memberships.reset(s.membership ?? this.initialMembership, s.index);
     }
     this.membershipChanged();
     this.commitIndex = s.index;
@@ -635,7 +635,7 @@ export class RaftCore {
     return this.memberships.current;
   }
 
-  /** Index of the entry that set `membership`; 0 when it came from the snapshot or the options. */
+  /** Index of the entry that set `membership`, or of the snapshot that holds it; 0 for the options' peers. */
   get membershipIndex(): number {
     return this.memberships.currentIndex;
   }

@@ -10,7 +10,9 @@ export interface MembershipView {
   readonly commitIndex: number;
   readonly stableIndex: number;
   readonly membership: Membership;
+  /** Index of the latest membership entry, or the snapshot index when the configuration came from the snapshot. */
   readonly membershipIndex: number;
+  readonly log: { readonly snapshotIndex: number };
   progressOf(id: number): { match: number } | undefined;
 }
 
@@ -30,9 +32,10 @@ interface LeaderMirror {
  *   it keeps), so the configuration seen after the event is a sound one to check against;
  *   and the decision that commits a joint entry itself was made in that joint configuration,
  *   so both halves must hold the joint entry even when the leader left it in the same event;
- * - a peer becomes leader only as a voter of its configuration (or of the one before, while
- *   the latest is not committed), and never with a configuration older than the latest one
- *   known committed: a removed peer never leads; a re-added one may.
+ * - a peer becomes leader only as a voter of its configuration, or of the one before while it
+ *   does not know the latest committed (dissertation 4.2.2: it may hold the only log that can
+ *   win); and never with a configuration older than the latest one seen committed. A peer that
+ *   knows it was removed never leads; a re-added one may.
  * One-leader-per-term and committed entries surviving changes are the SafetyChecker's.
  */
 export class MembershipChecker {
@@ -46,9 +49,9 @@ export class MembershipChecker {
     const before = this.leaders.get(v.id);
     if (!before || before.term !== v.term) {
       this.counts.newLeaders++;
-      // A voter of C_old,new may win while C_new, which removes it, is not committed yet.
-      if (!isVoter(v.membership, v.id) && v.membershipIndex <= this.committedMembershipIndex) {
-        throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} but is not a voter of its configuration (${describeMembership(v.membership)}), committed at ${v.membershipIndex}`);
+      // A voter of C_old,new may win while it does not know that C_new, which removes it, committed.
+      if (!isVoter(v.membership, v.id) && v.membershipIndex <= v.commitIndex) {
+        throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} but is not a voter of its configuration (${describeMembership(v.membership)}), committed at ${v.membershipIndex} as it knows`);
       }
       if (v.membershipIndex < this.committedMembershipIndex) {
         throw new SafetyViolation('membership', `peer ${v.id} leads term ${v.term} with the configuration of index ${v.membershipIndex}, older than the committed one at ${this.committedMembershipIndex}`);
@@ -58,7 +61,9 @@ export class MembershipChecker {
       const jointAt = before.membership === v.membership ? -1 : before.membershipIndex;
       if (isJoint(before.membership) && before.commit < jointAt && jointAt <= v.commitIndex) this.checkDecision(v, jointAt, before.membership, 'entered at that index');
     }
-    if (v.commitIndex >= v.membershipIndex && v.membershipIndex > this.committedMembershipIndex) this.committedMembershipIndex = v.membershipIndex;
+    // Recorded by entry index only: a snapshot index says where the configuration held, not where it was set.
+    const fromEntry = v.membershipIndex > v.log.snapshotIndex;
+    if (fromEntry && v.commitIndex >= v.membershipIndex && v.membershipIndex > this.committedMembershipIndex) this.committedMembershipIndex = v.membershipIndex;
     this.leaders.set(v.id, { term: v.term, commit: v.commitIndex, membership: v.membership, membershipIndex: v.membershipIndex });
   }
 
