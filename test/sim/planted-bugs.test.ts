@@ -36,7 +36,7 @@ describe('planted bugs are caught by the simulation', () => {
     withPatch(JointQuorum.prototype, 'committedIndex', function (this: JointQuorum, matchOf: (id: number) => number) {
       return (this as unknown as Halves).incoming.index(matchOf);
     }, () => {
-      const err = firstFailure(300, { peers: 5, steps: 1000 });
+      const err = firstFailure(300, { peers: 5, steps: 1000, membership: true });
       assert.ok(err, 'no seed caught it');
       assert.match(err, /joint quorum: leader \d+ .* not a majority of the old voters/);
     });
