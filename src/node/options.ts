@@ -85,6 +85,7 @@ export const NODE_OPTIONS = {
   ...TIMING_OPTIONS,
   id: required(nonNegativeInt("this peer's id; one of peers")),
   peers: CORE_OPTIONS.peers,
+  joining: CORE_OPTIONS.joining,
   transport: required(object('sends the messages of this node: { send(messages) }', 'an object with a send(messages) method')),
   storage: object('where the node persists its state (RaftStorage); default a MemoryStorage'),
   stateMachine: object('the replicated state machine: { apply, snapshot?, restore? }'),

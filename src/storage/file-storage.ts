@@ -325,6 +325,7 @@ export class FileStorage implements RaftStorage {
         throw new RangeError(`snapshot index and term must be integers, got (${snapshot.index}, ${snapshot.term})`);
       }
       if (!(snapshot.data instanceof Uint8Array)) throw new TypeError('snapshot data must be a Uint8Array');
+      if (snapshot.membership) throw new RangeError(`FileStorage cannot persist the membership of snapshot ${snapshot.index} yet (membership changes need storage support; see issue 11)`);
       useSnap = snapshot;
       snapIndex = snapshot.index;
       if (last < snapIndex) last = snapIndex; // entries after the snapshot stay; none if it is beyond them

@@ -107,6 +107,7 @@ export class SharedJournal implements RaftStorage {
   }
 
   save(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): void {
+    if (snapshot?.membership) throw new RangeError(`the shared journal cannot persist the membership of snapshot ${snapshot.index} yet (membership changes need storage support; see issue 11)`);
     const size = recordsSize(hardState, snapshot, entries);
     if (size === 0) return;
     const w = Atomics.load(this.word, 0);
