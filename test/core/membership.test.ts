@@ -8,7 +8,7 @@ import { MsgType } from '../../src/core/message.js';
 import { RaftCore } from '../../src/core/raft.js';
 import { Role } from '../../src/core/types.js';
 import {
-  allMsgs, appendEntries, appendOk, bytes, config, drain, installSnapshot, makeLeader, msgsOfType, requestVote, stepDrain, tickDrain, voteReply,
+  allMsgs, appendEntries, appendOk, bytes, config, drain, installSnapshot, makeLeader, msg, msgsOfType, requestVote, stepDrain, tickDrain, voteReply,
 } from './helpers.js';
 
 const joint = (outgoing: number[], voters: number[], learners: number[] = []): Membership => ({ voters, outgoing, learners });
@@ -262,5 +262,108 @@ describe('a voter that C_new removes', () => {
     assert.deepEqual(msgsOfType(rds, MsgType.RequestVote).map((m) => m.to), [1]);
     stepDrain(c, voteReply(1, 2, c.term, true));
     assert.equal(c.role, Role.Leader, 'a majority of C_new, its configuration, elects it');
+  });
+});
+
+describe('every quorum of a joint configuration needs a majority of each half', () => {
+  /**
+   * Leader 1 of [1,2,3] with its no-op committed, then C_old,new [1,2,3] -> [1,4,5] appended
+   * and not committed: the configuration in force is joint. More options through `over`.
+   */
+  function jointLeader(over: Partial<ReturnType<typeof config>> = {}): RaftCore {
+    const c = new RaftCore(config({ id: 1, noopOnElection: true, ...over }));
+    makeLeader(c);
+    drain(c);
+    ack(c, [2], c.log.lastIndex);
+    assert.equal(c.commitIndex, 1, 'the no-op committed');
+    c.proposeConfChange({ addVoters: [4, 5], removeVoters: [2, 3] });
+    drain(c);
+    assert.deepEqual(c.membership, joint([1, 2, 3], [1, 4, 5]));
+    return c;
+  }
+
+  /** Starts a read round for read `id` and answers its heartbeat from each of `ids`; returns the reads served. */
+  function readAckedBy(c: RaftCore, id: number, ids: number[]): { served: Array<{ id: number; index: number }>; ctx: number } {
+    c.readIndex(id);
+    const rds = drain(c);
+    const served = rds.flatMap((rd) => rd.readStates);
+    const ctx = msgsOfType(rds, MsgType.Heartbeat)[0].offset;
+    assert.ok(ctx > 0, 'the round has a read context');
+    for (const from of ids) {
+      served.push(...stepDrain(c, msg(MsgType.HeartbeatReply, from, 1, c.term, { index: c.log.lastIndex, offset: ctx })).flatMap((rd) => rd.readStates));
+    }
+    return { served, ctx };
+  }
+
+  test('a read round acknowledged by the old majority alone does not serve; the new one completes it', () => {
+    const c = jointLeader();
+    const round = readAckedBy(c, 7, [2, 3]);
+    assert.deepEqual(round.served, [], 'all of C_old, but only the leader of C_new');
+    assert.equal(c.readsPending, 1);
+    const served = stepDrain(c, msg(MsgType.HeartbeatReply, 4, 1, c.term, { index: c.log.lastIndex, offset: round.ctx })).flatMap((rd) => rd.readStates);
+    assert.deepEqual(served, [{ id: 7, index: 1 }], '1 and 4 are a majority of C_new');
+  });
+
+  test('a read round acknowledged by the new majority alone does not serve either', () => {
+    const c = jointLeader();
+    assert.deepEqual(readAckedBy(c, 8, [4, 5]).served, []);
+    assert.equal(c.readsPending, 1);
+  });
+
+  test('lease reads: a round acknowledged by one half starts no lease', () => {
+    const c = jointLeader({ readMode: 'lease', checkQuorum: true });
+    assert.deepEqual(readAckedBy(c, 1, [2, 3]).served, []);
+    c.readIndex(2);
+    assert.deepEqual(drain(c).flatMap((rd) => rd.readStates), [], 'no lease: the read waits for a round');
+    assert.ok(c.readsPending >= 1);
+  });
+
+  test('check-quorum: a leader heard only by one half steps down; heard by both it stays', () => {
+    for (const [heard, stays] of [[[2, 3], false], [[4, 5], false], [[2, 4], true]] as Array<[number[], boolean]>) {
+      const c = jointLeader({ checkQuorum: true });
+      for (let t = 0; t < 2 * c.cfg.electionTicks && c.role === Role.Leader; t++) {
+        for (const from of heard) stepDrain(c, msg(MsgType.HeartbeatReply, from, 1, c.term, { index: c.log.lastIndex }));
+        tickDrain(c, 1);
+      }
+      assert.equal(c.role === Role.Leader, stays, `heard by ${heard.join(', ')}`);
+    }
+  });
+
+  test('pre-vote: grants from one half only do not start a campaign', () => {
+    const c = new RaftCore(config({ id: 1, preVote: true }), {
+      hardState: { term: 1, votedFor: -1 }, snapshot: null, entries: makeBatch(1, [{ term: 1, command: encodeMembership(joint([1, 2, 3], [1, 4, 5])) }]),
+    });
+    const rds = tickDrain(c, c.cfg.electionTicks);
+    assert.equal(c.isPreCandidate, true);
+    assert.deepEqual(msgsOfType(rds, MsgType.PreVote).map((m) => m.to).sort(), [2, 3, 4, 5], 'asks the voters of both halves');
+    const grant = (from: number): void => { stepDrain(c, msg(MsgType.PreVoteReply, from, 1, c.term + 1)); };
+    grant(2); grant(3);
+    assert.equal(c.role, Role.Follower, 'every old voter, but 1 of 3 new ones');
+    assert.equal(c.term, 1);
+    grant(4);
+    assert.equal(c.role, Role.Candidate, 'a majority of each half');
+    assert.equal(c.term, 2);
+  });
+
+  test('pre-vote: a learner does not ask for pre-votes', () => {
+    const c = new RaftCore(config({ id: 4, joining: true, preVote: true }), {
+      hardState: { term: 1, votedFor: -1 }, snapshot: null, entries: makeBatch(1, [{ term: 1, command: encodeMembership(simpleMembership([1, 2, 3], [4])) }]),
+    });
+    const rds = tickDrain(c, 10 * c.cfg.electionTicks);
+    assert.equal(allMsgs(rds).length, 0);
+    assert.equal(c.isPreCandidate, false);
+  });
+
+  test('leader transfer: only to a voter of the configuration in force', () => {
+    const c = jointLeader();
+    assert.throws(() => c.transferLeader(2), (e: Error) => e instanceof RangeError && /peer 2 refused: it is not a voter of the configuration in force \(voters \[1,2,3\] -> \[1,4,5\] \(joint\)\)/.test(e.message));
+    assert.throws(() => c.transferLeader(9), /not a peer of this cluster/);
+    const l = leaderOf();
+    l.proposeConfChange({ addLearners: [4] });
+    drain(l);
+    assert.throws(() => l.transferLeader(4), /peer 4 refused: it is not a voter/);
+    assert.equal(l.transferTarget, -1);
+    l.transferLeader(4 - 1);
+    assert.equal(l.transferTarget, 3, 'a voter is accepted');
   });
 });
