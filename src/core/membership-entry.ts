@@ -20,6 +20,11 @@ export function isMembershipEntry(command: Uint8Array): boolean {
   return true;
 }
 
+/** The size of encodeMembership(m). */
+export function encodedMembershipBytes(m: Membership): number {
+  return HEADER + 4 * (m.voters.length + m.outgoing.length + m.learners.length);
+}
+
 export function encodeMembership(m: Membership): Uint8Array {
   const ids = [...m.voters, ...m.outgoing, ...m.learners];
   const out = new Uint8Array(HEADER + 4 * ids.length);
@@ -33,6 +38,19 @@ export function encodeMembership(m: Membership): Uint8Array {
   at += 6;
   for (const id of ids) { dv.setUint32(at, id, true); at += 4; }
   return out;
+}
+
+/**
+ * The length of the membership encoding at the start of `b` (storage puts one before a
+ * snapshot's data); throws if `b` does not begin with a whole one.
+ */
+export function encodedMembershipLength(b: Uint8Array): number {
+  if (!isMembershipEntry(b) || b.byteLength < HEADER) throw new Error('no membership encoding at the start of these bytes');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const at = MEMBERSHIP_MAGIC.length + 1;
+  const n = HEADER + 4 * (dv.getUint16(at, true) + dv.getUint16(at + 2, true) + dv.getUint16(at + 4, true));
+  if (n > b.byteLength) throw new Error(`membership encoding of ${n} bytes runs past the ${b.byteLength} bytes that hold it`);
+  return n;
 }
 
 /** Decodes a membership entry; throws on bytes that are not one (a corrupt log is a bug, not input). */
