@@ -1037,7 +1037,7 @@ export class RaftCore {
   /**
    * After each input, on the leader: leave a committed joint configuration. On a tick: step
    * down once removed (not in the input that commits C_new, so that the commit is seen from a
-   * leader before it goes).
+   * leader before it goes), or promote a caught-up learner (autoPromoteLearners).
    */
   private membershipFollowUp(onTick: boolean): void {
     if (onTick && this.progressToPrune) {
@@ -1050,10 +1050,31 @@ export class RaftCore {
       this.appendMembership(leaveJoint(m));
       return;
     }
-    if (!onTick || m.voters.includes(this.id)) return;
+    if (m.voters.includes(this.id)) {
+      if (onTick) this.maybePromoteLearner(m);
+      return;
+    }
+    if (!onTick) return;
     // Removed: tell the followers about the commit of C_new, then stop leading.
     for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
     this.becomeFollower(this.term, -1);
+  }
+
+  /**
+   * autoPromoteLearners: with no change in progress (the caller checked) and no transfer, the
+   * first learner whose match is within the bound of this leader's last index becomes a voter
+   * (through C_old,new, as any change of voters).
+   */
+  private maybePromoteLearner(m: Membership): void {
+    const within = this.cfg.autoPromoteLearners;
+    if (within < 0 || m.learners.length === 0 || this.transferTo !== -1 || this.durableTerm !== this.term) return;
+    for (const id of m.learners) {
+      const pr = this.progress.get(id);
+      if (pr && pr.match > 0 && pr.match + within >= this.log.lastIndex) {
+        this.appendMembership(enterChange(m, { promoteLearners: [id] }));
+        return;
+      }
+    }
   }
 
   /** The bytes an InstallSnapshot stream carries: the snapshot's configuration (if any), then its data. */

@@ -367,3 +367,39 @@ describe('every quorum of a joint configuration needs a majority of each half', 
     assert.equal(l.transferTarget, 3, 'a voter is accepted');
   });
 });
+
+describe('autoPromoteLearners', () => {
+  test('off by default: a caught-up learner stays a learner', () => {
+    const c = leaderOf();
+    const r = c.proposeConfChange({ addLearners: [4] });
+    drain(c);
+    ack(c, [2, 4], r.index);
+    tickDrain(c, 3 * c.cfg.electionTicks);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3], [4]));
+  });
+
+  test('the leader promotes a learner once its match is within N entries of the last index, through the joint configuration', () => {
+    const c = new RaftCore(config({ id: 1, autoPromoteLearners: 2 }));
+    makeLeader(c);
+    drain(c);
+    const r = c.proposeConfChange({ addLearners: [4] });
+    for (let k = 0; k < 5; k++) c.propose(bytes(`x${k}`));
+    drain(c);
+    const last = c.log.lastIndex;
+    ack(c, [2], last);
+    assert.equal(c.commitIndex, last, 'the learner entry committed');
+    ack(c, [4], last - 3);
+    tickDrain(c, 1);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3], [4]), '3 entries behind: not yet');
+    ack(c, [4], last - 2);
+    tickDrain(c, 1);
+    assert.deepEqual(c.membership, joint([1, 2, 3], [1, 2, 3, 4]), 'within 2: promoted by C_old,new');
+    assert.ok(c.membershipIndex > r.index);
+    ack(c, [2, 4], c.log.lastIndex);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3, 4]), 'then C_new, as for any change of voters');
+  });
+
+  test('refused for a negative bound, by name', () => {
+    assert.throws(() => new RaftCore(config({ autoPromoteLearners: -1 })), /autoPromoteLearners/);
+  });
+});
