@@ -180,7 +180,7 @@ function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean, peers: 
       clients: rng.range(2, 4), maxInFlight: rng.pick([1, 2, 4]), timeoutMs: rng.pick([150, 400, 1000]),
       lostReplyRate: rng.pick([0, 0.05, 0.2]),
     } : null,
-    ...chooseMembership(rng, peers, membership),
+    ...chooseMembership(rng, peers, membership, core),
   };
 }
 
@@ -190,10 +190,13 @@ function laterChoices(rng: Prng, core: SimCoreOptions): { transferRate: number; 
 }
 
 /** Drawn after everything else, so that the other draws of a seed stay as they were. */
-function chooseMembership(rng: Prng, peers: number, on: boolean): { initialVoters: number; membershipRate: number } {
+function chooseMembership(rng: Prng, peers: number, on: boolean, core: SimCoreOptions): { initialVoters: number; membershipRate: number } {
   const membershipRate = on ? rng.pick([0, 0, 0.003, 0.01, 0.03]) : 0;
   if (membershipRate === 0 || peers < 2) return { initialVoters: peers, membershipRate: 0 };
-  return { initialVoters: rng.range(Math.max(1, peers - 2), peers), membershipRate };
+  const initialVoters = rng.range(Math.max(1, peers - 2), peers);
+  const promote = rng.pick([-1, -1, 0, 3, 50]); // leaders promote caught-up learners in some seeds
+  if (promote >= 0) core.autoPromoteLearners = promote;
+  return { initialVoters, membershipRate };
 }
 
 /**
