@@ -190,10 +190,7 @@ export class RaftCore {
     // Vote stickiness (and, in lease mode, the lease's promise): a peer that hears from a
     // current leader ignores campaigns, unless they come from a leader transfer.
     if (this.ignoresCampaign(m)) return;
-    // A removed (or not yet added) peer cannot disrupt a cluster that has a leader: not even
-    // its term counts. Without a leader it is heard: a peer whose configuration lags may not
-    // know that the candidate was (re-)added, and ignoring it could block every election.
-    if ((m.type === MsgType.RequestVote || m.type === MsgType.PreVote) && !isVoter(this.memberships.current, m.from) && this.hasCurrentLeader()) return;
+    if ((m.type === MsgType.RequestVote || m.type === MsgType.PreVote) && this.ignoresNonVoter(m)) return;
     if (m.term > this.term && !isPreVoteTraffic(m)) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -436,7 +433,7 @@ export class RaftCore {
   private onRequestVote(m: Message): void {
     const r = this.reply(m, MsgType.RequestVoteReply);
     const canVote = this.votedFor === NO_VOTE || this.votedFor === m.from;
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     if (canVote && upToDate && this.role === Role.Follower) {
       if (this.votedFor !== m.from) { this.votedFor = m.from; this.hardStateDirty = true; }
       this.resetElectionTimeout();
@@ -783,7 +780,7 @@ export class RaftCore {
 
   /** Grants a pre-vote for a newer term to an up-to-date log; the grant carries that term. */
   private onPreVote(m: Message): void {
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     const r = this.reply(m, MsgType.PreVoteReply);
     if (m.term > this.term && upToDate) r.term = m.term;
     else r.reject = true;
@@ -985,6 +982,23 @@ export class RaftCore {
     if (isVoter(this.memberships.current, this.id)) return true;
     const at = this.memberships.currentIndex;
     return at > this.commitIndex && isVoter(this.memberships.at(at - 1), this.id);
+  }
+
+  /**
+   * A removed (or not yet added) peer cannot disrupt the cluster: not even its term counts
+   * while a leader is heard, nor when its log is behind this one (a removed peer never gets
+   * the entries after its removal, and without pre-vote its ever higher terms would keep
+   * deposing candidates). A non-voter with an up-to-date log is heard when no leader is: this
+   * peer's configuration may lag, not knowing that the candidate was (re-)added.
+   */
+  private ignoresNonVoter(m: Message): boolean {
+    if (isVoter(this.memberships.current, m.from)) return false;
+    return this.hasCurrentLeader() || !this.isUpToDate(m);
+  }
+
+  /** The candidate's last (index, term) in `m` is at least as up to date as this log's (section 5.4.1). */
+  private isUpToDate(m: Message): boolean {
+    return m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
   }
 
   /** Heard from a leader (or is one) within the minimum election timeout. */

@@ -191,6 +191,23 @@ describe('elections and followers under a changing configuration', () => {
     assert.ok(reply && !reply.reject);
   });
 
+  test('without a leader, a vote request from outside the configuration with a log behind this one is ignored, term and all', () => {
+    // Peer 3 was removed: it never got the entries after C_new, and with pre-vote off its
+    // ever higher terms would depose every candidate of the remaining voters.
+    const c = new RaftCore(config({ id: 1, peers: [1, 2, 3] }), {
+      hardState: { term: 2, votedFor: -1 }, snapshot: null,
+      entries: makeBatch(1, [{ term: 1, command: encodeMembership(joint([1, 2, 3], [1, 2])) }, { term: 1, command: encodeMembership(simpleMembership([1, 2])) }, { term: 2, command: bytes('x') }]),
+    });
+    assert.equal(c.leaderId, -1);
+    assert.equal(allMsgs(stepDrain(c, requestVote(3, 1, 9, 1, 1))).length, 0);
+    assert.equal(c.term, 2, 'its term did not count');
+    assert.equal(c.votedFor, -1);
+    // A voter with the same stale log is answered (and refused) in its term, as Raft has it.
+    const r = msgsOfType(stepDrain(c, requestVote(2, 1, 9, 1, 1)), MsgType.RequestVoteReply)[0];
+    assert.equal(c.term, 9);
+    assert.ok(r.reject);
+  });
+
   test('a follower uses a configuration as soon as it is appended, and drops it when the entry is truncated', () => {
     const c = new RaftCore(config({ id: 2 }));
     stepDrain(c, appendEntries(1, 2, 1, 0, 0, makeBatch(1, [{ term: 1, command: encodeMembership(joint([1, 2, 3], [1, 2, 3, 4])) }])));
