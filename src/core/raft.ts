@@ -80,7 +80,14 @@ export class RaftCore {
   private voterOthers: readonly number[] = [];
   private progressToPrune = false;
   /** Wire form of the snapshot being sent, when it carries a configuration (its encoding first). */
-  private snapshotWire: { snap: Snapshot; bytes: Uint8Array; prefix: number } | null = null;
+  private readonly snapshotWire = new WeakMap<Snapshot, { bytes: Uint8Array; prefix: number }>();
+  /**
+   * The snapshot each follower in a transfer is being sent. A leader that takes a newer
+   * snapshot meanwhile finishes the transfer it began instead of starting over at offset 0:
+   * with frequent snapshots and a slow link, restarts could keep a follower from ever
+   * catching up. The next transfer, if one is needed, sends the newest.
+   */
+  private readonly sending = new Map<number, Snapshot>();
   private readonly matchOf = (id: number): number => id === this.id ? this.stableIndex : this.progress.get(id)?.match ?? 0;
   private readonly granted = (id: number): boolean => this.votes.has(id);
   private readonly preGranted = (id: number): boolean => this.preVotes.has(id);
@@ -367,6 +374,7 @@ export class RaftCore {
     this.role = Role.Follower;
     this.leaderId = leader;
     this.progress.clear();
+    this.sending.clear();
     this.preCampaigning = false;
     this.transferTo = -1;
     this.resetElectionTimeout();
@@ -406,6 +414,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
+    this.sending.clear();
     this.readsRoleChanged();
     for (const id of this.others) {
       const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight);
@@ -581,6 +590,7 @@ export class RaftCore {
   private onInstallSnapshotReply(m: Message, pr: Progress): void {
     const match = pr.match;
     const next = pr.snapshotAnswered(m.index, m.done, m.reject, m.offset);
+    if (pr.state !== ProgressState.Snapshot) this.sending.delete(m.from); // installed: the transfer is over
     if (pr.match > match && this.maybeCommit()) this.needBroadcast = true;
     this.followUp(m.from, pr, next);
   }
@@ -652,8 +662,12 @@ export class RaftCore {
   }
 
   private sendSnapshotChunk(to: number, pr: Progress): void {
-    const snap = this.snapshot!;
-    if (pr.snapshotIndex !== snap.index) pr.becomeSnapshot(snap.index);
+    let snap = this.sending.get(to);
+    if (snap === undefined || snap.index !== pr.snapshotIndex || pr.state !== ProgressState.Snapshot) {
+      snap = this.snapshot!;
+      this.sending.set(to, snap);
+      if (pr.snapshotIndex !== snap.index || pr.state !== ProgressState.Snapshot) pr.becomeSnapshot(snap.index);
+    }
     const wire = this.snapshotBytes(snap);
     const total = wire.bytes.byteLength;
     const end = Math.min(total, pr.snapshotOffset + this.cfg.snapshotChunkBytes);
@@ -1057,7 +1071,7 @@ export class RaftCore {
   private membershipFollowUp(onTick: boolean): void {
     if (onTick && this.progressToPrune) {
       this.progressToPrune = false;
-      for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) this.progress.delete(id);
+      for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) { this.progress.delete(id); this.sending.delete(id); }
     }
     if (this.role !== Role.Leader || this.memberships.currentIndex > this.commitIndex) return;
     const m = this.memberships.current;
@@ -1095,14 +1109,16 @@ export class RaftCore {
   /** The bytes an InstallSnapshot stream carries: the snapshot's configuration (if any), then its data. */
   private snapshotBytes(snap: Snapshot): { bytes: Uint8Array; prefix: number } {
     if (!snap.membership) return { bytes: snap.data, prefix: 0 };
-    if (this.snapshotWire?.snap !== snap) {
+    let wire = this.snapshotWire.get(snap);
+    if (!wire) {
       const head = encodeMembership(snap.membership);
       const bytes = new Uint8Array(head.byteLength + snap.data.byteLength);
       bytes.set(head, 0);
       bytes.set(snap.data, head.byteLength);
-      this.snapshotWire = { snap, bytes, prefix: head.byteLength };
+      wire = { bytes, prefix: head.byteLength };
+      this.snapshotWire.set(snap, wire);
     }
-    return this.snapshotWire;
+    return wire;
   }
 }
 
