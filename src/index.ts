@@ -9,6 +9,9 @@ export { Role, BackpressureError, InvariantError, NO_VOTE } from './core/types.j
 export { LeaderTransferError, TransferInProgressError } from './core/leader-transfer.js';
 export type { HardState, PersistedState, ProposeResult, Ready, Snapshot } from './core/types.js';
 export type { CoreConfig } from './core/config.js';
+export { ConfChangeError } from './core/membership.js';
+export type { ConfChange, Membership } from './core/membership.js';
+export { isMembershipEntry } from './core/membership-entry.js';
 export { MsgType } from './core/message.js';
 export type { Message } from './core/message.js';
 export type { EntryBatch } from './core/entry-batch.js';

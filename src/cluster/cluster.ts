@@ -4,6 +4,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { checkCommand } from '../core/command.js';
 import { batchCommand } from '../core/entry-batch.js';
+import { isMembershipEntry } from '../core/membership-entry.js';
 import type { Snapshot } from '../core/types.js';
 import { CORE_DEFAULTS } from '../core/config.js';
 import { SnapshotPolicy, TIMING_OPTIONS, TimingOptions, checkSnapshotPolicy, resolveTiming } from '../node/options.js';
@@ -525,7 +526,7 @@ export class Cluster {
     const skipEmpty = this.opts.noopOnElection !== false; // empty entries are the leaders' no-ops
     for (let k = 0; k < b.count; k++) {
       const command = batchCommand(b, k);
-      if (skipEmpty && command.byteLength === 0) continue;
+      if ((skipEmpty && command.byteLength === 0) || isMembershipEntry(command)) continue; // the core's entries, not the state machine's
       const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command };
       for (const l of this.listeners) l(e);
     }

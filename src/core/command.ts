@@ -1,3 +1,5 @@
+import { isMembershipEntry } from './membership-entry.js';
+
 /**
  * The checks every proposed command passes, in the core and (so that callers get a real
  * TypeError or RangeError instead of one relayed from a worker) on the main thread.
@@ -9,6 +11,9 @@ export function checkCommand(command: unknown, maxBytes: number, noopReserved: b
   }
   if (command.byteLength === 0 && noopReserved) {
     throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
+  }
+  if (isMembershipEntry(command)) {
+    throw new RangeError('a command may not begin with the 8 bytes 0xff "RAFTCFG": they mark membership entries (use proposeConfChange)');
   }
   if (command.byteLength > maxBytes) {
     throw new RangeError(`command of ${command.byteLength} bytes exceeds maxCommandBytes (${maxBytes})`);

@@ -41,7 +41,7 @@ export function isRequest(t: MsgType): boolean {
  * |---------|--------------|---------------|------------------------------------|-----------|-----------------------|-----------------------------|
  * | index   | lastLogIndex | prevLogIndex  | success: match; reject: prevLogIndex | -       | snapshot last index   | snapshot last index         |
  * | logTerm | lastLogTerm  | prevLogTerm   | reject: conflict term (0 = none)   | -         | snapshot last term    | -                           |
- * | commit  | -            | leaderCommit  | -                                  | commit    | -                     | -                           |
+ * | commit  | -            | leaderCommit  | -                                  | commit    | membership bytes first | -                          |
  * | hint    | -            | -             | reject: first index to retry       | -         | total snapshot bytes  | -                           |
  * | offset  | -            | -             | -                                  | -         | chunk byte offset     | next offset wanted (reject: 0) |
  * | reject  | -            | -             | consistency check failed           | -         | -                     | chunk refused               |
@@ -53,6 +53,8 @@ export function isRequest(t: MsgType): boolean {
  * | Heartbeat and HeartbeatReply carry the read context id in `offset` (the reply echoes it).
  * | ReadIndex: hint = read id, commit = the follower's nonce. ReadIndexReply: hint = read id, commit = that nonce,
  * |   index = read index, reject = not served.
+ * InstallSnapshot streams the snapshot's membership encoding (its first `commit` bytes; 0 = none,
+ * the initial configuration), then the state machine's data: `hint` and `offset` count both.
  */
 export interface Message {
   type: MsgType;

@@ -1,10 +1,13 @@
 import { checkCommand } from './command.js';
 import { CoreConfig, ResolvedCoreConfig, resolveCoreConfig } from './config.js';
-import { batchLastIndex } from './entry-batch.js';
+import { EntryBatch, batchCommand, batchLastIndex } from './entry-batch.js';
+import { JointQuorum } from './joint-quorum.js';
+import { ConfChange, ConfChangeError, Membership, describeMembership, enterChange, isJoint, isVoter, leaveJoint, membersOf, sameMembership, simpleMembership } from './membership.js';
+import { decodeMembership, encodeMembership, isMembershipEntry } from './membership-entry.js';
+import { MembershipHistory } from './membership-history.js';
 import { RaftLog } from './log.js';
 import { Message, MsgType, message } from './message.js';
 import { FollowUp, Progress, ProgressState } from './progress.js';
-import { isMajority, majorityIndex } from './quorum.js';
 import { LeaderTransferError, TransferInProgressError } from './leader-transfer.js';
 import { ReadOnly } from './read-only.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
@@ -21,8 +24,10 @@ const NOOP = new Uint8Array(0);
 export class RaftCore {
   readonly cfg: ResolvedCoreConfig;
   readonly id: number;
-  readonly peers: readonly number[];
-  readonly others: readonly number[];
+  /** Every member of the configuration in force (voters of both halves, learners). */
+  peers: readonly number[] = [];
+  /** `peers` but this one: whom a leader replicates to. */
+  others: readonly number[] = [];
 
   term = 0;
   votedFor = NO_VOTE;
@@ -66,16 +71,35 @@ export class RaftCore {
   private sendNow: Message[] = [];
   private sendAfter: Message[] = [];
   private needBroadcast = false;
-  private readonly matches: Float64Array;
-  private readonly scratch: Float64Array;
+  /** The configuration in force at each point of the log (membership.ts has the rules). */
+  private readonly memberships: MembershipHistory;
+  /** The configuration of the options: what a snapshot without one carries. */
+  private readonly initialMembership: Membership;
+  private quorum!: JointQuorum;
+  /** Voters of the configuration but this one: whom a candidate asks for votes. */
+  private voterOthers: readonly number[] = [];
+  private progressToPrune = false;
+  /** Wire form of the snapshot being sent, when it carries a configuration (its encoding first). */
+  private readonly snapshotWire = new WeakMap<Snapshot, { bytes: Uint8Array; prefix: number }>();
+  /**
+   * The snapshot each follower in a transfer is being sent. A leader that takes a newer
+   * snapshot meanwhile finishes the transfer it began instead of starting over at offset 0:
+   * with frequent snapshots and a slow link, restarts could keep a follower from ever
+   * catching up. The next transfer, if one is needed, sends the newest.
+   */
+  private readonly sending = new Map<number, Snapshot>();
+  private readonly matchOf = (id: number): number => id === this.id ? this.stableIndex : this.progress.get(id)?.match ?? 0;
+  private readonly granted = (id: number): boolean => this.votes.has(id);
+  private readonly preGranted = (id: number): boolean => this.preVotes.has(id);
+  /** Highest read round each voter has echoed (this leader has seen every round it sent). */
+  private readonly echoedCtx = (id: number): number => id === this.id ? this.reads.currentCtx : this.reads.ackedCtx(id);
+  private readonly heardFrom = (id: number): boolean => id === this.id || this.progress.get(id)?.recentActive === true;
 
   constructor(config: CoreConfig, persisted?: PersistedState | null) {
     this.cfg = resolveCoreConfig(config);
     this.id = this.cfg.id;
-    this.peers = [...this.cfg.peers];
-    this.others = this.peers.filter((p) => p !== this.id);
-    this.matches = new Float64Array(this.peers.length);
-    this.scratch = new Float64Array(this.peers.length);
+    this.initialMembership = simpleMembership(this.cfg.peers);
+    this.memberships = new MembershipHistory(this.initialMembership);
     if (persisted) {
       this.term = this.durableTerm = persisted.hardState.term;
       this.votedFor = persisted.hardState.votedFor;
@@ -83,6 +107,7 @@ export class RaftCore {
         const s = persisted.snapshot;
         this.snapshot = s;
         this.log.reset(s.index, s.term);
+        this.memberships.reset(s.membership ?? this.initialMembership, s.index);
         this.commitIndex = this.appliedIndex = s.index;
       }
       if (persisted.entries && persisted.entries.count > 0) {
@@ -91,9 +116,11 @@ export class RaftCore {
           throw new Error(`persisted entries start at ${e.firstIndex}, expected ${this.log.lastIndex + 1}`);
         }
         this.log.appendBatch(e);
+        this.noteMembershipEntries(e, 0);
       }
       this.log.markAllStable();
     }
+    this.membershipChanged();
     this.checkedTerm = this.term;
     this.checkedCommit = this.commitIndex;
     this.resetElectionTimeout();
@@ -104,6 +131,7 @@ export class RaftCore {
   tick(): void {
     this.tickRole();
     this.tickReads();
+    this.membershipFollowUp(true);
     this.checkInvariants();
   }
 
@@ -182,6 +210,7 @@ export class RaftCore {
 
   step(m: Message): void {
     this.stepMessage(m);
+    this.membershipFollowUp(false);
     this.checkInvariants();
   }
 
@@ -189,6 +218,7 @@ export class RaftCore {
     // Vote stickiness (and, in lease mode, the lease's promise): a peer that hears from a
     // current leader ignores campaigns, unless they come from a leader transfer.
     if (this.ignoresCampaign(m)) return;
+    if ((m.type === MsgType.RequestVote || m.type === MsgType.PreVote) && this.ignoresNonVoter(m)) return;
     if (m.term > this.term && !isPreVoteTraffic(m)) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -255,8 +285,11 @@ export class RaftCore {
     if (index > this.appliedIndex) throw new RangeError(`snapshot index ${index} is above the applied index ${this.appliedIndex}`);
     if (index <= this.log.snapshotIndex) throw new RangeError(`snapshot index ${index} is not above the last snapshot index ${this.log.snapshotIndex}`);
     const term = this.log.term(index);
-    const snap: Snapshot = { index, term, data };
+    const membership = this.memberships.at(index);
+    // A snapshot of the initial configuration carries none: storage formats stay as they were.
+    const snap: Snapshot = sameMembership(membership, this.initialMembership) ? { index, term, data } : { index, term, data, membership };
     this.log.compact(index, term);
+    this.memberships.compact(index);
     this.snapshot = snap;
     this.snapshotToPersist = snap;
   }
@@ -275,6 +308,12 @@ export class RaftCore {
     }
     this.flushReads();
     const reads = this.reads.take();
+    if (this.durableTerm !== this.term && this.sendNow.length > 0) {
+      // A leader elected alone (one voter) has not stored its term yet: what it sends to
+      // learners must wait for the write, like every message of a term not yet durable.
+      this.sendAfter = this.sendNow.concat(this.sendAfter);
+      this.sendNow = [];
+    }
     const rd: Ready = {
       hardState: this.hardStateDirty ? { term: this.term, votedFor: this.votedFor } : null,
       snapshot: this.snapshotToPersist,
@@ -302,9 +341,11 @@ export class RaftCore {
   /** The runtime has done everything `rd` asked. */
   advance(rd: Ready): void {
     if (rd.hardState) this.durableTerm = rd.hardState.term;
+    if (this.role === Role.Candidate && this.durableTerm === this.term && this.quorum.isQuorum(this.granted)) this.becomeLeader();
     // A snapshot counts as stored from the moment it is taken or installed (RaftLog.compact/reset).
     if (rd.entries) this.log.stableTo(rd.entries);
     if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
+    this.membershipFollowUp(false);
     this.checkInvariants();
   }
 
@@ -354,6 +395,7 @@ export class RaftCore {
     this.role = Role.Follower;
     this.leaderId = leader;
     this.progress.clear();
+    this.sending.clear();
     this.preCampaigning = false;
     this.transferTo = -1;
     this.resetElectionTimeout();
@@ -363,6 +405,7 @@ export class RaftCore {
   /** `transfer`: the campaign a TimeoutNow asked for; its RequestVotes pass vote stickiness. */
   private campaign(transfer = false): void {
     this.preCampaigning = false;
+    if (!this.mayCampaign()) { this.resetElectionTimeout(); return; }
     this.term++;
     this.votedFor = this.id;
     this.hardStateDirty = true;
@@ -372,11 +415,11 @@ export class RaftCore {
     this.votes.add(this.id);
     this.resetElectionTimeout();
     this.readsRoleChanged();
-    if (isMajority(this.votes.size, this.peers.length)) {
-      this.becomeLeader();
-      return;
-    }
-    for (const id of this.others) {
+    // A voter that is its own quorum wins once its term and vote are on disk (advance): a
+    // leader of a term it could lose in a crash would write entries that another life of it
+    // could write differently in the same term.
+    if (this.quorum.isQuorum(this.granted)) return;
+    for (const id of this.voterOthers) {
       const m = message(MsgType.RequestVote, this.id, id, this.term);
       m.index = this.log.lastIndex;
       m.logTerm = this.log.lastTerm;
@@ -392,6 +435,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
+    this.sending.clear();
     this.readsRoleChanged();
     for (const id of this.others) {
       const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight);
@@ -410,12 +454,9 @@ export class RaftCore {
   }
 
   private quorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
-      pr.recentActive = false;
-    }
-    return isMajority(active, this.peers.length);
+    const active = this.quorum.isQuorum(this.heardFrom);
+    for (const pr of this.progress.values()) pr.recentActive = false;
+    return active;
   }
 
   // ---------------------------------------------------------------- votes
@@ -423,7 +464,7 @@ export class RaftCore {
   private onRequestVote(m: Message): void {
     const r = this.reply(m, MsgType.RequestVoteReply);
     const canVote = this.votedFor === NO_VOTE || this.votedFor === m.from;
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     if (canVote && upToDate && this.role === Role.Follower) {
       if (this.votedFor !== m.from) { this.votedFor = m.from; this.hardStateDirty = true; }
       this.resetElectionTimeout();
@@ -435,7 +476,7 @@ export class RaftCore {
   private onRequestVoteReply(m: Message): void {
     if (this.role !== Role.Candidate || m.reject) return;
     this.votes.add(m.from);
-    if (isMajority(this.votes.size, this.peers.length)) this.becomeLeader();
+    if (this.quorum.isQuorum(this.granted)) this.becomeLeader();
   }
 
   // ---------------------------------------------------------------- replication, follower side
@@ -488,10 +529,14 @@ export class RaftCore {
         if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would truncate its own log at ${idx}`);
         this.retractAcksFrom(idx);
         this.log.truncateFrom(idx);
+        if (this.memberships.truncateFrom(idx)) this.membershipChanged();
         break;
       }
     }
-    if (k < count) this.log.appendBatch(entries!, k);
+    if (k < count) {
+      this.log.appendBatch(entries!, k);
+      this.noteMembershipEntries(entries!, k);
+    }
     const lastNew = m.index + count;
     if (m.commit > this.commitIndex) this.commitIndex = Math.max(this.commitIndex, Math.min(m.commit, lastNew));
     r.index = lastNew;
@@ -530,8 +575,15 @@ export class RaftCore {
     if (this.role === Role.Leader) throw new InvariantError(`leader ${this.id} would replace its own log by a snapshot`);
     // Figure 13 step 6: keep the entries that follow a snapshot the log agrees with; otherwise
     // discard the log, and the next Ready truncates storage after the snapshot.
-    if (this.log.term(s.index) === s.term) this.log.compact(s.index, s.term);
-    else { this.retractAcksFrom(s.index + 1); this.log.reset(s.index, s.term); }
+    if (this.log.term(s.index) === s.term) {
+      this.log.compact(s.index, s.term);
+      this.memberships.compact(s.index);
+    } else {
+      this.retractAcksFrom(s.index + 1);
+      this.log.reset(s.index, s.term);
+      this.memberships.reset(s.membership ?? this.initialMembership, s.index);
+    }
+    this.membershipChanged();
     this.commitIndex = s.index;
     this.appliedIndex = s.index;
     this.snapshot = s;
@@ -559,6 +611,7 @@ export class RaftCore {
   private onInstallSnapshotReply(m: Message, pr: Progress): void {
     const match = pr.match;
     const next = pr.snapshotAnswered(m.index, m.done, m.reject, m.offset);
+    if (pr.state !== ProgressState.Snapshot) this.sending.delete(m.from); // installed: the transfer is over
     if (pr.match > match && this.maybeCommit()) this.needBroadcast = true;
     this.followUp(m.from, pr, next);
   }
@@ -630,16 +683,22 @@ export class RaftCore {
   }
 
   private sendSnapshotChunk(to: number, pr: Progress): void {
-    const snap = this.snapshot!;
-    if (pr.snapshotIndex !== snap.index) pr.becomeSnapshot(snap.index);
-    const total = snap.data.byteLength;
+    let snap = this.sending.get(to);
+    if (snap === undefined || snap.index !== pr.snapshotIndex || pr.state !== ProgressState.Snapshot) {
+      snap = this.snapshot!;
+      this.sending.set(to, snap);
+      if (pr.snapshotIndex !== snap.index || pr.state !== ProgressState.Snapshot) pr.becomeSnapshot(snap.index);
+    }
+    const wire = this.snapshotBytes(snap);
+    const total = wire.bytes.byteLength;
     const end = Math.min(total, pr.snapshotOffset + this.cfg.snapshotChunkBytes);
     const m = message(MsgType.InstallSnapshot, this.id, to, this.term);
     m.index = snap.index;
     m.logTerm = snap.term;
     m.hint = total;
     m.offset = pr.snapshotOffset;
-    m.data = snap.data.subarray(pr.snapshotOffset, end);
+    m.data = wire.bytes.subarray(pr.snapshotOffset, end);
+    m.commit = wire.prefix;
     m.done = end >= total;
     pr.snapshotIdleTicks = 0;
     this.sendNow.push(m);
@@ -647,9 +706,7 @@ export class RaftCore {
 
   /** Commits the highest index stored on a majority, if it belongs to the current term (Figure 8). */
   private maybeCommit(): boolean {
-    let i = 0;
-    for (const p of this.peers) this.matches[i++] = p === this.id ? this.stableIndex : this.progress.get(p)!.match;
-    const mi = majorityIndex(this.matches, this.scratch);
+    const mi = this.quorum.committedIndex(this.matchOf);
     if (mi > this.commitIndex && this.log.term(mi) === this.term) {
       this.commitIndex = mi;
       return true;
@@ -683,6 +740,7 @@ export class RaftCore {
     }
     if (to === this.id) throw new RangeError(`leader transfer to peer ${to} refused: it is this leader itself`);
     if (!this.peers.includes(to)) throw new RangeError(`leader transfer to peer ${to} refused: not a peer of this cluster (peers ${this.peers.join(', ')})`);
+    if (!this.memberships.current.voters.includes(to)) throw new RangeError(`leader transfer to peer ${to} refused: it is not a voter of the configuration in force (${describeMembership(this.memberships.current)})`);
     if (this.transferTo !== -1) throw new TransferInProgressError(this.id, this.transferTo, `leader transfer to peer ${to} refused`);
     this.transferTo = to;
     this.transferElapsed = 0;
@@ -731,6 +789,7 @@ export class RaftCore {
   }
 
   private startElection(): void {
+    if (!this.mayCampaign()) { this.resetElectionTimeout(); return; } // learners and removed peers wait
     if (this.cfg.preVote) this.preCampaign();
     else this.campaign();
   }
@@ -743,11 +802,11 @@ export class RaftCore {
     this.preCampaigning = true;
     this.preVotes.clear();
     this.preVotes.add(this.id);
-    if (isMajority(this.preVotes.size, this.peers.length)) {
+    if (this.quorum.isQuorum(this.preGranted)) {
       this.campaign();
       return;
     }
-    for (const id of this.others) {
+    for (const id of this.voterOthers) {
       const m = message(MsgType.PreVote, this.id, id, this.term + 1);
       m.index = this.log.lastIndex;
       m.logTerm = this.log.lastTerm;
@@ -757,7 +816,7 @@ export class RaftCore {
 
   /** Grants a pre-vote for a newer term to an up-to-date log; the grant carries that term. */
   private onPreVote(m: Message): void {
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     const r = this.reply(m, MsgType.PreVoteReply);
     if (m.term > this.term && upToDate) r.term = m.term;
     else r.reject = true;
@@ -766,7 +825,7 @@ export class RaftCore {
   private onPreVoteReply(m: Message): void {
     if (!this.preCampaigning || m.reject || m.term !== this.term + 1) return;
     this.preVotes.add(m.from);
-    if (isMajority(this.preVotes.size, this.peers.length)) this.campaign();
+    if (this.quorum.isQuorum(this.preGranted)) this.campaign();
   }
 
   /**
@@ -890,7 +949,7 @@ export class RaftCore {
   }
 
   private confirmReads(): void {
-    for (const r of this.reads.confirm(this.reads.quorumCtx(this.peers, this.id))) {
+    for (const r of this.reads.confirm(this.quorum.committedIndex(this.echoedCtx))) {
       if (r.from >= 0) this.answerRead(r.id, r.from, r.index, r.nonce);
     }
   }
@@ -919,7 +978,171 @@ export class RaftCore {
    * ignores vote requests (as etcd does with checkQuorum), so no other leader can be elected
    * while the leader's lease holds.
    */
+
+  // ---------------------------------------------------------------- membership (rules in membership.ts)
+
+  /** The configuration in force: the latest in the log (committed or not), else the snapshot's. */
+  get membership(): Membership {
+    return this.memberships.current;
+  }
+
+  /** Index of the entry that set `membership`, or of the snapshot that holds it; 0 for the options' peers. */
+  get membershipIndex(): number {
+    return this.memberships.currentIndex;
+  }
+
+  /**
+   * Starts a membership change on the leader: appends C_old,new (or, when only learners come
+   * or go, the new configuration at once). Once C_old,new commits the leader appends C_new
+   * by itself; a leader that is not a voter of C_new steps down once C_new commits.
+   * Throws ConfChangeError on bad input or while another change is in progress; on a
+   * non-leader returns isLeader false and changes nothing (as propose does).
+   */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    if (this.role !== Role.Leader || this.durableTerm !== this.term) return { index: -1, term: this.term, isLeader: false };
+    const pending = this.memberships.currentIndex;
+    if (pending > this.commitIndex) {
+      throw new ConfChangeError(`a change is already in progress (${describeMembership(this.memberships.current)} at index ${pending}, not committed yet)`);
+    }
+    const next = enterChange(this.memberships.current, change);
+    const index = this.appendMembership(next);
+    return { index, term: this.term, isLeader: true };
+  }
+
+  /**
+   * Voters stand for election; learners and peers outside the configuration do not. But a
+   * voter of C_old,new that C_new removes still stands until it knows C_new committed: it may
+   * hold the only log that can win (dissertation 4.2.2, Figure 4.6).
+   */
+  private mayCampaign(): boolean {
+    if (isVoter(this.memberships.current, this.id)) return true;
+    const at = this.memberships.currentIndex;
+    return at > this.commitIndex && isVoter(this.memberships.at(at - 1), this.id);
+  }
+
+  /**
+   * A removed (or not yet added) peer cannot disrupt the cluster: not even its term counts
+   * while a leader is heard, nor when its log is behind this one (a removed peer never gets
+   * the entries after its removal, and without pre-vote its ever higher terms would keep
+   * deposing candidates). A non-voter with an up-to-date log is heard when no leader is: this
+   * peer's configuration may lag, not knowing that the candidate was (re-)added.
+   */
+  private ignoresNonVoter(m: Message): boolean {
+    if (isVoter(this.memberships.current, m.from)) return false;
+    return this.hasCurrentLeader() || !this.isUpToDate(m);
+  }
+
+  /** The candidate's last (index, term) in `m` is at least as up to date as this log's (section 5.4.1). */
+  private isUpToDate(m: Message): boolean {
+    return m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+  }
+
+  /** Heard from a leader (or is one) within the minimum election timeout. */
+  private hasCurrentLeader(): boolean {
+    return this.leaderId !== -1 && this.electionElapsed < this.cfg.electionTicks;
+  }
+
+  private appendMembership(m: Membership): number {
+    const index = this.log.append(this.term, encodeMembership(m));
+    this.memberships.appended(index, m);
+    this.membershipChanged();
+    this.needBroadcast = true;
+    return index;
+  }
+
+  /** Membership entries among entries fromK.. of a batch just appended to the log. */
+  private noteMembershipEntries(b: EntryBatch, fromK: number): void {
+    let changed = false;
+    for (let k = fromK; k < b.count; k++) {
+      const start = k === 0 ? 0 : b.ends[k - 1];
+      if (b.data[start] !== 0xff || b.ends[k] - start < 8) continue; // cheap test first: this runs on every append
+      const command = batchCommand(b, k);
+      if (!isMembershipEntry(command)) continue;
+      this.memberships.appended(b.firstIndex + k, decodeMembership(command));
+      changed = true;
+    }
+    if (changed) this.membershipChanged();
+  }
+
+  /** The configuration in force changed: who is replicated to, asked for votes, counted. */
+  private membershipChanged(): void {
+    const m = this.memberships.current;
+    this.quorum = new JointQuorum(m);
+    this.peers = membersOf(m);
+    this.others = this.peers.filter((p) => p !== this.id);
+    this.voterOthers = this.others.filter((p) => isVoter(m, p));
+    if (this.role !== Role.Leader) return;
+    for (const id of this.others) {
+      if (this.progress.has(id)) continue;
+      // Probe from the entry before last: the newcomer's refusal tells where to start.
+      const pr = new Progress(Math.max(1, this.log.lastIndex), this.cfg.maxInflight);
+      pr.recentActive = true;
+      this.progress.set(id, pr);
+    }
+    // Peers that left are no longer sent to; their progress goes at the next tick, so that an
+    // observer still sees the matches behind the decision that made the leader leave C_old,new.
+    this.progressToPrune = this.progress.size > this.others.length;
+  }
+
+  /**
+   * After each input, on the leader: leave a committed joint configuration. On a tick: step
+   * down once removed (not in the input that commits C_new, so that the commit is seen from a
+   * leader before it goes), or promote a caught-up learner (autoPromoteLearners).
+   */
+  private membershipFollowUp(onTick: boolean): void {
+    if (onTick && this.progressToPrune) {
+      this.progressToPrune = false;
+      for (const id of [...this.progress.keys()]) if (!this.others.includes(id)) { this.progress.delete(id); this.sending.delete(id); }
+    }
+    if (this.role !== Role.Leader || this.memberships.currentIndex > this.commitIndex) return;
+    const m = this.memberships.current;
+    if (isJoint(m)) {
+      this.appendMembership(leaveJoint(m));
+      return;
+    }
+    if (m.voters.includes(this.id)) {
+      if (onTick) this.maybePromoteLearner(m);
+      return;
+    }
+    if (!onTick) return;
+    // Removed: tell the followers about the commit of C_new, then stop leading.
+    for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
+    this.becomeFollower(this.term, -1);
+  }
+
+  /**
+   * autoPromoteLearners: with no change in progress (the caller checked) and no transfer, the
+   * first learner whose match is within the bound of this leader's last index becomes a voter
+   * (through C_old,new, as any change of voters).
+   */
+  private maybePromoteLearner(m: Membership): void {
+    const within = this.cfg.autoPromoteLearners;
+    if (within < 0 || m.learners.length === 0 || this.transferTo !== -1 || this.durableTerm !== this.term) return;
+    for (const id of m.learners) {
+      const pr = this.progress.get(id);
+      if (pr && pr.match > 0 && pr.match + within >= this.log.lastIndex) {
+        this.appendMembership(enterChange(m, { promoteLearners: [id] }));
+        return;
+      }
+    }
+  }
+
+  /** The bytes an InstallSnapshot stream carries: the snapshot's configuration (if any), then its data. */
+  private snapshotBytes(snap: Snapshot): { bytes: Uint8Array; prefix: number } {
+    if (!snap.membership) return { bytes: snap.data, prefix: 0 };
+    let wire = this.snapshotWire.get(snap);
+    if (!wire) {
+      const head = encodeMembership(snap.membership);
+      const bytes = new Uint8Array(head.byteLength + snap.data.byteLength);
+      bytes.set(head, 0);
+      bytes.set(snap.data, head.byteLength);
+      wire = { bytes, prefix: head.byteLength };
+      this.snapshotWire.set(snap, wire);
+    }
+    return wire;
+  }
 }
+
 
 /** A pre-vote or a granted pre-vote reply: they name a term no one is in yet, and change no one's term. */
 function isPreVoteTraffic(m: Message): boolean {

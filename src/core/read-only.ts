@@ -113,10 +113,9 @@ export class ReadOnly {
     if (ctx > (this.acked.get(from) ?? 0)) this.acked.set(from, ctx);
   }
 
-  /** The highest context a majority of `peers` (`self` included, which has seen all) has echoed. */
-  quorumCtx(peers: readonly number[], self: number): number {
-    const seen = peers.map((p) => (p === self ? this.ctx : this.acked.get(p) ?? 0)).sort((a, b) => b - a);
-    return seen[Math.floor(peers.length / 2)];
+  /** Highest context follower `id` has echoed in this term (0: none). */
+  ackedCtx(id: number): number {
+    return this.acked.get(id) ?? 0;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { decodeMembership } from './membership-entry.js';
 import type { Message } from './message.js';
 import type { Snapshot } from './types.js';
 
@@ -14,6 +15,8 @@ interface PartialSnapshot {
   index: number;
   term: number;
   total: number;
+  /** Leading bytes that encode the snapshot's membership (0: none). */
+  prefix: number;
   received: number;
   chunks: Uint8Array[];
 }
@@ -34,11 +37,11 @@ export class SnapshotReceiver {
     const data = m.data ?? new Uint8Array(0);
     let p = this.partial;
     if (m.offset === 0) {
-      p = this.partial = { index: m.index, term: m.logTerm, total: m.hint, received: 0, chunks: [] };
+      p = this.partial = { index: m.index, term: m.logTerm, total: m.hint, prefix: m.commit, received: 0, chunks: [] };
     } else if (p && p.index === m.index && p.term === m.logTerm && m.offset < p.received) {
       return { kind: 'next', offset: p.received }; // duplicate of a chunk we hold
     }
-    if (!p || p.index !== m.index || p.term !== m.logTerm || p.total !== m.hint || m.offset !== p.received ||
+    if (!p || p.index !== m.index || p.term !== m.logTerm || p.total !== m.hint || p.prefix !== m.commit || p.prefix > p.total || m.offset !== p.received ||
         p.received + data.byteLength > p.total || (m.done && p.received + data.byteLength !== p.total)) {
       this.partial = null;
       return { kind: 'refused' };
@@ -50,6 +53,8 @@ export class SnapshotReceiver {
     let at = 0;
     for (const c of p.chunks) { whole.set(c, at); at += c.byteLength; }
     this.partial = null;
-    return { kind: 'complete', snapshot: { index: p.index, term: p.term, data: whole } };
+    if (p.prefix === 0) return { kind: 'complete', snapshot: { index: p.index, term: p.term, data: whole } };
+    const membership = decodeMembership(whole.subarray(0, p.prefix));
+    return { kind: 'complete', snapshot: { index: p.index, term: p.term, data: whole.subarray(p.prefix), membership } };
   }
 }

@@ -1,5 +1,6 @@
 /** The core's data types and errors: what storage, runtimes and tests share with RaftCore. */
 import type { EntryBatch } from './entry-batch.js';
+import type { Membership } from './membership.js';
 import type { Message } from './message.js';
 import type { ReadState } from './read-only.js';
 
@@ -21,6 +22,11 @@ export interface Snapshot {
   /** Term of that entry. */
   term: number;
   data: Uint8Array;
+  /**
+   * The configuration in force at `index`; absent when it is the initial one (the peers of
+   * the options), so snapshots of clusters whose membership never changed look as before.
+   */
+  membership?: Membership;
 }
 
 /** What a peer reads back from its storage when it starts. */

@@ -49,6 +49,11 @@ export interface TimingOptions {
    * The lease is electionTimeoutMs minus this. Default a fifth of electionTimeoutMs.
    */
   leaseDriftMs?: number;
+  /**
+   * The leader promotes a learner to voter once the learner's log is within this many entries
+   * of its own (CoreConfig.autoPromoteLearners). Off unless given.
+   */
+  autoPromoteLearners?: number;
 }
 
 export interface SnapshotPolicy {
@@ -85,6 +90,7 @@ export const NODE_OPTIONS = {
   ...TIMING_OPTIONS,
   id: required(nonNegativeInt("this peer's id; one of peers")),
   peers: CORE_OPTIONS.peers,
+  joining: CORE_OPTIONS.joining,
   transport: required(object('sends the messages of this node: { send(messages) }', 'an object with a send(messages) method')),
   storage: object('where the node persists its state (RaftStorage); default a MemoryStorage'),
   stateMachine: object('the replicated state machine: { apply, snapshot?, restore? }'),

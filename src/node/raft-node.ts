@@ -2,6 +2,8 @@ import { EntryBatch, batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
 import { RaftCore } from '../core/raft.js';
 import { LeaderTransferError } from '../core/leader-transfer.js';
+import type { ConfChange } from '../core/membership.js';
+import { isMembershipEntryAt } from '../core/membership-entry.js';
 import type { PersistedState, ProposeResult, Ready, Snapshot } from '../core/types.js';
 import { seededRandom } from '../core/random.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
@@ -42,6 +44,8 @@ export interface StateMachine {
 export interface RaftNodeOptions extends TimingOptions {
   id: number;
   peers: number[];
+  /** This peer starts outside `peers` and waits to be added by a membership change. */
+  joining?: boolean;
   transport: Transport;
   storage?: RaftStorage;
   stateMachine?: StateMachine;
@@ -107,7 +111,7 @@ export class RaftNode {
   private constructor(private readonly opts: RaftNodeOptions, private readonly storage: RaftStorage, persisted: PersistedState) {
     const t = resolveTiming(opts);
     this.core = new RaftCore({
-      id: opts.id, peers: opts.peers, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
+      id: opts.id, peers: opts.peers, joining: opts.joining, electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks,
       random: seededRandom(opts.seed ?? (opts.id + 1) * 7919 + Date.now()),
       ...coreOptionsOf(opts),
       // Rounded up: a wider drift bound only shortens the lease.
@@ -228,6 +232,14 @@ export class RaftNode {
 
   private checkTransfer(ticked: boolean): void {
     if (this.transfer?.check(ticked)) this.transfer = null;
+  }
+
+  /** Starts a membership change if this node leads (RaftCore.proposeConfChange: same rules, same errors). */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
+    const r = this.core.proposeConfChange(change);
+    if (r.isLeader) this.scheduleFlush();
+    return r;
   }
 
   /** The state machine holds everything through `index` in `data`; compact the log. */
@@ -365,7 +377,7 @@ export class RaftNode {
       const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
       for (let k = 0; k < b.count; k++) {
         const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
-        if (start === end && skipEmpty) continue;
+        if ((start === end && skipEmpty) || isMembershipEntryAt(b.data, start, end)) continue; // the core's entries, not the state machine's
         let r: Uint8Array | void;
         try {
           r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);

@@ -2,6 +2,7 @@ import type { CoreConfig } from '../core/config.js';
 import { batchCommand } from '../core/entry-batch.js';
 import type { Message } from '../core/message.js';
 import type { RaftCore } from '../core/raft.js';
+import { ConfChange, ConfChangeError } from '../core/membership.js';
 import { BackpressureError, Role } from '../core/types.js';
 import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { SnapshotPolicy } from '../node/options.js';
@@ -36,6 +37,9 @@ export interface PeerEnv {
 
 export type ProposeOutcome = 'accepted' | 'not-leader' | 'backpressure' | 'transferring' | 'down';
 
+/** What a membership change proposed to a peer came to: refused carries the error's message. */
+export type ConfChangeOutcome = { kind: 'accepted' | 'not-leader' | 'down' } | { kind: 'refused'; message: string };
+
 /** Where a crash interrupts a Ready's write ('none': it does not). */
 export type Tear = 'none' | 'after-send' | 'after-persist';
 
@@ -67,6 +71,7 @@ export class SimPeer {
 
   constructor(
     readonly id: number,
+    /** The voters of the initial configuration; a peer outside them starts as one waiting to join. */
     private readonly peers: readonly number[],
     private readonly options: SimCoreOptions,
     private readonly snapshotPolicy: SnapshotPolicy | undefined,
@@ -106,7 +111,7 @@ export class SimPeer {
     this.booting = true;
     // A fresh random stream per life: a restarted peer does not replay its old election timeouts.
     this.node = RaftNode.startSync({
-      id: this.id, peers: [...this.peers], seed: this.rng.u32(), scheduler, storage: this.store,
+      id: this.id, peers: [...this.peers], joining: !this.peers.includes(this.id), seed: this.rng.u32(), scheduler, storage: this.store,
       tickMs: SIM_TICK_MS, heartbeatMs: o.heartbeatTicks * SIM_TICK_MS, electionTimeoutMs: o.electionTicks * SIM_TICK_MS,
       maxBatchBytes: o.maxBatchBytes, maxBatchEntries: o.maxBatchEntries, maxInflight: o.maxInflight, snapshotChunkBytes: o.snapshotChunkBytes,
       checkQuorum: o.checkQuorum, preVote: o.preVote ?? true, maxUncommittedEntries: o.maxUncommittedEntries, noopOnElection: o.noopOnElection ?? false,
@@ -117,7 +122,7 @@ export class SimPeer {
         snapshot: () => { this.stats.snapshotsTaken++; return sm.encode(sm.applied, this.rng.u32()); },
         query: () => encodeApplied(sm.applied),
       },
-      readMode: o.readMode, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
+      readMode: o.readMode, autoPromoteLearners: o.autoPromoteLearners, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
       onRead: this.env.onRead?.(this.id),
       onApply: (b) => {
         // One event can run several Readys (commit, then apply): show the checker the commit first.
@@ -169,6 +174,16 @@ export class SimPeer {
     } catch (e) {
       if (e instanceof BackpressureError) return 'backpressure';
       if (e instanceof TransferInProgressError) return 'transferring';
+      throw e;
+    }
+  }
+
+  proposeConfChange(change: ConfChange): ConfChangeOutcome {
+    if (!this.node) return { kind: 'down' };
+    try {
+      return { kind: this.node.proposeConfChange(change).isLeader ? 'accepted' : 'not-leader' };
+    } catch (e) {
+      if (e instanceof ConfChangeError) return { kind: 'refused', message: e.message };
       throw e;
     }
   }

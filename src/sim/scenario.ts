@@ -1,3 +1,4 @@
+import { ConfChange, isMember } from '../core/membership.js';
 import { encodeUnregister } from '../node/session-protocol.js';
 import { bytesEqual, makeCommand } from './commands.js';
 import { NetworkFaults, RELIABLE } from './network.js';
@@ -39,6 +40,12 @@ export interface RunOptions {
   reads?: SimReadMode;
   /** Lease reads: the drift bound in ticks (default: what the seed's clock skew needs, see leaseDriftFor). */
   leaseDriftTicks?: number;
+  /**
+   * Membership changes among the faults (default true; drawn per seed, off in some): some
+   * peers start outside the cluster, and learners are added, promoted, voters removed and
+   * re-added, with now and then a change that must be refused. False: never.
+   */
+  membership?: boolean;
 }
 
 /**
@@ -75,6 +82,10 @@ export interface Profile {
   diskStallRate: number;
   /** Session mode's clients, or null. */
   clients: ClientProfile | null;
+  /** Peers 1..initialVoters start as voters; the others wait outside to be added. */
+  initialVoters: number;
+  /** Rate of membership changes proposed to the leader (0: none). */
+  membershipRate: number;
 }
 
 export interface RunStats {
@@ -94,6 +105,8 @@ export interface RunStats {
   partitions: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** Membership changes proposed, accepted by a leader, refused (in progress or bad input, on purpose). */
+  membership: { proposed: number; accepted: number; refused: number; jointDecisionsChecked: number };
   messages: { sent: number; delivered: number; dropped: number; duplicated: number; delayedLong: number; cutByPartition: number; toDownPeer: number };
   checks: { observations: number; entriesChecked: number; applies: number; restores: number; leaderChecks: number; audits: number };
   /** Session mode: what the clients did, and what the session checker checked. */
@@ -113,17 +126,17 @@ export interface RunResult {
 
 const TEARS: readonly Tear[] = ['none', 'none', 'after-send', 'after-persist'];
 
-export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000, sessions: false };
+export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000, sessions: false, membership: true };
 
 /** The command that replays a seed exactly, for failure messages. */
 export function replayCommand(seed: number, o: RunOptions): string {
   const peers = o.peers ?? DEFAULTS.peers;
   const steps = o.steps ?? DEFAULTS.steps;
-  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''}${o.membership === false ? ' --no-membership' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
 }
 
 /** Draws the seed's personality: some seeds are calm, some are storms. */
-function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean): Profile {
+function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean, peers: number, membership: boolean): Profile {
   const core: SimCoreOptions = {
     electionTicks: 10,
     heartbeatTicks: rng.pick([1, 2, 3]),
@@ -167,12 +180,45 @@ function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean): Profil
       clients: rng.range(2, 4), maxInFlight: rng.pick([1, 2, 4]), timeoutMs: rng.pick([150, 400, 1000]),
       lostReplyRate: rng.pick([0, 0.05, 0.2]),
     } : null,
+    ...chooseMembership(rng, peers, membership, core),
   };
 }
 
 function laterChoices(rng: Prng, core: SimCoreOptions): { transferRate: number; diskStallRate: number } {
   core.preVote = rng.chance(0.75);
   return { transferRate: rng.pick([0, 0, 0.003, 0.01, 0.03]), diskStallRate: rng.pick([0, 0, 0.002, 0.01]) };
+}
+
+/** Drawn after everything else, so that the other draws of a seed stay as they were. */
+function chooseMembership(rng: Prng, peers: number, on: boolean, core: SimCoreOptions): { initialVoters: number; membershipRate: number } {
+  const membershipRate = on ? rng.pick([0, 0, 0.003, 0.01, 0.03]) : 0;
+  if (membershipRate === 0 || peers < 2) return { initialVoters: peers, membershipRate: 0 };
+  const initialVoters = rng.range(Math.max(1, peers - 2), peers);
+  const promote = rng.pick([-1, -1, 0, 3, 50]); // leaders promote caught-up learners in some seeds
+  if (promote >= 0) core.autoPromoteLearners = promote;
+  return { initialVoters, membershipRate };
+}
+
+/**
+ * A membership change for the leader's configuration `m`: add a peer from outside (as a
+ * learner, or as a voter), promote or remove a learner, remove a voter (the leader too).
+ * With `bad`, a change that must be refused instead (the caller checks that it is).
+ */
+function randomChange(rng: Prng, ids: readonly number[], m: { voters: readonly number[]; learners: readonly number[] }, bad: boolean): ConfChange {
+  const outside = ids.filter((id) => !m.voters.includes(id) && !m.learners.includes(id));
+  if (bad) {
+    const cases: ConfChange[] = [{ addVoters: [rng.pick(m.voters)] }];
+    if (m.voters.length === 1) cases.push({ removeVoters: [...m.voters] });
+    if (outside.length > 0) cases.push({ removeVoters: [rng.pick(outside)] }, { promoteLearners: [rng.pick(outside)] });
+    if (m.learners.length > 0) cases.push({ addLearners: [rng.pick(m.learners)] });
+    return rng.pick(cases);
+  }
+  const cases: ConfChange[] = [];
+  if (outside.length > 0) cases.push({ addLearners: [rng.pick(outside)] }, { addLearners: [rng.pick(outside)] }, { addVoters: [rng.pick(outside)] });
+  if (m.learners.length > 0) cases.push({ promoteLearners: [rng.pick(m.learners)] }, { promoteLearners: [rng.pick(m.learners)] }, { removeLearners: [rng.pick(m.learners)] });
+  if (m.voters.length > 1) cases.push({ removeVoters: [rng.pick(m.voters)] });
+  if (m.voters.length > 1 && outside.length > 0) cases.push({ removeVoters: [rng.pick(m.voters)], addVoters: [rng.pick(outside)] });
+  return cases.length > 0 ? rng.pick(cases) : { addLearners: [] };
 }
 
 /** A random split of the peers into 2 or 3 groups (some possibly empty), often cutting off the leader. */
@@ -212,7 +258,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     if (!Number.isInteger(o[k]) || o[k] < (k === 'peers' ? 1 : 0)) throw new RangeError(`option ${k} must be a non-negative integer${k === 'peers' ? ' above 0' : ''}, got ${o[k]}`);
   }
   const rng = new Prng(seed);
-  const profile = chooseProfile(rng.fork(), o.snapshots, o.sessions);
+  const profile = chooseProfile(rng.fork(), o.snapshots, o.sessions, o.peers, o.membership);
   if (o.preVote !== undefined) profile.core.preVote = o.preVote;
   const trace = new Trace(o.log ?? null, o.tailLines ?? 0);
   if (o.reads === 'lease') {
@@ -221,7 +267,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     profile.core.leaseDriftTicks = o.leaseDriftTicks ?? leaseDriftFor(profile.core.electionTicks, profile.tickSkewMs);
   }
   const sim = new Simulation(
-    { peers: o.peers, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery, sessions: o.sessions },
+    { peers: o.peers, initialVoters: profile.initialVoters, core: profile.core, snapshotPolicy: profile.snapshotPolicy ?? undefined, maxPersistDelay: profile.maxPersistDelay, pipelined: profile.pipelined, tickSkewMs: profile.tickSkewMs, auditEvery: o.auditEvery, sessions: o.sessions },
     rng.fork(), trace);
   const faultRng = rng.fork();
   const reads = o.reads ? new SimReads(sim, rng.fork(), o.reads, 0.3) : null;
@@ -231,6 +277,25 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   let phase = 'safety';
   let convergeMs = -1;
   const clients = profile.clients ? new SessionClients(sim, rng.fork(), sim.sessions!, profile.clients) : null;
+  const memberRng = rng.fork(); // its own stream: seeds without membership changes run as before
+
+  const changeMembership = (): void => {
+    if (profile.membershipRate === 0 || !memberRng.chance(profile.membershipRate)) return;
+    const leader = sim.leaders()[0];
+    if (!leader) return;
+    const bad = memberRng.chance(0.15);
+    const change = randomChange(memberRng, ids, leader.core!.membership, bad);
+    const r = sim.proposeConfChange(leader.id, change);
+    if (bad && r.kind === 'accepted') throw new Error(`membership change ${JSON.stringify(change)} should have been refused, but leader ${leader.id} accepted it`);
+    if (r.kind === 'refused' && !bad && !/already in progress|is empty/.test(r.message)) throw new Error(`valid membership change ${JSON.stringify(change)} refused: ${r.message}`);
+  };
+
+  /** The members of the configuration of the leader, once it is committed (else null). */
+  const settledMembers = (): number[] | null => {
+    const c = sim.leaders()[0]?.core;
+    if (!c || c.membershipIndex > c.commitIndex) return null;
+    return ids.filter((id) => isMember(c.membership, id));
+  };
 
   const propose = (id: number): void => {
     if (clients) { clients.issue(faultRng); return; } // with sessions, clients make the commands
@@ -281,6 +346,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
     clients?.tick();
     compactSome();
     reads?.tick();
+    changeMembership();
   };
 
   const compactSome = (): void => {
@@ -296,12 +362,15 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   // healed log settles them only once the log reaches them: more probes push it there.
   const probes: { index: number; cmd: Uint8Array }[] = [];
   let probeLeader = -1, probeTerm = -1;
+  // Every member of the settled configuration: peers outside it are retired once it is committed.
   const appliedEverywhere = (pr: { index: number; cmd: Uint8Array }): boolean =>
-    sim.peers.every((p) => p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd));
+    sim.peers.every((p) => !p.up || (p.sm.applied >= pr.index && bytesEqual(p.sm.command(pr.index), pr.cmd)));
   const phase2 = (): void => {
     clients?.tick();
     compactSome();
     reads?.tick();
+    const members = settledMembers();
+    if (members) for (const p of sim.peers) if (p.up && !members.includes(p.id)) sim.retire(p.id);
     const leader = sim.leaders()[0];
     if (!leader) return;
     const term = leader.core!.term;
@@ -318,7 +387,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       probeTerm = term;
     }
   };
-  const converged = (): boolean => sim.outstanding === 0 && probes.some(appliedEverywhere) && (!clients || clients.idle);
+  const converged = (): boolean => settledMembers() !== null && sim.outstanding === 0 && probes.some(appliedEverywhere) && (!clients || clients.idle);
 
   const stats = (): RunStats => {
     const n = sim.network.stats;
@@ -333,6 +402,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
       crashes: sum('crashes'), restarts: sum('restarts'), partitions,
       snapshotsTaken: sum('snapshotsTaken'), snapshotsInstalled: sum('snapshotsInstalled'),
       messages: { ...n, toDownPeer: sim.stats.droppedPeerDown },
+      membership: { proposed: sim.stats.confChanges, accepted: sim.stats.confChangesAccepted, refused: sim.stats.confChangesRefused, jointDecisionsChecked: sim.membershipChecker.counts.jointCommitDecisions },
       checks: { ...sim.checker.counts }, traceHash: trace.digest(), profile,
       sessions: clients ? { ...clients.stats, checks: { ...sim.sessions!.counts } } : null,
       ...(reads ? { reads: { ...reads.stats } } : {}),

@@ -44,7 +44,7 @@ export class SimStorage implements RaftStorage {
     // Copies: later changes to the node's buffers must not reach "disk".
     const w: PendingWrite = {
       hardState: hardState ? { ...hardState } : null,
-      snapshot: snapshot ? { index: snapshot.index, term: snapshot.term, data: snapshot.data.slice() } : null,
+      snapshot: snapshot ? { ...snapshot, data: snapshot.data.slice() } : null,
       entries: entries ? { firstIndex: entries.firstIndex, count: entries.count, terms: entries.terms.slice(), ends: entries.ends.slice(), data: entries.data.slice() } : null,
       done: null,
     };

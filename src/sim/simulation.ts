@@ -1,4 +1,6 @@
 import { Message, MSG_TYPE_NAMES } from '../core/message.js';
+import type { ConfChange } from '../core/membership.js';
+import { describeMembership } from '../core/membership.js';
 import { Role } from '../core/types.js';
 import type { SnapshotPolicy } from '../node/options.js';
 import type { Outcome } from '../node/proposal-tracker.js';
@@ -6,12 +8,13 @@ import type { ReadListener } from '../node/read-tracker.js';
 import type { Scheduler } from '../node/scheduler.js';
 import { decode, encode } from '../transport/codec.js';
 import { SafetyChecker } from './checker.js';
+import { MembershipChecker } from './membership-checker.js';
 import { describeCommand } from './commands.js';
 import { EventQueue, Timed } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { OutcomeChecker } from './outcome-checker.js';
 import { SessionChecker } from './session-checker.js';
-import { ProposeOutcome, SIM_TICK_MS, SimCoreOptions, SimPeer, Tear } from './peer.js';
+import { ConfChangeOutcome, ProposeOutcome, SIM_TICK_MS, SimCoreOptions, SimPeer, Tear } from './peer.js';
 import type { Prng } from './prng.js';
 import type { Trace } from './trace.js';
 
@@ -23,6 +26,8 @@ const DISK_STALL_MS: [number, number] = [100, 1500];
 
 export interface SimulationConfig {
   peers: number;
+  /** Peers 1..initialVoters are the initial voters; the others start outside and wait to be added (default: all). */
+  initialVoters?: number;
   core: SimCoreOptions;
   /** RaftNode's own snapshot policy (its state machine snapshots through the applied index). */
   snapshotPolicy?: SnapshotPolicy;
@@ -73,6 +78,7 @@ export class Simulation {
   readonly peers: SimPeer[] = [];
   readonly network: SimNetwork;
   readonly checker: SafetyChecker;
+  readonly membershipChecker = new MembershipChecker();
   readonly outcomes: OutcomeChecker;
   /** Session mode's checker, or null. */
   readonly sessions: SessionChecker | null;
@@ -80,7 +86,7 @@ export class Simulation {
   onDriverTick: () => void = () => {};
   /** Where each peer's read results go (set by SimReads before start()); none: peers do not read. */
   onRead: ((peer: number) => ReadListener) | null = null;
-  readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0, transfers: 0, transfersDone: 0, diskStalls: 0 };
+  readonly stats = { droppedPeerDown: 0, proposals: 0, accepted: 0, notLeader: 0, backpressure: 0, transfers: 0, transfersDone: 0, diskStalls: 0, confChanges: 0, confChangesAccepted: 0, confChangesRefused: 0 };
   /** Share of writes (pipelined runs) that take DISK_STALL_MS: a hung disk, long enough for a leader to step down. */
   diskStallRate = 0;
   private readonly timers = new EventQueue<TimerEvent>();
@@ -102,7 +108,8 @@ export class Simulation {
       send: (m: Message) => this.send(m), checker: this.checker, onOutcome: (id: number) => this.outcomeListener(id),
       observe: (p: SimPeer) => this.afterInput(p), sessions: this.sessions, onRead: (id: number) => this.onRead?.(id),
     };
-    for (const id of this.ids) this.peers.push(new SimPeer(id, this.ids, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
+    const voters = this.ids.slice(0, cfg.initialVoters ?? cfg.peers);
+    for (const id of this.ids) this.peers.push(new SimPeer(id, voters, cfg.core, cfg.snapshotPolicy, rng.fork(), env));
   }
 
   peer(id: number): SimPeer {
@@ -200,6 +207,28 @@ export class Simulation {
     this.afterInput(p);
   }
 
+  /** Proposes a membership change to a peer. */
+  proposeConfChange(id: number, change: ConfChange): ConfChangeOutcome {
+    const p = this.peer(id);
+    const r = p.proposeConfChange(change);
+    this.stats.confChanges++;
+    if (r.kind === 'accepted') this.stats.confChangesAccepted++;
+    if (r.kind === 'refused') this.stats.confChangesRefused++;
+    this.trace.mix(0xcc, id, r.kind.length);
+    if (this.trace.verbose) this.trace.line(this.now, `peer ${id} membership change ${JSON.stringify(change)} -> ${r.kind === 'refused' ? r.message : r.kind}${r.kind === 'accepted' ? ` (now ${describeMembership(p.core!.membership)})` : ''}`);
+    if (p.up) this.afterInput(p);
+    return r;
+  }
+
+  /** Stops a peer for good (a removed peer the operator shuts down): its open proposals become unknown. */
+  retire(id: number): void {
+    const p = this.peer(id);
+    if (!p.up) return;
+    p.crash();
+    this.trace.mix(0x7e, id, this.now);
+    if (this.trace.verbose) this.trace.line(this.now, `peer ${id} RETIRED (not a member)`);
+  }
+
   compact(id: number, rng: Prng): void {
     const p = this.peer(id);
     const index = p.compact(rng);
@@ -225,7 +254,7 @@ export class Simulation {
     return this.peers.map((p) => {
       const c = p.core;
       if (!c) { const d = p.store.describe(); return `${p.id}:down(store term ${d.term}, last ${d.lastIndex})`; }
-      return `${p.id}:${ROLE_NAMES[c.role]} t${c.term} last ${c.log.lastIndex}/${c.log.lastTerm} commit ${c.commitIndex} applied ${p.sm.applied} snap ${c.log.snapshotIndex} outstanding ${p.node!.outstanding}`;
+      return `${p.id}:${ROLE_NAMES[c.role]} t${c.term} last ${c.log.lastIndex}/${c.log.lastTerm} commit ${c.commitIndex} applied ${p.sm.applied} snap ${c.log.snapshotIndex} outstanding ${p.node!.outstanding} ${describeMembership(c.membership)}@${c.membershipIndex}`;
     }).join(' | ');
   }
 
@@ -367,6 +396,7 @@ export class Simulation {
   private afterInput(p: SimPeer): void {
     const c = p.core!;
     this.checker.observe({ id: p.id, term: c.term, isLeader: c.role === Role.Leader, commitIndex: c.commitIndex, log: c.log });
+    this.membershipChecker.observe(c);
   }
 
   private mixPeer(tag: number, p: SimPeer): void {

@@ -43,10 +43,10 @@ import { performance } from 'node:perf_hooks';
 import type { EntryBatch } from '../core/entry-batch.js';
 import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import type { RaftStorage } from './storage.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cUpdate } from './crc32c.js';
 import {
   FORMAT_VERSION, FRAME_BYTES, HARD_STATE_PAYLOAD, META_FILE, OLDEST_READABLE_VERSION, SEGMENT_HEADER_PAYLOAD, SNAPSHOT_MARKER_PAYLOAD,
-  SYNC_MARK_BYTES, RecordType, encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, encodeSyncMark,
+  SYNC_MARK_BYTES, RecordType, encodeHardState, encodeSegmentHeader, encodeSnapshotHeader, encodeSnapshotMarker, encodeSyncMark, snapshotBody,
   entriesPayloadBytes, identityTag, segmentName, setU64, snapshotName, writeFrame,
 } from './wal-format.js';
 import { DirectoryLock } from './dir-lock.js';
@@ -650,10 +650,12 @@ export class FileStorage implements RaftStorage {
 
   private writeSnapshotFile(s: Snapshot): SnapshotRef {
     const name = snapshotName(s.index, s.term);
-    const crc = crc32c(s.data);
+    const body = snapshotBody(s);
+    let crc = 0, bytes = 0;
+    for (const b of body) { crc = crc32cUpdate(crc, b); bytes += b.byteLength; }
     const sync = this.policy !== 'none';
     try {
-      writeFileAtomic(this.dir, name, [encodeSnapshotHeader(s.index, s.term, s.data, crc), s.data], sync);
+      writeFileAtomic(this.dir, name, [encodeSnapshotHeader(s.index, s.term, bytes, crc, s.membership !== undefined), ...body], sync);
     } catch (err) {
       throw new Error(`cannot write snapshot file ${path.join(this.dir, name)} (${errCode(err)})`);
     }
@@ -662,7 +664,7 @@ export class FileStorage implements RaftStorage {
     if (i >= 0) this.snapFiles.splice(i, 1);
     this.snapFiles.push(name);
     this.st.snapshotsWritten++;
-    return { index: s.index, term: s.term, bytes: s.data.byteLength, crc };
+    return { index: s.index, term: s.term, bytes, crc };
   }
 
   /** Called once the marker of `plan` is durable. */

@@ -2,6 +2,7 @@ import type { EntryBatch } from '../core/entry-batch.js';
 import { RaftLog } from '../core/log.js';
 import type { HardState, PersistedState, Snapshot } from '../core/types.js';
 import { applyEntriesToLog, applySnapshotToLog } from './memory-storage.js';
+import { decodeMembership, encodeMembership, encodedMembershipBytes, encodedMembershipLength } from '../core/membership-entry.js';
 import type { RaftStorage } from './storage.js';
 
 /**
@@ -23,6 +24,8 @@ import type { RaftStorage } from './storage.js';
 const REC_HARD_STATE = 1;
 const REC_ENTRIES = 2;
 const REC_SNAPSHOT = 3;
+/** A snapshot that carries a membership: its encoding (self-delimiting) comes before the data. */
+const REC_SNAPSHOT_MEMBERSHIP = 4;
 
 const LEN_BITS = 2n ** 40n;
 const SLOT_BITS = 2n;
@@ -149,10 +152,14 @@ export class SharedJournal implements RaftStorage {
 
 function recordsSize(hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): number {
   let size = 0;
-  if (snapshot) size += 5 + 12 + snapshot.data.byteLength;
+  if (snapshot) size += 5 + 12 + snapshotBodyBytes(snapshot);
   if (entries) size += 5 + 12 + entries.count * 8 + batchDataBytes(entries); // an empty batch is a truncation
   if (hardState) size += 5 + 12;
   return size;
+}
+
+function snapshotBodyBytes(s: Snapshot): number {
+  return s.data.byteLength + (s.membership ? encodedMembershipBytes(s.membership) : 0);
 }
 
 function batchDataBytes(e: EntryBatch): number {
@@ -167,11 +174,14 @@ function header(bytes: Uint8Array, view: DataView, at: number, type: number, len
 
 function writeRecords(bytes: Uint8Array, view: DataView, at: number, hardState: HardState | null, snapshot: Snapshot | null, entries: EntryBatch | null): number {
   if (snapshot) {
-    at = header(bytes, view, at, REC_SNAPSHOT, 12 + snapshot.data.byteLength);
+    const m = snapshot.membership ? encodeMembership(snapshot.membership) : null;
+    at = header(bytes, view, at, m ? REC_SNAPSHOT_MEMBERSHIP : REC_SNAPSHOT, 12 + snapshotBodyBytes(snapshot));
     view.setFloat64(at, snapshot.index, true);
     view.setUint32(at + 8, snapshot.term, true);
-    bytes.set(snapshot.data, at + 12);
-    at += 12 + snapshot.data.byteLength;
+    at += 12;
+    if (m) { bytes.set(m, at); at += m.byteLength; }
+    bytes.set(snapshot.data, at);
+    at += snapshot.data.byteLength;
   }
   if (entries) {
     const n = entries.count;
@@ -208,7 +218,7 @@ function readRecords(slot: SharedArrayBuffer, end: number): PersistedState {
   let snapshotAt = -1, snapshotIndex = 0;
   for (let at = 0; at < end; at = at + 5 + view.getUint32(at, true)) {
     const type = bytes[at + 4];
-    if (type === REC_SNAPSHOT) {
+    if (type === REC_SNAPSHOT || type === REC_SNAPSHOT_MEMBERSHIP) {
       const index = view.getFloat64(at + 5, true);
       if (index > snapshotIndex) { snapshotIndex = index; snapshotAt = at; }
     } else if (type === REC_HARD_STATE) {
@@ -221,7 +231,13 @@ function readRecords(slot: SharedArrayBuffer, end: number): PersistedState {
   const log = new RaftLog();
   if (snapshotAt >= 0) {
     const len = view.getUint32(snapshotAt, true), p = snapshotAt + 5;
-    snapshot = { index: snapshotIndex, term: view.getUint32(p + 8, true), data: bytes.slice(p + 12, p + len) };
+    const term = view.getUint32(p + 8, true);
+    if (bytes[snapshotAt + 4] === REC_SNAPSHOT) {
+      snapshot = { index: snapshotIndex, term, data: bytes.slice(p + 12, p + len) };
+    } else { // the membership encoding, then the data
+      const m = encodedMembershipLength(bytes.subarray(p + 12, p + len));
+      snapshot = { index: snapshotIndex, term, data: bytes.slice(p + 12 + m, p + len), membership: decodeMembership(bytes.subarray(p + 12, p + 12 + m)) };
+    }
     applySnapshotToLog(log, snapshot);
   }
   for (let at = 0; at < end;) {

@@ -22,6 +22,9 @@
  */
 import os from 'node:os';
 import { crc32c } from './crc32c.js';
+import type { Membership } from '../core/membership.js';
+import { decodeMembership, encodeMembership, encodedMembershipLength } from '../core/membership-entry.js';
+import type { Snapshot } from '../core/types.js';
 
 if (os.endianness() !== 'LE') {
   // Entry terms and ends are copied between Uint32Arrays and file bytes without swapping.
@@ -51,6 +54,8 @@ export const SNAPSHOT_MAGIC = 'raftsnp1';
 /** Version 2 added the sync mark; version 1 directories are read and upgraded. */
 export const FORMAT_VERSION = 2;
 export const OLDEST_READABLE_VERSION = 1;
+/** A snapshot file whose body is the snapshot's membership encoding, then its data. */
+export const SNAPSHOT_MEMBERSHIP_MAGIC = 'raftsnp2';
 
 // ----------------------------------------------------------------- file names
 
@@ -288,31 +293,39 @@ export function decodeEntries(buf: Uint8Array, dv: DataView, p: number, len: num
 // ----------------------------------------------------------------- snapshot files
 
 /**
- * Snapshot file: 40-byte header then the data.
- *   0 magic "raftsnp1", 8 u64 index, 16 u64 term, 24 u64 data length, 32 u32 CRC-32C of the
- *   data, 36 u32 CRC-32C of bytes 0..35.
+ * Snapshot file: 40-byte header then the body: the data ("raftsnp1"), or, for a snapshot that
+ * carries a membership, its encoding (core/membership-entry.ts, self-delimiting) then the
+ * data ("raftsnp2").
+ *   0 magic, 8 u64 index, 16 u64 term, 24 u64 body length, 32 u32 CRC-32C of the body,
+ *   36 u32 CRC-32C of bytes 0..35.
  */
 export const SNAPSHOT_HEADER_BYTES = 40;
 
-export function encodeSnapshotHeader(index: number, term: number, data: Uint8Array, dataCrc: number): Uint8Array {
+/** The body of a snapshot's file: the data, after the membership encoding if it carries one. */
+export function snapshotBody(s: Snapshot): Uint8Array[] {
+  return s.membership ? [encodeMembership(s.membership), s.data] : [s.data];
+}
+
+export function encodeSnapshotHeader(index: number, term: number, bodyBytes: number, bodyCrc: number, withMembership: boolean): Uint8Array {
   const h = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const dv = new DataView(h.buffer);
-  for (let i = 0; i < 8; i++) h[i] = SNAPSHOT_MAGIC.charCodeAt(i);
+  const magic = withMembership ? SNAPSHOT_MEMBERSHIP_MAGIC : SNAPSHOT_MAGIC;
+  for (let i = 0; i < 8; i++) h[i] = magic.charCodeAt(i);
   setU64(dv, 8, index);
   setU64(dv, 16, term);
-  setU64(dv, 24, data.byteLength);
-  dv.setUint32(32, dataCrc, true);
+  setU64(dv, 24, bodyBytes);
+  dv.setUint32(32, bodyCrc, true);
   dv.setUint32(36, crc32c(h, 0, 36), true);
   return h;
 }
 
-/** Validates a whole snapshot file; throws a plain Error naming what is wrong. */
-export function decodeSnapshotFile(file: Uint8Array): { index: number; term: number; data: Uint8Array; crc: number } {
+/** Validates a whole snapshot file; throws a plain Error naming what is wrong. `bytes` and `crc` are the body's. */
+export function decodeSnapshotFile(file: Uint8Array): { index: number; term: number; data: Uint8Array; membership?: Membership; bytes: number; crc: number } {
   if (file.byteLength < SNAPSHOT_HEADER_BYTES) throw new Error(`snapshot file of ${file.byteLength} bytes is shorter than its header`);
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let magic = '';
   for (let i = 0; i < 8; i++) magic += String.fromCharCode(file[i]);
-  if (magic !== SNAPSHOT_MAGIC) throw new Error(`bad snapshot magic ${JSON.stringify(magic)}`);
+  if (magic !== SNAPSHOT_MAGIC && magic !== SNAPSHOT_MEMBERSHIP_MAGIC) throw new Error(`bad snapshot magic ${JSON.stringify(magic)}`);
   if (dv.getUint32(36, true) !== crc32c(file, 0, 36)) throw new Error('snapshot header checksum mismatch');
   const index = getU64(dv, 8);
   const term = getU64(dv, 16);
@@ -320,5 +333,8 @@ export function decodeSnapshotFile(file: Uint8Array): { index: number; term: num
   const crc = dv.getUint32(32, true);
   if (SNAPSHOT_HEADER_BYTES + len !== file.byteLength) throw new Error(`snapshot file of ${file.byteLength} bytes, header says ${SNAPSHOT_HEADER_BYTES + len}`);
   if (crc32c(file, SNAPSHOT_HEADER_BYTES) !== crc) throw new Error('snapshot data checksum mismatch');
-  return { index, term, data: file.subarray(SNAPSHOT_HEADER_BYTES), crc };
+  const body = file.subarray(SNAPSHOT_HEADER_BYTES);
+  if (magic === SNAPSHOT_MAGIC) return { index, term, data: body, bytes: len, crc };
+  const m = encodedMembershipLength(body);
+  return { index, term, data: body.subarray(m), membership: decodeMembership(body.subarray(0, m)), bytes: len, crc };
 }

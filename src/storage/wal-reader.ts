@@ -356,10 +356,10 @@ function replay(opts: ReadOptions, listing: ReturnType<typeof listDir>, seqs: nu
     } catch (err) {
       throw new StorageCorruptionError(file, 0, (err as Error).message);
     }
-    if (dec.index !== s.index || dec.term !== s.term || dec.data.byteLength !== s.bytes || dec.crc !== s.crc) {
-      throw new StorageCorruptionError(file, 0, `snapshot file holds (index ${dec.index}, term ${dec.term}, ${dec.data.byteLength} bytes, crc ${dec.crc}) but the WAL expects (index ${s.index}, term ${s.term}, ${s.bytes} bytes, crc ${s.crc})`);
+    if (dec.index !== s.index || dec.term !== s.term || dec.bytes !== s.bytes || dec.crc !== s.crc) {
+      throw new StorageCorruptionError(file, 0, `snapshot file holds (index ${dec.index}, term ${dec.term}, ${dec.bytes} bytes, crc ${dec.crc}) but the WAL expects (index ${s.index}, term ${s.term}, ${s.bytes} bytes, crc ${s.crc})`);
     }
-    snapshot = { index: s.index, term: s.term, data: dec.data };
+    snapshot = dec.membership ? { index: s.index, term: s.term, data: dec.data, membership: dec.membership } : { index: s.index, term: s.term, data: dec.data };
     used.add(name);
   }
 

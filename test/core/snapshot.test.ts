@@ -347,6 +347,31 @@ describe('InstallSnapshot (leader)', () => {
     assert.equal(l.progressOf(2)!.match, 8);
   });
 
+  test('a leader that takes a newer snapshot mid-transfer finishes the one it began, then sends the newer', () => {
+    const [l, hello] = snapLeader();
+    const f = newCore({ id: 2, term: 2 });
+    const held: Message[] = [];
+    exchange([l, f], hello, (m) => {
+      if (m.type === MsgType.InstallSnapshot && m.offset > 0) { held.push(m); return true; }
+      return false;
+    });
+    assert.deepEqual(held.map((m) => [m.index, m.offset]), [[5, 4]]);
+    // Meanwhile the leader commits more with peer 3 and compacts through it.
+    const p = l.propose(bytes('new'));
+    drain(l);
+    stepDrain(l, { ...held[0], type: MsgType.AppendEntriesReply, from: 3, to: 1, index: p.index, reject: false, data: null, done: false, offset: 0 });
+    assert.equal(l.commitIndex, p.index);
+    drain(l);
+    l.compact(p.index, bytes('NEWER'));
+    const seen = exchange([l, f], held);
+    const chunks = seen.filter((m) => m.type === MsgType.InstallSnapshot).map((m) => [m.index, m.offset]);
+    assert.deepEqual(chunks.slice(0, 2), [[5, 4], [5, 8]], 'the held chunk, then the transfer of snapshot 5 goes on at offset 8, not from 0');
+    assert.deepEqual(chunks.slice(2), [[p.index, 0], [p.index, 4]], 'then the entries it needs are compacted: the newer snapshot');
+    assert.equal(f.log.snapshotIndex, p.index);
+    assert.equal(text(f.snapshot!.data), 'NEWER');
+    assert.equal(l.progressOf(2)!.match, p.index);
+  });
+
   test('the leader answers a refusal by sending offset 0 again', () => {
     const [l, hello] = snapLeader();
     const f = newCore({ id: 2, term: 2 });

@@ -116,13 +116,14 @@ describe('core regressions found by the simulation', () => {
   });
 
   it('a single-peer leader accepts proposals only once its term is on disk', () => {
-    // It elects itself in the tick that starts the campaign, before the term is persisted.
-    // Before the fix it accepted a proposal at (1, term 1); a crash then lost both, the
-    // restarted peer won term 1 again and put another command at (1, term 1) (sim: 1 peer,
-    // seed 30: log matching violated).
+    // Before the fix it elected itself and accepted a proposal at (1, term 1) before the term
+    // was persisted; a crash then lost both, the restarted peer won term 1 again and put
+    // another command at (1, term 1) (sim: 1 peer, seed 30: log matching violated). Its
+    // no-op had the same flaw (sim: membership seed 167, a single voter whose disk stalled):
+    // now it becomes leader only once its term and vote are on disk.
     const c = new RaftCore({ id: 1, peers: [1], electionTicks: 10, heartbeatTicks: 1, random: () => 0, noopOnElection: false, preVote: false });
     for (let k = 0; k < 10; k++) c.tick();
-    assert.equal(c.role, Role.Leader);
+    assert.equal(c.role, Role.Candidate);
     assert.equal(c.propose(cmd('early')).isLeader, false);
     drain(c); // the Ready with the hard state of term 1 is persisted
     assert.deepEqual(c.propose(cmd('now')), { index: 1, term: 1, isLeader: true });

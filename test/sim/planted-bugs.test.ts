@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import type { HardState, Snapshot } from '../../src/core/types.js';
+import { JointQuorum } from '../../src/core/joint-quorum.js';
 import { RaftCore } from '../../src/core/raft.js';
 import { Outcome, ProposalTracker } from '../../src/node/proposal-tracker.js';
 import { runSeed } from '../../src/sim/scenario.js';
@@ -30,6 +31,17 @@ function withPatch<T extends object, K extends keyof T>(proto: T, key: K, impl: 
 type Internals = { listener: (o: Outcome, tag: number, n: number, i: number, t: number, r: null, off: number) => void; queues: Array<{ term: number; runs: Array<{ firstTag: number; firstIndex: number; count: number }>; head: number }>; tracked: number };
 
 describe('planted bugs are caught by the simulation', () => {
+  it('a joint configuration commits with the majority of the new voters alone', () => {
+    type Halves = { incoming: { index(m: (id: number) => number): number } };
+    withPatch(JointQuorum.prototype, 'committedIndex', function (this: JointQuorum, matchOf: (id: number) => number) {
+      return (this as unknown as Halves).incoming.index(matchOf);
+    }, () => {
+      const err = firstFailure(300, { peers: 5, steps: 1000, membership: true });
+      assert.ok(err, 'no seed caught it');
+      assert.match(err, /joint quorum: leader \d+ .* not a majority of the old voters/);
+    });
+  });
+
   it('snapshot install reported as overwritten (the old "lost" after InstallSnapshot)', () => {
     withPatch(ProposalTracker.prototype, 'restored', function (this: ProposalTracker, index: number) {
       const self = this as unknown as Internals;

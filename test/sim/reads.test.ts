@@ -34,7 +34,7 @@ describe('reads under faults are linearizable', () => {
   }
   it('regression: a snapshot installed while a write is under way (the read waited for the core, not the state machine)', () => {
     // Seed 50109 served a follower read from a state machine 5 entries behind the snapshot the core had installed.
-    const r = runSeed(50109, { peers: 3, steps: 800, snapshots: true, reads: 'follower' });
+    const r = runSeed(50109, { peers: 3, steps: 800, snapshots: true, reads: 'follower', membership: false }); // the run it was found in
     assert.ok(r.ok, r.error);
     assert.ok(r.stats.snapshotsInstalled > 0 && r.stats.reads!.served > 100);
   });

@@ -1,8 +1,8 @@
 /**
  * Seed sweep of the deterministic simulation, in parallel on a piscina pool:
  *
- *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--reads index|lease|follower] [--threads T]
- *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--reads MODE] [--quiet]
+ *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads index|lease|follower] [--threads T]
+ *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads MODE] [--quiet]
  *
  * The first form prints progress and a summary line and exits 1 if any seed fails, listing
  * each failing seed with the command that replays it. The second replays one seed in this
@@ -14,8 +14,8 @@ import { DEFAULTS, replayCommand, runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
 import type { SeedSummary, SweepTask } from './sweep-worker.js';
 
-const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--steps K] [--reads index|lease|follower] [--threads T]
-       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--steps K] [--reads MODE] [--quiet]`;
+const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads index|lease|follower] [--threads T]
+       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads MODE] [--quiet]`;
 
 interface Args {
   seeds: number | null;
@@ -25,6 +25,7 @@ interface Args {
   snapshots: boolean;
   sessions: boolean;
   reads?: 'index' | 'lease' | 'follower';
+  membership: boolean;
   steps: number;
   threads: number;
   quiet: boolean;
@@ -33,7 +34,7 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: null, start: 1, seed: null, peers: DEFAULTS.peers, snapshots: false, sessions: false, steps: DEFAULTS.steps, threads: availableParallelism(), quiet: false };
+  const a: Args = { seeds: null, start: 1, seed: null, peers: DEFAULTS.peers, snapshots: false, sessions: false, membership: DEFAULTS.membership, steps: DEFAULTS.steps, threads: availableParallelism(), quiet: false };
   const intArg = (flag: string, raw: string | undefined, min: number, max: number): number => {
     if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     const v = Number(raw);
@@ -62,8 +63,9 @@ function parseArgs(argv: string[]): Args {
       case '--snapshots':
       case '--sessions':
       case '--quiet':
+      case '--no-membership':
         if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-        if (flag === '--snapshots') a.snapshots = true; else if (flag === '--sessions') a.sessions = true; else a.quiet = true;
+        if (flag === '--snapshots') a.snapshots = true; else if (flag === '--sessions') a.sessions = true; else if (flag === '--no-membership') a.membership = false; else a.quiet = true;
         break;
       case '--help': case '-h':
         console.log(USAGE);
@@ -80,7 +82,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function replayOne(a: Args): number {
-  const options: RunOptions = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps, reads: a.reads };
+  const options: RunOptions = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, membership: a.membership, steps: a.steps, reads: a.reads };
   const t0 = performance.now();
   const r = runSeed(a.seed!, { ...options, log: a.quiet ? undefined : (line) => console.log(line) });
   const wall = ((performance.now() - t0) / 1000).toFixed(2);
@@ -96,7 +98,7 @@ function replayOne(a: Args): number {
 }
 
 async function sweep(a: Args): Promise<number> {
-  const options = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, steps: a.steps, reads: a.reads };
+  const options = { peers: a.peers, snapshots: a.snapshots, sessions: a.sessions, membership: a.membership, steps: a.steps, reads: a.reads };
   const total = a.seeds!;
   const batch = Math.max(1, Math.min(20, Math.floor(total / (a.threads * 8))));
   const pool = new Piscina<SweepTask, SeedSummary[]>({
@@ -104,7 +106,7 @@ async function sweep(a: Args): Promise<number> {
     minThreads: a.threads,
     maxThreads: a.threads,
   });
-  const label = `peers ${a.peers}, snapshots ${a.snapshots ? 'on' : 'off'}, sessions ${a.sessions ? 'on' : 'off'}, steps ${a.steps}${a.reads ? `, reads ${a.reads}` : ''}`;
+  const label = `peers ${a.peers}, snapshots ${a.snapshots ? 'on' : 'off'}, sessions ${a.sessions ? 'on' : 'off'}, membership ${a.membership ? 'on' : 'off'}, steps ${a.steps}${a.reads ? `, reads ${a.reads}` : ''}`;
   console.log(`sim sweep: seeds ${a.start}..${a.start + total - 1} (${total}), ${label}, ${a.threads} threads`);
   const t0 = performance.now();
   const failures: SeedSummary[] = [];

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import type { EntryBatch } from '../../src/core/entry-batch.js';
 import { emptyBatch, makeBatch } from '../../src/core/entry-batch.js';
+import type { Membership } from '../../src/core/membership.js';
 import type { HardState, Snapshot } from '../../src/core/types.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import type { RaftStorage } from '../../src/storage/storage.js';
@@ -30,6 +31,8 @@ export interface StorageCase {
 }
 
 const snap = (index: number, term: number, tag = 's'): Snapshot => ({ index, term, data: bytes(`${tag}@${index}:${term}`) });
+/** A snapshot that carries a membership (the configuration in force at its index). */
+const snapM = (index: number, term: number, membership: Membership): Snapshot => ({ ...snap(index, term, 'm'), membership });
 const hs = (term: number, votedFor = -1): HardState => ({ term, votedFor });
 const big = (first: number, n: number, size: number, term = 1): EntryBatch =>
   makeBatch(first, Array.from({ length: n }, (_, k) => ({ term, command: new Uint8Array(size).fill((first + k) & 0xff) })));
@@ -91,6 +94,12 @@ export const CASES: StorageCase[] = [
     name: 'large entries and snapshots (journal compaction, segment rotation)',
     steps: [[hs(1), null, big(1, 6, 300_000)], [null, snap(5, 1), null], [null, null, big(7, 3, 200_000)], [null, null, emptyBatch(8)],
       [null, snap(7, 1), big(8, 2, 100, 2)], [hs(2), snap(12, 2), emptyBatch(13)]],
+  },
+  {
+    name: 'a snapshot carries its membership (simple, joint, with learners) across restarts; a later one without drops it',
+    steps: [[hs(2), null, batch(1, [1, 1, 2, 2, 2, 2])], [null, snapM(2, 1, { voters: [1, 2, 3], outgoing: [], learners: [4] }), null],
+      [null, snapM(3, 2, { voters: [1, 4, 5], outgoing: [1, 2, 3], learners: [] }), null],
+      [hs(3), snapM(9, 3, { voters: [7], outgoing: [], learners: [] }), emptyBatch(10)], [null, null, batch(10, [3])], [null, snap(10, 3), null]],
   },
 ];
 

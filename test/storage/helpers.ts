@@ -57,7 +57,7 @@ export function normalize(s: PersistedState): unknown {
   if (s.entries) for (let k = 0; k < s.entries.count; k++) entries.push([s.entries.firstIndex + k, s.entries.terms[k], hex(batchCommand(s.entries, k))]);
   return {
     hardState: { term: s.hardState.term, votedFor: s.hardState.votedFor },
-    snapshot: s.snapshot ? { index: s.snapshot.index, term: s.snapshot.term, data: hex(s.snapshot.data) } : null,
+    snapshot: s.snapshot ? { index: s.snapshot.index, term: s.snapshot.term, data: hex(s.snapshot.data), membership: s.snapshot.membership ?? null } : null,
     entries,
   };
 }
