@@ -67,7 +67,9 @@ export interface ClusterOptions extends TimingOptions {
 
 export type ApplyEvent =
   | { type: 'command'; peer: number; index: number; term: number; command: Uint8Array }
-  | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array };
+  | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array }
+  /** A membership entry was applied at `index` (the core's, not given to the state machine). */
+  | { type: 'membership'; peer: number; index: number; term: number };
 
 /** `leaderHint`: the peer this peer believes leads (itself if it does), -1 if it knows none. */
 export interface StartResult { index: number; term: number; isLeader: boolean; leaderHint: number }
@@ -512,8 +514,9 @@ export class Cluster {
   private async retire(i: number): Promise<void> {
     this.roster.removed.push(i);
     this.saveRoster();
-    // Let the client hear the outcome of what it had sent to the peer (a removed leader steps down and answers it).
-    const until = Date.now() + 2000;
+    // Let the client hear the outcome of what it had sent to the peer; what a removed leader
+    // accepted last stays unknown to it (it hears of no commit after it left), and ends 'unknown'.
+    const until = Date.now() + 1000;
     while (this.clientInstance && this.clientInstance.pendingAt(i) > 0 && Date.now() < until) await delay(10);
     this.clientEnds[i] = null;
     this.clientInstance?.attach(i, null);
@@ -688,7 +691,12 @@ export class Cluster {
     const skipEmpty = this.opts.noopOnElection !== false; // empty entries are the leaders' no-ops
     for (let k = 0; k < b.count; k++) {
       const command = batchCommand(b, k);
-      if ((skipEmpty && command.byteLength === 0) || isMembershipEntry(command)) continue; // the core's entries, not the state machine's
+      if (skipEmpty && command.byteLength === 0) continue; // the leaders' no-ops
+      if (isMembershipEntry(command)) { // the core's entries, not the state machine's
+        const e: ApplyEvent = { type: 'membership', peer, index: b.firstIndex + k, term: b.terms[k] };
+        for (const l of this.listeners) l(e);
+        continue;
+      }
       const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command };
       for (const l of this.listeners) l(e);
     }
