@@ -459,11 +459,21 @@ export class Cluster {
         this.saveRoster();
         throw e;
       }
-      await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { addLearners: [id] }, what, deadline), what, deadline);
-      if (opts.voter === false) return id;
-      await waitCaughtUp(this.changeHost, id, what, deadline);
-      await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { promoteLearners: [id] }, what, deadline), what, deadline);
-      return id;
+      try {
+        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { addLearners: [id] }, what, deadline), what, deadline);
+        if (opts.voter === false) return id;
+        await waitCaughtUp(this.changeHost, id, what, deadline);
+        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { promoteLearners: [id] }, what, deadline), what, deadline);
+        return id;
+      } catch (e) {
+        if (this.stopped) throw e;
+        // Say where the peer stands: a member stays (removePeer removes it), anything else is stopped.
+        const m = await this.membership({ timeoutMs: 1000 }).catch(() => null);
+        const role = m?.voters.includes(id) ? 'a voter' : m?.learners.includes(id) ? 'a learner' : null;
+        if (role) (e as Error).message += `; peer ${id} stays ${role} of the cluster (removePeer(${id}) removes it)`;
+        else { await this.retire(id); (e as Error).message += `; peer ${id} was stopped`; }
+        throw e;
+      }
     } finally {
       this.changing = null;
     }

@@ -42,7 +42,8 @@ export function readRoster(dir: string): Roster | null {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // no record: a bad path is the peers' storage to report
     throw new Error(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   let r: { format?: unknown; initial?: unknown; added?: unknown; removed?: unknown };
