@@ -73,6 +73,13 @@ class Load {
     for (let k = 1; k < c.length; k++) if (c[k] >= from && c[k - 1] <= to) g = Math.max(g, c[k] - c[k - 1]);
     return g;
   }
+  /** Start of the longest gap overlapping [from, to]. */
+  gapStart(from: number, to: number): number {
+    let g = 0, at = from;
+    const c = this.commits;
+    for (let k = 1; k < c.length; k++) if (c[k] >= from && c[k - 1] <= to && c[k] - c[k - 1] > g) { g = c[k] - c[k - 1]; at = c[k - 1]; }
+    return at;
+  }
   /** Commits per second within [from, to). */
   rate(from: number, to: number): number {
     return this.commits.filter((t) => t >= from && t < to).length / ((to - from) / 1000);
@@ -151,7 +158,7 @@ async function addPeer(a: Args): Promise<void> {
       console.log(`  run ${r + 1}: log filled in ${fillS.toFixed(1)} s (${(a.log / fillS).toFixed(0)} commits/s); addPeer(): learner after ${(tLearner - t0).toFixed(0)} ms, ` +
         `voter (caught up, promoted) after ${(tVoter - t0).toFixed(0)} ms; new peer's log ${s.lastIndex} entries`);
       console.log(`         throughput: ${load.rate(t0 - 1000, t0).toFixed(0)} commits/s before, ${load.rate(t0, tVoter).toFixed(0)} while joining (lowest 100 ms bucket ${load.minBucket(t0, tVoter).toFixed(0)}), ` +
-        `${load.rate(tVoter, tVoter + 1000).toFixed(0)} after; longest gap ${load.gap(t0, tVoter).toFixed(0)} ms`);
+        `${load.rate(tVoter, tVoter + 1000).toFixed(0)} after; longest gap ${load.gap(t0, tVoter).toFixed(0)} ms from ${(load.gapStart(t0, tVoter) - t0).toFixed(0)} ms`);
     } finally {
       await c.stop();
     }
