@@ -463,7 +463,7 @@ export class Cluster {
         await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { addLearners: [id] }, what, deadline), what, deadline);
         if (opts.voter === false) return id;
         await waitCaughtUp(this.changeHost, id, what, deadline);
-        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { promoteLearners: [id] }, what, deadline), what, deadline);
+        await this.promote(id, what, deadline);
         return id;
       } catch (e) {
         if (this.stopped) throw e;
@@ -513,6 +513,23 @@ export class Cluster {
     const deadline = Date.now() + checkTimeout(opts, 90_000, `replacePeer(${i})`);
     await this.removePeer(i, { timeoutMs: Math.max(1, deadline - Date.now()) });
     return this.addPeer({ timeoutMs: Math.max(1, deadline - Date.now()) });
+  }
+
+  /** Promotes learner `id`, unless the leader did already (option autoPromoteLearners); waits for the commit. */
+  private async promote(id: number, what: string, deadline: number): Promise<void> {
+    for (;;) {
+      const m = await currentMembership(this.changeHost, what, deadline);
+      if (m.voters.includes(id)) {
+        await waitCommitted(this.changeHost, { voters: m.voters, outgoing: [], learners: m.learners }, what, deadline);
+        return;
+      }
+      try {
+        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { promoteLearners: [id] }, what, deadline), what, deadline);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConfChangeError && /is not a learner: it is a voter/.test(e.message))) throw e; // promoted meanwhile
+      }
+    }
   }
 
   private beginChange(what: string): void {

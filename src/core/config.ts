@@ -60,6 +60,13 @@ export interface CoreConfig {
    * election timeout. Default ceil(electionTicks / 5); must be below electionTicks.
    */
   leaseDriftTicks?: number;
+  /**
+   * The leader promotes a learner to voter by itself once the learner's log is within this
+   * many entries of the leader's last index (0: holds all of it), one learner at a time and
+   * only while no other change is in progress. Off unless given: learners stay learners until
+   * a proposeConfChange({ promoteLearners }).
+   */
+  autoPromoteLearners?: number;
 }
 
 export interface ResolvedCoreConfig extends Required<CoreConfig> {}
@@ -86,14 +93,15 @@ export const CORE_OPTIONS = {
   readMode: { expects: "'index' or 'lease'", isType: (v) => typeof v === 'string', inRange: (v: string) => v === 'index' || v === 'lease', default: 'index', doc: "how the leader confirms reads: 'index' (a heartbeat round) or 'lease' (needs checkQuorum)" },
   leaseDriftTicks: nonNegativeInt('lease reads: the clock-drift bound in ticks; the lease is electionTicks minus it (default electionTicks / 5)'),
   joining: boolean('this peer starts outside peers and waits to be added by a membership change', false),
+  autoPromoteLearners: nonNegativeInt("the leader promotes a learner once its log is within this many entries of the leader's; off unless given"),
 } satisfies OptionTable;
 
 /** The core options that RaftNode and Cluster accept as they are. */
 export const SHARED_CORE_OPTIONS = [
-  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum', 'preVote', 'readMode',
+  'maxCommandBytes', 'maxBatchBytes', 'maxBatchEntries', 'maxInflight', 'snapshotChunkBytes', 'maxUncommittedEntries', 'noopOnElection', 'checkQuorum', 'preVote', 'readMode', 'autoPromoteLearners',
 ] as const;
 
-export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random' | 'leaseDriftTicks'>;
+export const CORE_DEFAULTS = defaultsOf(CORE_OPTIONS) as Omit<ResolvedCoreConfig, 'id' | 'peers' | 'electionTicks' | 'heartbeatTicks' | 'random' | 'leaseDriftTicks' | 'autoPromoteLearners'>;
 
 export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
   checkOptions(CORE_OPTIONS, c, 'RaftCore');
@@ -106,7 +114,7 @@ export function resolveCoreConfig(c: CoreConfig): ResolvedCoreConfig {
     throw new RangeError(`option electionTicks (${c.electionTicks}) must be larger than heartbeatTicks (${c.heartbeatTicks})`);
   }
   const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
-  const r = { ...CORE_DEFAULTS, leaseDriftTicks: Math.ceil(c.electionTicks / 5), ...given } as ResolvedCoreConfig;
+  const r = { ...CORE_DEFAULTS, leaseDriftTicks: Math.ceil(c.electionTicks / 5), autoPromoteLearners: -1, ...given } as ResolvedCoreConfig; // -1: no automatic promotion
   if (r.leaseDriftTicks >= r.electionTicks) {
     throw new RangeError(`option leaseDriftTicks (${r.leaseDriftTicks}) must be below electionTicks (${r.electionTicks}): the lease is their difference`);
   }

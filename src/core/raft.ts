@@ -190,10 +190,7 @@ export class RaftCore {
     // Vote stickiness (and, in lease mode, the lease's promise): a peer that hears from a
     // current leader ignores campaigns, unless they come from a leader transfer.
     if (this.ignoresCampaign(m)) return;
-    // A removed (or not yet added) peer cannot disrupt a cluster that has a leader: not even
-    // its term counts. Without a leader it is heard: a peer whose configuration lags may not
-    // know that the candidate was (re-)added, and ignoring it could block every election.
-    if ((m.type === MsgType.RequestVote || m.type === MsgType.PreVote) && !isVoter(this.memberships.current, m.from) && this.hasCurrentLeader()) return;
+    if ((m.type === MsgType.RequestVote || m.type === MsgType.PreVote) && this.ignoresNonVoter(m)) return;
     if (m.term > this.term && !isPreVoteTraffic(m)) {
       const fromLeader = m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat || m.type === MsgType.InstallSnapshot;
       const elapsed = this.electionElapsed;
@@ -436,7 +433,7 @@ export class RaftCore {
   private onRequestVote(m: Message): void {
     const r = this.reply(m, MsgType.RequestVoteReply);
     const canVote = this.votedFor === NO_VOTE || this.votedFor === m.from;
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     if (canVote && upToDate && this.role === Role.Follower) {
       if (this.votedFor !== m.from) { this.votedFor = m.from; this.hardStateDirty = true; }
       this.resetElectionTimeout();
@@ -783,7 +780,7 @@ export class RaftCore {
 
   /** Grants a pre-vote for a newer term to an up-to-date log; the grant carries that term. */
   private onPreVote(m: Message): void {
-    const upToDate = m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+    const upToDate = this.isUpToDate(m);
     const r = this.reply(m, MsgType.PreVoteReply);
     if (m.term > this.term && upToDate) r.term = m.term;
     else r.reject = true;
@@ -987,6 +984,23 @@ export class RaftCore {
     return at > this.commitIndex && isVoter(this.memberships.at(at - 1), this.id);
   }
 
+  /**
+   * A removed (or not yet added) peer cannot disrupt the cluster: not even its term counts
+   * while a leader is heard, nor when its log is behind this one (a removed peer never gets
+   * the entries after its removal, and without pre-vote its ever higher terms would keep
+   * deposing candidates). A non-voter with an up-to-date log is heard when no leader is: this
+   * peer's configuration may lag, not knowing that the candidate was (re-)added.
+   */
+  private ignoresNonVoter(m: Message): boolean {
+    if (isVoter(this.memberships.current, m.from)) return false;
+    return this.hasCurrentLeader() || !this.isUpToDate(m);
+  }
+
+  /** The candidate's last (index, term) in `m` is at least as up to date as this log's (section 5.4.1). */
+  private isUpToDate(m: Message): boolean {
+    return m.logTerm > this.log.lastTerm || (m.logTerm === this.log.lastTerm && m.index >= this.log.lastIndex);
+  }
+
   /** Heard from a leader (or is one) within the minimum election timeout. */
   private hasCurrentLeader(): boolean {
     return this.leaderId !== -1 && this.electionElapsed < this.cfg.electionTicks;
@@ -1037,7 +1051,7 @@ export class RaftCore {
   /**
    * After each input, on the leader: leave a committed joint configuration. On a tick: step
    * down once removed (not in the input that commits C_new, so that the commit is seen from a
-   * leader before it goes).
+   * leader before it goes), or promote a caught-up learner (autoPromoteLearners).
    */
   private membershipFollowUp(onTick: boolean): void {
     if (onTick && this.progressToPrune) {
@@ -1050,10 +1064,31 @@ export class RaftCore {
       this.appendMembership(leaveJoint(m));
       return;
     }
-    if (!onTick || m.voters.includes(this.id)) return;
+    if (m.voters.includes(this.id)) {
+      if (onTick) this.maybePromoteLearner(m);
+      return;
+    }
+    if (!onTick) return;
     // Removed: tell the followers about the commit of C_new, then stop leading.
     for (const id of this.others) this.sendHeartbeat(id, this.progress.get(id)!);
     this.becomeFollower(this.term, -1);
+  }
+
+  /**
+   * autoPromoteLearners: with no change in progress (the caller checked) and no transfer, the
+   * first learner whose match is within the bound of this leader's last index becomes a voter
+   * (through C_old,new, as any change of voters).
+   */
+  private maybePromoteLearner(m: Membership): void {
+    const within = this.cfg.autoPromoteLearners;
+    if (within < 0 || m.learners.length === 0 || this.transferTo !== -1 || this.durableTerm !== this.term) return;
+    for (const id of m.learners) {
+      const pr = this.progress.get(id);
+      if (pr && pr.match > 0 && pr.match + within >= this.log.lastIndex) {
+        this.appendMembership(enterChange(m, { promoteLearners: [id] }));
+        return;
+      }
+    }
   }
 
   /** The bytes an InstallSnapshot stream carries: the snapshot's configuration (if any), then its data. */

@@ -49,6 +49,11 @@ export interface TimingOptions {
    * The lease is electionTimeoutMs minus this. Default a fifth of electionTimeoutMs.
    */
   leaseDriftMs?: number;
+  /**
+   * The leader promotes a learner to voter once the learner's log is within this many entries
+   * of its own (CoreConfig.autoPromoteLearners). Off unless given.
+   */
+  autoPromoteLearners?: number;
 }
 
 export interface SnapshotPolicy {

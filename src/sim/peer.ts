@@ -122,7 +122,7 @@ export class SimPeer {
         snapshot: () => { this.stats.snapshotsTaken++; return sm.encode(sm.applied, this.rng.u32()); },
         query: () => encodeApplied(sm.applied),
       },
-      readMode: o.readMode, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
+      readMode: o.readMode, autoPromoteLearners: o.autoPromoteLearners, leaseDriftMs: o.leaseDriftTicks === undefined ? undefined : o.leaseDriftTicks * SIM_TICK_MS,
       onRead: this.env.onRead?.(this.id),
       onApply: (b) => {
         // One event can run several Readys (commit, then apply): show the checker the commit first.

@@ -41,10 +41,9 @@ export interface RunOptions {
   /** Lease reads: the drift bound in ticks (default: what the seed's clock skew needs, see leaseDriftFor). */
   leaseDriftTicks?: number;
   /**
-   * Membership changes among the faults (default false until pre-vote lands: a removed voter
-   * that campaigns can still depose leaders; drawn per seed, off in some): some
+   * Membership changes among the faults (default true; drawn per seed, off in some): some
    * peers start outside the cluster, and learners are added, promoted, voters removed and
-   * re-added, with now and then a change that must be refused.
+   * re-added, with now and then a change that must be refused. False: never.
    */
   membership?: boolean;
 }
@@ -127,13 +126,13 @@ export interface RunResult {
 
 const TEARS: readonly Tear[] = ['none', 'none', 'after-send', 'after-persist'];
 
-export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000, sessions: false, membership: false };
+export const DEFAULTS = { peers: 3, snapshots: false, steps: 1000, livenessMs: 20000, auditEvery: 1000, sessions: false, membership: true };
 
 /** The command that replays a seed exactly, for failure messages. */
 export function replayCommand(seed: number, o: RunOptions): string {
   const peers = o.peers ?? DEFAULTS.peers;
   const steps = o.steps ?? DEFAULTS.steps;
-  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''}${o.membership ? ' --membership' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
+  return `node dist/test/sim/sweep.js --seed ${seed} --peers ${peers}${o.snapshots ? ' --snapshots' : ''}${o.sessions ? ' --sessions' : ''}${o.membership === false ? ' --no-membership' : ''} --steps ${steps}${o.reads ? ` --reads ${o.reads}` : ''}`;
 }
 
 /** Draws the seed's personality: some seeds are calm, some are storms. */
@@ -181,7 +180,7 @@ function chooseProfile(rng: Prng, snapshots: boolean, sessions: boolean, peers: 
       clients: rng.range(2, 4), maxInFlight: rng.pick([1, 2, 4]), timeoutMs: rng.pick([150, 400, 1000]),
       lostReplyRate: rng.pick([0, 0.05, 0.2]),
     } : null,
-    ...chooseMembership(rng, peers, membership),
+    ...chooseMembership(rng, peers, membership, core),
   };
 }
 
@@ -191,10 +190,13 @@ function laterChoices(rng: Prng, core: SimCoreOptions): { transferRate: number; 
 }
 
 /** Drawn after everything else, so that the other draws of a seed stay as they were. */
-function chooseMembership(rng: Prng, peers: number, on: boolean): { initialVoters: number; membershipRate: number } {
+function chooseMembership(rng: Prng, peers: number, on: boolean, core: SimCoreOptions): { initialVoters: number; membershipRate: number } {
   const membershipRate = on ? rng.pick([0, 0, 0.003, 0.01, 0.03]) : 0;
   if (membershipRate === 0 || peers < 2) return { initialVoters: peers, membershipRate: 0 };
-  return { initialVoters: rng.range(Math.max(1, peers - 2), peers), membershipRate };
+  const initialVoters = rng.range(Math.max(1, peers - 2), peers);
+  const promote = rng.pick([-1, -1, 0, 3, 50]); // leaders promote caught-up learners in some seeds
+  if (promote >= 0) core.autoPromoteLearners = promote;
+  return { initialVoters, membershipRate };
 }
 
 /**

@@ -191,6 +191,23 @@ describe('elections and followers under a changing configuration', () => {
     assert.ok(reply && !reply.reject);
   });
 
+  test('without a leader, a vote request from outside the configuration with a log behind this one is ignored, term and all', () => {
+    // Peer 3 was removed: it never got the entries after C_new, and with pre-vote off its
+    // ever higher terms would depose every candidate of the remaining voters.
+    const c = new RaftCore(config({ id: 1, peers: [1, 2, 3] }), {
+      hardState: { term: 2, votedFor: -1 }, snapshot: null,
+      entries: makeBatch(1, [{ term: 1, command: encodeMembership(joint([1, 2, 3], [1, 2])) }, { term: 1, command: encodeMembership(simpleMembership([1, 2])) }, { term: 2, command: bytes('x') }]),
+    });
+    assert.equal(c.leaderId, -1);
+    assert.equal(allMsgs(stepDrain(c, requestVote(3, 1, 9, 1, 1))).length, 0);
+    assert.equal(c.term, 2, 'its term did not count');
+    assert.equal(c.votedFor, -1);
+    // A voter with the same stale log is answered (and refused) in its term, as Raft has it.
+    const r = msgsOfType(stepDrain(c, requestVote(2, 1, 9, 1, 1)), MsgType.RequestVoteReply)[0];
+    assert.equal(c.term, 9);
+    assert.ok(r.reject);
+  });
+
   test('a follower uses a configuration as soon as it is appended, and drops it when the entry is truncated', () => {
     const c = new RaftCore(config({ id: 2 }));
     stepDrain(c, appendEntries(1, 2, 1, 0, 0, makeBatch(1, [{ term: 1, command: encodeMembership(joint([1, 2, 3], [1, 2, 3, 4])) }])));
@@ -365,5 +382,41 @@ describe('every quorum of a joint configuration needs a majority of each half', 
     assert.equal(l.transferTarget, -1);
     l.transferLeader(4 - 1);
     assert.equal(l.transferTarget, 3, 'a voter is accepted');
+  });
+});
+
+describe('autoPromoteLearners', () => {
+  test('off by default: a caught-up learner stays a learner', () => {
+    const c = leaderOf();
+    const r = c.proposeConfChange({ addLearners: [4] });
+    drain(c);
+    ack(c, [2, 4], r.index);
+    tickDrain(c, 3 * c.cfg.electionTicks);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3], [4]));
+  });
+
+  test('the leader promotes a learner once its match is within N entries of the last index, through the joint configuration', () => {
+    const c = new RaftCore(config({ id: 1, autoPromoteLearners: 2 }));
+    makeLeader(c);
+    drain(c);
+    const r = c.proposeConfChange({ addLearners: [4] });
+    for (let k = 0; k < 5; k++) c.propose(bytes(`x${k}`));
+    drain(c);
+    const last = c.log.lastIndex;
+    ack(c, [2], last);
+    assert.equal(c.commitIndex, last, 'the learner entry committed');
+    ack(c, [4], last - 3);
+    tickDrain(c, 1);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3], [4]), '3 entries behind: not yet');
+    ack(c, [4], last - 2);
+    tickDrain(c, 1);
+    assert.deepEqual(c.membership, joint([1, 2, 3], [1, 2, 3, 4]), 'within 2: promoted by C_old,new');
+    assert.ok(c.membershipIndex > r.index);
+    ack(c, [2, 4], c.log.lastIndex);
+    assert.deepEqual(c.membership, simpleMembership([1, 2, 3, 4]), 'then C_new, as for any change of voters');
+  });
+
+  test('refused for a negative bound, by name', () => {
+    assert.throws(() => new RaftCore(config({ autoPromoteLearners: -1 })), /autoPromoteLearners/);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Seed sweep of the deterministic simulation, in parallel on a piscina pool:
  *
- *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--membership] [--steps K] [--reads index|lease|follower] [--threads T]
- *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--membership] [--steps K] [--reads MODE] [--quiet]
+ *   node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads index|lease|follower] [--threads T]
+ *   node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads MODE] [--quiet]
  *
  * The first form prints progress and a summary line and exits 1 if any seed fails, listing
  * each failing seed with the command that replays it. The second replays one seed in this
@@ -14,8 +14,8 @@ import { DEFAULTS, replayCommand, runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
 import type { SeedSummary, SweepTask } from './sweep-worker.js';
 
-const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--membership] [--steps K] [--reads index|lease|follower] [--threads T]
-       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--membership] [--steps K] [--reads MODE] [--quiet]`;
+const USAGE = `usage: node dist/test/sim/sweep.js --seeds N [--start S] [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads index|lease|follower] [--threads T]
+       node dist/test/sim/sweep.js --seed S [--peers P] [--snapshots] [--sessions] [--no-membership] [--steps K] [--reads MODE] [--quiet]`;
 
 interface Args {
   seeds: number | null;
@@ -34,7 +34,7 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: null, start: 1, seed: null, peers: DEFAULTS.peers, snapshots: false, sessions: false, membership: false, steps: DEFAULTS.steps, threads: availableParallelism(), quiet: false };
+  const a: Args = { seeds: null, start: 1, seed: null, peers: DEFAULTS.peers, snapshots: false, sessions: false, membership: DEFAULTS.membership, steps: DEFAULTS.steps, threads: availableParallelism(), quiet: false };
   const intArg = (flag: string, raw: string | undefined, min: number, max: number): number => {
     if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     const v = Number(raw);
@@ -63,9 +63,9 @@ function parseArgs(argv: string[]): Args {
       case '--snapshots':
       case '--sessions':
       case '--quiet':
-      case '--membership':
+      case '--no-membership':
         if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-        if (flag === '--snapshots') a.snapshots = true; else if (flag === '--sessions') a.sessions = true; else if (flag === '--membership') a.membership = true; else a.quiet = true;
+        if (flag === '--snapshots') a.snapshots = true; else if (flag === '--sessions') a.sessions = true; else if (flag === '--no-membership') a.membership = false; else a.quiet = true;
         break;
       case '--help': case '-h':
         console.log(USAGE);
