@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProposalError } from '../../src/cluster/client.js';
-import { Harness, cmd, scenario, sleep } from './harness.js';
+import { Cluster, ReadFailedError } from '../../src/index.js';
+import { KvClient } from '../../src/kv/kv-client.js';
+import { KvOp, encodeCommand } from '../../src/kv/kv-codec.js';
+import { ENV_SEED, Harness, cmd, scenario, sleep, withSeed } from './harness.js';
 
 /**
  * Membership changes on real workers (cluster.addPeer/removePeer/replacePeer), under a stream
@@ -161,4 +164,31 @@ test('removing the last voter is refused', async () => {
     await assert.rejects(c.removePeer(0), (e: Error) => e.name === 'ConfChangeError' && /last voter/.test(e.message));
     await h.one(cmd(1), 1, true);
   });
+});
+
+test('sessions and reads follow the membership: a read on an added peer, writes after its leader was removed', async () => {
+  const KV_MODULE = new URL('../../src/kv/kv-state-machine-module.js', import.meta.url);
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE, seed: ENV_SEED });
+  try {
+    await cluster.waitForLeader();
+    const client = cluster.client();
+    const kv = new KvClient(await cluster.session(), {}, client);
+    await kv.put('a', '1');
+    const id = await cluster.addPeer();
+    await kv.put('b', '2');
+    const get = (key: string) => encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode(key) });
+    // The client made before addPeer reads on the new peer through its read ring.
+    const r = await client.read(get('b'), { peer: id, mode: 'follower' });
+    assert.ok(r.byteLength > 0, 'the added peer answered');
+    const { leader } = await cluster.waitForLeader();
+    await cluster.removePeer(leader);
+    await kv.put('c', '3'); // the session finds the new leader
+    assert.equal(await kv.getText('c'), '3');
+    assert.equal(await kv.getText('a'), '1');
+    await assert.rejects(client.read(get('a'), { peer: leader }), (e: unknown) => e instanceof ReadFailedError && e.reason === 'crashed');
+  } catch (e) {
+    throw withSeed(e, cluster.seed);
+  } finally {
+    await cluster.stop();
+  }
 });
