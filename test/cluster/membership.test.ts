@@ -63,6 +63,22 @@ test('addPeer under load: the new peer catches up, votes, and applies the same l
   });
 });
 
+test('grow 3 to 5 and shrink 5 to 3 under load', async () => {
+  await scenario(3, {}, async (h) => {
+    const c = h.cluster;
+    await c.waitForLeader();
+    const traffic = load(h);
+    assert.deepEqual([await c.addPeer(), await c.addPeer()], [3, 4]);
+    assert.deepEqual((await c.membership()).voters, [0, 1, 2, 3, 4]);
+    await c.removePeer(0);
+    await c.removePeer(1);
+    assert.deepEqual((await c.membership()).voters, [2, 3, 4]);
+    assert.ok((await traffic.stop()) > 0);
+    const idx = await h.one(cmd(-6), 3, true);
+    await allApplied(h, idx, [2, 3, 4]);
+  });
+});
+
 test('addPeer({ voter: false }) adds a learner; the client reaches a peer added as voter once it leads', async () => {
   await scenario(3, {}, async (h) => {
     const c = h.cluster;
