@@ -313,6 +313,7 @@ export class RaftCore {
   /** The runtime has done everything `rd` asked. */
   advance(rd: Ready): void {
     if (rd.hardState) this.durableTerm = rd.hardState.term;
+    if (this.role === Role.Candidate && this.durableTerm === this.term && this.quorum.isQuorum(this.granted)) this.becomeLeader();
     // A snapshot counts as stored from the moment it is taken or installed (RaftLog.compact/reset).
     if (rd.entries) this.log.stableTo(rd.entries);
     if (this.role === Role.Leader && this.maybeCommit()) this.needBroadcast = true;
@@ -385,10 +386,10 @@ export class RaftCore {
     this.votes.add(this.id);
     this.resetElectionTimeout();
     this.readsRoleChanged();
-    if (this.quorum.isQuorum(this.granted)) {
-      this.becomeLeader();
-      return;
-    }
+    // A voter that is its own quorum wins once its term and vote are on disk (advance): a
+    // leader of a term it could lose in a crash would write entries that another life of it
+    // could write differently in the same term.
+    if (this.quorum.isQuorum(this.granted)) return;
     for (const id of this.voterOthers) {
       const m = message(MsgType.RequestVote, this.id, id, this.term);
       m.index = this.log.lastIndex;

@@ -138,15 +138,16 @@ describe('campaign', () => {
     for (const m of hbs) assert.equal(m.term, c.term);
   });
 
-  test('a single-peer cluster elects itself on its first timeout, and commits alone', () => {
+  test('a single-peer cluster elects itself on its first timeout, once its term is on disk, and commits alone', () => {
     const c = newCore({ peers: [1] });
     const n = ticksToCampaign(c);
     assert.equal(n, ELECTION);
-    assert.equal(c.role, Role.Leader);
+    assert.equal(c.role, Role.Candidate, 'not a leader of a term a crash could take back');
     assert.equal(c.term, 1);
     const rd = takeReady(c);
     assert.deepEqual(rd.hardState, { term: 1, votedFor: 1 });
     assert.deepEqual(rd.sendAfterPersist, []);
+    assert.equal(c.role, Role.Leader, 'the vote for itself is stored: it leads');
     const p = c.propose(new Uint8Array([7]));
     assert.deepEqual(p, { index: 1, term: 1, isLeader: true });
     const rds = drain(c);
