@@ -1,5 +1,5 @@
-export { Cluster, ClusterStoppedError, PeerDownError } from './cluster/cluster.js';
-export type { ApplyEvent, ClusterOptions, PeerHandle, PeerState, StartResult } from './cluster/cluster.js';
+export { Cluster, ClusterStoppedError, MAX_PEER_IDS, PeerDownError } from './cluster/cluster.js';
+export type { ApplyEvent, ClusterMembership, ClusterOptions, PeerHandle, PeerState, StartResult } from './cluster/cluster.js';
 export type { StateMachineModule, WorkerStats } from './cluster/protocol.js';
 export { RaftNode } from './node/raft-node.js';
 export type { RaftNodeOptions, StateMachine, Transport } from './node/raft-node.js';

@@ -220,8 +220,12 @@ export class ClusterClient {
     this.reader = new ClusterReader(size, () => this.leader, (p) => { this.leader = p; });
   }
 
-  /** Cluster: peer `i` (re)started with these ring ends; the outcome of what was in flight to its old self is unknown. */
+  /**
+   * Cluster: peer `i` (re)started, or joined the cluster, with these ring ends (null: it is
+   * down or was removed); the outcome of what was in flight to its old self is unknown.
+   */
   attach(i: number, ends: RingLinkEnds | null, error?: Error): void {
+    while (this.channels.length <= i) this.channels.push(null); // a peer added to the running cluster
     const old = this.channels[i];
     if (old) {
       this.channels[i] = null;
@@ -254,6 +258,11 @@ export class ClusterClient {
   /** Number of peers. */
   get size(): number {
     return this.channels.length;
+  }
+
+  /** Commands sent to peer `i` and not yet settled. */
+  pendingAt(i: number): number {
+    return this.channels[i]?.seqs.size ?? 0;
   }
 
   /** Commands sent and not yet settled. */

@@ -24,6 +24,9 @@ import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerStarted, WorkerStat
 import { LeaderTransferError, TransferInProgressError } from '../core/leader-transfer.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
 import { ClusterStoppedError } from './stopped-error.js';
+import { ConfChangeError } from '../core/membership.js';
+import { ConfChangeHost, currentMembership, proposeChange, waitCaughtUp, waitCommitted } from './conf-change.js';
+import { Roster, initialRoster, readRoster, rosterMembers, rosterSlots, writeRoster } from './roster.js';
 
 export { ClusterStoppedError };
 
@@ -64,7 +67,9 @@ export interface ClusterOptions extends TimingOptions {
 
 export type ApplyEvent =
   | { type: 'command'; peer: number; index: number; term: number; command: Uint8Array }
-  | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array };
+  | { type: 'snapshot'; peer: number; index: number; term: number; snapshot: Uint8Array }
+  /** A membership entry was applied at `index` (the core's, not given to the state machine). */
+  | { type: 'membership'; peer: number; index: number; term: number };
 
 /** `leaderHint`: the peer this peer believes leads (itself if it does), -1 if it knows none. */
 export interface StartResult { index: number; term: number; isLeader: boolean; leaderHint: number }
@@ -87,6 +92,26 @@ export interface PeerHandle {
 /** Thrown by calls to a crashed peer. */
 export class PeerDownError extends Error {
   constructor(id: number, message = `peer ${id} is crashed`) { super(message); this.name = 'PeerDownError'; }
+}
+
+/**
+ * Peer ids a cluster can hand out over its life (the shared network state has this many
+ * slots, allocated at start; ids of removed peers are not reused).
+ */
+export const MAX_PEER_IDS = 64;
+
+/** What cluster.membership() reports: the configuration in force, as the leader sees it. */
+export interface ClusterMembership {
+  voters: number[];
+  /** C_old's voters while a joint change is under way; empty otherwise. */
+  outgoing: number[];
+  learners: number[];
+  /** Index of the entry (or snapshot) that set it. */
+  index: number;
+  /** Whether that entry is committed. */
+  committed: boolean;
+  /** The peer that reported it (the leader, if one leads). */
+  reportedBy: number;
 }
 
 /** The clusterId recorded in each peer's storage directory unless the options name one. */
@@ -115,7 +140,6 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  * network, and crash/restart with persisted state kept outside the workers.
  */
 export class Cluster {
-  readonly size: number;
   /** The seed this cluster's randomness derives from (options.seed, or the one drawn). */
   readonly seed: number;
   private readonly net: NetworkState;
@@ -137,29 +161,50 @@ export class Cluster {
   private readonly ringBytes: number;
   /** The file: URL of the stateMachine option, resolved once against the caller's working directory. */
   private readonly stateMachineUrl: string | null;
+  /** Which peers exist and how each starts (recorded in the storage directory, see roster.ts). */
+  private readonly roster: Roster;
+  /** The membership change under way (addPeer, removePeer), if any: one at a time. */
+  private changing: string | null = null;
+  private readonly changeHost: ConfChangeHost;
 
   private constructor(private readonly opts: ClusterOptions) {
-    this.size = opts.peers;
-    this.net = NetworkState.create(this.size);
-    this.journals = Array.from({ length: this.size }, () => (opts.storage ? null : SharedJournalHost.create()));
-    this.peersState = new Array(this.size).fill(null);
-    this.exited = new Array(this.size).fill(Promise.resolve());
+    this.roster = opts.storage ? (readRoster(opts.storage.dir) ?? initialRoster(opts.peers)) : initialRoster(opts.peers);
+    const members = rosterMembers(this.roster);
+    if (opts.peers !== this.roster.initial.length && opts.peers !== members.length) {
+      throw new RangeError(`option peers is ${opts.peers}, but storage directory ${opts.storage!.dir} holds a cluster created with ${this.roster.initial.length} peers ` +
+        `that now has ${members.length} (peers [${members.join(', ')}]); pass either count`);
+    }
+    this.net = NetworkState.create(MAX_PEER_IDS); // room for the peers addPeer() adds
+    this.journals = [];
+    this.peersState = [];
+    this.exited = [];
+    this.handles = [];
+    this.clientEnds = [];
+    this.readEnds = [];
     this.maxCommandBytes = opts.maxCommandBytes ?? CORE_DEFAULTS.maxCommandBytes;
     this.seed = opts.seed ?? randomInt(2 ** 31);
     this.seedCounter = this.seed;
-    this.handles = Array.from({ length: this.size }, (_, id) => this.makeHandle(id));
-    this.clientEnds = new Array(this.size).fill(null);
-    this.readEnds = new Array(this.size).fill(null);
+    for (let i = 0; i < rosterSlots(this.roster); i++) this.addSlot();
+    this.changeHost = {
+      running: () => this.peersState.flatMap((inc, id) => (inc ? [{ id, remote: inc.remote, down: inc.down }] : [])),
+      checkRunning: (what) => this.checkRunning(what),
+      pollMs: Math.max(5, this.opts.tickMs ?? 10),
+    };
     // a ring must hold two of the largest records: an AppendEntries batch or a command
     const largest = Math.max(opts.maxBatchBytes ?? CORE_DEFAULTS.maxBatchBytes, this.maxCommandBytes) * 1.6 + 4096;
     this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
     this.stateMachineUrl = opts.stateMachine === undefined ? null : resolveStateMachineModule(opts.stateMachine);
   }
 
-  /**
-   * The fast path for proposals: a client that writes commands into shared-memory rings and
-   * hears back about commits in batches (see ClusterClient). One per cluster.
-   */
+  /** Peer slots: ids 0..size-1 have been given out (removed peers included; see peerIds()). */
+  get size(): number { return this.peersState.length; }
+
+  /** Ids of the cluster's peers, running or crashed (removed ones left out), ascending. */
+  peerIds(): number[] { return rosterMembers(this.roster).sort((a, b) => a - b); }
+
+  /** Whether peer i was removed by removePeer() (its id is not reused). */
+  isRemoved(i: number): boolean { return this.roster.removed.includes(i); }
+
   /**
    * Opens an exactly-once client session (needs the `sessions` option): its propose() retries
    * through failures until its deadline, and each command takes effect exactly once.
@@ -170,6 +215,11 @@ export class Cluster {
     return ClientSession.open(this.client(), this.maxCommandBytes, options);
   }
 
+  /**
+   * The fast path for proposals: a client that writes commands into shared-memory rings and
+   * hears back about commits in batches (see ClusterClient). One per cluster; it learns of
+   * peers that addPeer() adds and stops using removed ones.
+   */
   client(): ClusterClient {
     this.checkRunning('client()');
     if (!this.clientInstance) {
@@ -184,7 +234,7 @@ export class Cluster {
     validateClusterOptions(opts);
     const c = new Cluster(opts);
     try {
-      await Promise.all(Array.from({ length: c.size }, (_, i) => c.spawn(i)));
+      await Promise.all(rosterMembers(c.roster).map((i) => c.spawn(i)));
     } catch (e) {
       await c.stop();
       throw e;
@@ -250,6 +300,7 @@ export class Cluster {
   async transferLeader(to: number, opts: { timeoutMs?: number } = {}): Promise<void> {
     this.checkPeer(to);
     this.checkRunning(`transferLeader(${to})`);
+    if (this.isRemoved(to)) throw new RangeError(`leader transfer to peer ${to} refused: it was removed from the cluster`);
     if (!this.peersState[to]) throw new RangeError(`leader transfer to peer ${to} refused: it is crashed`);
     let leader: number;
     try {
@@ -327,6 +378,7 @@ export class Cluster {
   async restart(i: number): Promise<{ snapshot: Snapshot | null }> {
     this.checkPeer(i);
     this.checkRunning(`restart(${i})`);
+    if (this.isRemoved(i)) throw new RangeError(`restart(${i}) refused: peer ${i} was removed from the cluster`);
     if (this.peersState[i]) throw new Error(`peer ${i} is running; crash it first`);
     // The old worker's thread must be gone (and its descriptors closed) before a new one opens its storage.
     await this.exited[i];
@@ -385,6 +437,169 @@ export class Cluster {
     }));
     this.listeners.clear();
     this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /**
+   * The configuration in force as the leader sees it (with no leader within `timeoutMs`,
+   * default 2 s: as the running peer with the longest log sees it).
+   */
+  async membership(opts: { timeoutMs?: number } = {}): Promise<ClusterMembership> {
+    this.checkRunning('membership()');
+    const r = await currentMembership(this.changeHost, 'membership()', Date.now() + checkTimeout(opts, 2000, 'membership()'));
+    return { voters: r.voters, outgoing: r.outgoing, learners: r.learners, index: r.index, committed: r.index <= r.commitIndex, reportedBy: r.id };
+  }
+
+  /**
+   * Adds a peer to the running cluster: starts a worker with empty storage (id: the next
+   * unused one), wires rings between it and every running peer and the client, adds it as a
+   * learner through the leader, waits until it keeps up with the commits, then (unless
+   * `voter: false`) promotes it to voter by joint consensus. Resolves with its id once the
+   * last change committed. One change at a time: a call while addPeer/removePeer runs is
+   * refused (ConfChangeError). `timeoutMs` (default 60 s) bounds the whole operation.
+   */
+  async addPeer(opts: { voter?: boolean; timeoutMs?: number } = {}): Promise<number> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('addPeer options must be an object { voter?, timeoutMs? }');
+    for (const k of Object.keys(opts)) if (k !== 'voter' && k !== 'timeoutMs') throw new TypeError(`unknown addPeer option ${k} (expected voter or timeoutMs)`);
+    if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer option voter must be a boolean, got ${String(opts.voter)}`);
+    const deadline = Date.now() + checkTimeout(opts, 60_000, 'addPeer()');
+    this.checkRunning('addPeer()');
+    const id = this.size;
+    if (id >= MAX_PEER_IDS) throw new RangeError(`addPeer() refused: the cluster has given out all ${MAX_PEER_IDS} peer ids (ids of removed peers are not reused)`);
+    const what = `addPeer() of peer ${id}`;
+    this.beginChange(what);
+    try {
+      this.addSlot();
+      this.roster.added.push(id);
+      this.saveRoster(); // before its directory exists: a restart knows it as a joining peer
+      try {
+        await this.spawn(id);
+      } catch (e) {
+        this.roster.removed.push(id);
+        this.saveRoster();
+        throw e;
+      }
+      try {
+        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { addLearners: [id] }, what, deadline), what, deadline);
+        if (opts.voter === false) return id;
+        await waitCaughtUp(this.changeHost, id, what, deadline);
+        await this.promote(id, what, deadline);
+        return id;
+      } catch (e) {
+        if (this.stopped) throw e;
+        // Say where the peer stands: a member stays (removePeer removes it), anything else is stopped.
+        const m = await this.membership({ timeoutMs: 1000 }).catch(() => null);
+        const role = m?.voters.includes(id) ? 'a voter' : m?.learners.includes(id) ? 'a learner' : null;
+        if (role) (e as Error).message += `; peer ${id} stays ${role} of the cluster (removePeer(${id}) removes it)`;
+        else { await this.retire(id); (e as Error).message += `; peer ${id} was stopped`; }
+        throw e;
+      }
+    } finally {
+      this.changing = null;
+    }
+  }
+
+  /**
+   * Removes peer i (a voter, the leader included, or a learner) through the leader, waits
+   * until the change committed (a removed leader steps down then), and stops its worker (a
+   * crashed peer is removed all the same). Its id is not reused; its storage directory stays.
+   * Refused (RangeError) for an id that is not a member, (ConfChangeError) for the last voter
+   * or while another change runs. `timeoutMs` default 30 s.
+   */
+  async removePeer(i: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + checkTimeout(opts, 30_000, `removePeer(${i})`);
+    this.checkRunning(`removePeer(${i})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.size || this.isRemoved(i)) {
+      throw new RangeError(`removePeer(${i}) refused: peer ${i} is not a member of the cluster (peers [${this.peerIds().join(', ')}])`);
+    }
+    const what = `removePeer(${i})`;
+    this.beginChange(what);
+    try {
+      const m = await currentMembership(this.changeHost, what, deadline);
+      const change = m.voters.includes(i) ? { removeVoters: [i] } : m.learners.includes(i) ? { removeLearners: [i] } : null;
+      if (!change) throw new RangeError(`${what} refused: peer ${i} is neither a voter nor a learner of the configuration in force (voters [${m.voters.join(',')}], learners [${m.learners.join(',')}])`);
+      await waitCommitted(this.changeHost, await proposeChange(this.changeHost, change, what, deadline), what, deadline);
+      await this.retire(i);
+    } finally {
+      this.changing = null;
+    }
+  }
+
+  /**
+   * Replaces peer i (typically a crashed one) by a fresh peer with empty storage:
+   * removePeer(i), then addPeer(). Resolves with the new peer's id.
+   */
+  async replacePeer(i: number, opts: { timeoutMs?: number } = {}): Promise<number> {
+    const deadline = Date.now() + checkTimeout(opts, 90_000, `replacePeer(${i})`);
+    await this.removePeer(i, { timeoutMs: Math.max(1, deadline - Date.now()) });
+    return this.addPeer({ timeoutMs: Math.max(1, deadline - Date.now()) });
+  }
+
+  /** Promotes learner `id`, unless the leader did already (option autoPromoteLearners); waits for the commit. */
+  private async promote(id: number, what: string, deadline: number): Promise<void> {
+    for (;;) {
+      const m = await currentMembership(this.changeHost, what, deadline);
+      if (m.voters.includes(id)) {
+        await waitCommitted(this.changeHost, { voters: m.voters, outgoing: [], learners: m.learners }, what, deadline);
+        return;
+      }
+      try {
+        await waitCommitted(this.changeHost, await proposeChange(this.changeHost, { promoteLearners: [id] }, what, deadline), what, deadline);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConfChangeError && /is not a learner: it is a voter/.test(e.message))) throw e; // promoted meanwhile
+      }
+    }
+  }
+
+  private beginChange(what: string): void {
+    if (this.changing) throw new ConfChangeError(`${what} refused: ${this.changing} is in progress (one membership change at a time)`);
+    this.changing = what;
+  }
+
+  /** Peer i left the configuration: stop using it, stop its worker, drop every link to it. */
+  private async retire(i: number): Promise<void> {
+    this.roster.removed.push(i);
+    this.saveRoster();
+    // Let the client hear the outcome of what it had sent to the peer; what a removed leader
+    // accepted last stays unknown to it (it hears of no commit after it left), and ends 'unknown'.
+    const until = Date.now() + 1000;
+    while (this.clientInstance && this.clientInstance.pendingAt(i) > 0 && Date.now() < until) await delay(10);
+    this.clientEnds[i] = null;
+    this.clientInstance?.attach(i, null);
+    this.readEnds[i] = null;
+    this.clientInstance?.attachReads(i, null);
+    const inc = this.peersState[i];
+    if (inc) {
+      this.peersState[i] = null;
+      inc.markDown(new PeerDownError(i, `peer ${i} was removed from the cluster`));
+      try { await Promise.race([inc.remote.stop(), delay(1000)]); } catch { /* already gone */ }
+      inc.applyPort?.close();
+      inc.remote[Comlink.releaseProxy]?.();
+      const exited = this.terminate(i, inc.worker);
+      this.exited[i] = exited.catch(() => {});
+      await exited;
+    }
+    // Nothing links to the slot any more; keep it "healthy" so the transports' fast path stays on.
+    this.net.setAlive(i, true);
+    this.net.setConnected(i, true);
+    await Promise.all(this.peersState.map((p) => p?.remote.disconnectPeer(i).catch(() => {})));
+  }
+
+  private saveRoster(): void {
+    if (this.opts.storage) writeRoster(this.opts.storage.dir, this.roster);
+  }
+
+  /** Makes room for peer id `size` (its slot stays empty until spawned). */
+  private addSlot(): void {
+    const id = this.peersState.length;
+    this.peersState.push(null);
+    this.journals.push(this.opts.storage ? null : SharedJournalHost.create());
+    this.exited.push(Promise.resolve());
+    this.handles.push(this.makeHandle(id));
+    this.clientEnds.push(null);
+    this.readEnds.push(null);
   }
 
   // ------------------------------------------------------------ internals
@@ -463,7 +678,9 @@ export class Cluster {
     const peerSeed = this.seedCounter++ * 31 + i; // each incarnation gets its own streams
     const started = Comlink.transfer({
       id: i,
-      peers: Array.from({ length: this.size }, (_, k) => k),
+      peers: this.roster.initial,
+      joining: this.roster.added.includes(i),
+      netPeers: MAX_PEER_IDS,
       timing,
       seed: peerSeed,
       faultSeed: Math.imul(peerSeed ^ 0x2545f491, 0x9e3779b1) >>> 0,
@@ -526,7 +743,12 @@ export class Cluster {
     const skipEmpty = this.opts.noopOnElection !== false; // empty entries are the leaders' no-ops
     for (let k = 0; k < b.count; k++) {
       const command = batchCommand(b, k);
-      if ((skipEmpty && command.byteLength === 0) || isMembershipEntry(command)) continue; // the core's entries, not the state machine's
+      if (skipEmpty && command.byteLength === 0) continue; // the leaders' no-ops
+      if (isMembershipEntry(command)) { // the core's entries, not the state machine's
+        const e: ApplyEvent = { type: 'membership', peer, index: b.firstIndex + k, term: b.terms[k] };
+        for (const l of this.listeners) l(e);
+        continue;
+      }
       const e: ApplyEvent = { type: 'command', peer, index: b.firstIndex + k, term: b.terms[k], command };
       for (const l of this.listeners) l(e);
     }
@@ -536,7 +758,7 @@ export class Cluster {
     const call = async <T>(what: string, f: (r: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
       this.checkRunning(`peer(${id}).${what}()`);
       const inc = this.peersState[id];
-      if (!inc) throw new PeerDownError(id);
+      if (!inc) throw new PeerDownError(id, this.isRemoved(id) ? `peer ${id} was removed from the cluster` : undefined);
       // A peer being restarted answers once it is up (its node does not exist before).
       await Promise.race([inc.ready, inc.down]);
       return Promise.race([f(inc.remote), inc.down]);
@@ -596,6 +818,12 @@ function validateClusterOptions(o: ClusterOptions): void {
       throw new RangeError(`option storage.segmentBytes must be an integer from ${MIN_SEGMENT_BYTES} to ${0xffffffff}, got ${String(seg)}`);
     }
   }
+}
+
+function checkTimeout(opts: { timeoutMs?: number }, dflt: number, what: string): number {
+  const ms = opts?.timeoutMs ?? dflt;
+  if (typeof ms !== 'number' || !(ms > 0)) throw new RangeError(`${what} option timeoutMs must be a positive number, got ${String(ms)}`);
+  return ms;
 }
 
 /** Resolves with p's value, or with null once `ms` have passed. */

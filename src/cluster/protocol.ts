@@ -7,7 +7,12 @@ import type { RingLinkEnds } from '../transport/ring-link.js';
 /** Everything a peer's worker needs to start; sent once through comlink. */
 export interface WorkerInit {
   id: number;
+  /** The voters the cluster was created with (every peer's initial configuration). */
   peers: number[];
+  /** This peer was added to a running cluster: it starts outside `peers`, waiting to be added. */
+  joining: boolean;
+  /** Peer slots of the shared network state `netSab` (its capacity, not the peer count). */
+  netPeers: number;
   timing: TimingOptions;
   seed: number;
   /** Seed of this incarnation's fault choices (drops, delays), derived from the cluster's seed. */
@@ -38,6 +43,28 @@ export type TransferOutcome =
   | { ok: true }
   | { ok: false; error: 'RangeError' | 'TypeError' | 'TransferInProgressError' | 'LeaderTransferError' | 'Error'; reason: string | null; message: string };
 
+/** A membership change proposed to a worker, across the thread boundary. */
+export type ConfChangeOutcome =
+  | { ok: true; index: number; isLeader: boolean; leaderHint: number; target: MembershipView | null }
+  | { ok: false; error: 'ConfChangeError' | 'RangeError' | 'TypeError' | 'Error'; message: string };
+
+/** A peer's view of the configuration (Membership plus where it stands in the log). */
+export interface MembershipView {
+  voters: number[];
+  outgoing: number[];
+  learners: number[];
+}
+
+export interface MembershipReport extends MembershipView {
+  /** Index of the entry (or snapshot) that set this configuration. */
+  index: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  isLeader: boolean;
+  leaderHint: number;
+}
+
 /** What the worker restored at start. */
 export interface WorkerStarted {
   snapshotIndex: number;
@@ -60,6 +87,11 @@ export interface WorkerApi {
   /** Hands this peer's leadership to `to`; settles like RaftNode.transferLeader, refusals as a TransferOutcome. */
   transferLeader(to: number): Promise<TransferOutcome>;
   connectPeer(id: number, ends: RingLinkEnds): void;
+  /** Drops the link to a peer that left the cluster. */
+  disconnectPeer(id: number): void;
+  /** Proposes a membership change if this peer leads (RaftNode.proposeConfChange). */
+  proposeConfChange(change: import('../core/membership.js').ConfChange): ConfChangeOutcome;
+  membership(): MembershipReport;
   stats(): WorkerStats;
   stop(): Promise<void>;
 }

@@ -59,6 +59,7 @@ export class ClusterReader {
 
   /** Peer `i` (re)started with these ends (null: it is down); reads in flight to its old self are retried. */
   attach(i: number, ends: RingLinkEnds | null): void {
+    while (this.links.length <= i) this.links.push(null); // a peer added to the running cluster
     const old = this.links[i];
     if (old) {
       this.links[i] = null;

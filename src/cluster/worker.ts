@@ -16,7 +16,8 @@ import { ReadEndpoint } from './read-endpoint.js';
 import { ClientEndpoint } from './client-endpoint.js';
 import { GcTally, gcTallyWanted } from './gc-tally.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
-import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
+import type { ApplyRecord, ConfChangeOutcome, MembershipReport, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
+import type { ConfChange } from '../core/membership.js';
 import { LeaderTransferError } from '../core/leader-transfer.js';
 
 /** The worker entry point: one Raft peer, controlled from the main thread through comlink. */
@@ -52,7 +53,7 @@ function requireNode(): RaftNode {
 
 const api: WorkerApi = {
   async init(init: WorkerInit): Promise<WorkerStarted> {
-    const net = new NetworkState(init.netSab, init.peers.length);
+    const net = new NetworkState(init.netSab, init.netPeers);
     transport = new RingTransport();
     const faulty = new FaultyTransport({ self: init.id, inner: transport, net, random: seededRandom(init.faultSeed) });
     for (const [id, ends] of init.peerLinks) transport.connect(id, ends);
@@ -64,7 +65,8 @@ const api: WorkerApi = {
       // Loaded only when asked for. If opening fails, init rejects and the main thread
       // terminates this worker, which closes whatever descriptors it opened.
       const { FileStorage } = await import('../storage/file-storage.js');
-      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id, peers: init.peers }).catch((e) => { throw storageErrorToWire(e); });
+      // A joining peer is not among the voters the directory would record (its log says what it is).
+      storage = await FileStorage.open({ ...init.fileStorage, peerId: init.id, peers: init.joining ? undefined : init.peers }).catch((e) => { throw storageErrorToWire(e); });
     }
     let sm: StateMachine | undefined;
     if (init.stateMachineModule) {
@@ -85,6 +87,7 @@ const api: WorkerApi = {
       ...init.timing,
       id: init.id,
       peers: init.peers,
+      joining: init.joining,
       seed: init.seed,
       transport: faulty,
       storage,
@@ -150,6 +153,37 @@ const api: WorkerApi = {
 
   connectPeer(id: number, ends: RingLinkEnds) {
     transport?.connect(id, ends);
+  },
+
+  disconnectPeer(id: number) {
+    transport?.disconnect(id);
+  },
+
+  proposeConfChange(change: ConfChange): ConfChangeOutcome {
+    const n = requireNode();
+    try {
+      const r = n.proposeConfChange(change);
+      const m = n.core.membership;
+      // The configuration the change ends in: C_new once the joint one is left.
+      const target = r.isLeader ? { voters: [...m.voters], outgoing: [], learners: [...m.learners] } : null;
+      return { ok: true, index: r.index, isLeader: r.isLeader, leaderHint: n.core.leaderId, target };
+    } catch (e) {
+      const err = e as Error;
+      const known = ['ConfChangeError', 'RangeError', 'TypeError'] as const;
+      const error = (known as readonly string[]).includes(err.name) ? err.name as (typeof known)[number] : 'Error';
+      return { ok: false, error, message: err.message };
+    }
+  },
+
+  membership(): MembershipReport {
+    const n = requireNode();
+    const c = n.core;
+    const m = c.membership;
+    return {
+      voters: [...m.voters], outgoing: [...m.outgoing], learners: [...m.learners], index: c.membershipIndex,
+      commitIndex: c.commitIndex, appliedIndex: c.appliedIndex, lastIndex: c.log.lastIndex,
+      isLeader: n.getState().isLeader, leaderHint: c.leaderId,
+    };
   },
 
   stats() {

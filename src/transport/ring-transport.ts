@@ -27,6 +27,12 @@ export class RingTransport implements Transport {
     this.links.set(id, new RingLink(ends, (link) => link.in.drain((buf, off, len) => this.deliver(buf, off, len))));
   }
 
+  /** Drops the link to peer `id` (it left the cluster). */
+  disconnect(id: number): void {
+    this.links.get(id)?.close();
+    this.links.delete(id);
+  }
+
   close(): void {
     for (const l of this.links.values()) l.close();
     this.links.clear();

@@ -113,12 +113,13 @@ export class Harness {
 
   private onApply(e: ApplyEvent): void {
     const p = e.peer;
+    while (this.logs.length <= p) { this.logs.push(new Map()); this.lastApplied.push(0); } // a peer added by addPeer()
     if (e.type === 'snapshot') {
       if (e.index <= this.lastApplied[p]) this.fail(`peer ${p} applied snapshot ${e.index} at or below its applied index ${this.lastApplied[p]}`);
       this.ingestSnapshot(p, e.index, e.snapshot);
       return;
     }
-    const key = keyOf(e.command);
+    const key = e.type === 'membership' ? 'membership entry' : keyOf(e.command);
     if (e.index !== this.lastApplied[p] + 1) {
       this.fail(`peer ${p} applied index ${e.index} out of order (expected ${this.lastApplied[p] + 1})`);
     }
@@ -225,7 +226,7 @@ export class Harness {
     this.throwIfErrors();
     let count = 0;
     let key: string | undefined;
-    for (let i = 0; i < this.n; i++) {
+    for (let i = 0; i < this.logs.length; i++) {
       const k = this.logs[i].get(index);
       if (k === undefined) continue;
       if (count > 0 && k !== key) throw new Error(`committed values do not match: index ${index}, ${key}, ${k}`);
@@ -265,8 +266,9 @@ export class Harness {
     let starts = 0;
     while (Date.now() < deadline) {
       let index = -1;
-      for (let si = 0; si < this.n; si++) {
-        starts = (starts + 1) % this.n;
+      const n = this.cluster.size; // peers added by addPeer() included
+      for (let si = 0; si < n; si++) {
+        starts = (starts + 1) % n;
         if (!this.up(starts)) continue;
         try {
           const r = await this.cluster.peer(starts).start(c);
