@@ -26,13 +26,22 @@ export const DEFAULT_AB_REPEAT = 10;
  */
 export const DEFAULT_AB_DURATION = '1';
 export const DEFAULT_AB_WARMUP = '0.5';
+/**
+ * Commands in flight unless a load option is given. With the harness's default (20,000)
+ * commands complete in chunks of up to a window, so a 1 s sample commits only 2-40 of them
+ * and its CPU per commit moves with where the window's edges fall (the count is quantized,
+ * the CPU time is not); 1,000 keeps the peers saturated with chunks 20 times finer.
+ */
+export const DEFAULT_AB_WINDOW = '1000';
+const LOAD_OPTIONS = ['--window', '--rate', '--sweep-window', '--suite'];
 
 export const USAGE = `usage: npm run bench:ab -- --base REF [--repeat K] [--out-dir DIR] [--keep-worktree]
                           [compare options] [bench options]
 
   --base REF          git ref (branch, tag, commit) to compare this checkout against
   --repeat K          samples of each build, taken in turns (ABAB...), default ${DEFAULT_AB_REPEAT}
-                      (each --duration ${DEFAULT_AB_DURATION} --warmup ${DEFAULT_AB_WARMUP} unless given: about 2.5 s a sample)
+                      (each --window ${DEFAULT_AB_WINDOW} --duration ${DEFAULT_AB_DURATION} --warmup ${DEFAULT_AB_WARMUP} unless a load
+                      option or those are given: about 2.5 s a sample)
   --out-dir DIR       where the samples, base.json, head.json and the comparison go
                       (default bench-results/ab-<time>)
   --keep-worktree     leave the base's worktree in place (its path is printed)
@@ -81,6 +90,7 @@ export function parseAbArgs(argv: string[]): AbArgs | null {
     throw e;
   }
   const given = (flag: string) => out.benchArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (!LOAD_OPTIONS.some(given)) out.benchArgs.push('--window', DEFAULT_AB_WINDOW);
   if (!given('--duration')) out.benchArgs.push('--duration', DEFAULT_AB_DURATION);
   if (!given('--warmup')) out.benchArgs.push('--warmup', DEFAULT_AB_WARMUP);
   if (!out.benchArgs.includes('--no-limits')) out.benchArgs.push('--no-limits');

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_AB_WINDOW } from './ab.js';
 import { alternate, type Build } from './alternate.js';
 import { compareFiles, DEFAULT_COMPARE_OPTIONS, formatComparison, type Comparison } from './compare.js';
 import { loadBenchFile } from './compare.js';
@@ -42,7 +43,7 @@ const USAGE = `usage: npm run bench:validate -- [options] [-- bench options]
   --out-dir DIR       default bench-results/validate-<time>
   --rejudge DIR       take no samples: judge again the comparisons saved under DIR
                       (DIR/<scenario>/<n>/a.json, b.json) with today's bench:compare
-bench options after "--" go to every sample (default: 3 peers, 16 B, window 20,000, memory).`;
+bench options after "--" go to every sample (default: 3 peers, 16 B, window 1,000, memory, as bench:ab).`;
 
 interface Outcome {
   scenario: Scenario; index: number; verdict: Comparison['verdict']; exitCode: number; slowerFigures: string[];
@@ -75,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
   if (comparisons === null || repeat === null) return 2;
   const slowdown = values.slowdown ?? String(DEFAULT_SLOWDOWN);
   const outDir = values['out-dir'] ?? path.join('bench-results', `validate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const benchArgs = ['--duration', values.duration ?? '1', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...extra];
+  const load = ['--window', '--rate', '--sweep-window', '--suite'].some((o) => extra.some((a) => a === o || a.startsWith(`${o}=`))) ? [] : ['--window', DEFAULT_AB_WINDOW];
+  const benchArgs = ['--duration', values.duration ?? '1', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...load, ...extra];
 
   if (values.rejudge !== undefined) return rejudge(values.rejudge);
 

@@ -11,8 +11,8 @@ test('bench:ab splits its own options, bench:compare\'s and the harness\'s', () 
   assert.deepEqual(a.compareArgs, ['--max-cpu-rise', '15%', '--markdown']);
   assert.deepEqual(a.benchArgs, ['--duration', '2', '--window', '64', '--warmup', '0.5', '--no-limits', '--no-progress']);
   // short samples unless asked otherwise: many of them beat a few long ones
-  assert.deepEqual(parseAbArgs(['--base', 'x'])!.benchArgs, ['--duration', '1', '--warmup', '0.5', '--no-limits', '--no-progress']);
-  assert.deepEqual(parseAbArgs(['--base', 'x', '--warmup=2'])!.benchArgs, ['--warmup=2', '--duration', '1', '--no-limits', '--no-progress']);
+  assert.deepEqual(parseAbArgs(['--base', 'x'])!.benchArgs, ['--window', '1000', '--duration', '1', '--warmup', '0.5', '--no-limits', '--no-progress']);
+  assert.deepEqual(parseAbArgs(['--base', 'x', '--warmup=2', '--rate', '100k'])!.benchArgs, ['--warmup=2', '--rate', '100k', '--duration', '1', '--no-limits', '--no-progress']);
   assert.equal(parseAbArgs(['--base', 'x'])!.repeat, DEFAULT_AB_REPEAT);
   assert.equal(parseAbArgs(['--help']), null);
 });
