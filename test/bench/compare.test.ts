@@ -141,18 +141,14 @@ test('samples taken while other processes used CPU: wall-clock figures are shown
   assert.equal(c.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'same', 'CPU-time figures are still trusted (1.0 + 0.5 of 2 cores: idle CPU left)');
   assert.ok(c.caveats.some((x) => /wall-clock figures .* not trusted .*does not count.*other processes used CPU \(up to 0\.50 cores\)/.test(x)), c.caveats.join('\n'));
   assert.equal(c.exitCode, EXIT.noRegression, 'the primary figure decided: same');
-  // with no idle CPU left (1.0 ours + 0.9 others on 2 cores) a CPU-time figure reads slower only on a 98% interval:
-  // these samples are slower at 90% (3 of 25 pairwise ratios under 1.15), not at 98%
+  // with no idle CPU left (1.0 ours + 0.9 others on 2 cores) a CPU-time figure is judged on the same 90% interval, with a caveat
   const cpuBase = [0.95, 0.96, 1.0, 1.01, 1.02].map((cpuUs) => ({ perSec: 1e6, cpuUs }));
   const cpuNext = (other: number) => [1.12, 1.3, 1.31, 1.32, 1.33].map((cpuUs) => ({ perSec: 1e6, cpuUs, other }));
-  const idle = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(0) }));
-  assert.equal(idle.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'slower');
-  const busy = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(0.9) }));
-  const cpu = busy.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!;
-  assert.equal(cpu.verdict, 'inconclusive');
-  assert.match(cpu.why ?? '', /98% interval: no idle CPU/);
-  assert.ok(busy.caveats.some((x) => /no idle CPU .* slower or faster only on a 98% interval/.test(x)), busy.caveats.join('\n'));
-  assert.equal(busy.exitCode, EXIT.inconclusive);
+  for (const other of [0, 0.9]) {
+    const c2 = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(other) }));
+    assert.equal(c2.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'slower', `others at ${other} cores`);
+    assert.equal(c2.caveats.some((x) => /no idle CPU .* noisier/.test(x)), other > 0, c2.caveats.join('\n'));
+  }
   // a clear CPU-time slowdown is still caught on a busy machine, also when others hold most of it
   for (const other of [0.9, 1.5]) {
     const clear = compareFiles(base, file({ saturated: five(1e6, 0.02, 1.5, other) }));
