@@ -181,7 +181,9 @@ function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOp
   };
   const wallClockDistrust = distrust('wallClock');
   const cpuDistrust = distrust('cpuTime');
-  const gatesCpu = FIGURES.some((f) => f.kind === 'cpu-time' && o.gate.includes(f.id));
+  const measured = (f: Figure) => [...bs, ...ns].every((r) => f.read(r) !== null);
+  // a gated CPU-time figure that was not measured (no /proc) leaves the decision to the wall-clock ones
+  const gatesCpu = FIGURES.some((f) => f.kind === 'cpu-time' && o.gate.includes(f.id) && measured(f));
   const roleOf = (f: Figure): FigureRole => {
     if (!o.gate.includes(f.id)) return 'shown';
     if (f.kind === 'cpu-time') return 'decides';

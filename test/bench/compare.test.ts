@@ -173,6 +173,12 @@ test('the decision rule: roles of the figures and the exit code', () => {
   assert.equal(b.runs[0].figures.find((f) => f.figure === 'throughput')!.role, 'untrusted');
   assert.equal(b.exitCode, EXIT.inconclusive, 'no trusted gated figure');
   assert.match(formatComparison(b), /decided by: no trusted gated figure/);
+  // no per-thread CPU (no /proc): the gated throughput decides on a quiet machine
+  const noThreads = (f: BenchFile) => validateBenchFile(JSON.parse(JSON.stringify({ ...f, runs: f.runs.map((r) => ({ ...r, cpuPerCommit: undefined, cpu: { ...r.cpu, threads: [] } })) })));
+  const bare = compareFiles(noThreads(quiet), noThreads(quiet));
+  assert.equal(bare.runs[0].figures.some((f) => f.figure === 'peerCpuPerCommit'), false);
+  assert.equal(bare.runs[0].figures.find((f) => f.figure === 'throughput')!.role, 'decides');
+  assert.equal(bare.exitCode, EXIT.noRegression);
 });
 
 test('--json and --markdown', () => {
