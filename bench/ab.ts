@@ -18,22 +18,39 @@ import { alternate } from './alternate.js';
 import { EXIT, main as compareMain } from './compare.js';
 import { OptionError, parseOptions } from './options.js';
 
-export const DEFAULT_AB_REPEAT = 5;
+export const DEFAULT_AB_REPEAT = 10;
+/**
+ * Sample length unless --duration / --warmup are given: many short samples beat a few long
+ * ones, because the noise that matters (the batching a fresh cluster settles into, a
+ * neighbour's busy spell) changes between samples, not within one.
+ */
+export const DEFAULT_AB_DURATION = '1';
+export const DEFAULT_AB_WARMUP = '0.5';
+/**
+ * Commands in flight unless a load option is given. With the harness's default (20,000)
+ * commands complete in chunks of up to a window, so a 1 s sample commits only 2-40 of them
+ * and its CPU per commit moves with where the window's edges fall (the count is quantized,
+ * the CPU time is not); 1,000 keeps the peers saturated with chunks 20 times finer.
+ */
+export const DEFAULT_AB_WINDOW = '1000';
+const LOAD_OPTIONS = ['--window', '--rate', '--sweep-window', '--suite'];
 
 export const USAGE = `usage: npm run bench:ab -- --base REF [--repeat K] [--out-dir DIR] [--keep-worktree]
                           [compare options] [bench options]
 
   --base REF          git ref (branch, tag, commit) to compare this checkout against
   --repeat K          samples of each build, taken in turns (ABAB...), default ${DEFAULT_AB_REPEAT}
+                      (each --window ${DEFAULT_AB_WINDOW} --duration ${DEFAULT_AB_DURATION} --warmup ${DEFAULT_AB_WARMUP} unless a load
+                      option or those are given: about 2.5 s a sample)
   --out-dir DIR       where the samples, base.json, head.json and the comparison go
                       (default bench-results/ab-<time>)
   --keep-worktree     leave the base's worktree in place (its path is printed)
-compare options (passed to bench:compare): --max-throughput-drop, --max-p50-rise, --max-p99-rise,
-  --max-cpu-rise, --confidence, --gate, --markdown, --json
+compare options (passed to bench:compare): --max-peer-cpu-rise, --max-throughput-drop, --max-p50-rise,
+  --max-p99-rise, --max-cpu-rise, --confidence, --gate, --markdown, --json
 bench options (passed to every sample): see npm run bench -- --help (not --out, --repeat, --suite
   is allowed but long); --no-limits is added: the reference limits do not enter a comparison`;
 
-const COMPARE_VALUE_OPTIONS = ['--max-throughput-drop', '--max-p50-rise', '--max-p99-rise', '--max-cpu-rise', '--confidence', '--gate'];
+const COMPARE_VALUE_OPTIONS = ['--max-peer-cpu-rise', '--max-throughput-drop', '--max-p50-rise', '--max-p99-rise', '--max-cpu-rise', '--confidence', '--gate'];
 const COMPARE_FLAGS = ['--markdown', '--json'];
 
 export interface AbArgs { base: string; repeat: number; outDir: string | null; keepWorktree: boolean; compareArgs: string[]; benchArgs: string[] }
@@ -72,6 +89,10 @@ export function parseAbArgs(argv: string[]): AbArgs | null {
     if (e instanceof OptionError) throw new AbInputError(`bench ${e.message}`);
     throw e;
   }
+  const given = (flag: string) => out.benchArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (!LOAD_OPTIONS.some(given)) out.benchArgs.push('--window', DEFAULT_AB_WINDOW);
+  if (!given('--duration')) out.benchArgs.push('--duration', DEFAULT_AB_DURATION);
+  if (!given('--warmup')) out.benchArgs.push('--warmup', DEFAULT_AB_WARMUP);
   if (!out.benchArgs.includes('--no-limits')) out.benchArgs.push('--no-limits');
   if (!out.benchArgs.includes('--progress')) out.benchArgs.push('--no-progress');
   return out;

@@ -5,32 +5,37 @@
  * the ratio new / base with a 90% rank-based interval (bench/stats.ts):
  *   slower        the whole interval is worse than the threshold
  *   faster        the whole interval is better than the threshold
- *   same          the whole interval lies within +-threshold
+ *   same          the whole interval lies within +-threshold (an equivalence test)
  *   inconclusive  anything else: the noise is larger than the threshold (not a regression)
- * Wall-clock figures of samples taken while other processes used CPU are not trusted: for
- * them slower/faster become inconclusive. CPU-time figures of samples taken with no idle CPU
- * are judged on a wider interval (98% instead of 90%), and not believed at all when other
- * processes held more than half the cores in the median sample of a side. Exit codes: 0 no regression, 1 regression,
- * 2 inconclusive (no regression found, but some figure could not be decided), 3 input error.
+ * The exit code comes from the gated figures (default: CPU/commit per peer thread, and
+ * commits/s). CPU-time figures decide between no regression and inconclusive; a wall-clock
+ * figure can add a regression, but only when every sample was taken on a quiet machine (other
+ * processes under 0.15 cores), else it is shown and left out. CPU-time figures keep the 90%
+ * interval also when the machine had no idle CPU: the samples of both sides are taken in
+ * turns, so the noise of a busy machine is in the samples and widens the interval itself.
+ * Exit codes: 0 no regression, 1 regression, 2 inconclusive, 3 input error.
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FIGURES, groupByName, sampleTrust, type Figure, type FigureId, type ThresholdKey } from './figures.js';
+import { FIGURES, groupByName, OTHER_PROCESSES_LIMIT, sampleTrust, type Figure, type FigureId, type ThresholdKey } from './figures.js';
 import { int, table, us } from './format.js';
 import { BenchFileError, validateBenchFile, type BenchFile, type RunResult } from './schema.js';
 import { median, minSamplesFor, ratioInterval } from './stats.js';
 
 export const EXIT = { noRegression: 0, regression: 1, inconclusive: 2, inputError: 3 } as const;
 
+/**
+ * The primary figure's threshold. Between identical builds CPU/commit per peer thread varies
+ * 10-20% from one fresh cluster to the next (batch sizes follow the scheduling of 4 threads on
+ * 2 cores), so with 10 samples a side its 90% interval is about +-10% wide: a 15% band lets
+ * identical builds read `same` most of the time while a 25% slowdown stays clear of it.
+ */
+export const PEER_CPU_THRESHOLD = 0.15;
 /** Fractions: 0.1 = 10%. */
 export type Thresholds = Record<ThresholdKey, number>;
-export const DEFAULT_THRESHOLDS: Thresholds = { throughput: 0.1, p50: 0.2, p99: 0.2, cpu: 0.1 };
+export const DEFAULT_THRESHOLDS: Thresholds = { throughput: 0.1, p50: 0.2, p99: 0.2, peerCpu: PEER_CPU_THRESHOLD, cpu: 0.1 };
 export const DEFAULT_CONFIDENCE = 0.9;
-/** With no idle CPU, the CPU-time figures' interval leaves out CPU_DOUBT times less: 90% becomes 98%. */
-export const CPU_DOUBT = 5;
-/** Other processes above this share of the cores in the median sample of a side: CPU-time figures are not believed either. */
-export const CROWDED_SHARE = 0.5;
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
 
@@ -51,7 +56,16 @@ export interface FigureResult {
   verdict: Verdict;
   /** Why the verdict is inconclusive (or was demoted to it); absent otherwise. */
   why?: string;
+  /**
+   * What the figure does for the exit code: `decides` (a gated CPU-time figure, or a gated
+   * wall-clock one when no CPU-time figure is gated), `guard` (a gated wall-clock figure beside
+   * them: only its `slower` counts), `untrusted` (gated, but wall-clock on a busy machine:
+   * left out), `shown` (not gated).
+   */
+  role: FigureRole;
 }
+
+export type FigureRole = 'decides' | 'guard' | 'untrusted' | 'shown';
 
 export interface RunComparison {
   name: string;
@@ -60,10 +74,8 @@ export interface RunComparison {
   otherProcessesMax: number | null;
   /** Why wall-clock figures were not trusted, when they were not. */
   wallClockDistrust: string | null;
-  /** Why CPU-time figures were doubted (judged on the wider interval), when they were. */
+  /** Why CPU-time figures are noisier than usual (no idle CPU in some sample), when they are; informative only. */
   cpuTimeDistrust: string | null;
-  /** Why CPU-time figures were not believed at all (slower/faster read inconclusive), when they were not. */
-  cpuTimeCrowded: string | null;
 }
 
 export interface Comparison {
@@ -79,11 +91,12 @@ export interface Comparison {
 export interface CompareOptions {
   thresholds: Thresholds;
   confidence: number;
-  /** Figures that decide the exit code (all are shown); default all. */
+  /** Figures that decide the exit code (all are shown); see FigureRole. */
   gate: FigureId[];
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { thresholds: DEFAULT_THRESHOLDS, confidence: DEFAULT_CONFIDENCE, gate: FIGURES.map((f) => f.id) };
+export const DEFAULT_GATE: FigureId[] = ['peerCpuPerCommit', 'throughput'];
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { thresholds: DEFAULT_THRESHOLDS, confidence: DEFAULT_CONFIDENCE, gate: DEFAULT_GATE };
 
 export class CompareInputError extends Error {
   constructor(message: string) { super(message); this.name = 'CompareInputError'; }
@@ -114,18 +127,13 @@ export function compareFiles(base: BenchFile, next: BenchFile, o: CompareOptions
   if (few.length > 0) caveats.push(`fewer than ${need} samples on a side for ${few.length} run(s): no ${pct(o.confidence)} interval is possible, so every figure there is inconclusive (record with --repeat 5)`);
   const disturbed = runs.filter((r) => r.wallClockDistrust !== null);
   if (disturbed.length > 0) {
-    caveats.push(`wall-clock figures (throughput, latency) not trusted in ${disturbed.length} of ${runs.length} runs, a slower/faster there reads inconclusive: ` +
+    caveats.push(`wall-clock figures (throughput, latency) not trusted in ${disturbed.length} of ${runs.length} runs: shown, but a slower/faster there reads inconclusive and does not count: ` +
       disturbed.map((r) => `${r.name}: ${r.wallClockDistrust}`).join('; '));
   }
   const cpuDisturbed = runs.filter((r) => r.cpuTimeDistrust !== null);
   if (cpuDisturbed.length > 0) {
-    caveats.push(`CPU-time figures doubted in ${cpuDisturbed.length} of ${runs.length} runs, judged on a ${pct(1 - (1 - o.confidence) / CPU_DOUBT)} interval: ` +
+    caveats.push(`no idle CPU in some samples of ${cpuDisturbed.length} of ${runs.length} runs: CPU per commit is noisier there (wider intervals): ` +
       cpuDisturbed.map((r) => `${r.name}: ${r.cpuTimeDistrust}`).join('; '));
-  }
-  const crowdedRuns = runs.filter((r) => r.cpuTimeCrowded !== null);
-  if (crowdedRuns.length > 0) {
-    caveats.push(`CPU-time figures not trusted in ${crowdedRuns.length} of ${runs.length} runs, a slower/faster there reads inconclusive: ` +
-      crowdedRuns.map((r) => `${r.name}: ${r.cpuTimeCrowded}`).join('; '));
   }
   const differing = runs.filter((r) => {
     const b = baseRuns.get(r.name)![0].config, n = nextRuns.get(r.name)![0].config;
@@ -137,8 +145,7 @@ export function compareFiles(base: BenchFile, next: BenchFile, o: CompareOptions
     if (be.cpuModel !== ne.cpuModel || be.cpuCount !== ne.cpuCount) caveats.push(`different machines: ${be.cpuCount} x ${be.cpuModel} vs ${ne.cpuCount} x ${ne.cpuModel}`);
     if (be.node !== ne.node) caveats.push(`different Node versions: ${be.node} vs ${ne.node}`);
   }
-  const gated = runs.flatMap((r) => r.figures.filter((f) => o.gate.includes(f.figure)));
-  const verdict = gated.some((f) => f.verdict === 'slower') ? 'regression' : gated.some((f) => f.verdict === 'inconclusive') ? 'inconclusive' : 'no regression';
+  const verdict = overallVerdict(runs.flatMap((r) => r.figures));
   return {
     runs,
     onlyInBase: [...baseRuns.keys()].filter((n) => !nextRuns.has(n)),
@@ -148,6 +155,17 @@ export function compareFiles(base: BenchFile, next: BenchFile, o: CompareOptions
     verdict,
     exitCode: verdict === 'regression' ? EXIT.regression : verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.noRegression,
   };
+}
+
+/**
+ * The exit-code verdict from the figures' roles: a believed gated figure that is slower is a
+ * regression; otherwise the deciding figures must all be same or faster for "no regression".
+ */
+export function overallVerdict(figures: FigureResult[]): Comparison['verdict'] {
+  if (figures.some((f) => (f.role === 'decides' || f.role === 'guard') && f.verdict === 'slower')) return 'regression';
+  const deciding = figures.filter((f) => f.role === 'decides');
+  if (deciding.length === 0 || deciding.some((f) => f.verdict === 'inconclusive')) return 'inconclusive';
+  return 'no regression';
 }
 
 function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOptions, baseCores: number, newCores: number): RunComparison {
@@ -163,43 +181,38 @@ function compareRun(name: string, bs: RunResult[], ns: RunResult[], o: CompareOp
   };
   const wallClockDistrust = distrust('wallClock');
   const cpuDistrust = distrust('cpuTime');
-  // Other processes holding more than half the machine in the median sample of a side: our
-  // threads ran in another regime (a fraction of a core each), and CPU time per commit with them
-  const medianOther = (side: RunResult[]) => median(side.map((r) => r.cpu?.otherProcessesUtilization ?? 0));
-  const crowded = [[bs, baseCores], [ns, newCores]].some(([side, cores]) => (cores as number) > 0 && medianOther(side as RunResult[]) > CROWDED_SHARE * (cores as number));
-  const cpuTimeCrowded = crowded
-    ? `other processes held more than ${pct(CROWDED_SHARE)} of the cores in the median sample (base ${medianOther(bs).toFixed(2)}, new ${medianOther(ns).toFixed(2)} cores)`
-    : null;
+  const measured = (f: Figure) => [...bs, ...ns].every((r) => f.read(r) !== null);
+  // a gated CPU-time figure that was not measured (no /proc) leaves the decision to the wall-clock ones
+  const gatesCpu = FIGURES.some((f) => f.kind === 'cpu-time' && o.gate.includes(f.id) && measured(f));
+  const roleOf = (f: Figure): FigureRole => {
+    if (!o.gate.includes(f.id)) return 'shown';
+    if (f.kind === 'cpu-time') return 'decides';
+    if (wallClockDistrust !== null) return 'untrusted';
+    return gatesCpu ? 'guard' : 'decides';
+  };
   const figures: FigureResult[] = [];
   for (const f of FIGURES) {
     const b = bs.map(f.read), n = ns.map(f.read);
     if (b.some((v) => v === null) || n.some((v) => v === null)) continue; // not measured (no /proc, older file)
     const bv = b as number[], nv = n as number[];
     const threshold = o.thresholds[f.threshold];
-    const base = { figure: f.id, label: f.label, kind: f.kind, unit: f.unit, baseMedian: median(bv), newMedian: median(nv), baseSamples: bv.length, newSamples: nv.length, threshold };
+    const base = { figure: f.id, label: f.label, kind: f.kind, unit: f.unit, baseMedian: median(bv), newMedian: median(nv), baseSamples: bv.length, newSamples: nv.length, threshold, role: roleOf(f) };
     if ([...bv, ...nv].some((v) => !(v > 0) || !Number.isFinite(v))) {
       figures.push({ ...base, ratio: NaN, lo: NaN, hi: NaN, verdict: 'inconclusive', why: 'a sample is zero or not finite' });
       continue;
     }
-    // CPU time measured with no idle CPU: believable, but noisier than the samples show; only a
-    // wider interval (CPU_DOUBT: 90% -> 98%) may call it slower or faster. Wall-clock figures
-    // of disturbed samples are not believed at all.
-    const doubted = f.kind === 'cpu-time' && cpuDistrust !== null;
-    const confidence = doubted ? 1 - (1 - o.confidence) / CPU_DOUBT : o.confidence;
-    const ci = ratioInterval(bv, nv, confidence);
+    const ci = ratioInterval(bv, nv, o.confidence);
     let verdict = verdictOf(ci.lo, ci.hi, threshold, f.higherIsBetter);
     let why: string | undefined;
-    if (ci.tooFewSamples) why = `too few samples for a ${pct(confidence)} interval`;
+    if (ci.tooFewSamples) why = `too few samples for a ${pct(o.confidence)} interval`;
     else if (verdict === 'inconclusive') why = 'noise wider than the threshold';
-    if (doubted) why = `${pct(confidence)} interval: no idle CPU${why ? `; ${why}` : ''}`;
-    const notBelieved = f.kind === 'wall-clock' ? wallClockDistrust !== null : cpuTimeCrowded !== null;
-    if (notBelieved && (verdict === 'slower' || verdict === 'faster')) {
+    if (f.kind === 'wall-clock' && wallClockDistrust !== null && (verdict === 'slower' || verdict === 'faster')) {
       why = `${verdict}, but not trusted here`;
       verdict = 'inconclusive';
     }
     figures.push({ ...base, ratio: ci.ratio, lo: ci.lo, hi: ci.hi, verdict, ...(why ? { why } : {}) });
   }
-  return { name, figures, otherProcessesMax, wallClockDistrust, cpuTimeDistrust: cpuDistrust, cpuTimeCrowded };
+  return { name, figures, otherProcessesMax, wallClockDistrust, cpuTimeDistrust: cpuDistrust };
 }
 
 function pct(f: number): string {
@@ -219,18 +232,20 @@ function value(f: FigureResult, v: number): string {
 function rowsOf(c: Comparison): string[][] {
   return c.runs.flatMap((r) => r.figures.map((f) => [
     r.name, f.label, value(f, f.baseMedian), value(f, f.newMedian), change(f.ratio),
-    Number.isFinite(f.hi) ? `${change(f.lo)} .. ${change(f.hi)}` : 'none', `±${pct(f.threshold)}`, `${f.baseSamples}/${f.newSamples}`, f.verdict + (f.why ? ` (${f.why})` : ''),
+    Number.isFinite(f.hi) ? `${change(f.lo)} .. ${change(f.hi)}` : 'none', `±${pct(f.threshold)}`, `${f.baseSamples}/${f.newSamples}`, ROLE_TEXT[f.role], f.verdict + (f.why ? ` (${f.why})` : ''),
   ]));
 }
 
-const HEADER = ['run', 'figure', 'base median', 'new median', 'change (est.)', 'interval', 'threshold', 'samples', 'verdict'];
+const ROLE_TEXT: Record<FigureRole, string> = { decides: 'decides', guard: 'guard', untrusted: 'left out (busy)', shown: '-' };
+const HEADER = ['run', 'figure', 'base median', 'new median', 'change (est.)', 'interval', 'threshold', 'samples', 'gate', 'verdict'];
 
 function summaryLine(c: Comparison): string {
   const all = c.runs.flatMap((r) => r.figures);
   const count = (v: Verdict) => all.filter((f) => f.verdict === v).length;
-  const head = c.verdict === 'regression' ? 'REGRESSION' : c.verdict === 'inconclusive' ? 'INCONCLUSIVE (no regression found; noise larger than a threshold)' : 'no regression';
+  const head = c.verdict === 'regression' ? 'REGRESSION' : c.verdict === 'inconclusive' ? 'INCONCLUSIVE (no regression found; a deciding figure is noisier than its threshold)' : 'no regression';
+  const deciding = [...new Set(all.filter((f) => f.role === 'decides').map((f) => `${f.label} ${f.verdict}`))];
   return `${head}: ${count('slower')} slower, ${count('faster')} faster, ${count('same')} same, ${count('inconclusive')} inconclusive ` +
-    `(ratio new/base, ${pct(c.confidence)} interval)`;
+    `(ratio new/base, ${pct(c.confidence)} interval); decided by: ${deciding.join(', ') || 'no trusted gated figure'}`;
 }
 
 export function formatComparison(c: Comparison): string {
@@ -261,21 +276,38 @@ export function parseThreshold(option: string, text: string): number {
 export const USAGE = `usage: npm run bench:compare -- base.json new.json [options]
 
 Judges each figure of the runs both files share (matched by name; every sample of a run,
-see npm run bench -- --repeat K) by the ratio new/base with a ${pct(DEFAULT_CONFIDENCE)} rank-based interval
-(Hodges-Lehmann / Mann-Whitney; needs ${minSamplesFor(DEFAULT_CONFIDENCE)}+ samples a side):
-slower/faster when the whole interval is beyond the threshold, same when it is within
-+-threshold, inconclusive otherwise. Wall-clock figures of samples taken while other
-processes used CPU count only as same or inconclusive; CPU-time figures of samples taken with
-no idle CPU are judged on a ${pct(1 - (1 - DEFAULT_CONFIDENCE) / CPU_DOUBT)} interval, and count only as same or inconclusive
-when other processes held over ${pct(CROWDED_SHARE)} of the cores in a side's median sample.
+see npm run bench -- --repeat K) by the ratio new/base: the Hodges-Lehmann estimate with the
+${pct(DEFAULT_CONFIDENCE)} interval of the exact Mann-Whitney rank test (needs ${minSamplesFor(DEFAULT_CONFIDENCE)}+ samples a side; bench:ab
+takes 10, which a 15% band needs on a shared 2-core machine):
+  slower / faster   the whole interval is beyond the threshold
+  same              the whole interval is within +-threshold (equivalence)
+  inconclusive      otherwise: the noise is larger than the threshold (not a regression)
+
+The decision rule (the exit code) uses the gated figures, default
+${DEFAULT_GATE.join(',')}:
+  - gated CPU-time figures decide: all same or faster -> no regression; one slower ->
+    regression; one inconclusive -> inconclusive. CPU time per commit per peer thread
+    (peerCpuPerCommit, threshold ${pct(PEER_CPU_THRESHOLD)}) is the primary figure: it is what slower library
+    code costs, and a busy machine moves it far less than throughput.
+  - gated wall-clock figures (throughput, p50, p99) count only when every sample of both
+    sides was taken on a quiet machine (other processes under ${OTHER_PROCESSES_LIMIT} cores, no leader
+    change); then a slower one is a regression (a guard beside the CPU-time figures). On a
+    busy machine they are shown, marked "left out (busy)", and do not count. With no
+    CPU-time figure gated they decide alone, and a busy machine makes them inconclusive.
+  - CPU-time figures keep the ${pct(DEFAULT_CONFIDENCE)} interval on a busy machine too (a caveat line
+    says when some sample had no idle CPU): take the samples of both builds in turns
+    (npm run bench:ab does), so that a busy spell can hit either side and only widens the
+    interval.
 
 options
+  --max-peer-cpu-rise P     CPU time per commit per peer thread, default ${pct(DEFAULT_THRESHOLDS.peerCpu)}
+  --max-cpu-rise P          the other CPU-per-commit figures (process, main, leader, followers), default ${pct(DEFAULT_THRESHOLDS.cpu)}
   --max-throughput-drop P   default ${pct(DEFAULT_THRESHOLDS.throughput)}
   --max-p50-rise P          default ${pct(DEFAULT_THRESHOLDS.p50)}
   --max-p99-rise P          default ${pct(DEFAULT_THRESHOLDS.p99)}
-  --max-cpu-rise P          CPU time per commit (process, main, leader, followers), default ${pct(DEFAULT_THRESHOLDS.cpu)}
   --confidence P            two-sided interval level, default ${pct(DEFAULT_CONFIDENCE)}
-  --gate LIST               figures that decide the exit code (all are shown), default all:
+  --gate LIST               figures that decide the exit code (all are shown), default
+                            ${DEFAULT_GATE.join(',')}; from
                             ${FIGURES.map((f) => f.id).join(',')}
                             (or the groups wall-clock, cpu-time)
   --json                    print the comparison as JSON instead of the table
@@ -283,9 +315,9 @@ options
   --help
 
 exit codes
-  0  no regression (every gated figure same or faster)
-  1  regression (some gated figure slower)
-  2  inconclusive (nothing slower, but some gated figure could not be decided)
+  0  no regression (every deciding figure same or faster, no counted figure slower)
+  1  regression (a counted gated figure slower)
+  2  inconclusive (nothing slower, but a deciding figure could not be decided)
   3  input error (missing or unreadable file, not a result file, bad option, no run in common)`;
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
@@ -296,7 +328,7 @@ export function parseCompareArgs(argv: string[]): { basePath: string; newPath: s
     parsed = parseArgs({
       args: argv, strict: true, allowPositionals: true,
       options: {
-        'max-throughput-drop': { type: 'string' }, 'max-p50-rise': { type: 'string' }, 'max-p99-rise': { type: 'string' }, 'max-cpu-rise': { type: 'string' },
+        'max-peer-cpu-rise': { type: 'string' }, 'max-throughput-drop': { type: 'string' }, 'max-p50-rise': { type: 'string' }, 'max-p99-rise': { type: 'string' }, 'max-cpu-rise': { type: 'string' },
         confidence: { type: 'string' }, gate: { type: 'string' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -330,6 +362,7 @@ export function parseCompareArgs(argv: string[]): { basePath: string; newPath: s
         throughput: t('--max-throughput-drop', values['max-throughput-drop'], DEFAULT_THRESHOLDS.throughput),
         p50: t('--max-p50-rise', values['max-p50-rise'], DEFAULT_THRESHOLDS.p50),
         p99: t('--max-p99-rise', values['max-p99-rise'], DEFAULT_THRESHOLDS.p99),
+        peerCpu: t('--max-peer-cpu-rise', values['max-peer-cpu-rise'], DEFAULT_THRESHOLDS.peerCpu),
         cpu: t('--max-cpu-rise', values['max-cpu-rise'], DEFAULT_THRESHOLDS.cpu),
       },
     },

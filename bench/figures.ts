@@ -10,10 +10,10 @@
 import type { CpuPerCommit, NoiseSummary, RunResult, SampleTrust } from './schema.js';
 import { median } from './stats.js';
 
-export type FigureId = 'throughput' | 'p50' | 'p99' | 'cpuPerCommit' | 'mainCpuPerCommit' | 'leaderCpuPerCommit' | 'followerCpuPerCommit';
+export type FigureId = 'throughput' | 'p50' | 'p99' | 'peerCpuPerCommit' | 'cpuPerCommit' | 'mainCpuPerCommit' | 'leaderCpuPerCommit' | 'followerCpuPerCommit';
 export type FigureKind = 'wall-clock' | 'cpu-time';
 /** Which threshold of bench:compare applies. */
-export type ThresholdKey = 'throughput' | 'p50' | 'p99' | 'cpu';
+export type ThresholdKey = 'throughput' | 'p50' | 'p99' | 'peerCpu' | 'cpu';
 
 export interface Figure {
   id: FigureId;
@@ -40,6 +40,8 @@ export const FIGURES: readonly Figure[] = [
   { id: 'throughput', label: 'commits/s', unit: 'commits/s', higherIsBetter: true, kind: 'wall-clock', threshold: 'throughput', read: (r) => r.throughput.perSec },
   { id: 'p50', label: 'p50 latency', unit: 'us', higherIsBetter: false, kind: 'wall-clock', threshold: 'p50', read: (r) => r.latency.p50 },
   { id: 'p99', label: 'p99 latency', unit: 'us', higherIsBetter: false, kind: 'wall-clock', threshold: 'p99', read: (r) => r.latency.p99 },
+  // the primary figure of bench:compare: what a slower library costs, and what a neighbour moves least
+  { id: 'peerCpuPerCommit', label: 'CPU/commit per peer thread', unit: 'us', higherIsBetter: false, kind: 'cpu-time', threshold: 'peerCpu', read: peerCpuPerCommitOf },
   { id: 'cpuPerCommit', label: 'CPU/commit, process', unit: 'us', higherIsBetter: false, kind: 'cpu-time', threshold: 'cpu', read: (r) => cpuPerCommitOf(r)?.process ?? null },
   { id: 'mainCpuPerCommit', label: 'CPU/commit, main thread', unit: 'us', higherIsBetter: false, kind: 'cpu-time', threshold: 'cpu', read: (r) => cpuPerCommitOf(r)?.main ?? null },
   { id: 'leaderCpuPerCommit', label: 'CPU/commit, leader', unit: 'us', higherIsBetter: false, kind: 'cpu-time', threshold: 'cpu', read: (r) => cpuPerCommitOf(r)?.leader ?? null },
@@ -67,6 +69,20 @@ export function cpuPerCommitOf(r: RunResult): CpuPerCommit | null {
     leader: leader ? per(busy(leader)) : null,
     followers: followers.length > 0 ? per(followers.reduce((s, t) => s + busy(t), 0) / followers.length) : null,
   };
+}
+
+/**
+ * CPU microseconds per commit per worker (peer) thread: the peers' time on a CPU, averaged over
+ * the peers, per commit. Leaves out the main thread (the load generator and client), and does
+ * not depend on which peer led: a leader change moves CPU between the leader and follower
+ * figures, not this one. Null without per-thread CPU.
+ */
+export function peerCpuPerCommitOf(r: RunResult): number | null {
+  const committed = r.throughput?.committed;
+  const peers = (r.cpu?.threads ?? []).filter((t) => t.name.startsWith('peer '));
+  if (!(committed > 0) || peers.length === 0) return null;
+  const busy = peers.reduce((s, t) => s + (t.runMicros ?? t.userMicros + t.systemMicros), 0);
+  return busy / peers.length / committed;
 }
 
 /** Which figures of a sample can be believed, from what the harness saw while it ran. */

@@ -17,11 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_AB_WINDOW } from './ab.js';
 import { alternate, type Build } from './alternate.js';
 import { compareFiles, DEFAULT_COMPARE_OPTIONS, formatComparison, type Comparison } from './compare.js';
 import { loadBenchFile } from './compare.js';
 import { table } from './format.js';
 import { DEFAULT_SLOWDOWN, SLOWDOWN_ENV } from './planted-slowdown.js';
+import { median } from './stats.js';
 
 const SCENARIOS = ['identical', 'neighbour', 'slow', 'slow-neighbour'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -34,16 +36,23 @@ const USAGE = `usage: npm run bench:validate -- [options] [-- bench options]
 
   --scenarios LIST    from ${SCENARIOS.join(', ')}; default identical,neighbour,slow
   --comparisons N     comparisons per scenario, default 10
-  --repeat K          samples per build per comparison, default 5
-  --duration SEC      measured seconds per sample, default 2
+  --repeat K          samples per build per comparison, default 10
+  --duration SEC      measured seconds per sample, default 1
   --warmup SEC        default 0.5
   --slowdown F        planted slowdown, default ${DEFAULT_SLOWDOWN}
   --out-dir DIR       default bench-results/validate-<time>
   --rejudge DIR       take no samples: judge again the comparisons saved under DIR
                       (DIR/<scenario>/<n>/a.json, b.json) with today's bench:compare
-bench options after "--" go to every sample (default: 3 peers, 16 B, window 20,000, memory).`;
+bench options after "--" go to every sample (default: 3 peers, 16 B, window 1,000, memory, as bench:ab).`;
 
-interface Outcome { scenario: Scenario; index: number; verdict: Comparison['verdict']; exitCode: number; slowerFigures: string[]; otherProcessesMax: number | null }
+interface Outcome {
+  scenario: Scenario; index: number; verdict: Comparison['verdict']; exitCode: number; slowerFigures: string[];
+  /** The primary figure (CPU/commit per peer thread): estimate, interval and verdict. */
+  primary: { ratio: number; lo: number; hi: number; verdict: string } | null;
+  otherProcessesMax: number | null;
+  /** Median over all samples of both sides of the cores other processes used. */
+  otherProcessesMedian: number | null;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
@@ -63,11 +72,12 @@ export async function main(argv: string[]): Promise<number> {
   const scenarios = (values.scenarios ?? 'identical,neighbour,slow').split(',').map((s) => s.trim());
   for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) { console.error(`bench:validate: unknown scenario ${JSON.stringify(s)} (known: ${SCENARIOS.join(', ')})`); return 2; }
   const comparisons = positiveInt('--comparisons', values.comparisons ?? '10');
-  const repeat = positiveInt('--repeat', values.repeat ?? '5');
+  const repeat = positiveInt('--repeat', values.repeat ?? '10');
   if (comparisons === null || repeat === null) return 2;
   const slowdown = values.slowdown ?? String(DEFAULT_SLOWDOWN);
   const outDir = values['out-dir'] ?? path.join('bench-results', `validate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const benchArgs = ['--duration', values.duration ?? '2', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...extra];
+  const load = ['--window', '--rate', '--sweep-window', '--suite'].some((o) => extra.some((a) => a === o || a.startsWith(`${o}=`))) ? [] : ['--window', DEFAULT_AB_WINDOW];
+  const benchArgs = ['--duration', values.duration ?? '1', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...load, ...extra];
 
   if (values.rejudge !== undefined) return rejudge(values.rejudge);
 
@@ -100,12 +110,19 @@ function judge(scenario: Scenario, index: number, a: string, b: string, dir: str
   const c = compareFiles(loadBenchFile(a), loadBenchFile(b), DEFAULT_COMPARE_OPTIONS);
   fs.writeFileSync(path.join(dir, 'compare.txt'), formatComparison(c) + '\n');
   fs.writeFileSync(path.join(dir, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
+  const p = c.runs[0]?.figures.find((f) => f.figure === 'peerCpuPerCommit');
+  const others = [...loadBenchFile(a).runs, ...loadBenchFile(b).runs].map((r) => r.cpu?.otherProcessesUtilization ?? NaN);
   const o: Outcome = {
     scenario, index, verdict: c.verdict, exitCode: c.exitCode,
     slowerFigures: c.runs.flatMap((r) => r.figures.filter((f) => f.verdict === 'slower').map((f) => f.figure)),
+    primary: p ? { ratio: p.ratio, lo: p.lo, hi: p.hi, verdict: p.verdict } : null,
     otherProcessesMax: c.runs[0]?.otherProcessesMax ?? null,
+    otherProcessesMedian: others.some((v) => Number.isNaN(v)) ? null : median(others),
   };
-  console.log(`${scenario} ${index}: ${o.verdict} (exit ${o.exitCode})${o.slowerFigures.length ? `; slower: ${o.slowerFigures.join(', ')}` : ''}; other processes up to ${o.otherProcessesMax?.toFixed(2) ?? '?'} cores`);
+  const pc = (r: number) => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`;
+  const primary = o.primary ? `; CPU/commit per peer ${pc(o.primary.ratio)} (${pc(o.primary.lo)} .. ${pc(o.primary.hi)}) ${o.primary.verdict}` : '';
+  console.log(`${scenario} ${index}: ${o.verdict} (exit ${o.exitCode})${primary}${o.slowerFigures.length ? `; slower: ${o.slowerFigures.join(', ')}` : ''}; ` +
+    `other processes median ${o.otherProcessesMedian?.toFixed(2) ?? '?'}, up to ${o.otherProcessesMax?.toFixed(2) ?? '?'} cores`);
   return o;
 }
 
@@ -139,13 +156,17 @@ function report(outcomes: Outcome[], scenarios: Scenario[], outDir: string, argv
 }
 
 function summaryTable(outcomes: Outcome[], scenarios: Scenario[]): string {
-  return table(['scenario', 'comparisons', 'regression', 'inconclusive', 'no regression', 'figures flagged slower (times)', 'other processes, median max'], scenarios.map((s) => {
+  return table(['scenario', 'comparisons', 'regression', 'inconclusive', 'no regression', 'figures flagged slower (times)', 'CPU/commit per peer, median change', 'other processes: median, median max'], scenarios.map((s) => {
     const os = outcomes.filter((o) => o.scenario === s);
     const figs = new Map<string, number>();
     for (const o of os) for (const f of o.slowerFigures) figs.set(f, (figs.get(f) ?? 0) + 1);
-    const busy = os.map((o) => o.otherProcessesMax ?? NaN).sort((a, b) => a - b)[os.length >> 1];
+    const busy = median(os.map((o) => o.otherProcessesMax ?? NaN).filter(Number.isFinite));
+    const typical = median(os.map((o) => o.otherProcessesMedian ?? NaN).filter(Number.isFinite));
+    const change = median(os.map((o) => o.primary?.ratio ?? NaN).filter(Number.isFinite));
     return [s, String(os.length), String(os.filter((o) => o.verdict === 'regression').length), String(os.filter((o) => o.verdict === 'inconclusive').length),
-      String(os.filter((o) => o.verdict === 'no regression').length), [...figs].map(([f, n]) => `${f} ${n}`).join(', ') || '-', Number.isFinite(busy) ? `${busy.toFixed(2)} cores` : '-'];
+      String(os.filter((o) => o.verdict === 'no regression').length), [...figs].map(([f, n]) => `${f} ${n}`).join(', ') || '-',
+      Number.isFinite(change) ? `${change >= 1 ? '+' : ''}${((change - 1) * 100).toFixed(1)}%` : '-',
+      Number.isFinite(typical) && Number.isFinite(busy) ? `${typical.toFixed(2)}, ${busy.toFixed(2)} cores` : '-'];
   }));
 }
 

@@ -9,7 +9,10 @@ test('bench:ab splits its own options, bench:compare\'s and the harness\'s', () 
   assert.equal(a.base, 'origin/main');
   assert.equal(a.repeat, 3);
   assert.deepEqual(a.compareArgs, ['--max-cpu-rise', '15%', '--markdown']);
-  assert.deepEqual(a.benchArgs, ['--duration', '2', '--window', '64', '--no-limits', '--no-progress']);
+  assert.deepEqual(a.benchArgs, ['--duration', '2', '--window', '64', '--warmup', '0.5', '--no-limits', '--no-progress']);
+  // short samples unless asked otherwise: many of them beat a few long ones
+  assert.deepEqual(parseAbArgs(['--base', 'x'])!.benchArgs, ['--window', '1000', '--duration', '1', '--warmup', '0.5', '--no-limits', '--no-progress']);
+  assert.deepEqual(parseAbArgs(['--base', 'x', '--warmup=2', '--rate', '100k'])!.benchArgs, ['--warmup=2', '--rate', '100k', '--duration', '1', '--no-limits', '--no-progress']);
   assert.equal(parseAbArgs(['--base', 'x'])!.repeat, DEFAULT_AB_REPEAT);
   assert.equal(parseAbArgs(['--help']), null);
 });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { compareFiles, EXIT, main, verdictOf, DEFAULT_COMPARE_OPTIONS } from '../../bench/compare.js';
+import { compareFiles, EXIT, formatComparison, main, verdictOf, DEFAULT_COMPARE_OPTIONS } from '../../bench/compare.js';
 import { SCHEMA, SCHEMA_VERSION, validateBenchFile, type BenchFile } from '../../bench/schema.js';
 
 // bench:compare on synthetic result files: the statistics and the exit codes, never a real run.
@@ -78,11 +78,11 @@ test('identical samples: every figure same, exit 0', () => {
   const f = file({ saturated: five(1e6, 0.02) });
   const v = verdicts(f, f);
   for (const [fig, verdict] of Object.entries(v)) assert.equal(verdict, 'same', fig);
-  assert.equal(Object.keys(v).length, 7, 'throughput, p50, p99 and four CPU-per-commit figures');
+  assert.equal(Object.keys(v).length, 8, 'throughput, p50, p99 and five CPU-per-commit figures');
   const p = write('same.json', f);
   const r = run([p, p]);
   assert.equal(r.code, EXIT.noRegression, r.out + r.err);
-  assert.match(r.out, /no regression: 0 slower, 0 faster, 7 same/);
+  assert.match(r.out, /no regression: 0 slower, 0 faster, 8 same, .*decided by: CPU\/commit per peer thread same/);
 });
 
 test('clearly separated samples: slower (exit 1) one way, faster (exit 0) the other', () => {
@@ -90,6 +90,7 @@ test('clearly separated samples: slower (exit 1) one way, faster (exit 0) the ot
   const slow = file({ saturated: five(0.75e6, 0.02, 1.3) }); // 25% fewer commits/s, 30% more CPU per commit
   const v = verdicts(base, slow);
   assert.equal(v.throughput, 'slower');
+  assert.equal(v.peerCpuPerCommit, 'slower');
   assert.equal(v.cpuPerCommit, 'slower');
   assert.equal(v.leaderCpuPerCommit, 'slower');
   assert.equal(v.followerCpuPerCommit, 'slower');
@@ -101,7 +102,9 @@ test('clearly separated samples: slower (exit 1) one way, faster (exit 0) the ot
   assert.equal(verdicts(slow, base).throughput, 'faster');
   assert.equal(run([s, b]).code, EXIT.noRegression);
   // a looser threshold for every figure that moved accepts the slow build
-  assert.equal(run([b, s, '--max-throughput-drop', '40%', '--max-cpu-rise', '50%']).code, EXIT.noRegression);
+  assert.equal(run([b, s, '--max-throughput-drop', '40%', '--max-peer-cpu-rise', '50%']).code, EXIT.noRegression);
+  assert.equal(run([b, s, '--max-throughput-drop', '40%']).code, EXIT.regression, 'the primary figure alone');
+  assert.equal(run([b, s, '--max-peer-cpu-rise', '50%']).code, EXIT.regression, 'the throughput guard alone (a quiet machine)');
   // --gate: only the gated figures decide the exit code
   assert.equal(run([b, s, '--gate', 'p50,p99']).code, EXIT.noRegression);
   assert.equal(run([b, s, '--gate', 'cpu-time']).code, EXIT.regression);
@@ -126,39 +129,56 @@ test('one or two samples a side give no interval: inconclusive', () => {
   assert.ok(c.caveats.some((x) => /fewer than 3 samples/.test(x)), c.caveats.join('\n'));
 });
 
-test('samples taken while other processes used CPU: wall-clock figures lean inconclusive, and the output says why', () => {
+test('samples taken while other processes used CPU: wall-clock figures are shown but left out, and the output says why', () => {
   const base = file({ saturated: five(1e6, 0.02, 1) });
   // clearly slower in throughput, but a neighbour took 0.5 cores; CPU per commit unchanged
   const next = file({ saturated: five(0.7e6, 0.02, 1, 0.5) });
   const c = compareFiles(base, next);
   const tp = c.runs[0].figures.find((f) => f.figure === 'throughput')!;
   assert.equal(tp.verdict, 'inconclusive');
+  assert.equal(tp.role, 'untrusted');
   assert.match(tp.why ?? '', /slower, but not trusted/);
-  assert.equal(c.runs[0].figures.find((f) => f.figure === 'cpuPerCommit')!.verdict, 'same', 'CPU-time figures are still trusted (1.0 + 0.5 of 2 cores: idle CPU left)');
-  assert.ok(c.caveats.some((x) => /wall-clock figures .* not trusted .*other processes used CPU \(up to 0\.50 cores\)/.test(x)), c.caveats.join('\n'));
-  assert.equal(c.exitCode, EXIT.inconclusive);
-  // with no idle CPU left (1.0 ours + 0.9 others on 2 cores) a CPU-time figure is judged on a 98% interval:
-  // these samples are slower at 90% (3 of 25 pairwise ratios under 1.1), not at 98%
+  assert.equal(c.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'same', 'CPU-time figures are still trusted (1.0 + 0.5 of 2 cores: idle CPU left)');
+  assert.ok(c.caveats.some((x) => /wall-clock figures .* not trusted .*does not count.*other processes used CPU \(up to 0\.50 cores\)/.test(x)), c.caveats.join('\n'));
+  assert.equal(c.exitCode, EXIT.noRegression, 'the primary figure decided: same');
+  // with no idle CPU left (1.0 ours + 0.9 others on 2 cores) a CPU-time figure is judged on the same 90% interval, with a caveat
   const cpuBase = [0.95, 0.96, 1.0, 1.01, 1.02].map((cpuUs) => ({ perSec: 1e6, cpuUs }));
-  const cpuNext = (other: number) => [1.08, 1.25, 1.26, 1.27, 1.28].map((cpuUs) => ({ perSec: 1e6, cpuUs, other }));
-  const idle = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(0) }));
-  assert.equal(idle.runs[0].figures.find((f) => f.figure === 'cpuPerCommit')!.verdict, 'slower');
-  const busy = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(0.9) }));
-  const cpu = busy.runs[0].figures.find((f) => f.figure === 'cpuPerCommit')!;
-  assert.equal(cpu.verdict, 'inconclusive');
-  assert.match(cpu.why ?? '', /98% interval: no idle CPU/);
-  assert.ok(busy.caveats.some((x) => /CPU-time figures doubted .* 98% interval.*no idle CPU/.test(x)), busy.caveats.join('\n'));
-  assert.notEqual(busy.exitCode, EXIT.regression);
-  // a clear CPU-time slowdown is still caught on a busy machine
-  const clear = compareFiles(base, file({ saturated: five(1e6, 0.02, 1.5, 0.9) }));
-  assert.equal(clear.runs[0].figures.find((f) => f.figure === 'cpuPerCommit')!.verdict, 'slower');
-  // but not when other processes held more than half the machine in the median sample: then it is not believed
-  const crowded = compareFiles(base, file({ saturated: five(1e6, 0.02, 1.5, 1.2) }));
-  const cc = crowded.runs[0].figures.find((f) => f.figure === 'cpuPerCommit')!;
-  assert.equal(cc.verdict, 'inconclusive');
-  assert.match(cc.why ?? '', /slower, but not trusted/);
-  assert.ok(crowded.caveats.some((x) => /CPU-time figures not trusted .*more than 50% of the cores in the median sample \(base 0\.00, new 1\.20 cores\)/.test(x)), crowded.caveats.join('\n'));
-  assert.equal(crowded.exitCode, EXIT.inconclusive);
+  const cpuNext = (other: number) => [1.12, 1.3, 1.31, 1.32, 1.33].map((cpuUs) => ({ perSec: 1e6, cpuUs, other }));
+  for (const other of [0, 0.9]) {
+    const c2 = compareFiles(file({ saturated: cpuBase }), file({ saturated: cpuNext(other) }));
+    assert.equal(c2.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'slower', `others at ${other} cores`);
+    assert.equal(c2.caveats.some((x) => /no idle CPU .* noisier/.test(x)), other > 0, c2.caveats.join('\n'));
+  }
+  // a clear CPU-time slowdown is still caught on a busy machine, also when others hold most of it
+  for (const other of [0.9, 1.5]) {
+    const clear = compareFiles(base, file({ saturated: five(1e6, 0.02, 1.5, other) }));
+    assert.equal(clear.runs[0].figures.find((f) => f.figure === 'peerCpuPerCommit')!.verdict, 'slower', `others at ${other} cores`);
+    assert.equal(clear.exitCode, EXIT.regression);
+  }
+});
+
+test('the decision rule: roles of the figures and the exit code', () => {
+  const quiet = file({ saturated: five(1e6, 0.02, 1) });
+  const c = compareFiles(quiet, quiet);
+  const role = (id: string) => c.runs[0].figures.find((f) => f.figure === id)!.role;
+  assert.equal(role('peerCpuPerCommit'), 'decides');
+  assert.equal(role('throughput'), 'guard', 'trusted on a quiet machine: may add a regression');
+  assert.equal(role('p99'), 'shown');
+  assert.equal(role('cpuPerCommit'), 'shown');
+  // only wall-clock figures gated: they decide on a quiet machine, and cannot on a busy one
+  const wall = { ...DEFAULT_COMPARE_OPTIONS, gate: ['throughput' as const] };
+  assert.equal(compareFiles(quiet, quiet, wall).exitCode, EXIT.noRegression);
+  const busy = file({ saturated: five(1e6, 0.02, 1, 0.5) });
+  const b = compareFiles(busy, busy, wall);
+  assert.equal(b.runs[0].figures.find((f) => f.figure === 'throughput')!.role, 'untrusted');
+  assert.equal(b.exitCode, EXIT.inconclusive, 'no trusted gated figure');
+  assert.match(formatComparison(b), /decided by: no trusted gated figure/);
+  // no per-thread CPU (no /proc): the gated throughput decides on a quiet machine
+  const noThreads = (f: BenchFile) => validateBenchFile(JSON.parse(JSON.stringify({ ...f, runs: f.runs.map((r) => ({ ...r, cpuPerCommit: undefined, cpu: { ...r.cpu, threads: [] } })) })));
+  const bare = compareFiles(noThreads(quiet), noThreads(quiet));
+  assert.equal(bare.runs[0].figures.some((f) => f.figure === 'peerCpuPerCommit'), false);
+  assert.equal(bare.runs[0].figures.find((f) => f.figure === 'throughput')!.role, 'decides');
+  assert.equal(bare.exitCode, EXIT.noRegression);
 });
 
 test('--json and --markdown', () => {
@@ -194,7 +214,7 @@ test('runs present in only one file are listed, not compared', () => {
 test('a version 1 file (one sample per run, no recorded CPU per commit) is read', () => {
   const v1 = file({ saturated: [{ perSec: 1e6 }] }, { version: 1 });
   const c = compareFiles(v1, file({ saturated: five(1e6, 0.01) }), DEFAULT_COMPARE_OPTIONS);
-  assert.equal(c.runs[0].figures.length, 7, 'CPU per commit derived from cpu.threads');
+  assert.equal(c.runs[0].figures.length, 8, 'CPU per commit derived from cpu.threads');
 });
 
 test('input errors exit 3 with the reason: missing file, not JSON, another schema, bad option, nothing in common', () => {
