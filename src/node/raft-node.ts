@@ -373,6 +373,8 @@ export class RaftNode {
     this.smApplied = b.firstIndex + b.count - 1;
     const sm = this.opts.stateMachine;
     let results: Array<Uint8Array | undefined> | null = null;
+    // Results only reach proposals tracked here (a follower tracks none): collect them only then.
+    const wantResults = this.tracker !== null && this.tracker.size > 0;
     if (sm) {
       const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
       for (let k = 0; k < b.count; k++) {
@@ -386,7 +388,7 @@ export class RaftNode {
         }
         if (r !== undefined) {
           if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
-          (results ??= new Array(b.count))[k] = r;
+          if (wantResults) (results ??= new Array(b.count))[k] = r;
         }
       }
     }

@@ -281,8 +281,36 @@ function getUvarint(b: Uint8Array, at: number, end: number, what: string, frameS
   throw new SessionFrameError(`CompactCommand: ${what} is longer than 8 bytes`);
 }
 
+/**
+ * A varint of at most 4 bytes (below 2^28) at `b[at...]`, without checks that throw (so that
+ * it inlines into the apply path); -1 when it is longer or runs past `end`: the checked
+ * decoder then says what is wrong.
+ */
+function shortUvarint(b: Uint8Array, at: number, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 28 && at < end; shift += 7) {
+    const byte = b[at++];
+    v |= (byte & 127) << shift;
+    if (byte < 128) { varintEnd = at; return v; }
+  }
+  return -1;
+}
+
 /** Decodes the CompactCommand frame at `data[start, end)` (kind byte checked by the caller) into `into`, as a Command. */
 export function decodeCompactAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+  // The common case (numbers below 2^28, well formed) without the checked decoder's calls.
+  const id = shortUvarint(data, start + 1, end);
+  const sq = id > 0 ? shortUvarint(data, varintEnd, end) : -1;
+  const d = sq > 0 ? shortUvarint(data, varintEnd, end) : -1;
+  if (d > 0 && d <= sq) {
+    into.kind = FrameKind.Command; into.clientId = id; into.seq = sq; into.ackedThrough = sq - d;
+    into.payload = data.subarray(varintEnd, end);
+    return into;
+  }
+  return decodeCompactChecked(data, start, end, into);
+}
+
+function decodeCompactChecked(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
   const clientId = getUvarint(data, start + 1, end, 'clientId', start);
   const seq = getUvarint(data, varintEnd, end, 'seq', start);
   const delta = getUvarint(data, varintEnd, end, 'seq - ackedThrough', start);

@@ -61,11 +61,13 @@ interface Session {
   /** Results of seqs <= ackedThrough are discarded. ackedThrough <= lastApplied. */
   ackedThrough: number;
   /**
-   * results[head + k] is the result of seq ackedThrough + 1 + k, for seqs up to lastApplied, as
-   * the Applied result frame that answered it (status byte, then the user's bytes); undefined
-   * when the user's apply returned nothing.
+   * The non-empty results of seqs ackedThrough + 1 .. lastApplied, in seq order, from `head`
+   * on: keptSeqs[i] is a seq and kept[i] the Applied result frame that answered it (status
+   * byte, then the user's bytes). A seq that is not listed had no result. Only results take
+   * room: a stream of commands without results costs the table nothing per command.
    */
-  results: (Uint8Array | undefined)[];
+  keptSeqs: number[];
+  kept: Uint8Array[];
   head: number;
   prev: Session | null;
   next: Session | null;
@@ -85,9 +87,19 @@ const SNAP_VERSION = 1;
 const SNAP_HEADER_BYTES = 40;
 const SESSION_FIXED_BYTES = 36;
 
-/** The user's bytes in a kept result frame. */
-function bodyLength(r: Uint8Array | undefined): number {
-  return r ? r.byteLength - 1 : 0;
+function newSession(id: number, lastActivity: number, lastApplied: number, ackedThrough: number): Session {
+  return { id, lastActivity, lastApplied, ackedThrough, keptSeqs: [], kept: [], head: 0, prev: null, next: null };
+}
+
+/** The kept result frame of `seq` (not acknowledged, applied), or undefined when it had none. */
+function keptResult(s: Session, seq: number): Uint8Array | undefined {
+  let lo = s.head, hi = s.keptSeqs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1, v = s.keptSeqs[mid];
+    if (v === seq) return s.kept[mid];
+    if (v < seq) lo = mid + 1; else hi = mid - 1;
+  }
+  return undefined;
 }
 
 function describe(v: unknown): string {
@@ -104,6 +116,8 @@ export class SessionStateMachine {
   private readonly frame: SessionFrame = { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: new Uint8Array(0) };
   private oldest: Session | null = null;
   private newest: Session | null = null;
+  /** The session of the previous command: a client's commands come in runs, so this saves most Map lookups. */
+  private recent: Session | null = null;
 
   /** Present when the user's state machine can snapshot (the runtime checks for the method). */
   readonly snapshot?: () => Uint8Array;
@@ -175,16 +189,18 @@ export class SessionStateMachine {
             throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
           }
           // The frame keeps a private copy: the user may reuse the buffer it returned.
-          const kept = r && r.byteLength > 0 ? encodeResult(SessionStatus.Applied, r) : undefined;
-          s.results.push(kept);
+          if (r && r.byteLength > 0) {
+            out = encodeResult(SessionStatus.Applied, r);
+            s.keptSeqs.push(seq);
+            s.kept.push(out);
+          } else out = APPLIED_EMPTY;
           s.lastApplied = seq;
-          out = kept ?? APPLIED_EMPTY;
         } else if (seq > s.lastApplied) {
           out = OUT_OF_ORDER;
         } else if (seq <= s.ackedThrough) {
           out = STALE;
         } else {
-          const kept = s.results[s.head + (seq - s.ackedThrough - 1)];
+          const kept = keptResult(s, seq);
           out = kept ? encodeResult(SessionStatus.Duplicate, kept.subarray(1)) : DUPLICATE_EMPTY;
         }
         this.acknowledge(s, frame.ackedThrough);
@@ -202,9 +218,7 @@ export class SessionStateMachine {
       throw new Error(`session ${index} is already registered: entry ${index} applied twice`);
     }
     while (this.sessions.size >= this.maxSessions) this.remove(this.oldest!);
-    const s: Session = {
-      id: index, lastActivity: index, lastApplied: 0, ackedThrough: 0, results: [], head: 0, prev: null, next: null,
-    };
+    const s = newSession(index, index, 0, 0);
     this.sessions.set(index, s);
     this.linkNewest(s);
     return encodeRegistered(index);
@@ -212,7 +226,11 @@ export class SessionStateMachine {
 
   /** The session if it is in the table and not past the inactivity limit at `index`. */
   private live(id: number, index: number): Session | undefined {
-    const s = this.sessions.get(id);
+    let s: Session | null | undefined = this.recent;
+    if (s === null || s.id !== id) {
+      s = this.sessions.get(id);
+      if (s) this.recent = s;
+    }
     if (s && this.inactivityLimit > 0 && index - s.lastActivity > this.inactivityLimit) return undefined;
     return s;
   }
@@ -221,16 +239,17 @@ export class SessionStateMachine {
   private acknowledge(s: Session, ackedThrough: number): void {
     const upTo = Math.min(ackedThrough, s.lastApplied);
     if (upTo <= s.ackedThrough) return;
-    const n = upTo - s.ackedThrough;
-    for (let k = 0; k < n; k++) s.results[s.head + k] = undefined;
-    s.head += n;
     s.ackedThrough = upTo;
-    // Compact once the discarded prefix dominates, so the array stays proportional to what is kept.
-    if (s.head >= 32 && s.head * 2 >= s.results.length) { // in place: no new array per compaction
-      s.results.copyWithin(0, s.head);
-      s.results.length -= s.head;
-      s.head = 0;
+    const seqs = s.keptSeqs, n = seqs.length;
+    if (s.head === n) return;
+    let h = s.head;
+    while (h < n && seqs[h] <= upTo) s.kept[h++] = APPLIED_EMPTY; // let the frame go
+    if (h === n) { seqs.length = 0; s.kept.length = 0; h = 0; } else if (h >= 32 && h * 2 >= n) {
+      // Compact once the discarded prefix dominates, so the arrays stay proportional to what is kept.
+      for (let i = h; i < n; i++) { seqs[i - h] = seqs[i]; s.kept[i - h] = s.kept[i]; }
+      seqs.length = n - h; s.kept.length = n - h; h = 0;
     }
+    s.head = h;
   }
 
   private touch(s: Session, index: number): void {
@@ -246,6 +265,7 @@ export class SessionStateMachine {
   }
 
   private remove(s: Session): void {
+    if (this.recent === s) this.recent = null;
     this.sessions.delete(s.id);
     this.unlink(s);
   }
@@ -272,8 +292,8 @@ export class SessionStateMachine {
     if (!(userSnap instanceof Uint8Array)) throw new TypeError('the user state machine\'s snapshot() must return a Uint8Array');
     let size = SNAP_HEADER_BYTES + userSnap.byteLength;
     for (let s = this.oldest; s; s = s.next) {
-      size += SESSION_FIXED_BYTES;
-      for (let k = s.head; k < s.results.length; k++) size += 4 + bodyLength(s.results[k]);
+      size += SESSION_FIXED_BYTES + 4 * (s.lastApplied - s.ackedThrough);
+      for (let k = s.head; k < s.kept.length; k++) size += s.kept[k].byteLength - 1;
     }
     const out = new Uint8Array(size);
     const dv = new DataView(out.buffer);
@@ -289,14 +309,19 @@ export class SessionStateMachine {
       writeU64(dv, p + 8, s.lastActivity);
       writeU64(dv, p + 16, s.lastApplied);
       writeU64(dv, p + 24, s.ackedThrough);
-      dv.setUint32(p + 32, s.results.length - s.head, true);
+      dv.setUint32(p + 32, s.lastApplied - s.ackedThrough, true);
       p += SESSION_FIXED_BYTES;
-      for (let k = s.head; k < s.results.length; k++) {
-        const r = s.results[k];
-        const n = bodyLength(r);
-        dv.setUint32(p, n, true);
-        if (r) out.set(r.subarray(1), p + 4);
-        p += 4 + n;
+      let k = s.head;
+      for (let seq = s.ackedThrough + 1; seq <= s.lastApplied; seq++) {
+        if (k < s.keptSeqs.length && s.keptSeqs[k] === seq) {
+          const r = s.kept[k++];
+          dv.setUint32(p, r.byteLength - 1, true);
+          out.set(r.subarray(1), p + 4);
+          p += 4 + r.byteLength - 1;
+        } else {
+          dv.setUint32(p, 0, true);
+          p += 4;
+        }
       }
     }
     out.set(userSnap, p);
@@ -308,7 +333,7 @@ export class SessionStateMachine {
     const { sessions, userSnapshot } = this.decodeSnapshot(snap);
     this.user.restore!(userSnapshot, index, term); // if it throws, our table is left as it was
     this.sessions.clear();
-    this.oldest = this.newest = null;
+    this.oldest = this.newest = this.recent = null;
     for (const s of sessions) {
       this.sessions.set(s.id, s);
       this.linkNewest(s);
@@ -385,15 +410,18 @@ function parseSnapshot(snap: Uint8Array): { maxSessions: number; inactivityLimit
     seen.add(id);
     prevActivity = lastActivity;
     p += SESSION_FIXED_BYTES;
-    const results: (Uint8Array | undefined)[] = [];
+    const s = newSession(id, lastActivity, lastApplied, ackedThrough);
     for (let k = 0; k < n; k++) {
       if (p + 4 > snap.byteLength) fail(`session ${id}: result ${k} truncated at offset ${p}`);
       const len = dv.getUint32(p, true);
       if (p + 4 + len > snap.byteLength) fail(`session ${id}: result ${k} of ${len} bytes runs past the end at offset ${p}`);
-      results.push(len > 0 ? encodeResult(SessionStatus.Applied, snap.subarray(p + 4, p + 4 + len)) : undefined);
+      if (len > 0) {
+        s.keptSeqs.push(ackedThrough + 1 + k);
+        s.kept.push(encodeResult(SessionStatus.Applied, snap.subarray(p + 4, p + 4 + len)));
+      }
       p += 4 + len;
     }
-    sessions.push({ id, lastActivity, lastApplied, ackedThrough, results, head: 0, prev: null, next: null });
+    sessions.push(s);
   }
   if (snap.byteLength - p !== userLen) {
     fail(`user snapshot should be ${userLen} bytes, ${snap.byteLength - p} remain after the session table`);

@@ -7,14 +7,13 @@ import {
 import { SessionSnapshotError, SessionStateMachine, type SessionOptions } from '../../src/node/session-state-machine.js';
 import { SessionClient } from '../../src/node/session-client.js';
 import type { StateMachine } from '../../src/node/raft-node.js';
-import { RecordingMachine, tagPayload, u32 } from './session-helpers.js';
+import { RecordingMachine, readTag, tagPayload, u32 } from './session-helpers.js';
 
 /** One replica fed a log: each feed() is the next log index. */
 class Replica {
-  readonly user = new RecordingMachine();
   readonly sm: SessionStateMachine;
   index = 0;
-  constructor(opts?: SessionOptions) {
+  constructor(opts?: SessionOptions, readonly user: RecordingMachine = new RecordingMachine()) {
     this.sm = new SessionStateMachine(this.user, opts);
   }
   feed(frame: Uint8Array): { status: SessionStatus; body: Uint8Array } {
@@ -308,4 +307,36 @@ test('session client: numbers commands, retries the same seq and payload, acks c
   assert.ok(client.expired);
   assert.throws(() => client.command(new Uint8Array(1)), /session 1 has expired; register a new one/);
   assert.throws(() => SessionClient.fromRegistration(encodeRegister()), /expected a Registered result/);
+});
+
+test('sessions: with results on some seqs only, duplicates get the right one after acks compact the table, and a snapshot keeps them', () => {
+  /** Odd seqs answer their log index; even seqs answer nothing. */
+  class SomeResults extends RecordingMachine {
+    override apply(command: Uint8Array, index: number): Uint8Array {
+      const r = super.apply(command, index);
+      return readTag(command).seq % 2 === 1 ? r : new Uint8Array(0);
+    }
+  }
+  const make = () => new Replica({}, new SomeResults());
+  const r = make();
+  const c = r.register();
+  const indexOf = new Map<number, number>();
+  for (let seq = 1; seq <= 200; seq++) { r.cmd(c, seq); indexOf.set(seq, r.index); }
+  r.cmd(c, 201, 150); // acknowledges 1..150: the kept prefix is dropped and the arrays compacted
+  const check = (x: Replica) => {
+    for (let seq = 151; seq <= 201; seq++) {
+      const d = x.cmd(c, seq);
+      assert.equal(d.status, SessionStatus.Duplicate, `seq ${seq}`);
+      if (seq % 2 === 1) assert.equal(u32(d.body), indexOf.get(seq) ?? 202, `seq ${seq}: the result of its one application`);
+      else assert.equal(d.body.byteLength, 0, `seq ${seq} had no result`);
+    }
+    assert.equal(x.cmd(c, 150).status, SessionStatus.Stale);
+  };
+  const restored = make();
+  restored.sm.restore!(r.sm.snapshot!(), r.index, 1);
+  restored.index = r.index;
+  check(r);
+  check(restored);
+  assert.deepEqual(Buffer.from(restored.sm.snapshot!()), Buffer.from(r.sm.snapshot!()));
+  assert.equal(r.user.applied.length, 201, 'no duplicate was applied');
 });
