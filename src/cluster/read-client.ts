@@ -1,5 +1,6 @@
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ReadFailReason, ReadRoute, decodeAnswer, encodeRead } from './read-protocol.js';
+import { CoarseClock } from './coarse-clock.js';
+import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, writeReadAt } from './read-protocol.js';
 
 export interface ReadOptions {
   /** Give up after this long (retrying refusals meanwhile). Default 5000 ms. */
@@ -33,9 +34,13 @@ interface PendingRead {
   /** The peer it was last sent to (-1: waiting to be sent). */
   at: number;
   lastError: string;
-  resolve: (r: Uint8Array) => void;
-  reject: (e: Error) => void;
+  /** The promise form's settlers; null for a streamed read (submitRead), whose outcome goes to onReadDone/onReadFailed. */
+  waiter: { resolve: (r: Uint8Array) => void; reject: (e: Error) => void } | null;
 }
+
+/** The streamed reads' outcomes (ClusterReader.submitRead). */
+export type ReadDoneListener = (seq: number, result: Uint8Array) => void;
+export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
 const decoder = new TextDecoder();
@@ -43,7 +48,8 @@ const decoder = new TextDecoder();
 /**
  * The main thread's reads, over one read link per peer (see read-protocol.ts). Reads are
  * idempotent, so whatever stops one before it is answered (a refusal, a lost leader, a crashed
- * peer) is retried, following the leader, until the deadline.
+ * peer) is retried, following the leader, until the deadline. Reads go out in place in the
+ * ring and each link's reader is woken once per turn (a microtask), whatever the number of reads.
  */
 export class ClusterReader {
   private readonly links: Array<RingLink | null>;
@@ -52,9 +58,18 @@ export class ClusterReader {
   private nextFollower = 0;
   private closedReason: string | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly clock = new CoarseClock();
+  private flushQueued = false;
+  /** DataViews over each link's outbound ring (made when the link is). */
+  private readonly outViews: Array<DataView | null>;
+  /** Where a streamed read's result goes (submitRead). */
+  onReadDone: ReadDoneListener | null = null;
+  /** Where a streamed read's failure goes (submitRead): the same ReadFailedErrors as read() rejects with. */
+  onReadFailed: ReadFailedListener | null = null;
 
   constructor(size: number, private readonly leaderOf: () => number, private readonly setLeader: (peer: number) => void) {
     this.links = new Array(size).fill(null);
+    this.outViews = new Array(size).fill(null);
   }
 
   /** Peer `i` (re)started with these ends (null: it is down); reads in flight to its old self are retried. */
@@ -69,10 +84,33 @@ export class ClusterReader {
     const link = new RingLink(ends, (l) => this.drain(l));
     link.unref();
     this.links[i] = link;
+    this.outViews[i] = new DataView(link.out.bytes.buffer, 0);
   }
 
   read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
     if (this.closedReason) return Promise.reject(new ReadFailedError('stopped', this.closedReason));
+    const r = this.newRead(query, options);
+    return new Promise((resolve, reject) => {
+      r.waiter = { resolve, reject };
+      this.send(this.nextId++, r);
+    });
+  }
+
+  /**
+   * The streaming form of read(): sends the read and returns its sequence number; onReadDone
+   * (with the result) or onReadFailed (with the ReadFailedError read() would reject with) is
+   * called with it exactly once, later (never from inside this call). No promise per read.
+   * Bad arguments throw here as read() does; a closed reader throws ReadFailedError 'stopped'.
+   */
+  submitRead(query: Uint8Array, options: ReadOptions = {}): number {
+    if (this.closedReason) throw new ReadFailedError('stopped', this.closedReason);
+    const r = this.newRead(query, options);
+    const seq = this.nextId++;
+    this.send(seq, r);
+    return seq;
+  }
+
+  private newRead(query: Uint8Array, options: ReadOptions): PendingRead {
     if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
     const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
@@ -82,13 +120,22 @@ export class ClusterReader {
     if (options.peer !== undefined && (!Number.isInteger(peer) || peer < 0 || peer >= this.links.length)) {
       throw new RangeError(`option peer must be a peer index 0..${this.links.length - 1}, got ${String(options.peer)}`);
     }
-    return new Promise((resolve, reject) => {
-      const r: PendingRead = {
-        query, route: mode === 'follower' || peer >= 0 ? ReadRoute.AnyPeer : ReadRoute.Leader, fixedPeer: peer,
-        deadline: Date.now() + timeoutMs, tries: 0, at: -1, lastError: 'none', resolve, reject,
-      };
-      this.send(this.nextId++, r);
-    });
+    return {
+      query, route: mode === 'follower' || peer >= 0 ? ReadRoute.AnyPeer : ReadRoute.Leader, fixedPeer: peer,
+      deadline: this.clock.now() + timeoutMs, tries: 0, at: -1, lastError: 'none', waiter: null,
+    };
+  }
+
+  /** Settles read `seq` with its result. */
+  private resolve(seq: number, r: PendingRead, result: Uint8Array): void {
+    if (r.waiter) r.waiter.resolve(result);
+    else this.onReadDone?.(seq, result);
+  }
+
+  /** Settles read `seq` with a failure; a streamed read's failure is reported on a later microtask if it happens during submitRead. */
+  private reject(seq: number, r: PendingRead, e: ReadFailedError): void {
+    if (r.waiter) { r.waiter.reject(e); return; }
+    queueMicrotask(() => this.onReadFailed?.(seq, e));
   }
 
   get inFlight(): number {
@@ -100,9 +147,9 @@ export class ClusterReader {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (let i = 0; i < this.links.length; i++) { this.links[i]?.close(); this.links[i] = null; }
-    const all = [...this.pending.values()];
+    const all = [...this.pending];
     this.pending.clear();
-    for (const r of all) r.reject(new ReadFailedError('stopped', reason));
+    for (const [seq, r] of all) this.reject(seq, r, new ReadFailedError('stopped', reason));
   }
 
   private pickPeer(r: PendingRead): number {
@@ -121,11 +168,11 @@ export class ClusterReader {
   }
 
   private send(id: number, r: PendingRead): void {
-    if (this.closedReason) { r.reject(new ReadFailedError('stopped', this.closedReason)); return; }
+    if (this.closedReason) { this.reject(id, r, new ReadFailedError('stopped', this.closedReason)); return; }
     const to = this.pickPeer(r);
     const link = to >= 0 ? this.links[to] : null;
     if (!link) {
-      if (r.fixedPeer >= 0) { r.reject(new ReadFailedError('crashed', `read not sent: peer ${r.fixedPeer} is crashed or stopped`)); return; }
+      if (r.fixedPeer >= 0) { this.reject(id, r, new ReadFailedError('crashed', `read not sent: peer ${r.fixedPeer} is crashed or stopped`)); return; }
       r.lastError = 'every peer is down';
       this.retryLater(id, r, false);
       return;
@@ -133,22 +180,53 @@ export class ClusterReader {
     r.at = to;
     if (this.pending.size === 0) for (const l of this.links) l?.ref(); // reads in flight keep the process alive
     this.pending.set(id, r);
-    link.write(encodeRead(id, r.route, r.query));
-    link.flush();
+    const out = link.out;
+    const off = link.canWriteInPlace ? out.tryReserve(READ_HEADER_BYTES + r.query.byteLength) : -1;
+    if (off >= 0) {
+      writeReadAt(this.outViews[to]!, out.bytes, off, id, r.route, r.query);
+      out.commit();
+    } else {
+      link.write(encodeRead(id, r.route, r.query));
+    }
+    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
+  /** Wakes each link's reader once for every read written this turn. */
+  private readonly flushAll = (): void => {
+    this.flushQueued = false;
+    for (const l of this.links) l?.flush();
+  };
+
   private drain(link: RingLink): void {
-    link.in.drain((buf, off, len) => {
-      const a = decodeAnswer(buf, off, len);
-      const r = this.pending.get(a.readId);
-      if (!r) return; // answered after it was given up (a restart raced the answer)
-      if (a.ok) {
-        this.settle(a.readId);
-        r.resolve(a.bytes);
-        return;
-      }
-      this.failed(a.readId, r, a.reason, a.leaderHint, decoder.decode(a.bytes));
-    });
+    if (link !== this.draining) { this.draining = link; this.inView = new DataView(link.in.bytes.buffer, 0); }
+    link.in.drain(this.onAnswerBound);
+  }
+
+  private draining: RingLink | null = null;
+  private inView: DataView | null = null;
+  private readonly onAnswerBound = (buf: Uint8Array, off: number, len: number): void => this.onAnswer(buf, off, len);
+
+  private onAnswer(buf: Uint8Array, off: number, len: number): void {
+    const view = this.inView!;
+    const at = buf.byteOffset + off;
+    const kind = len >= ANSWER_HEADER_BYTES ? view.getUint8(at) : 0;
+    if (kind !== ReadRecordKind.ReadOk) { this.onOtherAnswer(buf, off, len); return; }
+    const n = view.getUint32(at + 4, true);
+    if (len !== ANSWER_HEADER_BYTES + n) throw new Error(`read answer of ${len} bytes, expected ${ANSWER_HEADER_BYTES + n}`);
+    const id = view.getFloat64(at + 16, true);
+    const r = this.pending.get(id);
+    if (!r) return; // answered after it was given up (a restart raced the answer)
+    this.settle(id);
+    this.resolve(id, r, buf.slice(off + ANSWER_HEADER_BYTES, off + len));
+  }
+
+  /** A failure (or a malformed record: decodeAnswer names the problem). */
+  private onOtherAnswer(buf: Uint8Array, off: number, len: number): void {
+    const a = decodeAnswer(buf, off, len);
+    const r = this.pending.get(a.readId);
+    if (!r) return;
+    if (a.ok) { this.settle(a.readId); this.resolve(a.readId, r, a.bytes); return; }
+    this.failed(a.readId, r, a.reason, a.leaderHint, decoder.decode(a.bytes));
   }
 
   private settle(id: number): void {
@@ -161,13 +239,13 @@ export class ClusterReader {
     r.at = -1;
     r.lastError = message;
     switch (reason) {
-      case ReadFailReason.QueryFailed: r.reject(new ReadFailedError('query-failed', message)); return;
-      case ReadFailReason.NoQuery: r.reject(new ReadFailedError('no-query', message)); return;
-      case ReadFailReason.Invalid: r.reject(new ReadFailedError('invalid', message)); return;
+      case ReadFailReason.QueryFailed: this.reject(id, r, new ReadFailedError('query-failed', message)); return;
+      case ReadFailReason.NoQuery: this.reject(id, r, new ReadFailedError('no-query', message)); return;
+      case ReadFailReason.Invalid: this.reject(id, r, new ReadFailedError('invalid', message)); return;
       default: break;
     }
     if (r.fixedPeer >= 0) {
-      r.reject(new ReadFailedError(reason === ReadFailReason.Stopped ? 'crashed' : 'timeout', `read on peer ${r.fixedPeer} failed: ${message}`));
+      this.reject(id, r, new ReadFailedError(reason === ReadFailReason.Stopped ? 'crashed' : 'timeout', `read on peer ${r.fixedPeer} failed: ${message}`));
       return;
     }
     if (reason === ReadFailReason.NotLeader && hint >= 0 && hint !== this.leaderOf()) this.setLeader(hint);
@@ -177,8 +255,8 @@ export class ClusterReader {
 
   /** Retries after a short pause (at once to a named leader) until the deadline. */
   private retryLater(id: number, r: PendingRead, atOnce: boolean): void {
-    if (Date.now() >= r.deadline) {
-      r.reject(new ReadFailedError('timeout', `read not answered within its deadline; last error: ${r.lastError}`));
+    if (this.clock.now() >= r.deadline) {
+      this.reject(id, r, new ReadFailedError('timeout', `read not answered within its deadline; last error: ${r.lastError}`));
       return;
     }
     r.tries++;
