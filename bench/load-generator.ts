@@ -17,8 +17,9 @@
  * generator sees is final, and a failure ends the run.
 
  *
- * With a reader (`--read-ratio R`), a fraction R of the operations are reads (client.read
- * promises), spread evenly among the writes; a read that fails is sent again. Reads and
+ * With a reader (`--read-ratio R`), a fraction R of the operations are reads (the streaming
+ * form, client.submitRead / onReadDone: no promise per read), spread evenly among the
+ * writes; a read that fails is sent again. Reads and
  * writes get their own counts and latency histograms beside the combined ones.
  */
 import type { FailReason } from '../src/cluster/client.js';
@@ -51,10 +52,13 @@ export interface LoadCounters {
   hitInFlightCap: boolean;
 }
 
-/** Reads mixed into the load: `ratio` of the operations call `read()`. */
+/** Reads mixed into the load: `ratio` of the operations call `submit()` (ClusterClient.submitRead). */
 export interface ReadLoad {
   ratio: number;
-  read(): Promise<unknown>;
+  /** Sends a read; returns its sequence number. */
+  submit(): number;
+  /** Where every read's outcome goes: set once by the generator. */
+  listen(done: (seq: number) => void, failed: (seq: number) => void): void;
 }
 
 /** Completed operations of each kind in the window (with a ReadLoad). */
@@ -101,6 +105,9 @@ export class LoadGenerator {
   private readonly slotStart: Float64Array;
   private readonly slotSent: Float64Array;
   private readonly retryQueue: Array<{ start: number; sent: number }> = [];
+  /** Reads in flight by seq & mask: their seq and start time. */
+  private readonly readSeq: Float64Array;
+  private readonly readStart: Float64Array;
   private retryTimer: NodeJS.Timeout | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   /** Commands not yet committed, including those waiting to be resent. */
@@ -137,6 +144,9 @@ export class LoadGenerator {
     this.slotStart = new Float64Array(slots);
     this.slotSent = new Float64Array(spec.mode === 'open' ? slots : 0);
     this.perMs = spec.mode === 'open' ? spec.rate / 1000 : 0;
+    this.readSeq = new Float64Array(reads ? slots : 0).fill(-1);
+    this.readStart = new Float64Array(reads ? slots : 0);
+    reads?.listen((seq) => this.onReadDone(seq), (seq) => this.onReadFailed(seq));
     if (session) {
       session.onCommitted = (seq) => this.onCommitted(seq);
       session.onFailed = (seq, e) => { this.outstanding--; this.fatal ??= e; };
@@ -222,15 +232,27 @@ export class LoadGenerator {
   /** Sends a read; a failed one (refused, timed out) is sent again keeping its start time. */
   private submitRead(start: number): void {
     this.readsInFlight++;
-    this.reads!.read().then(
-      () => { this.readsInFlight--; this.complete(start, NaN, this.clock.now(), true); },
-      () => {
-        this.readsInFlight--;
-        if (this.measuring) this.mix.readFailures++;
-        if (this.stopping) { this.outstanding--; return; }
-        setTimeout(() => this.submitRead(start), 1);
-      },
-    );
+    const seq = this.reads!.submit();
+    const slot = seq & this.mask;
+    this.readSeq[slot] = seq;
+    this.readStart[slot] = start;
+  }
+
+  private onReadDone(seq: number): void {
+    this.readsInFlight--;
+    const slot = seq & this.mask;
+    const start = this.readSeq[slot] === seq ? this.readStart[slot] : NaN;
+    if (start !== start && this.measuring) this.counters.untracked++;
+    this.complete(start, NaN, this.clock.now(), true);
+  }
+
+  private onReadFailed(seq: number): void {
+    this.readsInFlight--;
+    const slot = seq & this.mask;
+    const start = this.readSeq[slot] === seq ? this.readStart[slot] : this.clock.now();
+    if (this.measuring) this.mix.readFailures++;
+    if (this.stopping) { this.outstanding--; return; }
+    setTimeout(() => this.submitRead(start), 1);
   }
 
   /** Hands a command to the client; `sent` is when it was first handed over. */

@@ -76,7 +76,11 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const session = spec.sessions ? await cluster.session() : null;
     const query = new Uint8Array(0);
     const readOptions = { mode: spec.readMode === 'follower' ? 'follower' as const : 'leader' as const };
-    const reads: ReadLoad | null = spec.readRatio !== undefined ? { ratio: spec.readRatio, read: () => client.read(query, readOptions) } : null;
+    const reads: ReadLoad | null = spec.readRatio === undefined ? null : {
+      ratio: spec.readRatio,
+      submit: () => client.submitRead(query, readOptions),
+      listen: (done, failed) => { client.onReadDone = done; client.onReadFailed = failed; },
+    };
     const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session, reads);
     const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);
     const journalLimit = spec.storage.kind === 'memory' && !opts.snapshotPolicy ? Math.floor(JOURNAL_BUDGET_BYTES / (frameBytes + 8 + 1)) : Infinity;

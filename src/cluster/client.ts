@@ -1,6 +1,6 @@
 import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
-import { ClusterReader, type ReadOptions } from './read-client.js';
+import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 
@@ -253,6 +253,31 @@ export class ClusterClient {
    */
   read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
     return this.reader.read(query, options);
+  }
+
+  /**
+   * The streaming form of read() (as submit is of propose): sends the read and returns its
+   * sequence number (a counter of its own, apart from submit's); onReadDone(seq, result) or
+   * onReadFailed(seq, error) is called with it exactly once, later, with what read() would
+   * resolve or reject with. Refusals, lost leaders and crashes are retried until the deadline
+   * as for read(). Bad arguments throw here (TypeError, RangeError); a closed client throws a
+   * ReadFailedError 'stopped'.
+   */
+  submitRead(query: Uint8Array, options?: ReadOptions): number {
+    return this.reader.submitRead(query, options);
+  }
+
+  /** Called with each streamed read's result (submitRead). */
+  get onReadDone(): ReadDoneListener | null { return this.reader.onReadDone; }
+  set onReadDone(f: ReadDoneListener | null) { this.reader.onReadDone = f; }
+
+  /** Called with each streamed read's failure (submitRead): a ReadFailedError, as read() rejects with. */
+  get onReadFailed(): ReadFailedListener | null { return this.reader.onReadFailed; }
+  set onReadFailed(f: ReadFailedListener | null) { this.reader.onReadFailed = f; }
+
+  /** Reads (both forms) sent and not yet settled. */
+  get readsPending(): number {
+    return this.reader.inFlight;
   }
 
   /** Number of peers. */

@@ -1,5 +1,7 @@
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ReadFailReason, ReadRoute, decodeAnswer, encodeRead } from './read-protocol.js';
+import { CoarseClock } from './coarse-clock.js';
+import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, writeReadAt } from './read-protocol.js';
+import { ReadTable, type ReadWaiter } from './read-table.js';
 
 export interface ReadOptions {
   /** Give up after this long (retrying refusals meanwhile). Default 5000 ms. */
@@ -24,37 +26,43 @@ export class ReadFailedError extends Error {
   }
 }
 
-interface PendingRead {
-  query: Uint8Array;
-  route: ReadRoute;
-  fixedPeer: number;
-  deadline: number;
-  tries: number;
-  /** The peer it was last sent to (-1: waiting to be sent). */
-  at: number;
-  lastError: string;
-  resolve: (r: Uint8Array) => void;
-  reject: (e: Error) => void;
-}
+/** The streamed reads' outcomes (ClusterReader.submitRead). */
+export type ReadDoneListener = (seq: number, result: Uint8Array) => void;
+export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
+/** Results up to this size are copied byte by byte into a fresh array (cheaper than slice for a few bytes). */
+const SMALL_RESULT_BYTES = 64;
 const decoder = new TextDecoder();
 
 /**
  * The main thread's reads, over one read link per peer (see read-protocol.ts). Reads are
  * idempotent, so whatever stops one before it is answered (a refusal, a lost leader, a crashed
- * peer) is retried, following the leader, until the deadline.
+ * peer) is retried, following the leader, until the deadline. Reads go out in place in the
+ * ring and each link's reader is woken once per turn (a microtask), whatever the number of
+ * reads; the reads under way live in a ReadTable (typed arrays, no object per read).
  */
 export class ClusterReader {
   private readonly links: Array<RingLink | null>;
-  private readonly pending = new Map<number, PendingRead>();
+  private readonly table = new ReadTable();
   private nextId = 1;
   private nextFollower = 0;
   private closedReason: string | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly clock = new CoarseClock();
+  private flushQueued = false;
+  /** Reads sent and not answered, over all links (0 <-> the links are unref'd). */
+  private inFlightCount = 0;
+  /** DataViews over each link's outbound ring (made when the link is). */
+  private readonly outViews: Array<DataView | null>;
+  /** Where a streamed read's result goes (submitRead). */
+  onReadDone: ReadDoneListener | null = null;
+  /** Where a streamed read's failure goes (submitRead): the same ReadFailedErrors as read() rejects with. */
+  onReadFailed: ReadFailedListener | null = null;
 
   constructor(size: number, private readonly leaderOf: () => number, private readonly setLeader: (peer: number) => void) {
     this.links = new Array(size).fill(null);
+    this.outViews = new Array(size).fill(null);
   }
 
   /** Peer `i` (re)started with these ends (null: it is down); reads in flight to its old self are retried. */
@@ -64,36 +72,42 @@ export class ClusterReader {
     if (old) {
       this.links[i] = null;
       old.close();
-      for (const [id, r] of this.pending) if (r.at === i) this.failed(id, r, ReadFailReason.Stopped, -1, `peer ${i} crashed or restarted`);
+      for (const seq of this.table.allSeqs()) {
+        const s = this.table.slotOf(seq);
+        if (s >= 0 && this.table.at[s] === i) this.failed(seq, s, ReadFailReason.Stopped, -1, `peer ${i} crashed or restarted`);
+      }
     }
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(l));
     link.unref();
     this.links[i] = link;
+    this.outViews[i] = new DataView(link.out.bytes.buffer, 0);
+    if (this.inFlightCount > 0) link.ref();
   }
 
   read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
     if (this.closedReason) return Promise.reject(new ReadFailedError('stopped', this.closedReason));
-    if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    const mode = options.mode ?? 'leader';
-    if (mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
-    const peer = options.peer ?? -1;
-    if (options.peer !== undefined && (!Number.isInteger(peer) || peer < 0 || peer >= this.links.length)) {
-      throw new RangeError(`option peer must be a peer index 0..${this.links.length - 1}, got ${String(options.peer)}`);
-    }
+    this.check(query, options);
     return new Promise((resolve, reject) => {
-      const r: PendingRead = {
-        query, route: mode === 'follower' || peer >= 0 ? ReadRoute.AnyPeer : ReadRoute.Leader, fixedPeer: peer,
-        deadline: Date.now() + timeoutMs, tries: 0, at: -1, lastError: 'none', resolve, reject,
-      };
-      this.send(this.nextId++, r);
+      this.start(query, options, { resolve, reject });
     });
   }
 
+  /**
+   * The streaming form of read(): sends the read and returns its sequence number; onReadDone
+   * (with the result) or onReadFailed (with the ReadFailedError read() would reject with) is
+   * called with it exactly once, later (never from inside this call). No promise per read.
+   * Bad arguments throw here as read() does; a closed reader throws ReadFailedError 'stopped'.
+   */
+  submitRead(query: Uint8Array, options: ReadOptions = {}): number {
+    if (this.closedReason) throw new ReadFailedError('stopped', this.closedReason);
+    this.check(query, options);
+    return this.start(query, options, null);
+  }
+
+  /** Reads not settled yet (in flight or waiting to be sent again). */
   get inFlight(): number {
-    return this.pending.size;
+    return this.table.size;
   }
 
   close(reason: string): void {
@@ -101,15 +115,56 @@ export class ClusterReader {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (let i = 0; i < this.links.length; i++) { this.links[i]?.close(); this.links[i] = null; }
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const r of all) r.reject(new ReadFailedError('stopped', reason));
+    for (const seq of this.table.allSeqs()) {
+      const s = this.table.slotOf(seq);
+      if (s >= 0) this.reject(seq, s, new ReadFailedError('stopped', reason));
+    }
+    this.inFlightCount = 0;
   }
 
-  private pickPeer(r: PendingRead): number {
-    if (r.fixedPeer >= 0) return r.fixedPeer;
+  private check(query: Uint8Array, options: ReadOptions): void {
+    if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    const mode = options.mode;
+    if (mode !== undefined && mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
+    const peer = options.peer;
+    if (peer !== undefined && (!Number.isInteger(peer) || peer < 0 || peer >= this.links.length)) {
+      throw new RangeError(`option peer must be a peer index 0..${this.links.length - 1}, got ${String(peer)}`);
+    }
+  }
+
+  /** Adds a checked read to the table and sends it; returns its seq. */
+  private start(query: Uint8Array, options: ReadOptions, waiter: ReadWaiter | null): number {
+    const seq = this.nextId++;
+    const peer = options.peer ?? -1;
+    const route = options.mode === 'follower' || peer >= 0 ? ReadRoute.AnyPeer : ReadRoute.Leader;
+    const s = this.table.add(seq, query, route, peer, this.clock.now() + (options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS), waiter);
+    this.send(seq, s);
+    return seq;
+  }
+
+  /** Settles read `seq` (slot `s`) with its result. */
+  private resolve(seq: number, s: number, result: Uint8Array): void {
+    const waiter = this.table.waiters[s];
+    this.table.remove(s);
+    if (waiter) waiter.resolve(result);
+    else this.onReadDone?.(seq, result);
+  }
+
+  /** Settles read `seq` with a failure; a streamed read hears of it on a later microtask (never inside submitRead). */
+  private reject(seq: number, s: number, e: ReadFailedError): void {
+    const waiter = this.table.waiters[s];
+    this.table.remove(s);
+    if (waiter) { waiter.reject(e); return; }
+    queueMicrotask(() => this.onReadFailed?.(seq, e));
+  }
+
+  private pickPeer(s: number): number {
+    const fixed = this.table.fixedPeers[s];
+    if (fixed >= 0) return fixed;
     const n = this.links.length;
-    if (r.route === ReadRoute.AnyPeer) {
+    if (this.table.routes[s] === ReadRoute.AnyPeer) {
       for (let k = 0; k < n; k++) {
         const i = (this.nextFollower++) % n;
         if (this.links[i]) return i;
@@ -121,70 +176,119 @@ export class ClusterReader {
     return this.links.findIndex((x) => x !== null);
   }
 
-  private send(id: number, r: PendingRead): void {
-    if (this.closedReason) { r.reject(new ReadFailedError('stopped', this.closedReason)); return; }
-    const to = this.pickPeer(r);
+  private send(seq: number, s: number): void {
+    const t = this.table;
+    if (this.closedReason) { this.reject(seq, s, new ReadFailedError('stopped', this.closedReason)); return; }
+    const to = this.pickPeer(s);
     const link = to >= 0 ? this.links[to] : null;
     if (!link) {
-      if (r.fixedPeer >= 0) { r.reject(new ReadFailedError('crashed', `read not sent: peer ${r.fixedPeer} is crashed or stopped`)); return; }
-      r.lastError = 'every peer is down';
-      this.retryLater(id, r, false);
+      if (t.fixedPeers[s] >= 0) { this.reject(seq, s, new ReadFailedError('crashed', `read not sent: peer ${t.fixedPeers[s]} is crashed or stopped`)); return; }
+      t.lastErrors[s] = 'every peer is down';
+      this.retryLater(seq, s, false);
       return;
     }
-    r.at = to;
-    if (this.pending.size === 0) for (const l of this.links) l?.ref(); // reads in flight keep the process alive
-    this.pending.set(id, r);
-    link.write(encodeRead(id, r.route, r.query));
-    link.flush();
+    t.at[s] = to;
+    if (this.inFlightCount++ === 0) for (const l of this.links) l?.ref(); // reads in flight keep the process alive
+    const query = t.queries[s]!;
+    const route = t.routes[s] as ReadRoute;
+    const out = link.out;
+    const off = link.canWriteInPlace ? out.tryReserve(READ_HEADER_BYTES + query.byteLength) : -1;
+    if (off >= 0) {
+      writeReadAt(this.outViews[to]!, out.bytes, off, seq, route, query);
+      out.commit();
+    } else {
+      link.write(encodeRead(seq, route, query));
+    }
+    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
+
+  /** Wakes each link's reader once for every read written this turn. */
+  private readonly flushAll = (): void => {
+    this.flushQueued = false;
+    for (const l of this.links) l?.flush();
+  };
 
   private drain(link: RingLink): void {
-    link.in.drain((buf, off, len) => {
-      const a = decodeAnswer(buf, off, len);
-      const r = this.pending.get(a.readId);
-      if (!r) return; // answered after it was given up (a restart raced the answer)
-      if (a.ok) {
-        this.settle(a.readId);
-        r.resolve(a.bytes);
-        return;
-      }
-      this.failed(a.readId, r, a.reason, a.leaderHint, decoder.decode(a.bytes));
-    });
+    if (link !== this.draining) { this.draining = link; this.inView = new DataView(link.in.bytes.buffer, 0); }
+    link.in.drain(this.onAnswerBound);
   }
 
-  private settle(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) for (const l of this.links) l?.unref();
+  private draining: RingLink | null = null;
+  private inView: DataView | null = null;
+  private readonly onAnswerBound = (buf: Uint8Array, off: number, len: number): void => this.onAnswer(buf, off, len);
+
+  private onAnswer(buf: Uint8Array, off: number, len: number): void {
+    const view = this.inView!;
+    const at = buf.byteOffset + off;
+    const kind = len >= ANSWER_HEADER_BYTES ? view.getUint8(at) : 0;
+    if (kind !== ReadRecordKind.ReadOk) { this.onOtherAnswer(buf, off, len); return; }
+    const n = view.getUint32(at + 4, true);
+    if (len !== ANSWER_HEADER_BYTES + n) throw new Error(`read answer of ${len} bytes, expected ${ANSWER_HEADER_BYTES + n}`);
+    const seq = view.getFloat64(at + 16, true);
+    const s = this.table.slotOf(seq);
+    if (s < 0 || this.table.at[s] < 0) return; // answered after it was given up or sent again (a restart raced the answer)
+    this.landed(s);
+    let result: Uint8Array;
+    if (n <= SMALL_RESULT_BYTES) {
+      result = new Uint8Array(n);
+      const from = off + ANSWER_HEADER_BYTES;
+      for (let i = 0; i < n; i++) result[i] = buf[from + i];
+    } else {
+      result = buf.slice(off + ANSWER_HEADER_BYTES, off + len);
+    }
+    this.resolve(seq, s, result);
   }
 
-  private failed(id: number, r: PendingRead, reason: ReadFailReason, hint: number, message: string): void {
-    this.settle(id);
-    r.at = -1;
-    r.lastError = message;
+  /** A failure (or a malformed record: decodeAnswer names the problem). */
+  private onOtherAnswer(buf: Uint8Array, off: number, len: number): void {
+    const a = decodeAnswer(buf, off, len);
+    const s = this.table.slotOf(a.readId);
+    if (s < 0 || this.table.at[s] < 0) return;
+    this.landed(s);
+    if (a.ok) { this.resolve(a.readId, s, a.bytes); return; }
+    this.failed(a.readId, s, a.reason, a.leaderHint, decoder.decode(a.bytes), true);
+  }
+
+  /** Read in slot `s` is no longer in flight. */
+  private landed(s: number): void {
+    this.table.at[s] = -1;
+    if (--this.inFlightCount === 0) for (const l of this.links) l?.unref();
+  }
+
+  private failed(seq: number, s: number, reason: ReadFailReason, hint: number, message: string, landed = false): void {
+    const t = this.table;
+    if (!landed) this.landed(s);
+    t.lastErrors[s] = message;
     switch (reason) {
-      case ReadFailReason.QueryFailed: r.reject(new ReadFailedError('query-failed', message)); return;
-      case ReadFailReason.NoQuery: r.reject(new ReadFailedError('no-query', message)); return;
-      case ReadFailReason.Invalid: r.reject(new ReadFailedError('invalid', message)); return;
+      case ReadFailReason.QueryFailed: this.reject(seq, s, new ReadFailedError('query-failed', message)); return;
+      case ReadFailReason.NoQuery: this.reject(seq, s, new ReadFailedError('no-query', message)); return;
+      case ReadFailReason.Invalid: this.reject(seq, s, new ReadFailedError('invalid', message)); return;
       default: break;
     }
-    if (r.fixedPeer >= 0) {
-      r.reject(new ReadFailedError(reason === ReadFailReason.Stopped ? 'crashed' : 'timeout', `read on peer ${r.fixedPeer} failed: ${message}`));
+    const fixed = t.fixedPeers[s];
+    if (fixed >= 0) {
+      this.reject(seq, s, new ReadFailedError(reason === ReadFailReason.Stopped ? 'crashed' : 'timeout', `read on peer ${fixed} failed: ${message}`));
       return;
     }
     if (reason === ReadFailReason.NotLeader && hint >= 0 && hint !== this.leaderOf()) this.setLeader(hint);
-    else if (r.route === ReadRoute.Leader) this.setLeader((this.leaderOf() + 1) % this.links.length);
-    this.retryLater(id, r, reason === ReadFailReason.NotLeader && hint >= 0);
+    else if (t.routes[s] === ReadRoute.Leader) this.setLeader((this.leaderOf() + 1) % this.links.length);
+    this.retryLater(seq, s, reason === ReadFailReason.NotLeader && hint >= 0);
   }
 
   /** Retries after a short pause (at once to a named leader) until the deadline. */
-  private retryLater(id: number, r: PendingRead, atOnce: boolean): void {
-    if (Date.now() >= r.deadline) {
-      r.reject(new ReadFailedError('timeout', `read not answered within its deadline; last error: ${r.lastError}`));
+  private retryLater(seq: number, s: number, atOnce: boolean): void {
+    const t = this.table;
+    if (this.clock.now() >= t.deadlines[s]) {
+      this.reject(seq, s, new ReadFailedError('timeout', `read not answered within its deadline; last error: ${t.lastErrors[s]}`));
       return;
     }
-    r.tries++;
-    if (atOnce && r.tries < 8) { this.send(id, r); return; }
-    const t = setTimeout(() => { this.timers.delete(t); this.send(id, r); }, Math.min(100, 5 * 2 ** Math.min(r.tries, 5)));
-    this.timers.add(t);
+    const tries = ++t.tries[s];
+    if (atOnce && tries < 8) { this.send(seq, s); return; }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const slot = this.table.slotOf(seq); // the table may have grown meanwhile
+      if (slot >= 0) this.send(seq, slot);
+    }, Math.min(100, 5 * 2 ** Math.min(tries, 5)));
+    this.timers.add(timer);
   }
 }

@@ -67,3 +67,46 @@ export function decodeAnswer(buf: Uint8Array, off: number, len: number): Answer 
     leaderHint: v.getInt32(8, true), bytes: buf.slice(off + ANSWER_HEADER_BYTES, off + len),
   };
 }
+
+/**
+ * In-place forms for the hot path: the same records written straight into a ring's bytes and
+ * read through a DataView made once per ring (`view` spans `buf`'s whole buffer from its start).
+ */
+export function writeReadAt(view: DataView, buf: Uint8Array, off: number, readId: number, route: ReadRoute, query: Uint8Array): void {
+  const at = buf.byteOffset + off;
+  view.setUint32(at, ReadRecordKind.Read | (route << 8), true);
+  view.setUint32(at + 4, query.byteLength, true);
+  view.setFloat64(at + 8, readId, true);
+  if (query.byteLength > 0) buf.set(query, off + READ_HEADER_BYTES);
+}
+
+export function writeAnswerAt(view: DataView, buf: Uint8Array, off: number, readId: number, ok: boolean, reason: number, leaderHint: number, bytes: Uint8Array): void {
+  const at = buf.byteOffset + off;
+  view.setUint32(at, (ok ? ReadRecordKind.ReadOk : ReadRecordKind.ReadFailed) | (reason << 8), true);
+  view.setUint32(at + 4, bytes.byteLength, true);
+  view.setInt32(at + 8, leaderHint, true);
+  view.setInt32(at + 12, 0, true);
+  view.setFloat64(at + 16, readId, true);
+  if (bytes.byteLength > 0) buf.set(bytes, off + ANSWER_HEADER_BYTES);
+}
+
+/** Checks a Read record in place and returns its id; its route and query are at readRouteAt/readQueryAt. */
+export function readIdAt(view: DataView, buf: Uint8Array, off: number, len: number): number {
+  if (len < READ_HEADER_BYTES) throw new Error(`read record of ${len} bytes, the header needs ${READ_HEADER_BYTES}`);
+  const at = buf.byteOffset + off;
+  if (view.getUint8(at) !== ReadRecordKind.Read) throw new Error(`read link: unknown record kind ${view.getUint8(at)}`);
+  const n = view.getUint32(at + 4, true);
+  if (len !== READ_HEADER_BYTES + n) throw new Error(`read record of ${len} bytes, expected ${READ_HEADER_BYTES + n}`);
+  return view.getFloat64(at + 8, true);
+}
+
+export function readRouteAt(buf: Uint8Array, off: number): ReadRoute {
+  return buf[off + 1] as ReadRoute;
+}
+
+/** The query of a checked Read record, copied (the ring's bytes are reused). */
+export function readQueryAt(buf: Uint8Array, off: number, len: number): Uint8Array {
+  return len === READ_HEADER_BYTES ? EMPTY : buf.slice(off + READ_HEADER_BYTES, off + len);
+}
+
+const EMPTY = new Uint8Array(0);

@@ -202,6 +202,24 @@ export class RaftNode {
     return t;
   }
 
+  /**
+   * The batched form of read(): queues a read (checked as read() does) without asking the core
+   * yet; submitQueuedReads() then asks once for every read queued, so one read index and one
+   * heartbeat round serve them all. For a caller that takes many reads at once (a ring drain).
+   */
+  queueRead(query: Uint8Array, tag?: number): number {
+    if (this.stopped) throw new Error(`raft node ${this.core.id} is stopped`);
+    if (!this.readTracker) throw new TypeError('RaftNode.read needs the onRead option (where the results go)');
+    return this.readTracker.queue(query, tag);
+  }
+
+  /** Asks the core for the reads queued by queueRead (see there). */
+  submitQueuedReads(): void {
+    if (this.stopped || !this.readTracker) return;
+    this.readTracker.submitQueued(this.core);
+    this.scheduleFlush();
+  }
+
   receive(m: Message): void {
     if (this.stopped) return;
     this.core.step(m);

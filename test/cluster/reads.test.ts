@@ -78,3 +78,58 @@ test('bad input: a cluster without a query method, a bad query, bad options, a s
   }
   await assert.rejects(client.read(new Uint8Array([1])), (e: unknown) => e instanceof ReadFailedError && e.reason === 'stopped');
 });
+
+test('streamed reads (submitRead): every seq answered once through onReadDone or onReadFailed, more in flight than the table starts with', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE });
+  const client = cluster.client();
+  try {
+    await cluster.waitForLeader();
+    const kv = new KvClient(await cluster.session(), {}, client);
+    await kv.put('s', 'streamed');
+    const get = encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode('s') });
+    const expected = await client.read(get);
+    const done = new Map<number, Uint8Array>();
+    const failed = new Map<number, ReadFailedError>();
+    let settle: () => void = () => {};
+    const all = new Promise<void>((resolve) => { settle = resolve; });
+    const total = 3000;
+    client.onReadDone = (seq, result) => { assert.ok(!done.has(seq) && !failed.has(seq), `seq ${seq} settled twice`); done.set(seq, result); if (done.size + failed.size === total) settle(); };
+    client.onReadFailed = (seq, e) => { assert.ok(!done.has(seq) && !failed.has(seq), `seq ${seq} settled twice`); failed.set(seq, e); if (done.size + failed.size === total) settle(); };
+    const put = encodeCommand({ op: KvOp.Put, key: new TextEncoder().encode('s'), value: new Uint8Array([1]) });
+    const seqs: number[] = [];
+    const refused = new Set<number>();
+    for (let i = 0; i < total; i++) {
+      const follower = i % 3 === 1;
+      const seq = i % 500 === 7 ? client.submitRead(put) : client.submitRead(get, follower ? { mode: 'follower' } : {});
+      if (i % 500 === 7) refused.add(seq);
+      seqs.push(seq);
+    }
+    assert.equal(new Set(seqs).size, total, 'distinct seqs');
+    assert.equal(done.size + failed.size, 0, 'no outcome from inside submitRead');
+    assert.ok(client.readsPending > 0);
+    await all;
+    assert.equal(failed.size, 0, 'no read failed');
+    for (const seq of seqs) {
+      if (refused.has(seq)) {
+        // The store answers a write sent as a query with its NotAQuery error, as a result.
+        assert.ok(done.has(seq) && done.get(seq)!.byteLength > 0, `seq ${seq} answered`);
+        assert.notDeepEqual(done.get(seq), expected, `seq ${seq}: a write is not answered as a get`);
+      } else {
+        assert.deepEqual(done.get(seq), expected, `seq ${seq} answered the value written`);
+      }
+    }
+    assert.equal(client.readsPending, 0);
+    // A fixed peer that is down fails the read through onReadFailed, never inside submitRead.
+    const { leader } = await cluster.waitForLeader();
+    await cluster.crash(leader);
+    const lost = new Promise<ReadFailedError>((resolve) => { client.onReadFailed = (_seq, e) => resolve(e); });
+    client.submitRead(get, { peer: leader });
+    assert.equal((await lost).reason, 'crashed');
+    assert.throws(() => client.submitRead('q' as unknown as Uint8Array), /a read query must be a Uint8Array, got string/);
+    assert.throws(() => client.submitRead(get, { timeoutMs: -1 }), /option timeoutMs must be a positive number, got -1/);
+    await cluster.restart(leader);
+  } finally {
+    await cluster.stop();
+  }
+  assert.throws(() => client.submitRead(new Uint8Array([1])), (e: unknown) => e instanceof ReadFailedError && e.reason === 'stopped');
+});

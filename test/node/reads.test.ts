@@ -122,3 +122,34 @@ test('bad input: a query that is not bytes, and onRead without a query method', 
   const plain = RaftNode.startSync({ id: 1, peers: [1], transport: { send() {} }, scheduler: new ManualClock() });
   assert.throws(() => plain.read(GET), /RaftNode.read needs the onRead option/);
 });
+
+test('queued reads (queueRead/submitQueuedReads) share one core read index, each answered under its own tag', () => {
+  const { clock, node, outcomes } = single();
+  clock.tick(20);
+  node.propose(new Uint8Array([4]));
+  clock.run();
+  let asked = 0;
+  const readIndex = node.core.readIndex.bind(node.core);
+  node.core.readIndex = (id: number) => { asked++; readIndex(id); };
+  node.queueRead(GET, 1);
+  node.queueRead(new Uint8Array([9]), 2); // refused by the state machine, alone
+  const t = node.queueRead(GET);
+  assert.equal(asked, 0, 'queued reads are not asked of the core before submitQueuedReads');
+  node.submitQueuedReads();
+  assert.equal(asked, 1, 'one core read for the whole queue');
+  node.submitQueuedReads();
+  assert.equal(asked, 1, 'nothing queued: nothing asked');
+  clock.run();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok]), [[1, true], [2, false], [t, true]]);
+  assert.deepEqual(Array.from(outcomes[0].value as Uint8Array), [4]);
+  assert.equal((outcomes[1].value as ReadError).reason, 'query-failed');
+});
+
+test('reads queued and not yet submitted fail with stopped when the node stops', async () => {
+  const { clock, node, outcomes } = single();
+  clock.tick(20);
+  node.queueRead(GET, 7);
+  await node.stop();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok, (o.value as ReadError).reason]), [[7, false, 'stopped']]);
+  assert.throws(() => node.queueRead(GET), /raft node 1 is stopped/);
+});
