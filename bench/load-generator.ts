@@ -24,7 +24,7 @@
  */
 import type { FailReason } from '../src/cluster/client.js';
 import type { ClientSession } from '../src/cluster/client-session.js';
-import { BatchClock } from './batch-clock.js';
+import { CoarseClock } from '../src/cluster/coarse-clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadSpec } from './options.js';
 
@@ -97,7 +97,7 @@ export class LoadGenerator {
   totalSent = 0;
   totalCommitted = 0;
 
-  private readonly clock = new BatchClock();
+  private readonly clock = new CoarseClock(16); // a reading per 16 timestamps at most: see CoarseClock
   private readonly command: Uint8Array;
   private readonly mask: number;
   /** Per slot (seq & mask): the seq it belongs to, its start time and its actual send time. */

@@ -10,7 +10,6 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,22 +25,13 @@ import type { Progress } from './progress.js';
 import { readProcess, readSystemBusyMicros, type ThreadTimes } from './proc-stats.js';
 import type { CpuReport, RunResult, ThreadCpu } from './schema.js';
 import { SNAPSHOT_EVERY_ENTRIES } from './scenario.js';
+import { freePorts } from '../src/process/free-ports.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(HERE, '../src/process/cli.js');
 const STATE_MACHINE = path.resolve(HERE, 'state-machines/counting-state-machine.js');
 const PROGRESS_MS = 250;
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** Starts the peer processes; resolves once each says it listens. */
 async function startPeers(spec: ScenarioSpec, ports: number[], dir: string | null): Promise<ChildProcess[]> {

@@ -10,7 +10,6 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { RemoteClient } from '../process/remote-client.js';
 import { WRITE_TIMEOUT_MS, type ChaosCluster } from './chaos-cluster.js';
 import type { FaultKind, FaultTarget } from './nemesis.js';
 import { KvStore } from './store-handle.js';
+import { freePorts } from '../process/free-ports.js';
 
 const CLI = fileURLToPath(new URL('../process/cli.js', import.meta.url));
 const KV_MODULE = fileURLToPath(new URL('../kv/kv-state-machine-module.js', import.meta.url));
@@ -129,17 +129,6 @@ class PeerProcesses implements FaultTarget {
   }
 }
 
-/** Ports free right now on 127.0.0.1 (asked of the kernel, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 export async function startProcessCluster(o: { peers: number; snapshotEntries: number }): Promise<ChaosCluster> {
   const procs = new PeerProcesses(o.peers, o.snapshotEntries, await freePorts(2 * o.peers));
