@@ -519,11 +519,28 @@ export class Cluster {
       const m = await currentMembership(this.changeHost, what, deadline);
       const change = m.voters.includes(i) ? { removeVoters: [i] } : m.learners.includes(i) ? { removeLearners: [i] } : null;
       if (!change) throw new RangeError(`${what} refused: peer ${i} is neither a voter nor a learner of the configuration in force (voters [${m.voters.join(',')}], learners [${m.learners.join(',')}])`);
+      if (change.removeVoters) await this.handOffBeforeRemoval(i, m.voters, deadline);
       await waitCommitted(this.changeHost, await proposeChange(this.changeHost, change, what, deadline), what, deadline);
       await this.retire(i);
     } finally {
       this.changing = null;
     }
+  }
+
+  /**
+   * If peer i leads, hands the leadership to another running voter first: a removed leader
+   * would otherwise stop answering for what it accepted after C_new (those proposals end
+   * 'unknown') and the cluster would wait an election timeout for a successor. Best effort:
+   * should the transfer fail, the removal goes on and the leader steps down once C_new commits.
+   */
+  private async handOffBeforeRemoval(i: number, voters: readonly number[], deadline: number): Promise<void> {
+    if (!this.peersState[i]) return; // a crashed peer leads nothing
+    const s = await this.handles[i].getState().catch(() => null);
+    if (!s?.isLeader) return;
+    const to = voters.find((v) => v !== i && this.peersState[v] !== null && !this.isRemoved(v));
+    if (to === undefined) return;
+    const timeoutMs = Math.max(1, Math.min(5_000, deadline - Date.now()));
+    await this.transferLeader(to, { timeoutMs }).catch(() => {});
   }
 
   /**
