@@ -24,8 +24,10 @@ export type FailReason = 'not-leader' | 'backpressure' | 'invalid' | 'crashed' |
  * their own number for the command.
  */
 class SeqMap {
+  // The length stays a power of two, so a slot is (head + offset) & mask, not a division.
   private tags = new Float64Array(1024);
   private owners = new Int32Array(1024);
+  private mask = 1023;
   private head = 0;
   private len = 0;
   private start = 0; // peer seq of tags[head]
@@ -34,29 +36,30 @@ class SeqMap {
     if (this.len === this.tags.length) {
       const n = this.tags.length;
       const tags = new Float64Array(n * 2), owners = new Int32Array(n * 2);
-      for (let k = 0; k < this.len; k++) { tags[k] = this.tags[(this.head + k) % n]; owners[k] = this.owners[(this.head + k) % n]; }
+      for (let k = 0; k < this.len; k++) { tags[k] = this.tags[(this.head + k) & this.mask]; owners[k] = this.owners[(this.head + k) & this.mask]; }
       this.tags = tags;
       this.owners = owners;
+      this.mask = n * 2 - 1;
       this.head = 0;
     }
-    const at = (this.head + this.len) % this.tags.length;
+    const at = (this.head + this.len) & this.mask;
     this.tags[at] = tag;
     this.owners[at] = owner;
     this.len++;
   }
 
   tag(peerSeq: number): number {
-    return this.tags[(this.head + peerSeq - this.start) % this.tags.length];
+    return this.tags[(this.head + peerSeq - this.start) & this.mask];
   }
 
   owner(peerSeq: number): number {
-    return this.owners[(this.head + peerSeq - this.start) % this.tags.length];
+    return this.owners[(this.head + peerSeq - this.start) & this.mask];
   }
 
   settle(peerSeq: number): void {
-    this.owners[(this.head + peerSeq - this.start) % this.tags.length] = -1;
+    this.owners[(this.head + peerSeq - this.start) & this.mask] = -1;
     while (this.len > 0 && this.owners[this.head] === -1) {
-      this.head = (this.head + 1) % this.tags.length;
+      this.head = (this.head + 1) & this.mask;
       this.start++;
       this.len--;
     }
@@ -66,7 +69,7 @@ class SeqMap {
   pending(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     for (let k = 0; k < this.len; k++) {
-      const at = (this.head + k) % this.tags.length;
+      const at = (this.head + k) & this.mask;
       if (this.owners[at] >= 0) out.push([this.tags[at], this.owners[at]]);
     }
     return out;

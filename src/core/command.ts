@@ -12,7 +12,7 @@ export function checkCommand(command: unknown, maxBytes: number, noopReserved: b
   if (command.byteLength === 0 && noopReserved) {
     throw new RangeError('a 0-byte command is reserved for the no-op entry a new leader appends (noopOnElection); send at least one byte');
   }
-  if (isMembershipEntry(command)) {
+  if (command.byteLength >= 8 && command[0] === 0xff && isMembershipEntry(command)) { // most commands fail the first byte: no call
     throw new RangeError('a command may not begin with the 8 bytes 0xff "RAFTCFG": they mark membership entries (use proposeConfChange)');
   }
   if (command.byteLength > maxBytes) {
