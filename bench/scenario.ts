@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Cluster, Role } from '../src/index.js';
 import { COMMAND_HEADER_BYTES } from '../src/node/session-protocol.js';
@@ -24,6 +23,7 @@ import { fullGc } from './full-gc.js';
 import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
 import type { CpuReport, RunResult, ThreadCpu, ThreadGc } from './schema.js';
 import { GcTally, gcTallyWanted, type GcPauses } from '../src/cluster/gc-tally.js';
+import { busyMachineWarning, loadWarnings, makeBenchDir } from './run-warnings.js';
 
 /** SharedJournal (memory storage) holds at most 1 GiB per peer; stop measuring before it fills (only without snapshots). */
 const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
@@ -43,9 +43,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   let dir: string | null = null;
   if (spec.storage.kind === 'file') {
     const parent = spec.storage.parentDir ?? os.tmpdir();
-    fs.mkdirSync(parent, { recursive: true });
-    dir = fs.mkdtempSync(path.join(parent, 'raft-bench-'));
-    if (fsType(dir) === 'tmpfs') warnings.push(`${dir} is on tmpfs: fdatasync costs nothing there, so the file-storage figures are not durable ones`);
+    dir = makeBenchDir(parent, 'raft-bench-', warnings);
   }
   // Start the libuv thread pool now, so that the only threads appearing during Cluster.start are the peers.
   await fs.promises.access(os.tmpdir());
@@ -138,9 +136,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     if (gen.error) throw gen.error;
 
     const perSec = counters.seconds > 0 ? counters.committed / counters.seconds : 0;
-    if (counters.untracked > 0) warnings.push(`${counters.untracked} completions could not be matched to their send time (not in the latency histogram)`);
-    const refused = Object.entries(counters.failures).map(([k, v]) => `${v} ${k}`).join(', ');
-    if (refused) warnings.push(`refused and resent: ${refused}`);
+    loadWarnings(counters, warnings);
     if (spec.load.mode === 'open') {
       const target = spec.load.rate;
       if (counters.hitInFlightCap || perSec < 0.95 * target) {
@@ -160,9 +156,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     }
 
     const cpuReport = cpuReportOf(wall, cpu, threads0, threads1, peerTids, leader, counters.committed, elu.utilization, busy0, busy1);
-    if (cpuReport.otherProcessesUtilization !== null && cpuReport.otherProcessesUtilization > 0.15) {
-      warnings.push(`other processes used ${cpuReport.otherProcessesUtilization.toFixed(2)} cores on average during the window: the machine was not idle`);
-    }
+    busyMachineWarning(cpuReport, warnings);
     const result: Omit<RunResult, 'ratios'> = {
       name: spec.name,
       config: spec,

@@ -26,6 +26,7 @@ import { readProcess, readSystemBusyMicros, type ThreadTimes } from './proc-stat
 import type { CpuReport, RunResult, ThreadCpu } from './schema.js';
 import { SNAPSHOT_EVERY_ENTRIES } from './scenario.js';
 import { freePorts } from '../src/process/free-ports.js';
+import { busyMachineWarning, loadWarnings, makeBenchDir } from './run-warnings.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(HERE, '../src/process/cli.js');
@@ -88,9 +89,7 @@ export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Pr
   let dir: string | null = null;
   if (spec.storage.kind === 'file') {
     const parent = spec.storage.parentDir ?? os.tmpdir();
-    fs.mkdirSync(parent, { recursive: true });
-    dir = fs.mkdtempSync(path.join(parent, 'raft-bench-tcp-'));
-    if (fsType(dir) === 'tmpfs') warnings.push(`${dir} is on tmpfs: fdatasync costs nothing there, so the file-storage figures are not durable ones`);
+    dir = makeBenchDir(parent, 'raft-bench-tcp-', warnings);
   }
   const ports = await freePorts(spec.peers);
   const procs = await startPeers(spec, ports, dir);
@@ -130,17 +129,13 @@ export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Pr
     if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5 s after the window closed`);
     if (gen.error) throw gen.error;
     const perSec = counters.seconds > 0 ? counters.committed / counters.seconds : 0;
-    const refused = Object.entries(counters.failures).map(([k, v]) => `${v} ${k}`).join(', ');
-    if (refused) warnings.push(`refused and resent: ${refused}`);
-    if (counters.untracked > 0) warnings.push(`${counters.untracked} completions could not be matched to their send time (not in the latency histogram)`);
+    loadWarnings(counters, warnings);
     if (spec.load.mode === 'open' && (counters.hitInFlightCap || perSec < 0.95 * spec.load.rate)) {
       warnings.push(`could not keep up with the target rate: ${Math.round(perSec).toLocaleString('en-US')} of ${spec.load.rate.toLocaleString('en-US')} commands/s committed`);
     }
 
     const cpuReport = cpuOf(wall, cpu, procs, peers0, peers1, leader, counters.committed, elu.utilization, busy0, busy1);
-    if (cpuReport.otherProcessesUtilization !== null && cpuReport.otherProcessesUtilization > 0.15) {
-      warnings.push(`other processes used ${cpuReport.otherProcessesUtilization.toFixed(2)} cores on average during the window: the machine was not idle`);
-    }
+    busyMachineWarning(cpuReport, warnings);
     const result: Omit<RunResult, 'ratios'> = {
       name: spec.name,
       config: spec,
