@@ -53,5 +53,5 @@ export type { TlsFiles } from './transport/tcp-tls.js';
 export { FrameError } from './transport/tcp-frame.js';
 export { startPeerProcess } from './process/peer-process.js';
 export type { PeerProcess, PeerProcessOptions } from './process/peer-process.js';
-export { RemoteClient, RemoteProposalError, RemoteSession, RemoteSessionError } from './process/remote-client.js';
-export type { RemoteClientOptions, RemoteCommitted } from './process/remote-client.js';
+export { RemoteClient, RemoteProposalError, RemoteReadError, RemoteSession, RemoteSessionError } from './process/remote-client.js';
+export type { RemoteClientOptions, RemoteCommitted, RemoteReadFailure, RemoteReadOptions } from './process/remote-client.js';

@@ -12,7 +12,8 @@ import type { PeerProcessOptions } from './peer-process.js';
 export const PEER_USAGE = `usage: raft-threads peer --id N --listen HOST:PORT --peers ID=HOST:PORT,... (--dir DIR | --memory)
        [--state-machine MODULE] [--cluster-id ID] [--sessions] [--fsync always|batch|none]
        (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)
-       [--snapshot-entries N] [--election-timeout-ms N] [--heartbeat-ms N] [--tick-ms N]`;
+       [--snapshot-entries N] [--election-timeout-ms N] [--heartbeat-ms N] [--tick-ms N]
+       [--read-mode index|lease]`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -59,6 +60,7 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
         sessions: { type: 'boolean' }, fsync: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' }, insecure: { type: 'boolean' }, 'election-timeout-ms': { type: 'string' },
         'heartbeat-ms': { type: 'string' }, 'tick-ms': { type: 'string' }, 'snapshot-entries': { type: 'string' },
+        'read-mode': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -77,7 +79,10 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
   const anyTls = tlsFlags.some((x) => x !== undefined);
   if (v.insecure && anyTls) throw new UsageError('--insecure and --tls-* exclude each other');
   if (!v.insecure && !tlsFlags.every((x) => x !== undefined)) throw new UsageError('TLS needs all of --tls-cert, --tls-key and --tls-ca (or pass --insecure for plain TCP)');
+  const readMode = v['read-mode'];
+  if (readMode !== undefined && readMode !== 'index' && readMode !== 'lease') throw new UsageError(`--read-mode must be index or lease, got ${JSON.stringify(readMode)}`);
   const timing = {
+    readMode: readMode as 'index' | 'lease' | undefined,
     electionTimeoutMs: positiveInt(v['election-timeout-ms'], '--election-timeout-ms'),
     heartbeatMs: positiveInt(v['heartbeat-ms'], '--heartbeat-ms'),
     tickMs: positiveInt(v['tick-ms'], '--tick-ms'),

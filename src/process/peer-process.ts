@@ -22,6 +22,8 @@ import { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
 import { RemoteOp, RemoteStatus, decodeRequest, encodeAnswer } from './remote-protocol.js';
 import { BATCH_OP, decodeBatchRequest, encodeRun } from './remote-batch-protocol.js';
 import { TagWaiters } from './tag-waiters.js';
+import { READ_ANY_OP, READ_LEADER_OP } from './remote-read-protocol.js';
+import { RemoteReadServer } from './remote-read-server.js';
 
 export { DEFAULT_CLUSTER_ID } from '../transport/tcp-hello.js';
 
@@ -108,8 +110,12 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
     }
   };
 
+  // Linearizable reads (RemoteClient.read): queued on the node, answered per connection and turn.
+  const reads = new RemoteReadServer(() => node, o.id, typeof sm?.query === 'function');
+
   const onClientRequest = (conn: ClientConnection, body: Uint8Array) => {
     if (body[0] === BATCH_OP) { onBatch(conn, body); return; }
+    if (body[0] === READ_LEADER_OP || body[0] === READ_ANY_OP) { reads.onBatch(conn, body); return; }
     let req;
     try { req = decodeRequest(body); } catch (e) { conn.close((e as Error).message); return; }
     if (!node || node.isStopped) { answer(conn, req.reqId, RemoteStatus.NotLeader); return; }
@@ -138,6 +144,7 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       storage,
       stateMachine: sm,
       snapshotPolicy: o.snapshotPolicy,
+      onRead: (tag, ok, v) => reads.onRead(tag, ok, v),
       onRestore: (snap) => log(`state restored from a snapshot through index ${snap.index} (term ${snap.term})`),
       onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
         const status = outcome === Outcome.Committed ? RemoteStatus.Committed : outcome === Outcome.Overwritten ? RemoteStatus.Overwritten : RemoteStatus.Unknown;

@@ -27,10 +27,13 @@ export function batchRequestBytes(commands: readonly Uint8Array[], from = 0, to 
   return n;
 }
 
-/** Writes commands[from, to) as one batch request at b[at, at + batchRequestBytes(...)). */
-export function writeBatchRequest(b: Buffer, at: number, firstReqId: number, commands: readonly Uint8Array[], from = 0, to = commands.length): void {
+/**
+ * Writes commands[from, to) as one batch request at b[at, at + batchRequestBytes(...)); `op`
+ * other than BATCH_OP: a batch of reads in the same layout (remote-read-protocol.ts).
+ */
+export function writeBatchRequest(b: Buffer, at: number, firstReqId: number, commands: readonly Uint8Array[], from = 0, to = commands.length, op = BATCH_OP): void {
   const count = to - from;
-  b[at] = BATCH_OP;
+  b[at] = op;
   b.writeUInt32LE(firstReqId >>> 0, at + 1);
   b.writeUInt32LE(count, at + 5);
   let len = at + BATCH_HEADER_BYTES;
@@ -52,9 +55,10 @@ export interface BatchRequest {
   starts: Uint32Array;
 }
 
-export function decodeBatchRequest(body: Uint8Array): BatchRequest {
+/** Decodes a batch request of op `op` (BATCH_OP, or a read op of remote-read-protocol.ts). */
+export function decodeBatchRequest(body: Uint8Array, op = BATCH_OP): BatchRequest {
   if (body.byteLength < BATCH_HEADER_BYTES) throw new Error(`batch request of ${body.byteLength} bytes is shorter than its ${BATCH_HEADER_BYTES}-byte header`);
-  if (body[0] !== BATCH_OP) throw new Error(`not a batch request (op ${body[0]})`);
+  if (body[0] !== op) throw new Error(`not a batch request of op ${op} (op ${body[0]})`);
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const firstReqId = dv.getUint32(1, true);
   const count = dv.getUint32(5, true);

@@ -20,6 +20,7 @@ import type { FailReason } from '../cluster/client.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 import { RUN_STATUS, batchRequestBytes, decodeRun, writeBatchRequest } from './remote-batch-protocol.js';
 import { ReqWaiters } from './req-waiters.js';
+import { READ_ANSWERS_STATUS, READ_ANY_OP, READ_LEADER_OP, ReadOutcome, decodeReadAnswers } from './remote-read-protocol.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -42,6 +43,39 @@ export class RemoteProposalError extends Error {
   }
 }
 
+/**
+ * Why a read was not answered; none of them changed anything. 'query-failed': the state
+ * machine's query() threw (the message is its error); 'no-query': the peers' state machine
+ * has no query(); 'crashed' / 'stopped': the one peer named by `peer` could not be reached or
+ * is stopping; 'closed': this client was closed.
+ */
+export type RemoteReadFailure = 'timeout' | 'closed' | 'refused' | 'query-failed' | 'no-query' | 'invalid' | 'crashed' | 'stopped';
+
+export class RemoteReadError extends Error {
+  constructor(readonly reason: RemoteReadFailure, message: string) {
+    super(message);
+    this.name = 'RemoteReadError';
+  }
+}
+
+export interface RemoteReadOptions {
+  /** Give up after this long, retrying meanwhile whatever left the read unserved. Default 5000 ms. */
+  timeoutMs?: number;
+  /**
+   * 'leader' (default): the read runs on the leader (ReadIndex, or a lease read on peers run
+   * with --read-mode lease). 'follower': on any peer, round-robin; a follower asks the leader
+   * for the read index and answers once it has applied that far.
+   */
+  mode?: 'leader' | 'follower';
+  /** Send the read to this peer only (as a follower read where it does not lead): it fails rather than go elsewhere. */
+  peer?: number;
+  /** An attempt unanswered this long is sent again (to the next peer, unless `peer`). Default 1000 ms. */
+  attemptTimeoutMs?: number;
+}
+
+export const DEFAULT_READ_TIMEOUT_MS = 5000;
+export const DEFAULT_READ_ATTEMPT_TIMEOUT_MS = 1000;
+
 export interface RemoteCommitted { index: number; term: number; result: Uint8Array | undefined }
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
@@ -59,6 +93,10 @@ const SWEEP_MS = 20;
 /** A proposal awaited as a promise (resolve), or a submitted one (seq, reported through the client's callbacks). */
 interface Waiter { resolve: (r: Reply) => void; deadline: number }
 
+/** A read's answer, with the answering peer's idea of the leader. */
+interface ReadReply { outcome: ReadOutcome; bytes: Uint8Array; leaderHint: number }
+interface ReadWaiter { resolve: (r: ReadReply | typeof LOST | typeof TIMED_OUT) => void; deadline: number }
+
 /** Where a connection reports the outcomes of submitted (streaming) commands. */
 interface StreamSink {
   committed(seq: number, index: number, term: number, result: Uint8Array | undefined): void;
@@ -72,7 +110,13 @@ const BATCH_MAX_BYTES = 1024 * 1024;
 class PeerConnection {
   /** Awaited proposals (Waiter) and submitted ones (their sequence number), by request id. */
   private readonly waiting = new ReqWaiters<Waiter>();
-  /** Awaited requests among them, which the sweeper times out. */
+  /** Reads, by read request id (ids of their own: read answers come in frames of their own). */
+  private readonly reading = new ReqWaiters<ReadWaiter>();
+  /** Reads of this turn not sent yet, all of one op (READ_LEADER_OP or READ_ANY_OP), ids from queuedReadsFirstId. */
+  private queuedReads: Uint8Array[] = [];
+  private queuedReadsOp = READ_LEADER_OP;
+  private queuedReadsFirstId = 0;
+  /** Awaited requests and reads, which the sweeper times out. */
   private timed = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private isClosed = false;
@@ -97,6 +141,7 @@ class PeerConnection {
       if (kind === FrameKind.Refused) { this.refusal = Buffer.from(body).toString(); socket.destroy(); return; }
       if (kind !== FrameKind.ClientResponse) throw new Error(`peer sent frame kind ${kind} to a client`);
       if (body[0] === RUN_STATUS) { this.onRun(body); return; }
+      if (body[0] === READ_ANSWERS_STATUS) { this.onReadAnswers(body); return; }
       const a = decodeAnswer(body);
       const w = this.waiting.take(a.reqId);
       if (w !== undefined) this.settle(w, a);
@@ -125,11 +170,13 @@ class PeerConnection {
       this.isClosed = true;
       if (this.sweeper) clearInterval(this.sweeper);
       this.queued = [];
+      this.queuedReads = [];
       this.timed = 0;
       for (const w of this.waiting.takeAll()) {
         if (typeof w === 'number') this.sink.failed(w, this.sentAny ? 'unknown' : 'crashed', -1);
         else w.resolve(LOST);
       }
+      for (const w of this.reading.takeAll()) if (typeof w !== 'number') w.resolve(LOST);
     });
   }
 
@@ -156,6 +203,49 @@ class PeerConnection {
     }
   }
 
+  private onReadAnswers(body: Uint8Array): void {
+    const { leaderHint, answers } = decodeReadAnswers(body);
+    for (const a of answers) {
+      const w = this.reading.take(a.reqId);
+      if (w === undefined || typeof w === 'number') continue; // an attempt given up on
+      this.timed--;
+      w.resolve({ outcome: a.outcome, bytes: a.bytes, leaderHint });
+    }
+  }
+
+  /**
+   * Queues a read for this turn's read frame: `anyPeer` false, the peer serves it only while it
+   * leads; true, a follower asks the leader for the read index. Its answer settles `w`.
+   */
+  read(query: Uint8Array, anyPeer: boolean, w: ReadWaiter): void {
+    if (this.isClosed) { w.resolve(LOST); return; }
+    const op = anyPeer ? READ_ANY_OP : READ_LEADER_OP;
+    // One frame holds reads of one op with consecutive ids: another op starts the next frame.
+    if (this.queuedReads.length > 0 && op !== this.queuedReadsOp) this.sendReads();
+    const id = this.reading.add(w);
+    if (this.queuedReads.length === 0) { this.queuedReadsFirstId = id; this.queuedReadsOp = op; }
+    this.queuedReads.push(query);
+    this.timed++;
+    this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
+    if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
+  }
+
+  /** Sends the queued reads as read frames, each within BATCH_MAX_COMMANDS and BATCH_MAX_BYTES. */
+  private sendReads(): void {
+    if (this.isClosed || !this.isReady || this.queuedReads.length === 0) return;
+    const q = this.queuedReads, op = this.queuedReadsOp;
+    let first = this.queuedReadsFirstId;
+    this.queuedReads = [];
+    for (let from = 0; from < q.length;) {
+      let to = from, bytes = 0;
+      while (to < q.length && to - from < BATCH_MAX_COMMANDS && (to === from || bytes + q[to].byteLength <= BATCH_MAX_BYTES)) bytes += q[to++].byteLength;
+      const id = first, a = from, b = to;
+      this.out.addEncoded(FrameKind.ClientRequest, batchRequestBytes(q, a, b), (buf, at) => writeBatchRequest(buf, at, id, q, a, b, op));
+      first = (first + (to - from)) >>> 0;
+      from = to;
+    }
+  }
+
   private settle(w: Waiter | number, a: RemoteAnswer): void {
     if (typeof w !== 'number') { this.timed--; w.resolve(a); }
     else if (a.status === RemoteStatus.Committed) this.sink.committed(w, a.index, a.term, a.result);
@@ -176,6 +266,7 @@ class PeerConnection {
   /** Sends what was queued as batch frames, each within BATCH_MAX_COMMANDS and BATCH_MAX_BYTES. */
   private sendBatches(): void {
     this.batchScheduled = false;
+    this.sendReads();
     if (this.isClosed || !this.isReady || this.queued.length === 0) return;
     const q = this.queued;
     let first = this.queuedFirstReqId;
@@ -210,6 +301,7 @@ class PeerConnection {
   private sweep(): void {
     const now = Date.now();
     for (const w of this.waiting.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
+    for (const w of this.reading.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
     if (this.timed === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
   }
 
@@ -228,6 +320,8 @@ export class RemoteClient {
   private nextSeq = 0;
   private streaming = 0;
   private readonly maxInFlight: number;
+  /** Follower reads: the index in `ids` of the peer the next one goes to. */
+  private nextReader = 0;
   private readonly sink: StreamSink = {
     committed: (seq, index, _term, result) => { this.streaming--; this.onCommitted?.(seq, index, result); },
     failed: (seq, reason, hint) => {
@@ -347,6 +441,74 @@ export class RemoteClient {
           throw new RemoteProposalError('invalid', `peer ${target} refused the command: ${new TextDecoder().decode(a.result ?? new Uint8Array(0))}`);
         default:
           throw new RemoteProposalError('invalid', `unexpected answer status ${a.status} to a proposal`);
+      }
+    }
+  }
+
+  /**
+   * A linearizable read: runs `query` against the state machine (its query() method) once the
+   * peer has confirmed a read index and applied that far, and resolves with the result. The
+   * reads of one turn to one peer leave in one frame and share one read index. Whatever left
+   * the read unserved (not the leader, the leader lost or deposed before it confirmed the read,
+   * a lost connection, an attempt unanswered for attemptTimeoutMs) is retried, following the
+   * leader, until timeoutMs; never is a read answered from a deposed leader's state. Rejects
+   * with RemoteReadError (see RemoteReadFailure).
+   */
+  async read(query: Uint8Array, options: RemoteReadOptions = {}): Promise<Uint8Array> {
+    if (this.isClosed) throw new RemoteReadError('closed', 'the client is closed');
+    if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;
+    if (typeof attemptMs !== 'number' || !(attemptMs > 0)) throw new RangeError(`option attemptTimeoutMs must be a positive number, got ${String(attemptMs)}`);
+    const mode = options.mode ?? 'leader';
+    if (mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
+    const fixed = options.peer;
+    if (fixed !== undefined && !this.peers.has(fixed)) throw new RangeError(`option peer: ${String(fixed)} is not one of this client's peers (${this.ids.join(', ')})`);
+    const anyPeer = mode === 'follower' || fixed !== undefined;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.isClosed) throw new RemoteReadError('closed', 'the client is closed');
+      const now = Date.now();
+      if (now >= deadline) throw new RemoteReadError('timeout', `read not answered within ${timeoutMs} ms`);
+      const target = fixed ?? (mode === 'follower' ? this.ids[this.nextReader++ % this.ids.length] : this.leaderGuess);
+      const open = this.conns.get(target);
+      const conn = open && open.isReady && !open.closed ? open : await this.connection(target);
+      if (!conn) {
+        if (fixed !== undefined) throw new RemoteReadError('crashed', `peer ${target} cannot be reached`);
+        this.tryNext(target);
+        await sleep(Math.min(50, 5 * 2 ** Math.min(attempt, 4)));
+        continue;
+      }
+      const attemptDeadline = Math.min(deadline, now + attemptMs);
+      const r = await new Promise<ReadReply | typeof LOST | typeof TIMED_OUT>((resolve) => conn.read(query, anyPeer, { resolve, deadline: attemptDeadline }));
+      if (r === TIMED_OUT) { if (fixed === undefined) this.tryNext(target); continue; }
+      if (r === LOST) {
+        if (conn.refusal !== null) throw new RemoteReadError('refused', `peer ${target} refused this client: ${conn.refusal}`);
+        if (fixed !== undefined && !this.isClosed) throw new RemoteReadError('crashed', `connection to peer ${target} lost with the read in flight`);
+        this.tryNext(target);
+        continue;
+      }
+      const message = () => new TextDecoder().decode(r.bytes);
+      switch (r.outcome) {
+        case ReadOutcome.Ok:
+          return r.bytes;
+        case ReadOutcome.NotLeader:
+        case ReadOutcome.LeaderLost:
+          // Not served: follow the hint, or give an election under way a moment.
+          if (fixed === undefined && r.leaderHint >= 0 && r.leaderHint !== target && this.peers.has(r.leaderHint)) this.leaderGuess = r.leaderHint;
+          else { if (fixed === undefined) this.tryNext(target); await sleep(10); }
+          continue;
+        case ReadOutcome.Stopped:
+          if (fixed !== undefined) throw new RemoteReadError('stopped', `peer ${target}: ${message()}`);
+          this.tryNext(target);
+          continue;
+        case ReadOutcome.QueryFailed:
+          throw new RemoteReadError('query-failed', message());
+        case ReadOutcome.NoQuery:
+          throw new RemoteReadError('no-query', message());
+        default:
+          throw new RemoteReadError('invalid', `peer ${target} refused the read: ${message()}`);
       }
     }
   }
