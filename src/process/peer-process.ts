@@ -144,7 +144,8 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       storage,
       stateMachine: sm,
       snapshotPolicy: o.snapshotPolicy,
-      onRead: (tag, ok, v) => reads.onRead(tag, ok, v),
+      // Without query() the read server answers NoQuery itself (RaftNode refuses onRead then).
+      onRead: typeof sm?.query === 'function' ? (tag, ok, v) => reads.onRead(tag, ok, v) : undefined,
       onRestore: (snap) => log(`state restored from a snapshot through index ${snap.index} (term ${snap.term})`),
       onOutcome: (outcome, firstTag, count, firstIndex, term, results, resultOffset) => {
         const status = outcome === Outcome.Committed ? RemoteStatus.Committed : outcome === Outcome.Overwritten ? RemoteStatus.Overwritten : RemoteStatus.Unknown;

@@ -17,6 +17,8 @@ import { FaultProxy } from '../../src/process/fault-proxy.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.resolve(here, '../../src/process/cli.js');
 const MACHINE = path.resolve(here, 'applied-log-machine.js');
+/** register-machine.js: registers set by "key=value", read by query "key". */
+export const REGISTER_MACHINE = path.resolve(here, 'register-machine.js');
 
 export interface ProcessClusterOptions {
   size: number;
@@ -28,6 +30,8 @@ export interface ProcessClusterOptions {
   extraArgs?: string[];
   /** Peers reach each other through a FaultProxy each (plain TCP only); clients connect directly. */
   proxied?: boolean;
+  /** State machine module (default applied-log-machine.js); null: none. */
+  stateMachine?: string | null;
 }
 
 export class ProcessCluster {
@@ -81,7 +85,9 @@ export class ProcessCluster {
 
   /** Starts (or restarts) peer `id`; resolves once it listens. */
   async startPeer(id: number): Promise<void> {
-    const args = [CLI, 'peer', '--id', String(id), '--listen', `127.0.0.1:${this.ports[id]}`, '--peers', this.peersArg, '--state-machine', MACHINE, '--cluster-id', this.clusterId];
+    const args = [CLI, 'peer', '--id', String(id), '--listen', `127.0.0.1:${this.ports[id]}`, '--peers', this.peersArg, '--cluster-id', this.clusterId];
+    const machine = this.o.stateMachine === undefined ? MACHINE : this.o.stateMachine;
+    if (machine !== null) args.push('--state-machine', machine);
     args.push(...(this.o.memory ? ['--memory'] : ['--dir', path.join(this.dir, `data-${id}`)]));
     if (this.o.sessions) args.push('--sessions');
     if (this.o.certs) {

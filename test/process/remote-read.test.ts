@@ -1,0 +1,115 @@
+/**
+ * RemoteClient.read against peer processes: ReadIndex on the leader and follower reads see
+ * every write acknowledged before them, bad input is named, a query the state machine refuses
+ * fails alone, and reads waiting at a leader that is cut off and then killed are answered by
+ * the new leader, never from the old leader's state.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RemoteReadError, type RemoteClient } from '../../src/process/remote-client.js';
+import { waitFor } from '../transport/tcp-helpers.js';
+import { ProcessCluster, REGISTER_MACHINE } from './peer-cluster.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const readReason = (reason: string, message?: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof RemoteReadError, `expected a RemoteReadError, got ${String(e)}`);
+  assert.equal(e.reason, reason, e.message);
+  if (message) assert.match(e.message, message);
+  return true;
+};
+
+test('RemoteClient.read: leader and follower reads see every acknowledged write; a refused query fails alone; bad input is named', async () => {
+  const c = await ProcessCluster.start({ size: 3, memory: true, stateMachine: REGISTER_MACHINE });
+  const client = c.client();
+  try {
+    await c.leader(client);
+    for (let i = 1; i <= 20; i++) {
+      await client.propose(enc(`a=${i}`));
+      // Linearizable: a read that starts after the write was acknowledged sees it, wherever it runs.
+      const seen = await Promise.all([
+        client.read(enc('a')),
+        client.read(enc('a'), { mode: 'follower' }),
+        ...c.ids.map((peer) => client.read(enc('a'), { peer })),
+      ]);
+      assert.deepEqual(seen.map(dec), Array(2 + c.ids.length).fill(String(i)), `after a=${i}`);
+    }
+    // Many reads of one turn (they leave in one frame per peer and share read indexes).
+    const many = await Promise.all(Array.from({ length: 500 }, (_, k) => client.read(enc(k % 2 ? 'a' : 'b'), { mode: k % 3 ? 'leader' : 'follower' })));
+    assert.deepEqual(many.map(dec), Array.from({ length: 500 }, (_, k) => (k % 2 ? '20' : '')));
+
+    await assert.rejects(client.read(enc('!a')), readReason('query-failed', /query "!a" refused/));
+    const mixed = await Promise.allSettled([client.read(enc('a')), client.read(enc('!b')), client.read(enc('a'))]);
+    assert.deepEqual(mixed.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'], 'a refused query fails alone');
+    assert.equal(dec(await client.read(enc('a'))), '20', 'a refused query changed nothing');
+
+    await assert.rejects(client.read('a' as unknown as Uint8Array), /a read query must be a Uint8Array, got string/);
+    await assert.rejects(client.read(enc('a'), { timeoutMs: 0 }), /option timeoutMs must be a positive number, got 0/);
+    await assert.rejects(client.read(enc('a'), { attemptTimeoutMs: -1 }), /option attemptTimeoutMs must be a positive number, got -1/);
+    await assert.rejects(client.read(enc('a'), { mode: 'any' as 'leader' }), /option mode must be 'leader' or 'follower', got any/);
+    await assert.rejects(client.read(enc('a'), { peer: 7 }), /option peer: 7 is not one of this client's peers \(0, 1, 2\)/);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+  await assert.rejects(client.read(enc('a')), readReason('closed', /the client is closed/));
+});
+
+test('RemoteClient.read: a closed client fails the reads it had in flight; peers without query() answer no-query', async () => {
+  const c = await ProcessCluster.start({ size: 3, memory: true }); // applied-log-machine.js: no query()
+  const client = c.client();
+  try {
+    await c.leader(client);
+    await assert.rejects(client.read(enc('a')), readReason('no-query', /has no query\(query\) method/));
+    await assert.rejects(client.read(enc('a'), { peer: 1 }), readReason('no-query'));
+    const inFlight = client.read(enc('a'), { timeoutMs: 10_000 });
+    client.close();
+    await assert.rejects(inFlight, readReason('closed'));
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
+/** The leader all peers but `old` agree on, once they do. */
+async function newLeaderWithout(c: ProcessCluster, client: RemoteClient, old: number): Promise<number> {
+  let leader = -1;
+  await waitFor(`a new leader without peer ${old}`, async () => {
+    const seen = await Promise.all(c.ids.filter((id) => id !== old).map(async (id) => (await client.status(id))?.leaderId ?? -1));
+    leader = seen[0];
+    return seen.every((l) => l === leader && l >= 0 && l !== old);
+  }, 20_000);
+  return leader;
+}
+
+test('reads waiting at a leader that is cut off and then killed are answered by the new leader with the newer value, never the old one', async () => {
+  const c = await ProcessCluster.start({ size: 3, memory: true, proxied: true, stateMachine: REGISTER_MACHINE });
+  const client = c.client();
+  const writer = c.client();
+  try {
+    const old = await c.leader(client);
+    await client.propose(enc('k=old'));
+    assert.equal(dec(await client.read(enc('k'))), 'old');
+    c.isolate(old);
+    const next = await newLeaderWithout(c, writer, old);
+    writer.leader = next;
+    await writer.propose(enc('k=new'));
+    // These reads start after k=new was acknowledged and go first to the old leader, which
+    // may still believe it leads: ReadIndex cannot confirm there (no majority hears it).
+    client.leader = old;
+    const reads = Array.from({ length: 50 }, () => client.read(enc('k'), { timeoutMs: 15_000 }));
+    await new Promise((r) => setTimeout(r, 100));
+    await c.kill(old, 'SIGKILL');
+    c.heal();
+    assert.deepEqual((await Promise.all(reads)).map(dec), Array(50).fill('new'));
+    await assert.rejects(client.read(enc('k'), { peer: old, timeoutMs: 2000 }), readReason('crashed', new RegExp(`peer ${old}`)));
+    const survivors = c.ids.filter((id) => id !== old);
+    assert.deepEqual((await Promise.all(survivors.map((peer) => client.read(enc('k'), { peer })))).map(dec), ['new', 'new']);
+    await c.startPeer(old);
+    await waitFor(`peer ${old} serves follower reads again`, async () => dec(await client.read(enc('k'), { peer: old, timeoutMs: 2000 }).catch(() => enc(''))) === 'new', 20_000);
+  } finally {
+    client.close();
+    writer.close();
+    await c.stop();
+  }
+});
