@@ -3,8 +3,7 @@
  * each in the history. An operation whose outcome is unknown (timed out, the session gave up)
  * is recorded with `return: null`. A session command left unknown makes the session unusable
  * (the next sequence number would wait for it forever), so after any failure the client opens
- * a new session and goes on under a new client id, as a crashed client would (reads through
- * the log, with --processes, are session commands too).
+ * a new session and goes on under a new client id, as a crashed client would.
  */
 import type { HistoryRecorder } from './history-writer.js';
 import type { ChaosStore } from './store-handle.js';

@@ -4,7 +4,8 @@
  * by a FaultProxy in front of each peer's port (peers reach each other through the proxies;
  * clients connect directly). The network faults of the worker cluster (drops, delays,
  * reordering) live in its shared-memory switchboard and have no TCP counterpart, so they are
- * left out. RemoteClient has no reads: gets and scans go through the log. The peers write
+ * left out. Gets and scans are RemoteClient reads (ReadIndex or lease reads on the leader, or
+ * follower reads, as --read-mode says), the final state a ReadIndex scan. The peers write
  * with `--fsync none`: a SIGKILL loses no written page (the kernel keeps them), and fsync on
  * this shared disk would cut the operation rate fourfold; power loss is not simulated.
  */
@@ -16,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { KvClient } from '../kv/kv-client.js';
 import { FaultProxy } from '../process/fault-proxy.js';
 import { RemoteClient } from '../process/remote-client.js';
-import { WRITE_TIMEOUT_MS, type ChaosCluster } from './chaos-cluster.js';
+import { READ_TIMEOUT_MS, WRITE_TIMEOUT_MS, type ChaosCluster } from './chaos-cluster.js';
 import type { FaultKind, FaultTarget } from './nemesis.js';
+import type { ChaosReadMode } from './options.js';
 import { KvStore } from './store-handle.js';
 import { freePorts } from '../process/free-ports.js';
 
@@ -38,7 +40,7 @@ class PeerProcesses implements FaultTarget {
   peerPorts: number[] = [];
   readonly status: RemoteClient;
 
-  constructor(readonly size: number, private readonly snapshotEntries: number, ports: number[]) {
+  constructor(readonly size: number, private readonly snapshotEntries: number, private readonly readMode: ChaosReadMode, ports: number[]) {
     this.clientPorts = ports.slice(0, size);
     this.peerPorts = ports.slice(size);
     this.status = new RemoteClient({ peers: this.addresses(), clusterId: CLUSTER_ID, tls: false });
@@ -87,6 +89,7 @@ class PeerProcesses implements FaultTarget {
       CLI, 'peer', '--id', String(i), '--listen', `127.0.0.1:${this.clientPorts[i]}`, '--peers', peers,
       '--dir', path.join(this.dir, `peer-${i}`), '--state-machine', KV_MODULE, '--sessions', '--insecure',
       '--cluster-id', CLUSTER_ID, '--fsync', 'none', '--snapshot-entries', String(this.snapshotEntries),
+      ...(this.readMode === 'lease' ? ['--read-mode', 'lease'] : []),
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs.set(i, p);
     p.stderr!.on('data', (b: Buffer) => this.logs.set(i, ((this.logs.get(i) ?? '') + b.toString()).slice(-4000)));
@@ -130,8 +133,8 @@ class PeerProcesses implements FaultTarget {
 }
 
 
-export async function startProcessCluster(o: { peers: number; snapshotEntries: number }): Promise<ChaosCluster> {
-  const procs = new PeerProcesses(o.peers, o.snapshotEntries, await freePorts(2 * o.peers));
+export async function startProcessCluster(o: { peers: number; snapshotEntries: number; readMode: ChaosReadMode }): Promise<ChaosCluster> {
+  const procs = new PeerProcesses(o.peers, o.snapshotEntries, o.readMode, await freePorts(2 * o.peers));
   try {
     await procs.start();
     await procs.waitForLeader({ timeoutMs: 15_000 });
@@ -140,17 +143,21 @@ export async function startProcessCluster(o: { peers: number; snapshotEntries: n
     throw e;
   }
   const client = new RemoteClient({ peers: procs.addresses(), clusterId: CLUSTER_ID, tls: false });
+  const mode = o.readMode === 'follower' ? 'follower' as const : 'leader' as const;
+  const reader = { read: (q: Uint8Array) => client.read(q, { mode, timeoutMs: READ_TIMEOUT_MS }) };
   return {
     target: procs,
     faultKinds: PROCESS_FAULTS,
-    readsVia: 'the log (RemoteClient has no reads)',
+    readsVia: `RemoteClient.read (${o.readMode === 'follower' ? 'follower reads' : o.readMode === 'lease' ? 'lease reads on the leader' : 'ReadIndex on the leader'})`,
     async openStore() {
       const session = await client.session({ timeoutMs: WRITE_TIMEOUT_MS });
-      return new KvStore(new KvClient({ propose: (c) => session.propose(c, { timeoutMs: WRITE_TIMEOUT_MS }) }));
+      return new KvStore(new KvClient({ propose: (c) => session.propose(c, { timeoutMs: WRITE_TIMEOUT_MS }) }, {}, reader));
     },
     async finalReader() {
-      const session = await client.session({ timeoutMs: 10_000 });
-      return new KvStore(new KvClient({ propose: (c) => session.propose(c, { timeoutMs: 10_000 }) }));
+      await procs.waitForLeader({ timeoutMs: 10_000 });
+      return new KvStore(new KvClient({ propose: () => Promise.reject(new Error('the final read proposes nothing')) }, {}, {
+        read: (q) => client.read(q, { mode: 'leader', timeoutMs: 5000 }),
+      }));
     },
     async stop() {
       client.close();

@@ -39,7 +39,7 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
   const started = performance.now();
   const snapshotEntries = snapshotThreshold(o.seed);
   const cluster: ChaosCluster = o.processes
-    ? await startProcessCluster({ peers: o.peers, snapshotEntries })
+    ? await startProcessCluster({ peers: o.peers, snapshotEntries, readMode: o.readMode })
     : await startWorkerCluster({ peers: o.peers, seed: o.seed, readMode: o.readMode, snapshotEntries });
   const schedule = nemesisSchedule(o.seed, o.seconds, o.peers, cluster.faultKinds);
   const history = new HistoryRecorder();

@@ -30,8 +30,8 @@ test('bad arguments are refused, naming them', () => {
   refuses(['--read-mode', 'stale'], /--read-mode must be index, lease or follower, got "stale"/);
   refuses(['--plant', 'x'], /--plant must be stale-read or lost-write/);
   refuses(['--verbose=yes'], /--verbose takes no value/);
-  refuses(['--processes', '--read-mode', 'lease'], /--read-mode cannot be combined with --processes/);
   assert.equal(parseChaosArgs(['--processes', '--seed', '1'])!.processes, true);
+  assert.equal(parseChaosArgs(['--processes', '--read-mode', 'lease', '--seed', '1'])!.readMode, 'lease', '--processes takes every read mode');
 });
 
 test('the command exits 3 on bad arguments and 0 on --help', () => {
