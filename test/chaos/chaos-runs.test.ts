@@ -35,19 +35,25 @@ for (const [seed, readMode, peers] of [[101, 'index', 3], [202, 'lease', 3], [30
   });
 }
 
-test('chaos on peer processes over TCP (SIGKILL, restart, proxy partitions): every check passes', async () => {
-  const r = await runChaos({ ...base, seed: 606, processes: true });
-  assert.equal(r.verdict, 'ok', r.check.violations.map((v) => v.message).join('\n\n') || JSON.stringify(r.check.undecided));
-  assert.ok(r.injected.length >= 1, 'at least one fault was injected');
-  assert.ok(r.injected.every((f) => /partition|crash-restart/.test(f)), r.injected.join('; '));
-  assert.ok(r.counters.ok > 20, `only ${r.counters.ok} operations completed`);
-});
+for (const [seed, readMode] of [[606, 'index'], [707, 'follower']] as const) {
+  test(`chaos on peer processes over TCP (SIGKILL, restart, proxy partitions), read mode ${readMode}: every check passes`, async () => {
+    const r = await runChaos({ ...base, seed, readMode, processes: true });
+    assert.equal(r.verdict, 'ok', r.check.violations.map((v) => v.message).join('\n\n') || JSON.stringify(r.check.undecided));
+    assert.ok(r.injected.length >= 1, 'at least one fault was injected');
+    assert.ok(r.injected.every((f) => /partition|crash-restart/.test(f)), r.injected.join('; '));
+    assert.ok(r.counters.ok > 20, `only ${r.counters.ok} operations completed`);
+    assert.match(r.readsVia, /^RemoteClient\.read/, 'gets and scans are reads, not log entries');
+    assert.ok(r.history.filter((h) => h.op === 'get' && h.return !== null).length > 10, 'reads were answered');
+  });
+}
 
-test('a planted stale read (a client-side read cache) is caught', async () => {
-  const r = await runChaos({ ...base, seconds: 3, seed: 404, plant: 'stale-read' });
-  assert.equal(r.verdict, 'violation');
-  assert.ok(r.check.violations.some((v) => v.check === 'linearizability'));
-});
+for (const processes of [false, true]) {
+  test(`a planted stale read (a client-side read cache) is caught${processes ? ' on peer processes' : ''}`, async () => {
+    const r = await runChaos({ ...base, seconds: 3, seed: 404, plant: 'stale-read', processes });
+    assert.equal(r.verdict, 'violation');
+    assert.ok(r.check.violations.some((v) => v.check === 'linearizability'));
+  });
+}
 
 test('a planted lost write (puts acknowledged, never sent) is caught: the command exits 1 and writes the history', () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'raft-chaos-')), 'history.jsonl');
