@@ -15,6 +15,7 @@ test('the peer command line becomes options; listen defaults to the own --peers 
   assert.equal(o.tls, false);
   assert.equal(o.sessions, true);
   assert.deepEqual(o.timing, { electionTimeoutMs: 500 });
+  assert.deepEqual(parsePeerArgs(['--id', '0', '--peers', peers, '--memory', '--insecure', '--read-mode', 'lease']).timing, { readMode: 'lease' });
 });
 
 test('bad command lines name the flag', () => {
@@ -27,6 +28,7 @@ test('bad command lines name the flag', () => {
   assert.throws(() => parsePeerArgs(['--id', '1', '--peers', peers, '--insecure']), /--dir DIR is required/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--fsync', 'sometimes']), /--fsync must be one of always, batch, none/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--bogus']), /Unknown option '--bogus'/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--read-mode', 'follower']), /--read-mode must be index or lease, got "follower"/);
   assert.throws(() => parsePeerArgs([...base, '--tls-cert', '/nonexistent/c.pem', '--tls-key', 'k', '--tls-ca', 'ca']), /cannot read TLS certificate \/nonexistent\/c.pem/);
 });
 
