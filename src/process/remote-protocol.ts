@@ -5,6 +5,9 @@
  *   request  [u8 op][u32 reqId][payload]        op 1 Propose (payload: the command), 2 Status (no payload)
  *   answer   [u8 status][u32 reqId][i32 leaderHint][f64 index][u32 term][u8 hasResult][payload]
  *
+ * (Op 3 is a batch of proposals, remote-batch-protocol.ts; ops 4 and 5 batches of reads,
+ * remote-read-protocol.ts.)
+ *
  * Committed carries the apply result (hasResult 0: apply returned nothing); Invalid carries
  * the reason (UTF-8); NotLeader, and every answer, carries the peer's idea of the leader
  * (-1: none known).
