@@ -52,6 +52,11 @@ export class RaftCore {
   private readonly reads = new ReadOnly();
   /** Ticks since this core started: the clock of the lease and of forwarded reads. */
   private ticks = 0;
+  /**
+   * Restarted from a term above 0: this life cannot know whether, just before it went down,
+   * it acknowledged a leader whose lease still holds (see ignoresCampaign).
+   */
+  private readonly restarted: boolean;
   /** This life's nonce on forwarded reads (0: none drawn yet); see readNonce. */
   private forwardNonce = 0;
   /** What checkInvariants() last saw: term and commit never move back. */
@@ -100,6 +105,7 @@ export class RaftCore {
     this.id = this.cfg.id;
     this.initialMembership = simpleMembership(this.cfg.peers);
     this.memberships = new MembershipHistory(this.initialMembership);
+    this.restarted = (persisted?.hardState.term ?? 0) > 0;
     if (persisted) {
       this.term = this.durableTerm = persisted.hardState.term;
       this.votedFor = persisted.hardState.votedFor;
@@ -785,6 +791,11 @@ export class RaftCore {
    */
   private ignoresCampaign(m: Message): boolean {
     if ((m.type !== MsgType.RequestVote && m.type !== MsgType.PreVote) || m.term <= this.term || m.done) return false;
+    // Lease reads: a peer that acknowledged a leader and then restarted has forgotten it heard
+    // from one. Its vote could elect a new leader while the old one's lease (resting on that
+    // acknowledgement) still holds, so it votes for no one until a whole election timeout of
+    // its new life has passed: by then any lease it took part in has run out.
+    if (this.cfg.readMode === 'lease' && this.restarted && this.ticks < this.cfg.electionTicks) return true;
     return this.cfg.checkQuorum && this.leaderId !== -1 && (this.role === Role.Leader || this.electionElapsed < this.cfg.electionTicks);
   }
 

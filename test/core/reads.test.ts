@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Message, MsgType } from '../../src/core/message.js';
 import { RaftCore } from '../../src/core/raft.js';
 import { Role } from '../../src/core/types.js';
-import { ELECTION, HEARTBEAT, Net, config, drain, msg, requestVote, seeded } from './helpers.js';
+import { ELECTION, HEARTBEAT, Net, config, drain, msg, fixed, msgsOfType, newCore, requestVote, seeded, tickDrain } from './helpers.js';
 
 /** A 3-peer network with peer 1 elected and its no-op committed everywhere. */
 function elected(over: ConstructorParameters<typeof Net>[0] = {}): Net {
@@ -201,6 +201,27 @@ describe('lease reads', () => {
     const plain = elected({ config: { checkQuorum: false } });
     plain.core(2).step(requestVote(3, 2, plain.core(2).term + 1, 100, plain.core(2).term));
     assert.equal(plain.core(2).term, term + 1);
+  });
+
+  test('a peer restarted from a term above 0 votes for no one during its first election timeout', () => {
+    const restarted = newCore({ id: 2, term: 3, log: [1, 2, 3], readMode: 'lease', checkQuorum: true, random: fixed(0.9) }); // its own timeout is later
+    restarted.step(requestVote(3, 2, 4, 100, 3));
+    assert.equal(restarted.term, 3, 'a vote request moved the term of a peer that may have acknowledged a lease before its restart');
+    assert.equal(drain(restarted).flatMap((rd) => rd.sendAfterPersist).length, 0);
+    tickDrain(restarted, ELECTION - 1);
+    restarted.step(requestVote(3, 2, 4, 100, 3));
+    assert.equal(restarted.term, 3, 'one tick short of the election timeout');
+    tickDrain(restarted, 1);
+    restarted.step(requestVote(3, 2, 4, 100, 3));
+    assert.equal(restarted.term, 4);
+    assert.ok(msgsOfType(drain(restarted), MsgType.RequestVoteReply, 3).some((m) => !m.reject), 'the vote is granted after an election timeout');
+    // A new peer (term 0) has acknowledged no one and votes at once; so does a restarted peer without lease reads.
+    const fresh = newCore({ id: 2, readMode: 'lease', checkQuorum: true });
+    fresh.step(requestVote(3, 2, 1, 0, 0));
+    assert.equal(fresh.term, 1);
+    const indexMode = newCore({ id: 2, term: 3, log: [1, 2, 3], checkQuorum: true });
+    indexMode.step(requestVote(3, 2, 4, 100, 3));
+    assert.equal(indexMode.term, 4);
   });
 
   test('lease reads need checkQuorum, and a drift bound below the election timeout', () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RaftCore } from '../../src/core/raft.js';
 import { Role } from '../../src/core/types.js';
+import { MsgType } from '../../src/core/message.js';
+import type { Message } from '../../src/core/message.js';
 import { Prng } from '../../src/sim/prng.js';
 import { SimReads } from '../../src/sim/read-driver.js';
 import { leaseDriftFor, runSeed } from '../../src/sim/scenario.js';
@@ -95,6 +97,63 @@ describe('planted read bugs are caught', () => {
       return (e as Error).message;
     }
   }
+
+  /**
+   * The leader is cut off from one follower (b) and keeps its lease through the other (a).
+   * Right after a round a acknowledged, a crashes and restarts at once, and the partition
+   * moves: the old leader alone, a with b. b's next campaign asks a, which no longer knows it
+   * heard from a leader; if it votes at once, b is elected and commits a write while the old
+   * leader's lease still holds: a read there is stale. The restart offsets vary b's timer.
+   */
+  function restartedVoterRun(seed: number): string | null {
+    const sim = new Simulation({
+      peers: 3, core: { electionTicks: 10, heartbeatTicks: 1, checkQuorum: true, noopOnElection: true, readMode: 'lease' },
+      maxPersistDelay: 0, pipelined: false, tickSkewMs: 0, auditEvery: 0,
+    }, new Prng(seed), new Trace());
+    const reads = new SimReads(sim, new Prng(seed), 'lease', 0);
+    try {
+      sim.start();
+      const committedInTerm = (): boolean => { const l = sim.leaders()[0]; return !!l && l.core!.log.term(l.core!.commitIndex) === l.core!.term; };
+      if (!sim.runUntil(3000, committedInTerm)) return 'no leader';
+      const old = sim.leaders()[0];
+      const [a, b] = sim.peers.filter((p) => p !== old);
+      sim.network.partition([[old.id, a.id], [b.id]]);
+      sim.runUntil(sim.now + 300 + 7 * seed); // b campaigns in vain; a acknowledges every round
+      if (old.core?.role !== Role.Leader) return 'old leader stepped down before the restart';
+      sim.crash(a.id, 1);
+      sim.network.partition([[old.id], [a.id, b.id]]);
+      const newLeader = (): boolean => sim.leaders().some((p) => p !== old && p.core!.log.term(p.core!.commitIndex) === p.core!.term);
+      if (!sim.runUntil(sim.now + 1000, newLeader)) return 'no new leader';
+      const nl = sim.leaders().find((p) => p !== old)!;
+      const before = sim.checker.committedIndex;
+      sim.propose(nl.id, new Uint8Array([4, 5, 6]));
+      sim.runUntil(sim.now + 200, () => sim.checker.committedIndex > before);
+      if (old.core?.role !== Role.Leader) return 'old leader stepped down first';
+      reads.issue(old.id);
+      sim.runUntil(sim.now + 50);
+      return reads.stats.served > 0 ? 'served' : 'not served';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  it('a follower that restarted right after acknowledging the lease votes at once', () => {
+    type CampaignRule = { ignoresCampaign(m: Message): boolean };
+    const proto = RaftCore.prototype as unknown as CampaignRule;
+    const seeds = Array.from({ length: 30 }, (_, k) => k + 1);
+    // The plant: the rule as it was, vote stickiness only (a restarted peer votes at once).
+    const forgetful = function (this: { cfg: { checkQuorum: boolean; electionTicks: number }; term: number; leaderId: number; role: Role; electionElapsed: number }, m: Message): boolean {
+      if ((m.type !== MsgType.RequestVote && m.type !== MsgType.PreVote) || m.term <= this.term || m.done) return false;
+      return this.cfg.checkQuorum && this.leaderId !== -1 && (this.role === Role.Leader || this.electionElapsed < this.cfg.electionTicks);
+    };
+    let planted: (string | null)[] = [];
+    withPatch(proto, 'ignoresCampaign', forgetful as unknown as CampaignRule['ignoresCampaign'], () => { planted = seeds.map(restartedVoterRun); });
+    assert.ok(planted.some((o) => o !== null && /a stale read/.test(o)), `no stale read caught with the plant: ${planted.join('; ')}`);
+    const fixed = seeds.map(restartedVoterRun);
+    for (const o of fixed) assert.doesNotMatch(o ?? '', /stale read/, `without the plant: ${fixed.join('; ')}`);
+    // ...and the runs did get as far as the restart (the scenario is not vacuous without the plant).
+    assert.ok(fixed.filter((o) => o !== 'no leader' && o !== 'old leader stepped down before the restart').length >= 20, `the scenario rarely reached the restart: ${fixed.join('; ')}`);
+  });
 
   it('a lease without the clock-drift margin under clock skew', () => {
     const outcomes = Array.from({ length: 10 }, (_, k) => skewedLeaseRun(k + 1, 0));
