@@ -147,14 +147,16 @@ export class ClientSession implements FrameOwner {
     const seq = this.framing;
     // ackedThrough < seq: seq is not applied. The length was computed by transmit() with the same values.
     const at = putCompactHeader(buf, off, this.id, seq, this.window.ackedThrough);
-    if (this.framingPayload) buf.set(this.framingPayload, at);
-    else this.window.copyPayload(seq, buf, at);
+    const payload = this.framingPayload;
+    if (payload === null) this.window.copyPayload(seq, buf, at);
+    else if (payload.byteLength <= 64) { // byte by byte: set() costs more than the copy for a few bytes
+      for (let i = 0, n = payload.byteLength; i < n; i++) buf[at + i] = payload[i];
+    } else buf.set(payload, at);
   }
 
   /** @internal */
   committed(seq: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void {
-    this.window.returned(seq);
-    if (!this.window.isOpen(seq)) return; // applied already (this was a second transmission), or closed
+    if (!this.window.returned(seq)) return; // applied already (this was a second transmission), or closed
     // A commit known only through a snapshot carries no result: resend, the table answers.
     if (bytes === null || len === 0) { this.needResend(seq, 0, false); return; }
     const status = bytes[off];
@@ -188,8 +190,7 @@ export class ClientSession implements FrameOwner {
 
   /** @internal */
   failed(seq: number, reason: FailReason, hint: number, cause: Error | undefined): void {
-    this.window.returned(seq);
-    if (!this.window.isOpen(seq)) return;
+    if (!this.window.returned(seq)) return;
     if (reason === 'invalid') {
       this.close(new SessionError('invalid', `session ${this.id} command ${seq} refused by the peer: ${cause?.message ?? 'invalid'}`, { cause }), seq);
     } else if (cause instanceof StateMachineError) {

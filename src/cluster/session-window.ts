@@ -40,7 +40,10 @@ export class SessionWindow {
     this.payStart[k] = this.arenaHead;
     this.payLen[k] = len;
     const at = this.arenaHead & this.arenaMask;
-    if (at + len <= this.arena.length) this.arena.set(payload, at);
+    const arena = this.arena;
+    if (len <= 64) { // byte by byte: set() costs more than the copy for a few bytes
+      for (let i = 0, p = at; i < len; i++, p = (p + 1) & this.arenaMask) arena[p] = payload[i];
+    } else if (at + len <= arena.length) arena.set(payload, at);
     else {
       const first = this.arena.length - at;
       this.arena.set(payload.subarray(0, first), at);
@@ -87,9 +90,15 @@ export class SessionWindow {
     this.inFlight[seq & this.mask]++;
   }
 
-  /** A transmission of `seq` got its outcome (only for seqs still in the window). */
-  returned(seq: number): void {
-    if (seq > this.ackedThrough && seq < this.next) this.inFlight[seq & this.mask]--;
+  /**
+   * A transmission of `seq` got its outcome; returns whether `seq` is still outstanding (open).
+   * Seqs that left the window (applied and delivered, or closed) count nothing.
+   */
+  returned(seq: number): boolean {
+    if (seq <= this.ackedThrough || seq >= this.next) return false;
+    const k = seq & this.mask;
+    this.inFlight[k]--;
+    return this.applied[k] === 0;
   }
 
   /** `seq` (outstanding) was applied: ackedThrough moves over every applied seq above it, freeing payloads. */
