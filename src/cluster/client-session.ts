@@ -53,9 +53,11 @@ export class ClientSession implements FrameOwner {
   private readonly clock = new CoarseClock();
   private readonly ownerId: number;
   private readonly waiters = new Map<number, Waiter>();
-  /** The seq writeFrame writes, and its payload when it is the submitted command itself (first transmission). */
+  /** The seq writeFrame writes (its payload is copied from the window, first transmission included). */
   private framing = 0;
-  private framingPayload: Uint8Array | null = null;
+  /** The buffer writeFrame last wrote into (a ring's bytes) and a DataView over it. */
+  private frameBuf: Uint8Array | null = null;
+  private frameView: DataView | null = null;
   /** The seq submit() is sending (0: none); a failure of it is thrown, not reported. */
   private submitting = 0;
   private closedError: SessionError | null = null;
@@ -112,11 +114,9 @@ export class ClientSession implements FrameOwner {
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
-      this.framingPayload = command;
       try {
         this.transmit(seq);
       } finally {
-        this.framingPayload = null;
         this.submitting = 0;
       }
       // The cluster is stopped: that is said by throwing, not by a callback.
@@ -147,11 +147,9 @@ export class ClientSession implements FrameOwner {
     const seq = this.framing;
     // ackedThrough < seq: seq is not applied. The length was computed by transmit() with the same values.
     const at = putCompactHeader(buf, off, this.id, seq, this.window.ackedThrough);
-    const payload = this.framingPayload;
-    if (payload === null) this.window.copyPayload(seq, buf, at);
-    else if (payload.byteLength <= 64) { // byte by byte: set() costs more than the copy for a few bytes
-      for (let i = 0, n = payload.byteLength; i < n; i++) buf[at + i] = payload[i];
-    } else buf.set(payload, at);
+    // A ring's bytes stay the same array: its DataView is made once (a queued copy gets its own).
+    if (buf !== this.frameBuf) { this.frameBuf = buf; this.frameView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+    this.window.copyPayload(seq, buf, this.frameView!, at);
   }
 
   /** @internal */
