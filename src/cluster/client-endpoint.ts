@@ -3,7 +3,7 @@ import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
-import { ACK_BYTES, AckKind, InvalidReason, RESULT_HEADER_BYTES, allOneByte, encodeResult, encodeVariableRecord, writeAck, writeResultAt } from './client-protocol.js';
+import { ACK_BYTES, AckKind, InvalidReason, RESULT_HEADER_BYTES, allOneByte, uniformByte, encodeResult, encodeVariableRecord, writeAck, writeResultAt } from './client-protocol.js';
 
 /** Longest run sent as one CommittedBytes record; a longer one goes as Result records. */
 const MAX_BYTES_RUN = 1 << 16;
@@ -44,6 +44,12 @@ export class ClientEndpoint {
   /** The node's OutcomeListener for proposals of this link. */
   onOutcome(outcome: Outcome, firstTag: number, count: number, firstIndex: number, term: number,
     results: ReadonlyArray<Uint8Array | undefined> | null, resultOffset: number): void {
+    const uniform = outcome === Outcome.Committed && results ? uniformByte(results, resultOffset, count) : -1;
+    if (uniform >= 0) {
+      this.ack(AckKind.CommittedUniform, firstTag, count, firstIndex, term, uniform);
+      if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }
+      return;
+    }
     if (outcome === Outcome.Committed && results && count <= MAX_BYTES_RUN && allOneByte(results, resultOffset, count)) {
       this.committedBytes(firstTag, count, firstIndex, term, results, resultOffset);
       if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }

@@ -8,6 +8,9 @@
  * CommittedBytes: an Ack (kind CommittedBytes) + `count` bytes: a Committed run whose every
  *         result is one byte (a session's status-only answer), byte k for firstSeq + k: one
  *         record for the run instead of a Result record per proposal.
+ * CommittedUniform: an Ack (kind CommittedUniform) whose every proposal's result is the same
+ *         one byte, carried in `reason` (a session's run of plain Applied answers): 32 bytes
+ *         for the whole run, nothing per proposal.
  */
 export const enum AckKind {
   /** Not leader (`leaderHint` = the leader it knows, or -1): nothing was appended. */
@@ -28,6 +31,8 @@ export const enum AckKind {
   Fatal = 9,
   /** Committed, with a one-byte result per proposal after the ack (see above). */
   CommittedBytes = 10,
+  /** Committed, every proposal's result being the one byte in `reason` (see above). */
+  CommittedUniform = 11,
 }
 
 /** Why the peer refused a command (AckKind.Invalid). */
@@ -56,6 +61,22 @@ export interface Ack {
   /** For a Result or Fatal record: where its bytes are in the ring's buffer (readAckAt). */
   bodyOffset: number;
   bodyLength: number;
+}
+
+/**
+ * The byte every one of results[from, from + count) consists of (a CommittedUniform run
+ * carries it), or -1 when they are not all that same single byte. The session layer answers
+ * with one shared frame, so the identity test settles most entries.
+ */
+export function uniformByte(results: ReadonlyArray<Uint8Array | undefined>, from: number, count: number): number {
+  const first = results[from];
+  if (first === undefined || first.byteLength !== 1) return -1;
+  const b = first[0];
+  for (let k = 1; k < count; k++) {
+    const r = results[from + k];
+    if (r !== first && (r === undefined || r.byteLength !== 1 || r[0] !== b)) return -1;
+  }
+  return b;
 }
 
 /** Whether results[from, from + count) are all one byte long (a CommittedBytes run can carry them). */

@@ -53,9 +53,11 @@ export class ClientSession implements FrameOwner {
   private readonly clock = new CoarseClock();
   private readonly ownerId: number;
   private readonly waiters = new Map<number, Waiter>();
-  /** The seq writeFrame writes, and its payload when it is the submitted command itself (first transmission). */
+  /** The seq writeFrame writes (its payload is copied from the window, first transmission included). */
   private framing = 0;
-  private framingPayload: Uint8Array | null = null;
+  /** The buffer writeFrame last wrote into (a ring's bytes) and a DataView over it. */
+  private frameBuf: Uint8Array | null = null;
+  private frameView: DataView | null = null;
   /** The seq submit() is sending (0: none); a failure of it is thrown, not reported. */
   private submitting = 0;
   private closedError: SessionError | null = null;
@@ -112,11 +114,9 @@ export class ClientSession implements FrameOwner {
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
-      this.framingPayload = command;
       try {
         this.transmit(seq);
       } finally {
-        this.framingPayload = null;
         this.submitting = 0;
       }
       // The cluster is stopped: that is said by throwing, not by a callback.
@@ -147,14 +147,14 @@ export class ClientSession implements FrameOwner {
     const seq = this.framing;
     // ackedThrough < seq: seq is not applied. The length was computed by transmit() with the same values.
     const at = putCompactHeader(buf, off, this.id, seq, this.window.ackedThrough);
-    if (this.framingPayload) buf.set(this.framingPayload, at);
-    else this.window.copyPayload(seq, buf, at);
+    // A ring's bytes stay the same array: its DataView is made once (a queued copy gets its own).
+    if (buf !== this.frameBuf) { this.frameBuf = buf; this.frameView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+    this.window.copyPayload(seq, buf, this.frameView!, at);
   }
 
   /** @internal */
   committed(seq: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void {
-    this.window.returned(seq);
-    if (!this.window.isOpen(seq)) return; // applied already (this was a second transmission), or closed
+    if (!this.window.returned(seq)) return; // applied already (this was a second transmission), or closed
     // A commit known only through a snapshot carries no result: resend, the table answers.
     if (bytes === null || len === 0) { this.needResend(seq, 0, false); return; }
     const status = bytes[off];
@@ -188,8 +188,7 @@ export class ClientSession implements FrameOwner {
 
   /** @internal */
   failed(seq: number, reason: FailReason, hint: number, cause: Error | undefined): void {
-    this.window.returned(seq);
-    if (!this.window.isOpen(seq)) return;
+    if (!this.window.returned(seq)) return;
     if (reason === 'invalid') {
       this.close(new SessionError('invalid', `session ${this.id} command ${seq} refused by the peer: ${cause?.message ?? 'invalid'}`, { cause }), seq);
     } else if (cause instanceof StateMachineError) {

@@ -207,6 +207,8 @@ export class ClusterClient {
   /** propose() calls waiting out the pause before a retry. */
   private readonly retrying = new Set<Waiter>();
   private readonly maxPending: number;
+  /** The byte of a CommittedUniform run, as FrameOwner.committed takes a result: valid only during that call. */
+  private readonly uniformResult = new Uint8Array(1);
   private closedReason: string | null = null;
   private flushQueued = false;
   private readonly reader: ClusterReader;
@@ -430,6 +432,7 @@ export class ClusterClient {
       const a = readAckAt(ch.ackView, buf, off, len, this.ack);
       if (a.kind === AckKind.Result) { ch.results.add(a.firstSeq, buf, a.bodyOffset, a.bodyLength); return; }
       if (a.kind === AckKind.Fatal) { ch.fatal = fatalError(peer, a.result!); return; }
+      if (a.kind === AckKind.CommittedUniform) { this.committedUniform(ch, a); return; }
       if (a.kind === AckKind.CommittedBytes) { this.committedBytes(ch, buf, a); return; }
       if (a.kind === AckKind.NotLeader && a.leaderHint >= 0) this.leader = a.leaderHint;
       for (let k = 0; k < a.count; k++) {
@@ -473,6 +476,21 @@ export class ClusterClient {
       const at = a.bodyOffset + k;
       if (ownerId !== 0) this.owners[ownerId]!.committed(tag, a.index + k, a.term, buf, at, 1);
       else this.commit(tag, a.index + k, a.term, buf.slice(at, at + 1));
+    }
+  }
+
+  /** A Committed run whose every result is the one byte `a.reason`: nothing per command in the ring. */
+  private committedUniform(ch: Channel, a: Ack): void {
+    const byte = a.reason, one = this.uniformResult;
+    for (let k = 0; k < a.count; k++) {
+      const peerSeq = a.firstSeq + k;
+      const tag = ch.seqs.tag(peerSeq);
+      const ownerId = ch.seqs.owner(peerSeq);
+      ch.seqs.settle(peerSeq);
+      if (ownerId !== 0) {
+        one[0] = byte; // (a callback of the previous command may have drained another run meanwhile)
+        this.owners[ownerId]!.committed(tag, a.index + k, a.term, one, 0, 1);
+      } else this.commit(tag, a.index + k, a.term, Uint8Array.of(byte));
     }
   }
 

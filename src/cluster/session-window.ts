@@ -1,3 +1,6 @@
+/** Longest payload copyPayload moves in 4-byte words; a longer one goes through set(). */
+const WORD_COPY_MAX = 256;
+
 /**
  * The commands of one client session whose results the client does not all hold yet, in
  * typed arrays: seqs ackedThrough + 1 .. next - 1, each with whether it is applied, how many
@@ -17,6 +20,7 @@ export class SessionWindow {
   private payStart = new Float64Array(1024);
   private payLen = new Int32Array(1024);
   private arena = new Uint8Array(1 << 16);
+  private arenaView = new DataView(this.arena.buffer);
   private arenaMask = (1 << 16) - 1;
   /** Absolute byte counters of the payload ring: live payloads are [arenaTail, arenaHead). */
   private arenaHead = 0;
@@ -59,13 +63,23 @@ export class SessionWindow {
     return this.payLen[seq & this.mask];
   }
 
-  /** Copies the payload of an outstanding `seq` to `buf[off...]`. */
-  copyPayload(seq: number, buf: Uint8Array, off: number): void {
+  /**
+   * Copies the payload of an outstanding `seq` to `buf[off...]`; `view` is a DataView over
+   * all of `buf`. Every transmission is copied from here: four bytes at a time through the two
+   * DataViews costs a fraction of a set() call (or a byte loop) for the short commands that
+   * dominate, and it allocates nothing.
+   */
+  copyPayload(seq: number, buf: Uint8Array, view: DataView, off: number): void {
     const k = seq & this.mask;
     const len = this.payLen[k];
     const at = this.payStart[k] & this.arenaMask;
     const arena = this.arena;
-    if (len <= 64) { // byte by byte: a subarray to copy from would be the only allocation of a resend
+    if (len <= WORD_COPY_MAX && at + len <= arena.length) {
+      const from = this.arenaView;
+      let i = 0;
+      for (; i + 4 <= len; i += 4) view.setUint32(off + i, from.getUint32(at + i, true), true);
+      for (; i < len; i++) buf[off + i] = arena[at + i];
+    } else if (len <= 64) { // byte by byte: a subarray to copy from would be the only allocation of a resend
       for (let i = 0, p = at; i < len; i++, p = (p + 1) & this.arenaMask) buf[off + i] = arena[p];
     } else if (at + len <= arena.length) buf.set(arena.subarray(at, at + len), off);
     else {
@@ -87,9 +101,15 @@ export class SessionWindow {
     this.inFlight[seq & this.mask]++;
   }
 
-  /** A transmission of `seq` got its outcome (only for seqs still in the window). */
-  returned(seq: number): void {
-    if (seq > this.ackedThrough && seq < this.next) this.inFlight[seq & this.mask]--;
+  /**
+   * A transmission of `seq` got its outcome; returns whether `seq` is still outstanding (open).
+   * Seqs that left the window (applied and delivered, or closed) count nothing.
+   */
+  returned(seq: number): boolean {
+    if (seq <= this.ackedThrough || seq >= this.next) return false;
+    const k = seq & this.mask;
+    this.inFlight[k]--;
+    return this.applied[k] === 0;
   }
 
   /** `seq` (outstanding) was applied: ackedThrough moves over every applied seq above it, freeing payloads. */
@@ -146,6 +166,7 @@ export class SessionWindow {
       p += run;
     }
     this.arena = next;
+    this.arenaView = new DataView(next.buffer);
     this.arenaMask = mask;
   }
 }

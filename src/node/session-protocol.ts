@@ -207,8 +207,16 @@ export function decodeCommandAt(data: Uint8Array, start: number, end: number, in
   if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
   if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
   into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
-  into.payload = data.subarray(start + COMMAND_HEADER_BYTES, end);
+  into.payload = viewOf(data, start + COMMAND_HEADER_BYTES, end);
   return into;
+}
+
+/**
+ * `data[from, end)` as a new view. The view constructor costs less than subarray(), which
+ * looks up a species constructor; the apply path makes one per entry.
+ */
+function viewOf(data: Uint8Array, from: number, end: number): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset + from, end - from);
 }
 
 // ---- compact commands
@@ -304,7 +312,7 @@ export function decodeCompactAt(data: Uint8Array, start: number, end: number, in
   const d = sq > 0 ? shortUvarint(data, varintEnd, end) : -1;
   if (d > 0 && d <= sq) {
     into.kind = FrameKind.Command; into.clientId = id; into.seq = sq; into.ackedThrough = sq - d;
-    into.payload = data.subarray(varintEnd, end);
+    into.payload = viewOf(data, varintEnd, end);
     return into;
   }
   return decodeCompactChecked(data, start, end, into);
@@ -318,7 +326,7 @@ function decodeCompactChecked(data: Uint8Array, start: number, end: number, into
   if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
   if (delta === 0 || delta > seq) throw new SessionFrameError(`seq - ackedThrough (${delta}) must be in 1..seq (${seq})`);
   into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = seq - delta;
-  into.payload = data.subarray(varintEnd, end);
+  into.payload = viewOf(data, varintEnd, end);
   return into;
 }
 

@@ -23,8 +23,9 @@ class FakePeer {
         const f = decodeFrame(buf.slice(off, off + len));
         this.received.push({ seq: f.seq, ackedThrough: f.ackedThrough, payload: [...f.payload] });
         const a = answer(f);
+        const committed = a.kind === AckKind.CommittedBytes || a.kind === AckKind.CommittedUniform;
         const rec = new Uint8Array(ACK_BYTES + (a.kind === AckKind.CommittedBytes ? 1 : 0));
-        writeAck(rec, 0, a.kind, this.linkSeq++, 1, a.kind === AckKind.CommittedBytes ? this.index++ : 0, 1, a.hint ?? -1);
+        writeAck(rec, 0, a.kind, this.linkSeq++, 1, committed ? this.index++ : 0, 1, a.hint ?? -1, a.kind === AckKind.CommittedUniform ? a.status! : 0);
         if (a.kind === AckKind.CommittedBytes) rec[ACK_BYTES] = a.status!;
         l.write(rec);
       });
@@ -39,7 +40,7 @@ class FakePeer {
 const newSession = (client: ClusterClient) =>
   new (ClientSession as unknown as new (c: ClusterClient, id: number, maxPayload: number) => ClientSession)(client, 7, 1000);
 
-test('a session resends from the oldest command not applied, in seq order, following the leader; each seq is reported once', async () => {
+for (const [kind, form] of [[AckKind.CommittedBytes, 'a byte per command'], [AckKind.CommittedUniform, 'one byte for the run']] as const) test(`a session resends from the oldest command not applied, in seq order, following the leader; each seq is reported once (status as ${form})`, async () => {
   const client = new ClusterClient(2);
   const notLeader = new FakePeer(client, 0, () => ({ kind: AckKind.NotLeader, hint: 1 }));
   // Peer 1 keeps a session table; it loses the first transmission of seq 2 (overwritten).
@@ -47,8 +48,8 @@ test('a session resends from the oldest command not applied, in seq order, follo
   let lostTwo = false;
   const leader = new FakePeer(client, 1, (f) => {
     if (f.seq === 2 && !lostTwo) { lostTwo = true; return { kind: AckKind.Overwritten, hint: 1 }; }
-    if (f.seq === lastApplied + 1) { lastApplied++; return { kind: AckKind.CommittedBytes, status: SessionStatus.Applied }; }
-    return { kind: AckKind.CommittedBytes, status: f.seq <= lastApplied ? SessionStatus.Duplicate : SessionStatus.OutOfOrder };
+    if (f.seq === lastApplied + 1) { lastApplied++; return { kind, status: SessionStatus.Applied }; }
+    return { kind, status: f.seq <= lastApplied ? SessionStatus.Duplicate : SessionStatus.OutOfOrder };
   });
   const s = newSession(client);
   const committed: number[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { describe, it } from 'node:test';
-import { ACK_BYTES, AckKind, encodeResult, writeAck } from '../../src/cluster/client-protocol.js';
+import { ACK_BYTES, AckKind, encodeResult, uniformByte, writeAck } from '../../src/cluster/client-protocol.js';
 import { ClusterClient, ProposalError } from '../../src/cluster/client.js';
 import { RingLink, createRingLinkPair } from '../../src/transport/ring-link.js';
 
@@ -148,5 +148,36 @@ describe('ClusterClient', () => {
     assert.equal(client.pending, 0);
     client.close();
     peer.close();
+  });
+
+  it('a Committed run whose results are all one same byte (CommittedUniform) gives each command that byte, in a result of its own', async () => {
+    const client = new ClusterClient(1);
+    const peer = new FakePeer(client, 0);
+    const seen: Array<[number, number, Uint8Array | undefined]> = [];
+    client.onCommitted = (seq, index, result) => seen.push([seq, index, result]);
+    peer.onCommand = (seq) => {
+      if (seq !== 2) return;
+      const b = new Uint8Array(ACK_BYTES);
+      writeAck(b, 0, AckKind.CommittedUniform, 0, 3, 20, 1, 0, 5);
+      peer.link.write(b);
+      peer.link.flush();
+    };
+    const seqs = [client.submit(cmd(1)), client.submit(cmd(2)), client.submit(cmd(3))];
+    for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen.map(([seq, index, r]) => [seq, index, [...(r ?? [])]]), [[seqs[0], 20, [5]], [seqs[1], 21, [5]], [seqs[2], 22, [5]]]);
+    assert.notEqual(seen[0][2], seen[1][2], 'each command owns its result (the caller may keep or change it)');
+    assert.equal(client.pending, 0);
+    client.close();
+    peer.close();
+  });
+
+  it('uniformByte finds the one byte a run of results shares, and -1 for anything else', () => {
+    const a = Uint8Array.of(0);
+    assert.equal(uniformByte([a, a, Uint8Array.of(0)], 0, 3), 0);
+    assert.equal(uniformByte([undefined, Uint8Array.of(4), Uint8Array.of(4)], 1, 2), 4);
+    assert.equal(uniformByte([a, Uint8Array.of(1)], 0, 2), -1, 'two different bytes');
+    assert.equal(uniformByte([a, undefined], 0, 2), -1, 'one command without a result');
+    assert.equal(uniformByte([a, Uint8Array.of(0, 0)], 0, 2), -1, 'a longer result');
+    assert.equal(uniformByte([new Uint8Array(0)], 0, 1), -1, 'an empty result');
   });
 });

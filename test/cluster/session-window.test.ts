@@ -4,16 +4,18 @@ import { SessionWindow } from '../../src/cluster/session-window.js';
 
 const payload = (seq: number, len: number) => Uint8Array.from({ length: len }, (_, i) => (seq * 31 + i) & 0xff);
 
+/** The payload of `seq` as copyPayload writes it at offset 3 of a buffer that itself starts 5 bytes into its ArrayBuffer. */
 function copyOf(w: SessionWindow, seq: number): Uint8Array {
-  const out = new Uint8Array(w.payloadLength(seq) + 3);
-  w.copyPayload(seq, out, 3);
+  const out = new Uint8Array(new ArrayBuffer(w.payloadLength(seq) + 8), 5);
+  w.copyPayload(seq, out, new DataView(out.buffer, out.byteOffset, out.byteLength), 3);
   return out.subarray(3);
 }
 
 describe('SessionWindow', () => {
   it('keeps each payload byte for byte through growth and wrap-around, small and large', () => {
     const w = new SessionWindow();
-    const lens = (seq: number) => (seq % 7 === 0 ? 300 : seq % 5); // some above the byte-by-byte copy limit, some empty
+    // Some above the word-by-word copy limit, some with a tail after their last word, some empty.
+    const lens = (seq: number) => (seq % 7 === 0 ? 300 : seq % 11 === 0 ? 17 + (seq % 240) : seq % 5);
     let next = 1;
     // Apply from the front while adding more, so the payload ring wraps, then outgrow both rings.
     for (let round = 0; round < 40; round++) {
