@@ -1,6 +1,6 @@
 import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
-import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions } from './read-client.js';
+import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions, type ReadResultListener } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 
@@ -273,6 +273,13 @@ export class ClusterClient {
   /** Called with each streamed read's result (submitRead). */
   get onReadDone(): ReadDoneListener | null { return this.reader.onReadDone; }
   set onReadDone(f: ReadDoneListener | null) { this.reader.onReadDone = f; }
+
+  /**
+   * Called with each streamed read's result in place, (seq, bytes, offset, length), without a
+   * copy; the bytes are valid only during the call. When set, it replaces onReadDone.
+   */
+  get onReadResult(): ReadResultListener | null { return this.reader.onReadResult; }
+  set onReadResult(f: ReadResultListener | null) { this.reader.onReadResult = f; }
 
   /** Called with each streamed read's failure (submitRead): a ReadFailedError, as read() rejects with. */
   get onReadFailed(): ReadFailedListener | null { return this.reader.onReadFailed; }

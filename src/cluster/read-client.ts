@@ -30,6 +30,11 @@ export class ReadFailedError extends Error {
 /** The streamed reads' outcomes (ClusterReader.submitRead). */
 export type ReadDoneListener = (seq: number, result: Uint8Array) => void;
 export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
+/**
+ * A streamed read's result in place: `bytes[offset, offset + length)`, valid only during the
+ * call (the bytes are the read link's ring, reused afterwards): copy what you keep.
+ */
+export type ReadResultListener = (seq: number, bytes: Uint8Array, offset: number, length: number) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
 /** Results up to this size are copied byte by byte into a fresh array (cheaper than slice for a few bytes). */
@@ -61,6 +66,8 @@ export class ClusterReader {
   private readonly batches: Array<ReadBatchWriter | null>;
   /** Where a streamed read's result goes (submitRead). */
   onReadDone: ReadDoneListener | null = null;
+  /** Where a streamed read's result goes in place, without a copy; when set, instead of onReadDone. */
+  onReadResult: ReadResultListener | null = null;
   /** Where a streamed read's failure goes (submitRead): the same ReadFailedErrors as read() rejects with. */
   onReadFailed: ReadFailedListener | null = null;
 
@@ -261,6 +268,12 @@ export class ClusterReader {
     const s = this.table.slotOf(seq);
     if (s < 0 || this.table.at[s] < 0) return; // answered after it was given up or sent again (a restart raced the answer)
     this.landed(s);
+    const inPlace = this.onReadResult;
+    if (inPlace !== null && this.table.waiters[s] === null) {
+      this.table.remove(s);
+      inPlace(seq, buf, from, n);
+      return;
+    }
     let result: Uint8Array;
     if (n <= SMALL_RESULT_BYTES) {
       result = new Uint8Array(n);
@@ -277,7 +290,11 @@ export class ClusterReader {
     const s = this.table.slotOf(a.readId);
     if (s < 0 || this.table.at[s] < 0) return;
     this.landed(s);
-    if (a.ok) { this.resolve(a.readId, s, a.bytes); return; }
+    if (a.ok) {
+      if (this.onReadResult !== null && this.table.waiters[s] === null) { this.table.remove(s); this.onReadResult(a.readId, a.bytes, 0, a.bytes.byteLength); return; }
+      this.resolve(a.readId, s, a.bytes);
+      return;
+    }
     this.failed(a.readId, s, a.reason, a.leaderHint, decoder.decode(a.bytes), true);
   }
 
