@@ -148,7 +148,8 @@ export interface FrameOwner {
   failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
 }
 
-interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined }
+/** `written`: commands went out on the link this turn (only such links are woken: see flushAll). */
+interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; written: boolean }
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -238,7 +239,7 @@ export class ClusterClient {
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
-    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false };
   }
 
   /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
@@ -325,6 +326,7 @@ export class ClusterClient {
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(seq, 0);
     ch.link.write(command);
+    ch.written = true;
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
     return seq;
   }
@@ -371,6 +373,7 @@ export class ClusterClient {
     }
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(tag, ownerId);
+    ch.written = true;
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
@@ -378,10 +381,16 @@ export class ClusterClient {
    * Wakes the peers that were written to, once per turn of the event loop rather than once per
    * submit: commands sent from the promise reactions of one ack drain (each commit sending the
    * next) then share one wake-up, instead of waking a peer that sleeps between them for each.
+   * Only the links written to are woken: waking an idle follower's reader for nothing costs it
+   * a wake-up, and us another when it answers the empty drain with a flush of its own.
    */
   private readonly flushAll = (): void => {
     this.flushQueued = false;
-    for (const ch of this.channels) ch?.link.flush();
+    for (const ch of this.channels) {
+      if (ch === null || !ch.written) continue;
+      ch.written = false;
+      ch.link.flush();
+    }
   };
 
   /**

@@ -64,6 +64,8 @@ export class ClusterReader {
   private readonly outViews: Array<DataView | null>;
   /** Each link's batch of this turn's reads. */
   private readonly batches: Array<ReadBatchWriter | null>;
+  /** Links written this turn: only they are woken (waking an idle peer's reader for nothing costs both threads a wake-up). */
+  private readonly written: boolean[];
   /** Where a streamed read's result goes (submitRead). */
   onReadDone: ReadDoneListener | null = null;
   /** Where a streamed read's result goes in place, without a copy; when set, instead of onReadDone. */
@@ -75,6 +77,7 @@ export class ClusterReader {
     this.links = new Array(size).fill(null);
     this.outViews = new Array(size).fill(null);
     this.batches = new Array(size).fill(null);
+    this.written = new Array(size).fill(false);
   }
 
   /** Peer `i` (re)started with these ends (null: it is down); reads in flight to its old self are retried. */
@@ -206,6 +209,7 @@ export class ClusterReader {
     if (this.inFlightCount++ === 0) for (const l of this.links) l?.ref(); // reads in flight keep the process alive
     const query = t.queries[s]!;
     const route = t.routes[s] as ReadRoute;
+    this.written[to] = true;
     const batch = this.batches[to]!;
     if (batch.add(seq, route, query)) {
       if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
@@ -226,7 +230,10 @@ export class ClusterReader {
   /** Publishes each link's batch and wakes its reader, once for every read written this turn. */
   private readonly flushAll = (): void => {
     this.flushQueued = false;
-    for (let i = 0; i < this.links.length; i++) {
+    const written = this.written;
+    for (let i = 0; i < written.length; i++) {
+      if (!written[i]) continue;
+      written[i] = false;
       const l = this.links[i];
       if (!l) continue;
       this.batches[i]!.end();

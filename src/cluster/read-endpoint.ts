@@ -20,8 +20,10 @@ export class ReadEndpoint {
   private readonly inView: DataView;
   private readonly outView: DataView;
   private readonly results: ReadBatchWriter;
-  private wrote = false;
-  private readonly flushBound = () => { this.wrote = false; this.flush(); };
+  private flushQueued = false;
+  /** Something was written since the last wake-up: only then is the main thread woken (never for nothing). */
+  private unflushed = false;
+  private readonly flushBound = () => { this.flushQueued = false; this.flush(); };
   private readonly onReadBound = (buf: Uint8Array, off: number, len: number) => this.onRecord(buf, off, len);
   /** The record a batch's items are in (forEachBatchItem hands out offsets in it). */
   private batchBuf: Uint8Array | null = null;
@@ -51,6 +53,8 @@ export class ReadEndpoint {
 
   /** Publishes this turn's results and wakes the main thread if it sleeps. */
   private flush(): void {
+    if (!this.unflushed) return;
+    this.unflushed = false;
     this.results.end(this.node.core.leaderId);
     this.link.flush();
   }
@@ -58,13 +62,14 @@ export class ReadEndpoint {
   /** RaftNode's onRead for this link. */
   onOutcome(readId: number, ok: boolean, v: Uint8Array | ReadError): void {
     if (ok) {
-      if (!this.results.add(readId, 0, v as Uint8Array)) this.answer(readId, true, 0, v as Uint8Array);
+      if (this.results.add(readId, 0, v as Uint8Array)) this.unflushed = true;
+      else this.answer(readId, true, 0, v as Uint8Array);
     } else {
       const e = v as ReadError;
       const reason = e.reason === 'leader-lost' ? ReadFailReason.LeaderLost : e.reason === 'stopped' ? ReadFailReason.Stopped : ReadFailReason.QueryFailed;
       this.answer(readId, false, reason, text.encode(e.message));
     }
-    if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }
+    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushBound); }
   }
 
   private onRecord(buf: Uint8Array, off: number, len: number): void {
@@ -99,6 +104,7 @@ export class ReadEndpoint {
   /** One answer record of its own (a failure, or a result too large for a batch), after the results before it. */
   private answer(readId: number, ok: boolean, reason: number, bytes: Uint8Array): void {
     this.results.end(this.node.core.leaderId);
+    this.unflushed = true;
     const out = this.link.out;
     const off = this.link.canWriteInPlace ? out.tryReserve(ANSWER_HEADER_BYTES + bytes.byteLength) : -1;
     if (off < 0) { this.link.write(encodeAnswer(readId, ok, reason, this.node.core.leaderId, bytes)); return; }
