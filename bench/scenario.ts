@@ -77,7 +77,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const reads: ReadLoad | null = spec.readRatio === undefined ? null : {
       ratio: spec.readRatio,
       submit: () => client.submitRead(query, readOptions),
-      listen: (done, failed) => { client.onReadDone = done; client.onReadFailed = failed; },
+      // The generator only counts results: it takes them in place (no copy per read).
+      listen: (done, failed) => { client.onReadResult = done; client.onReadFailed = failed; },
     };
     const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session, reads);
     const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);

@@ -26,7 +26,7 @@ export type { FdatasyncProbe } from './storage/fsync-probe.js';
 export { encode, decode } from './transport/codec.js';
 export { ClusterClient, ProposalError } from './cluster/client.js';
 export { ReadFailedError } from './cluster/read-client.js';
-export type { ReadDoneListener, ReadFailedListener, ReadFailure, ReadOptions } from './cluster/read-client.js';
+export type { ReadDoneListener, ReadFailedListener, ReadFailure, ReadOptions, ReadResultListener } from './cluster/read-client.js';
 export { ReadError } from './node/read-tracker.js';
 export type { ReadListener } from './node/read-tracker.js';
 export type { Committed, ProposeOptions } from './cluster/client.js';

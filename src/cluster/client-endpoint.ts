@@ -27,12 +27,14 @@ export class ClientEndpoint {
   private runReason = 0;
   private runFirstSeq = 0;
   private runCount = 0;
+  /** Refusals were written during this drain: only then does the drain wake the client (never for nothing). */
+  private refused = false;
 
   constructor(ends: RingLinkEnds, private readonly node: RaftNode) {
     this.link = new RingLink(ends, (link) => {
       link.in.drain(this.onProposalBound);
       this.endRun();
-      link.flush();
+      if (this.refused) { this.refused = false; link.flush(); }
     });
     this.outView = new DataView(this.link.out.bytes.buffer, this.link.out.bytes.byteOffset);
   }
@@ -122,6 +124,7 @@ export class ClientEndpoint {
 
   private endRun(): void {
     if (this.runCount === 0) return;
+    this.refused = true;
     this.ack(this.runKind, this.runFirstSeq, this.runCount, 0, this.node.core.term, this.runReason);
     this.runCount = 0;
     this.runKind = 0;

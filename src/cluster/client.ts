@@ -1,6 +1,6 @@
 import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
-import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions } from './read-client.js';
+import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions, type ReadResultListener } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 
@@ -148,7 +148,8 @@ export interface FrameOwner {
   failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
 }
 
-interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined }
+/** `written`: commands went out on the link this turn (only such links are woken: see flushAll). */
+interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; written: boolean }
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -240,7 +241,7 @@ export class ClusterClient {
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
-    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false };
   }
 
   /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
@@ -275,6 +276,13 @@ export class ClusterClient {
   /** Called with each streamed read's result (submitRead). */
   get onReadDone(): ReadDoneListener | null { return this.reader.onReadDone; }
   set onReadDone(f: ReadDoneListener | null) { this.reader.onReadDone = f; }
+
+  /**
+   * Called with each streamed read's result in place, (seq, bytes, offset, length), without a
+   * copy; the bytes are valid only during the call. When set, it replaces onReadDone.
+   */
+  get onReadResult(): ReadResultListener | null { return this.reader.onReadResult; }
+  set onReadResult(f: ReadResultListener | null) { this.reader.onReadResult = f; }
 
   /** Called with each streamed read's failure (submitRead): a ReadFailedError, as read() rejects with. */
   get onReadFailed(): ReadFailedListener | null { return this.reader.onReadFailed; }
@@ -320,6 +328,7 @@ export class ClusterClient {
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(seq, 0);
     ch.link.write(command);
+    ch.written = true;
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
     return seq;
   }
@@ -366,6 +375,7 @@ export class ClusterClient {
     }
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(tag, ownerId);
+    ch.written = true;
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
@@ -373,10 +383,16 @@ export class ClusterClient {
    * Wakes the peers that were written to, once per turn of the event loop rather than once per
    * submit: commands sent from the promise reactions of one ack drain (each commit sending the
    * next) then share one wake-up, instead of waking a peer that sleeps between them for each.
+   * Only the links written to are woken: waking an idle follower's reader for nothing costs it
+   * a wake-up, and us another when it answers the empty drain with a flush of its own.
    */
   private readonly flushAll = (): void => {
     this.flushQueued = false;
-    for (const ch of this.channels) ch?.link.flush();
+    for (const ch of this.channels) {
+      if (ch === null || !ch.written) continue;
+      ch.written = false;
+      ch.link.flush();
+    }
   };
 
   /**

@@ -1,6 +1,7 @@
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { CoarseClock } from './coarse-clock.js';
-import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, writeReadAt } from './read-protocol.js';
+import { ReadBatchWriter } from './read-batch-writer.js';
+import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
 import { ReadTable, type ReadWaiter } from './read-table.js';
 
 export interface ReadOptions {
@@ -29,6 +30,11 @@ export class ReadFailedError extends Error {
 /** The streamed reads' outcomes (ClusterReader.submitRead). */
 export type ReadDoneListener = (seq: number, result: Uint8Array) => void;
 export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
+/**
+ * A streamed read's result in place: `bytes[offset, offset + length)`, valid only during the
+ * call (the bytes are the read link's ring, reused afterwards): copy what you keep.
+ */
+export type ReadResultListener = (seq: number, bytes: Uint8Array, offset: number, length: number) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
 /** Results up to this size are copied byte by byte into a fresh array (cheaper than slice for a few bytes). */
@@ -38,9 +44,10 @@ const decoder = new TextDecoder();
 /**
  * The main thread's reads, over one read link per peer (see read-protocol.ts). Reads are
  * idempotent, so whatever stops one before it is answered (a refusal, a lost leader, a crashed
- * peer) is retried, following the leader, until the deadline. Reads go out in place in the
- * ring and each link's reader is woken once per turn (a microtask), whatever the number of
- * reads; the reads under way live in a ReadTable (typed arrays, no object per read).
+ * peer) is retried, following the leader, until the deadline. The reads of one turn to one
+ * peer go out in place as one ReadBatch record, published and the peer woken once per turn
+ * (a microtask), whatever the number of reads; the reads under way live in a ReadTable
+ * (typed arrays, no object per read).
  */
 export class ClusterReader {
   private readonly links: Array<RingLink | null>;
@@ -55,14 +62,22 @@ export class ClusterReader {
   private inFlightCount = 0;
   /** DataViews over each link's outbound ring (made when the link is). */
   private readonly outViews: Array<DataView | null>;
+  /** Each link's batch of this turn's reads. */
+  private readonly batches: Array<ReadBatchWriter | null>;
+  /** Links written this turn: only they are woken (waking an idle peer's reader for nothing costs both threads a wake-up). */
+  private readonly written: boolean[];
   /** Where a streamed read's result goes (submitRead). */
   onReadDone: ReadDoneListener | null = null;
+  /** Where a streamed read's result goes in place, without a copy; when set, instead of onReadDone. */
+  onReadResult: ReadResultListener | null = null;
   /** Where a streamed read's failure goes (submitRead): the same ReadFailedErrors as read() rejects with. */
   onReadFailed: ReadFailedListener | null = null;
 
   constructor(size: number, private readonly leaderOf: () => number, private readonly setLeader: (peer: number) => void) {
     this.links = new Array(size).fill(null);
     this.outViews = new Array(size).fill(null);
+    this.batches = new Array(size).fill(null);
+    this.written = new Array(size).fill(false);
   }
 
   /** Peer `i` (re)started with these ends (null: it is down); reads in flight to its old self are retried. */
@@ -71,6 +86,8 @@ export class ClusterReader {
     const old = this.links[i];
     if (old) {
       this.links[i] = null;
+      this.batches[i]!.abandon(); // the reads in it are retried below
+      this.batches[i] = null;
       old.close();
       for (const seq of this.table.allSeqs()) {
         const s = this.table.slotOf(seq);
@@ -82,6 +99,7 @@ export class ClusterReader {
     link.unref();
     this.links[i] = link;
     this.outViews[i] = new DataView(link.out.bytes.buffer, 0);
+    this.batches[i] = new ReadBatchWriter(link, ReadRecordKind.ReadBatch);
     if (this.inFlightCount > 0) link.ref();
   }
 
@@ -114,7 +132,7 @@ export class ClusterReader {
     this.closedReason = reason;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (let i = 0; i < this.links.length; i++) { this.links[i]?.close(); this.links[i] = null; }
+    for (let i = 0; i < this.links.length; i++) { this.batches[i]?.abandon(); this.batches[i] = null; this.links[i]?.close(); this.links[i] = null; }
     for (const seq of this.table.allSeqs()) {
       const s = this.table.slotOf(seq);
       if (s >= 0) this.reject(seq, s, new ReadFailedError('stopped', reason));
@@ -191,6 +209,13 @@ export class ClusterReader {
     if (this.inFlightCount++ === 0) for (const l of this.links) l?.ref(); // reads in flight keep the process alive
     const query = t.queries[s]!;
     const route = t.routes[s] as ReadRoute;
+    this.written[to] = true;
+    const batch = this.batches[to]!;
+    if (batch.add(seq, route, query)) {
+      if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
+      return;
+    }
+    batch.end(); // a read that does not go in a batch goes after the batch's reads
     const out = link.out;
     const off = link.canWriteInPlace ? out.tryReserve(READ_HEADER_BYTES + query.byteLength) : -1;
     if (off >= 0) {
@@ -202,10 +227,18 @@ export class ClusterReader {
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
-  /** Wakes each link's reader once for every read written this turn. */
+  /** Publishes each link's batch and wakes its reader, once for every read written this turn. */
   private readonly flushAll = (): void => {
     this.flushQueued = false;
-    for (const l of this.links) l?.flush();
+    const written = this.written;
+    for (let i = 0; i < written.length; i++) {
+      if (!written[i]) continue;
+      written[i] = false;
+      const l = this.links[i];
+      if (!l) continue;
+      this.batches[i]!.end();
+      l.flush();
+    }
   };
 
   private drain(link: RingLink): void {
@@ -221,20 +254,39 @@ export class ClusterReader {
     const view = this.inView!;
     const at = buf.byteOffset + off;
     const kind = len >= ANSWER_HEADER_BYTES ? view.getUint8(at) : 0;
+    if (kind === ReadRecordKind.OkBatch) {
+      this.answerBuf = buf;
+      forEachBatchItem(view, buf, off, len, this.onResultBound);
+      this.answerBuf = null;
+      return;
+    }
     if (kind !== ReadRecordKind.ReadOk) { this.onOtherAnswer(buf, off, len); return; }
     const n = view.getUint32(at + 4, true);
     if (len !== ANSWER_HEADER_BYTES + n) throw new Error(`read answer of ${len} bytes, expected ${ANSWER_HEADER_BYTES + n}`);
-    const seq = view.getFloat64(at + 16, true);
+    this.onResult(view.getFloat64(at + 16, true), buf, off + ANSWER_HEADER_BYTES, n);
+  }
+
+  /** The OkBatch being walked (its items' offsets are in it). */
+  private answerBuf: Uint8Array | null = null;
+  private readonly onResultBound = (seq: number, at: number, n: number): void => this.onResult(seq, this.answerBuf!, at, n);
+
+  /** Read `seq` answered with the result at `buf[from, from + n)` (ring bytes: copied). */
+  private onResult(seq: number, buf: Uint8Array, from: number, n: number): void {
     const s = this.table.slotOf(seq);
     if (s < 0 || this.table.at[s] < 0) return; // answered after it was given up or sent again (a restart raced the answer)
     this.landed(s);
+    const inPlace = this.onReadResult;
+    if (inPlace !== null && this.table.waiters[s] === null) {
+      this.table.remove(s);
+      inPlace(seq, buf, from, n);
+      return;
+    }
     let result: Uint8Array;
     if (n <= SMALL_RESULT_BYTES) {
       result = new Uint8Array(n);
-      const from = off + ANSWER_HEADER_BYTES;
       for (let i = 0; i < n; i++) result[i] = buf[from + i];
     } else {
-      result = buf.slice(off + ANSWER_HEADER_BYTES, off + len);
+      result = buf.slice(from, from + n);
     }
     this.resolve(seq, s, result);
   }
@@ -245,7 +297,11 @@ export class ClusterReader {
     const s = this.table.slotOf(a.readId);
     if (s < 0 || this.table.at[s] < 0) return;
     this.landed(s);
-    if (a.ok) { this.resolve(a.readId, s, a.bytes); return; }
+    if (a.ok) {
+      if (this.onReadResult !== null && this.table.waiters[s] === null) { this.table.remove(s); this.onReadResult(a.readId, a.bytes, 0, a.bytes.byteLength); return; }
+      this.resolve(a.readId, s, a.bytes);
+      return;
+    }
     this.failed(a.readId, s, a.reason, a.leaderHint, decoder.decode(a.bytes), true);
   }
 

@@ -6,8 +6,12 @@
  * Read (main thread -> peer):   [u8 kind = Read][u8 mode][2 pad][u32 length][f64 readId] + `length` query bytes
  * Answer (peer -> main thread): [u8 kind][u8 reason][2 pad][u32 length][i32 leaderHint][4 pad][f64 readId] + `length` bytes
  *   kind ReadOk: the bytes are the query's result; ReadFailed: a UTF-8 message, `reason` says why.
+ *
+ * Batches carry the reads of one turn in one record (one ring commit and one header for all):
+ * ReadBatch (main -> peer): [u8 kind = ReadBatch][u8 route][2 pad][u32 count] + count x ([f64 readId][u32 length] + query bytes)
+ * OkBatch (peer -> main):   [u8 kind = OkBatch][3 pad][u32 count][i32 leaderHint][4 pad] + count x ([f64 readId][u32 length] + result bytes)
  */
-export const enum ReadRecordKind { Read = 1, ReadOk = 2, ReadFailed = 3 }
+export const enum ReadRecordKind { Read = 1, ReadOk = 2, ReadFailed = 3, ReadBatch = 4, OkBatch = 5 }
 
 /** Where a read may run: on the leader only, or on whichever peer gets it (a follower asks the leader for the index). */
 export const enum ReadRoute { Leader = 0, AnyPeer = 1 }
@@ -17,6 +21,10 @@ export const enum ReadFailReason { NotLeader = 1, LeaderLost = 2, Stopped = 3, Q
 
 export const READ_HEADER_BYTES = 16;
 export const ANSWER_HEADER_BYTES = 24;
+export const READ_BATCH_HEADER_BYTES = 8;
+export const OK_BATCH_HEADER_BYTES = 16;
+/** Each read (query or result) in a batch: its id and its length before its bytes. */
+export const BATCH_ITEM_HEADER_BYTES = 12;
 
 export function encodeRead(readId: number, route: ReadRoute, query: Uint8Array): Uint8Array {
   const out = new Uint8Array(READ_HEADER_BYTES + query.byteLength);
@@ -90,7 +98,7 @@ export function writeAnswerAt(view: DataView, buf: Uint8Array, off: number, read
   if (bytes.byteLength > 0) buf.set(bytes, off + ANSWER_HEADER_BYTES);
 }
 
-/** Checks a Read record in place and returns its id; its route and query are at readRouteAt/readQueryAt. */
+/** Checks a Read record in place and returns its id; its route is at readRouteAt, its query after READ_HEADER_BYTES. */
 export function readIdAt(view: DataView, buf: Uint8Array, off: number, len: number): number {
   if (len < READ_HEADER_BYTES) throw new Error(`read record of ${len} bytes, the header needs ${READ_HEADER_BYTES}`);
   const at = buf.byteOffset + off;
@@ -104,9 +112,30 @@ export function readRouteAt(buf: Uint8Array, off: number): ReadRoute {
   return buf[off + 1] as ReadRoute;
 }
 
-/** The query of a checked Read record, copied (the ring's bytes are reused). */
-export function readQueryAt(buf: Uint8Array, off: number, len: number): Uint8Array {
-  return len === READ_HEADER_BYTES ? EMPTY : buf.slice(off + READ_HEADER_BYTES, off + len);
-}
 
-const EMPTY = new Uint8Array(0);
+/**
+ * Walks a ReadBatch (main -> peer) or OkBatch (peer -> main) record in place, checking every
+ * item's length against the record's, and calls `onItem(readId, bytesOffset, bytesLength)` for
+ * each (offsets in `buf`; the bytes are only valid during the call). Returns the item count.
+ */
+export function forEachBatchItem(view: DataView, buf: Uint8Array, off: number, len: number, onItem: (readId: number, at: number, n: number) => void): number {
+  const kind = buf[off];
+  const header = kind === ReadRecordKind.ReadBatch ? READ_BATCH_HEADER_BYTES : kind === ReadRecordKind.OkBatch ? OK_BATCH_HEADER_BYTES : -1;
+  if (header < 0) throw new Error(`read link: record kind ${kind} is not a batch`);
+  if (len < header) throw new Error(`read batch of ${len} bytes, the header needs ${header}`);
+  const base = buf.byteOffset;
+  const count = view.getUint32(base + off + 4, true);
+  const end = off + len;
+  let at = off + header;
+  for (let k = 0; k < count; k++) {
+    if (end - at < BATCH_ITEM_HEADER_BYTES) throw new Error(`read batch of ${len} bytes ends inside item ${k} of ${count}`);
+    const readId = view.getFloat64(base + at, true);
+    const n = view.getUint32(base + at + 8, true);
+    at += BATCH_ITEM_HEADER_BYTES;
+    if (n > end - at) throw new Error(`read batch item ${k} of ${n} bytes runs past the ${len}-byte record`);
+    onItem(readId, at, n);
+    at += n;
+  }
+  if (at !== end) throw new Error(`read batch of ${len} bytes has ${end - at} bytes after its ${count} items`);
+  return count;
+}

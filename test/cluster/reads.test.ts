@@ -133,3 +133,42 @@ test('streamed reads (submitRead): every seq answered once through onReadDone or
   }
   assert.throws(() => client.submitRead(new Uint8Array([1])), (e: unknown) => e instanceof ReadFailedError && e.reason === 'stopped');
 });
+
+test('streamed reads in place (onReadResult): results in batches and a result too large for one, beside promise reads', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE });
+  const client = cluster.client();
+  try {
+    await cluster.waitForLeader();
+    const kv = new KvClient(await cluster.session(), {}, client);
+    const big = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 13) & 0xff); // more than a 64 KiB batch
+    await kv.put('small', 'v');
+    await kv.put('big', big);
+    const key = (k: string) => encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode(k) });
+    const expected = { small: await client.read(key('small')), big: await client.read(key('big')) };
+    assert.ok(expected.big.byteLength > big.byteLength, 'the get answers the value');
+    const got = new Map<number, Uint8Array>();
+    const total = 600;
+    let settle: () => void = () => {};
+    const all = new Promise<void>((resolve) => { settle = resolve; });
+    client.onReadDone = () => assert.fail('onReadDone is not called while onReadResult is set');
+    client.onReadResult = (seq, bytes, offset, length) => {
+      assert.ok(!got.has(seq), `seq ${seq} settled twice`);
+      got.set(seq, bytes.slice(offset, offset + length)); // valid only during the call: copied
+      if (got.size === total) settle();
+    };
+    client.onReadFailed = (seq, e) => assert.fail(`seq ${seq} failed: ${e.message}`);
+    const which = new Map<number, 'small' | 'big'>();
+    const promised: Array<Promise<Uint8Array>> = [];
+    for (let i = 0; i < total; i++) {
+      const k = i % 100 === 50 ? 'big' : 'small';
+      which.set(client.submitRead(key(k), i % 2 === 1 ? { mode: 'follower' } : {}), k);
+      if (i % 150 === 0) promised.push(client.read(key('small')));
+    }
+    await all;
+    for (const [seq, k] of which) assert.deepEqual(got.get(seq), expected[k], `seq ${seq} (${k}) answered the value written`);
+    for (const r of await Promise.all(promised)) assert.deepEqual(r, expected.small, 'promise reads still get their own copy');
+    assert.equal(client.readsPending, 0);
+  } finally {
+    await cluster.stop();
+  }
+});
