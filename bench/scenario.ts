@@ -58,6 +58,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
   if (spec.sessions) opts.sessions = true;
+  if (spec.busyPoll?.micros !== undefined) opts.busyPollMicros = spec.busyPoll.micros;
+  if (spec.busyPoll?.when !== undefined) opts.busyPollWhen = spec.busyPoll.when;
   if (spec.readRatio !== undefined && spec.readMode === 'lease') opts.readMode = 'lease'; // check-quorum is on by default
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);

@@ -1,0 +1,67 @@
+import type { RingBuffer } from './ring.js';
+import type { SpinGate } from './spin-gate.js';
+
+/** Commands in flight up to which a thread's load counts as light enough to spin for. */
+export const LIGHT_LOAD = 4;
+
+/**
+ * Keeps a thread awake for a moment after it sent a request whose answer should come soon,
+ * instead of letting it go to sleep at once. Waking a sleeping thread (Atomics.notify to a
+ * thread parked in epoll) costs tens of microseconds on a VM; a thread that is still running
+ * when the answer lands picks it up at once. At the end of the turn in which expectAnswer()
+ * was called, it polls the watched rings for at most `maxMicros` and returns as soon as one
+ * holds data: the ring's usual wake-up, already signalled by then, is delivered by the event
+ * loop without a sleep. It never reads the rings itself, so the wake-up protocol is unchanged.
+ *
+ * Spinning takes a core: it is only worth it while cores are idle. `lightLoad` says whether
+ * this thread's load is low enough (a few requests in flight: under saturation the rings are
+ * never empty for long and the core is better left to the other threads), and the gate, if
+ * any, whether the machine has an idle core now (see IdleCoreWatch).
+ */
+export class BusyPoller {
+  private readonly rings: RingBuffer[] = [];
+  private scheduled = false;
+  private readonly spinBound = () => this.spin();
+
+  constructor(
+    private readonly maxMicros: number,
+    private readonly gate: SpinGate | null,
+    private readonly lightLoad: () => boolean,
+  ) {
+    if (!(maxMicros >= 0 && Number.isFinite(maxMicros))) throw new RangeError(`busy poll: maxMicros must be a finite number >= 0, got ${maxMicros}`);
+  }
+
+  get enabled(): boolean { return this.maxMicros > 0; }
+
+  /** Polls `ring` (an inbound ring read by this thread) while spinning. */
+  watch(ring: RingBuffer): void {
+    if (!this.rings.includes(ring)) this.rings.push(ring);
+  }
+
+  unwatch(ring: RingBuffer): void {
+    const k = this.rings.indexOf(ring);
+    if (k >= 0) this.rings.splice(k, 1);
+  }
+
+  /** A request that expects an answer soon went out: poll a little at the end of this turn before sleeping. */
+  expectAnswer(): void {
+    if (this.scheduled || this.maxMicros === 0 || (this.gate !== null && !this.gate.isOpen)) return;
+    this.scheduled = true;
+    setImmediate(this.spinBound);
+  }
+
+  private spin(): void {
+    this.scheduled = false;
+    if ((this.gate !== null && !this.gate.isOpen) || !this.lightLoad()) return; // the gate may have closed since
+    const rings = this.rings;
+    const start = performance.now();
+    const end = start + this.maxMicros / 1000;
+    let now = start;
+    outer: for (;;) {
+      for (let k = 0; k < rings.length; k++) if (!rings[k].isEmpty) break outer;
+      now = performance.now();
+      if (now >= end) break;
+    }
+    this.gate?.addSpin(now - start);
+  }
+}

@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BusyPoller } from '../../src/transport/busy-poller.js';
+import { RingBuffer } from '../../src/transport/ring.js';
+import { SpinGate } from '../../src/transport/spin-gate.js';
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+/** Lets the poller's spin (queued with setImmediate) run. */
+const afterSpin = async () => { await turn(); await turn(); };
+
+test('a spin with nothing to read polls for its whole budget, at the end of the turn', async () => {
+  const gate = SpinGate.create(true);
+  const p = new BusyPoller(3000, gate, () => true);
+  p.watch(RingBuffer.create(1024));
+  p.expectAnswer();
+  assert.equal(gate.takeSpinMicros(), 0, 'nothing spun inside the call');
+  await afterSpin();
+  assert.ok(gate.takeSpinMicros() >= 3000, 'spun for the 3 ms budget');
+});
+
+test('a spin ends as soon as a watched ring holds data', async () => {
+  const gate = SpinGate.create(true);
+  const quiet = RingBuffer.create(1024), busy = RingBuffer.create(1024);
+  const p = new BusyPoller(10_000_000, gate, () => true); // 10 s: the data must end it
+  p.watch(quiet);
+  p.watch(busy);
+  assert.ok(busy.tryWrite(new Uint8Array([1, 2, 3])));
+  p.expectAnswer();
+  await afterSpin();
+  assert.ok(gate.takeSpinMicros() < 10_000_000, 'left before its budget');
+  assert.equal(busy.read()?.length, 3, 'and left the record for the ring\'s reader');
+});
+
+test('a closed gate, a heavy load or a zero budget spin not at all', async () => {
+  const gate = SpinGate.create(false);
+  let asked = 0;
+  const closed = new BusyPoller(5000, gate, () => { asked++; return true; });
+  closed.watch(RingBuffer.create(1024));
+  closed.expectAnswer();
+  await afterSpin();
+  assert.equal(gate.takeSpinMicros(), 0);
+  assert.equal(asked, 0, 'a closed gate is seen before anything is scheduled');
+
+  gate.setOpen(true);
+  const heavy = new BusyPoller(5000, gate, () => { asked++; return false; });
+  heavy.watch(RingBuffer.create(1024));
+  heavy.expectAnswer();
+  await afterSpin();
+  assert.equal(asked, 1);
+  assert.equal(gate.takeSpinMicros(), 0, 'too many commands in flight: no spin');
+
+  const off = new BusyPoller(0, null, () => { asked++; return true; });
+  assert.equal(off.enabled, false);
+  off.expectAnswer();
+  await afterSpin();
+  assert.equal(asked, 1, 'a zero budget schedules nothing');
+});
+
+test('requests sent within one turn share one spin; an unwatched ring is not polled', async () => {
+  const gate = SpinGate.create(true);
+  let spins = 0;
+  const ring = RingBuffer.create(1024);
+  const p = new BusyPoller(2000, gate, () => { spins++; return true; });
+  p.watch(ring);
+  p.watch(ring); // watched once
+  p.unwatch(ring);
+  assert.ok(ring.tryWrite(new Uint8Array([9])), 'data in a ring the poller no longer watches');
+  p.expectAnswer();
+  p.expectAnswer();
+  await afterSpin();
+  assert.equal(spins, 1);
+  assert.ok(gate.takeSpinMicros() >= 2000, 'the unwatched ring\'s data did not end the spin');
+});
+
+test('a budget that is not a finite number >= 0 is refused with its name', () => {
+  assert.throws(() => new BusyPoller(-1, null, () => true), /busy poll: maxMicros must be a finite number >= 0, got -1/);
+  assert.throws(() => new BusyPoller(Infinity, null, () => true), RangeError);
+});
+
+test('the spin gate is shared through its buffer and tallies the spinning time', () => {
+  const a = SpinGate.create(false);
+  const b = new SpinGate(a.sab);
+  assert.equal(b.isOpen, false);
+  a.setOpen(true);
+  assert.equal(b.isOpen, true);
+  b.addSpin(1.5); // ms
+  a.addSpin(0.25);
+  assert.equal(a.takeSpinMicros(), 1750);
+  assert.equal(b.takeSpinMicros(), 0, 'taking restarts the tally');
+  assert.throws(() => new SpinGate(new SharedArrayBuffer(4)), /spin gate: expected a SharedArrayBuffer of at least 8 bytes/);
+});
