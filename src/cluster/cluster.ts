@@ -184,7 +184,7 @@ export class Cluster {
   private changing: string | null = null;
   private readonly changeHost: ConfChangeHost;
   /** Busy-polling (BusyPoller): microseconds per spin, the shared gate and what opens it. */
-  private readonly busyPoll: { micros: number; gate: SpinGate | null; watch: IdleCoreWatch | null };
+  private readonly busyPoll: { micros: number; gate: SpinGate | null; watch: IdleCoreWatch | null; spunMicros: number };
 
   private constructor(private readonly opts: ClusterOptions) {
     this.roster = opts.storage ? (readRoster(opts.storage.dir) ?? initialRoster(opts.peers)) : initialRoster(opts.peers);
@@ -214,8 +214,9 @@ export class Cluster {
     this.ringBytes = Math.max(4 << 20, 2 ** Math.ceil(Math.log2(2 * largest)));
     this.stateMachineUrl = opts.stateMachine === undefined ? null : resolveStateMachineModule(opts.stateMachine);
     const micros = opts.busyPollMicros ?? DEFAULT_BUSY_POLL_MICROS;
-    const gate = micros > 0 && opts.busyPollWhen !== 'always' ? SpinGate.create(false) : null;
-    this.busyPoll = { micros, gate, watch: gate ? new IdleCoreWatch(gate) : null };
+    const always = opts.busyPollWhen === 'always';
+    const gate = micros > 0 ? SpinGate.create(always) : null; // open for good when 'always'
+    this.busyPoll = { micros, gate, watch: gate && !always ? new IdleCoreWatch(gate) : null, spunMicros: 0 };
   }
 
   /** Peer slots: ids 0..size-1 have been given out (removed peers included; see peerIds()). */
@@ -441,6 +442,23 @@ export class Cluster {
   onFatal(listener: (err: Error) => void): () => void {
     this.fatalListeners.add(listener);
     return () => this.fatalListeners.delete(listener);
+  }
+
+  /**
+   * What busy-polling (the busyPollMicros option) has done so far: `spinMs`, the time all
+   * threads spent spinning; with busyPollWhen 'idle-core', `samples` of the machine's idle
+   * cores taken (every 100 ms) and how many of them allowed spinning (`openSamples`).
+   * Null when busy-polling is off.
+   */
+  busyPollStats(): { micros: number; when: 'idle-core' | 'always'; spinMs: number; samples: number; openSamples: number } | null {
+    const bp = this.busyPoll;
+    if (!bp.gate) return null;
+    bp.spunMicros += bp.watch ? 0 : bp.gate.takeSpinMicros(); // a watch takes the tally itself
+    const w = bp.watch;
+    return {
+      micros: bp.micros, when: w ? 'idle-core' : 'always',
+      spinMs: ((w?.spinMicros ?? 0) + bp.spunMicros) / 1000, samples: w?.samples ?? 0, openSamples: w?.openSamples ?? 0,
+    };
   }
 
   /** A fatal error a worker reported (storage failure), if any. */

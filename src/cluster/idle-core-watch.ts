@@ -46,18 +46,28 @@ export class IdleCoreWatch {
 
   /** Idle cores in the last sample (spinning included); NaN before the first. */
   idleCores = NaN;
+  /** Samples taken, and how many of them opened the gate. */
+  samples = 0;
+  openSamples = 0;
+  /** Microseconds the threads spent spinning, all samples together. */
+  spinMicros = 0;
 
   private sample(): void {
     const now = machineCpuMs();
     const idle = now[0] - this.last[0], total = now[1] - this.last[1];
-    const spinMs = this.gate.takeSpinMicros() / 1000;
+    const spinMicros = this.gate.takeSpinMicros();
+    const spinMs = spinMicros / 1000;
+    this.spinMicros += spinMicros;
     const wall = performance.now();
     const wallMs = wall - this.lastWallMs;
     this.last = now;
     this.lastWallMs = wall;
     if (!(total > 0) || !(wallMs > 0)) return; // the counters did not move: keep the last verdict
     this.idleCores = (idle + spinMs) / wallMs;
-    this.gate.setOpen(this.idleCores >= this.spareCores);
+    const open = this.idleCores >= this.spareCores;
+    this.gate.setOpen(open);
+    this.samples++;
+    if (open) this.openSamples++;
   }
 
   stop(): void {

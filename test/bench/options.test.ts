@@ -134,3 +134,15 @@ test('--transport: rings by default; tcp names its runs; both alternates the two
   refused(['--transport', 'tcp', '--sessions'], '--sessions', /--transport tcp/);
   refused(['--transport', 'tcp', '--read-ratio', '0.5'], '--read-ratio', /--transport tcp/);
 });
+
+test('--busy-poll and --busy-poll-when reach the scenario (and its name); bad values are refused with the option named', () => {
+  const o = parseOptions(['--window', '1', '--busy-poll', '80', '--busy-poll-when', 'always'])!;
+  assert.deepEqual(o.busyPoll, { micros: 80, when: 'always' });
+  const [s] = scenariosOf(o);
+  assert.deepEqual(s.busyPoll, { micros: 80, when: 'always' });
+  assert.match(s.name, / busy-poll=80\/always$/);
+  assert.equal(parseOptions(['--window', '1'])!.busyPoll, undefined, 'absent: the cluster\'s defaults');
+  refused(['--busy-poll-when', 'never'], '--busy-poll-when', /must be "idle-core" or "always", got "never"/);
+  refused(['--busy-poll', '-5'], '--busy-poll');
+  refused(['--busy-poll', '10', '--transport', 'tcp'], '--busy-poll', /cannot be combined with --transport tcp/);
+});
