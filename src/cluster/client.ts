@@ -185,6 +185,9 @@ export interface ClientLimits {
 
 export const DEFAULT_PROPOSE_TIMEOUT_MS = 30_000;
 
+/** Idle cores the client's busy-polling needs (the peers' need one). */
+const CLIENT_SPIN_CORES = 2;
+
 export class ProposalError extends Error {
   constructor(readonly reason: FailReason, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -223,7 +226,9 @@ export class ClusterClient {
   /** `busyPoll`: spin after sending (see BusyPoller; Cluster's busyPollMicros option); default off. */
   constructor(size: number, private readonly limits: ClientLimits = { maxCommandBytes: 1 << 20, noopReserved: true },
     busyPoll: { micros: number; gate: SpinGate | null } = { micros: 0, gate: null }) {
-    this.poller = new BusyPoller(busyPoll.micros, busyPoll.gate, () => this.pending <= LIGHT_LOAD);
+    // The client waits a whole commit (several hops), longer than one spin on a busy machine:
+    // it spins only with a second idle core, so that on two cores the peers keep theirs.
+    this.poller = new BusyPoller(busyPoll.micros, busyPoll.gate, () => this.pending <= LIGHT_LOAD, CLIENT_SPIN_CORES);
     this.channels = new Array(size).fill(null);
     this.maxPending = limits.maxPending ?? 1 << 20;
     this.reader = new ClusterReader(size, () => this.leader, (p) => { this.leader = p; });

@@ -24,29 +24,29 @@ function machineCpuMs(): [number, number] {
 }
 
 /**
- * Opens the spin gate while the machine has an idle core to spare and closes it when it has
- * not, sampling the machine's idle time every 100 ms. The time the threads spent spinning
- * counts as idle (a spinner only fills a core nobody else wanted), so that spinning does not
- * close the gate by itself. Other processes taking the cores, or a saturated cluster, close
- * it within a sample or two.
+ * Tells the spin gate how many cores the machine has idle, sampling its idle time every
+ * 100 ms: spinners run only while there are enough (see BusyPoller's needCores). The time
+ * the threads spent spinning counts as idle (a spinner only fills a core nobody else wanted),
+ * so that spinning does not close the gate by itself. Other processes taking the cores, or a
+ * saturated cluster, close it within a sample or two.
  */
 export class IdleCoreWatch {
   private readonly timer: NodeJS.Timeout;
   private last: [number, number];
   private lastWallMs = performance.now();
 
-  /** `spareCores`: idle cores needed (besides the spinners' own time) to allow spinning. */
-  constructor(private readonly gate: SpinGate, private readonly spareCores = 1) {
+  /** `spareCores`: idle cores that count as none (a margin: 0 by default). */
+  constructor(private readonly gate: SpinGate, private readonly spareCores = 0) {
     this.last = machineCpuMs();
     gate.takeSpinMicros();
-    gate.setOpen(false); // until the first sample says otherwise
+    gate.setIdleCores(0); // closed until the first sample says otherwise
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
   }
 
   /** Idle cores in the last sample (spinning included); NaN before the first. */
   idleCores = NaN;
-  /** Samples taken, and how many of them opened the gate. */
+  /** Samples taken, and how many of them had at least one idle core (allowed the peers' spinners). */
   samples = 0;
   openSamples = 0;
   /** Microseconds the threads spent spinning, all samples together. */
@@ -64,14 +64,14 @@ export class IdleCoreWatch {
     this.lastWallMs = wall;
     if (!(total > 0) || !(wallMs > 0)) return; // the counters did not move: keep the last verdict
     this.idleCores = (idle + spinMs) / wallMs;
-    const open = this.idleCores >= this.spareCores;
-    this.gate.setOpen(open);
+    const spare = Math.max(0, this.idleCores - this.spareCores);
+    this.gate.setIdleCores(spare);
     this.samples++;
-    if (open) this.openSamples++;
+    if (spare >= 1) this.openSamples++;
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.gate.setOpen(false);
+    this.gate.setIdleCores(0);
   }
 }

@@ -16,17 +16,19 @@ export const LIGHT_LOAD = 4;
  * Spinning takes a core: it is only worth it while cores are idle. `lightLoad` says whether
  * this thread's load is low enough (a few requests in flight: under saturation the rings are
  * never empty for long and the core is better left to the other threads), and the gate, if
- * any, whether the machine has an idle core now (see IdleCoreWatch).
+ * any, whether the machine has `needCores` idle cores now (see IdleCoreWatch).
  */
 export class BusyPoller {
   private readonly rings: RingBuffer[] = [];
   private scheduled = false;
   private readonly spinBound = () => this.spin();
 
+  /** `needCores`: idle cores the gate must report for this spinner (see SpinGate). */
   constructor(
     private readonly maxMicros: number,
     private readonly gate: SpinGate | null,
     private readonly lightLoad: () => boolean,
+    private readonly needCores = 1,
   ) {
     if (!(maxMicros >= 0 && Number.isFinite(maxMicros))) throw new RangeError(`busy poll: maxMicros must be a finite number >= 0, got ${maxMicros}`);
   }
@@ -45,14 +47,14 @@ export class BusyPoller {
 
   /** A request that expects an answer soon went out: poll a little at the end of this turn before sleeping. */
   expectAnswer(): void {
-    if (this.scheduled || this.maxMicros === 0 || (this.gate !== null && !this.gate.isOpen)) return;
+    if (this.scheduled || this.maxMicros === 0 || (this.gate !== null && !this.gate.allows(this.needCores))) return;
     this.scheduled = true;
     setImmediate(this.spinBound);
   }
 
   private spin(): void {
     this.scheduled = false;
-    if ((this.gate !== null && !this.gate.isOpen) || !this.lightLoad()) return; // the gate may have closed since
+    if ((this.gate !== null && !this.gate.allows(this.needCores)) || !this.lightLoad()) return; // the gate may have closed since
     const rings = this.rings;
     const start = performance.now();
     const end = start + this.maxMicros / 1000;

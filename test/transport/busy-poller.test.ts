@@ -41,7 +41,7 @@ test('a closed gate, a heavy load or a zero budget spin not at all', async () =>
   assert.equal(gate.takeSpinMicros(), 0);
   assert.equal(asked, 0, 'a closed gate is seen before anything is scheduled');
 
-  gate.setOpen(true);
+  gate.setIdleCores(Infinity);
   const heavy = new BusyPoller(5000, gate, () => { asked++; return false; });
   heavy.watch(RingBuffer.create(1024));
   heavy.expectAnswer();
@@ -54,6 +54,22 @@ test('a closed gate, a heavy load or a zero budget spin not at all', async () =>
   off.expectAnswer();
   await afterSpin();
   assert.equal(asked, 1, 'a zero budget schedules nothing');
+});
+
+test('a spinner runs only while the gate reports the idle cores it needs', async () => {
+  const gate = SpinGate.create(false);
+  gate.setIdleCores(1.5);
+  const ring = RingBuffer.create(1024);
+  const needsTwo = new BusyPoller(2000, gate, () => true, 2);
+  needsTwo.watch(ring);
+  needsTwo.expectAnswer();
+  await afterSpin();
+  assert.equal(gate.takeSpinMicros(), 0, '1.5 idle cores: not enough for a spinner that needs 2');
+  const needsOne = new BusyPoller(2000, gate, () => true, 1);
+  needsOne.watch(ring);
+  needsOne.expectAnswer();
+  await afterSpin();
+  assert.ok(gate.takeSpinMicros() >= 2000, 'enough for one that needs 1');
 });
 
 test('requests sent within one turn share one spin; an unwatched ring is not polled', async () => {
@@ -77,12 +93,16 @@ test('a budget that is not a finite number >= 0 is refused with its name', () =>
   assert.throws(() => new BusyPoller(Infinity, null, () => true), RangeError);
 });
 
-test('the spin gate is shared through its buffer and tallies the spinning time', () => {
+test('the spin gate is shared through its buffer, holds the idle cores and tallies the spinning time', () => {
   const a = SpinGate.create(false);
   const b = new SpinGate(a.sab);
-  assert.equal(b.isOpen, false);
-  a.setOpen(true);
-  assert.equal(b.isOpen, true);
+  assert.equal(b.allows(0.01), false, 'created closed');
+  a.setIdleCores(2.5);
+  assert.equal(b.allows(2.5), true);
+  assert.equal(b.allows(2.6), false);
+  a.setIdleCores(Infinity);
+  assert.equal(b.allows(1e6), true, 'always: open to any spinner');
+  assert.equal(SpinGate.create(true).allows(64), true);
   b.addSpin(1.5); // ms
   a.addSpin(0.25);
   assert.equal(a.takeSpinMicros(), 1750);
