@@ -124,7 +124,7 @@ cluster
                         (lease reads) or follower (spread over every peer); needs --read-ratio
   --busy-poll US        the cluster's busyPollMicros: spin up to US microseconds before sleeping
                         after a request that expects an answer soon (0: off; default: the
-                        cluster's, 50)
+                        cluster's, 100)
   --busy-poll-when W    idle-core (the cluster's default: only while a core is idle) or always
   --transport T         rings (default: worker threads), tcp (each peer a \`raft-threads peer\`
                         process on loopback, the load through a RemoteClient), or both: every

@@ -71,7 +71,7 @@ export interface ClusterOptions extends TimingOptions {
    * command, the client's proposals), a thread polls its rings for up to this many
    * microseconds before it sleeps, so that the answer finds it awake instead of paying a
    * thread wake-up. Only while the thread has a few commands in flight (at most 4). 0 turns
-   * it off. Default 50.
+   * it off. Default 100. Spins that seldom catch their answer pause (see BusyPoller).
    */
   busyPollMicros?: number;
   /**

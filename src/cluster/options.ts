@@ -2,7 +2,7 @@ import { OptionTable, boolean, checkOptions, integer, nonNegativeInt, object, po
 import { TIMING_OPTIONS } from '../node/options.js';
 
 /** Default of the busyPollMicros option (see BusyPoller). */
-export const DEFAULT_BUSY_POLL_MICROS = 50;
+export const DEFAULT_BUSY_POLL_MICROS = 100;
 
 /** Every option of Cluster.start (ClusterOptions); the timing and size options are RaftNode's. */
 export const CLUSTER_OPTIONS = {

@@ -3,6 +3,10 @@ import type { SpinGate } from './spin-gate.js';
 
 /** Commands in flight up to which a thread's load counts as light enough to spin for. */
 export const LIGHT_LOAD = 4;
+/** Spins judged together: if fewer than a quarter of them caught their answer, rest. */
+export const SPIN_ROUND = 16;
+/** Requests that go without a spin after a round that caught too little. */
+export const REST_REQUESTS = 256;
 
 /**
  * Keeps a thread awake for a moment after it sent a request whose answer should come soon,
@@ -16,11 +20,16 @@ export const LIGHT_LOAD = 4;
  * Spinning takes a core: it is only worth it while cores are idle. `lightLoad` says whether
  * this thread's load is low enough (a few requests in flight: under saturation the rings are
  * never empty for long and the core is better left to the other threads), and the gate, if
- * any, whether the machine has `needCores` idle cores now (see IdleCoreWatch).
+ * any, whether the machine has `needCores` idle cores now (see IdleCoreWatch). And it must
+ * pay: when fewer than a quarter of a round of spins caught their answer within the budget
+ * (the answers take longer than a spin here), the next REST_REQUESTS requests go without.
  */
 export class BusyPoller {
   private readonly rings: RingBuffer[] = [];
   private scheduled = false;
+  private spins = 0;
+  private hits = 0;
+  private resting = 0;
   private readonly spinBound = () => this.spin();
 
   /** `needCores`: idle cores the gate must report for this spinner (see SpinGate). */
@@ -48,6 +57,7 @@ export class BusyPoller {
   /** A request that expects an answer soon went out: poll a little at the end of this turn before sleeping. */
   expectAnswer(): void {
     if (this.scheduled || this.maxMicros === 0 || (this.gate !== null && !this.gate.allows(this.needCores))) return;
+    if (this.resting > 0) { this.resting--; return; }
     this.scheduled = true;
     setImmediate(this.spinBound);
   }
@@ -65,5 +75,11 @@ export class BusyPoller {
       if (now >= end) break;
     }
     this.gate?.addSpin(now - start);
+    this.spins++;
+    if (now < end) this.hits++;
+    if (this.spins === SPIN_ROUND) {
+      if (this.hits * 4 < SPIN_ROUND) this.resting = REST_REQUESTS;
+      this.spins = this.hits = 0;
+    }
   }
 }

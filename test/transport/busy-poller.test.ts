@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusyPoller } from '../../src/transport/busy-poller.js';
+import { BusyPoller, REST_REQUESTS, SPIN_ROUND } from '../../src/transport/busy-poller.js';
 import { RingBuffer } from '../../src/transport/ring.js';
 import { SpinGate } from '../../src/transport/spin-gate.js';
 
@@ -86,6 +86,31 @@ test('requests sent within one turn share one spin; an unwatched ring is not pol
   await afterSpin();
   assert.equal(spins, 1);
   assert.ok(gate.takeSpinMicros() >= 2000, 'the unwatched ring\'s data did not end the spin');
+});
+
+test('spins that keep missing their answer rest for a while; spins that catch it go on', async () => {
+  const gate = SpinGate.create(true);
+  let missed = 0;
+  const missing = new BusyPoller(100, gate, () => { missed++; return true; });
+  missing.watch(RingBuffer.create(1024));
+  for (let k = 0; k < SPIN_ROUND; k++) { missing.expectAnswer(); await afterSpin(); }
+  assert.equal(missed, SPIN_ROUND);
+  assert.ok(gate.takeSpinMicros() >= SPIN_ROUND * 100, 'a round of spins, each to its budget');
+  for (let k = 0; k < REST_REQUESTS; k++) { missing.expectAnswer(); if (k % 64 === 0) await afterSpin(); }
+  await afterSpin();
+  assert.equal(missed, SPIN_ROUND, `the next ${REST_REQUESTS} requests went without`);
+  assert.equal(gate.takeSpinMicros(), 0);
+  missing.expectAnswer();
+  await afterSpin();
+  assert.equal(missed, SPIN_ROUND + 1, 'then it tries again');
+
+  let caught = 0;
+  const catching = new BusyPoller(1_000_000, gate, () => { caught++; return true; });
+  const full = RingBuffer.create(1024);
+  assert.ok(full.tryWrite(new Uint8Array([1])));
+  catching.watch(full);
+  for (let k = 0; k < 3 * SPIN_ROUND; k++) { catching.expectAnswer(); await afterSpin(); }
+  assert.equal(caught, 3 * SPIN_ROUND, 'every spin found its answer: no rest');
 });
 
 test('a budget that is not a finite number >= 0 is refused with its name', () => {
