@@ -14,8 +14,9 @@ export const REST_REQUESTS = 256;
  * thread parked in epoll) costs tens of microseconds on a VM; a thread that is still running
  * when the answer lands picks it up at once. At the end of the turn in which expectAnswer()
  * was called, it polls the watched rings for at most `maxMicros` and returns as soon as one
- * holds data: the ring's usual wake-up, already signalled by then, is delivered by the event
- * loop without a sleep. It never reads the rings itself, so the wake-up protocol is unchanged.
+ * holds data. While it spins it lowers the rings' sleep flags (RingBuffer.pauseSleep), so a
+ * producer writes without waking anyone, and afterwards it wakes its own pending sleeps for
+ * the rings that got data (resumeSleep): the records are then read by the usual path.
  *
  * Spinning takes a core: it is only worth it while cores are idle. `lightLoad` says whether
  * this thread's load is low enough (a few requests in flight: under saturation the rings are
@@ -26,6 +27,8 @@ export const REST_REQUESTS = 256;
  */
 export class BusyPoller {
   private readonly rings: RingBuffer[] = [];
+  /** Per watched ring during a spin: whether its sleep was paused. */
+  private paused: boolean[] = [];
   private scheduled = false;
   private spins = 0;
   private hits = 0;
@@ -65,14 +68,19 @@ export class BusyPoller {
   private spin(): void {
     this.scheduled = false;
     if ((this.gate !== null && !this.gate.allows(this.needCores)) || !this.lightLoad()) return; // the gate may have closed since
-    const rings = this.rings;
+    const rings = this.rings, paused = this.paused;
+    for (let k = 0; k < rings.length; k++) paused[k] = rings[k].pauseSleep();
     const start = performance.now();
     const end = start + this.maxMicros / 1000;
     let now = start;
-    outer: for (;;) {
-      for (let k = 0; k < rings.length; k++) if (!rings[k].isEmpty) break outer;
-      now = performance.now();
-      if (now >= end) break;
+    try {
+      outer: for (;;) {
+        for (let k = 0; k < rings.length; k++) if (!rings[k].isEmpty) break outer;
+        now = performance.now();
+        if (now >= end) break;
+      }
+    } finally {
+      for (let k = 0; k < rings.length; k++) if (paused[k]) rings[k].resumeSleep();
     }
     this.gate?.addSpin(now - start);
     this.spins++;
