@@ -42,6 +42,8 @@ export interface ScenarioSpec {
   readRatio?: number;
   /** How the reads run (with readRatio): ReadIndex on the leader, lease reads, or spread over the followers. */
   readMode?: BenchReadMode;
+  /** The cluster's busyPollMicros and busyPollWhen (`--busy-poll`, `--busy-poll-when`); absent: the cluster's defaults. */
+  busyPoll?: { micros?: number; when?: 'idle-core' | 'always' };
   /** 'tcp': the peers are separate processes on loopback and the client a RemoteClient (bench/tcp-scenario.ts); absent: worker threads and rings. */
   transport?: 'tcp';
 }
@@ -69,6 +71,8 @@ export interface BenchOptions {
   repeat?: number;
   /** `--sessions`: the load and one in flight, each raw and through a client session, in one run. */
   sessions?: boolean;
+  /** `--busy-poll`, `--busy-poll-when`: the cluster's busy-polling options; absent: its defaults. */
+  busyPoll?: { micros?: number; when?: 'idle-core' | 'always' };
   /** `--read-ratio`: this fraction of the operations are reads. */
   readRatio?: number;
   /** `--read-mode` (with --read-ratio; default index). */
@@ -118,6 +122,10 @@ cluster
                         Closed loop only (--window)
   --read-mode M         how the reads run: index (ReadIndex on the leader, default), lease
                         (lease reads) or follower (spread over every peer); needs --read-ratio
+  --busy-poll US        the cluster's busyPollMicros: spin up to US microseconds before sleeping
+                        after a request that expects an answer soon (0: off; default: the
+                        cluster's, 100)
+  --busy-poll-when W    idle-core (the cluster's default: only while a core is idle) or always
   --transport T         rings (default: worker threads), tcp (each peer a \`raft-threads peer\`
                         process on loopback, the load through a RemoteClient), or both: every
                         configuration over each, in turns, side by side in one run
@@ -150,6 +158,8 @@ const SPEC = {
   'read-ratio': { type: 'string' },
   'read-mode': { type: 'string' },
   transport: { type: 'string' },
+  'busy-poll': { type: 'string' },
+  'busy-poll-when': { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   repeat: { type: 'string' },
@@ -214,6 +224,14 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const seed = has('seed') ? integer('--seed', str('seed')!, 0, 2 ** 31 - 1) : undefined;
   const repeat = has('repeat') ? integer('--repeat', str('repeat')!, 1, MAX_REPEAT) : 1;
 
+  const busyWhen = str('busy-poll-when');
+  if (busyWhen !== undefined && busyWhen !== 'idle-core' && busyWhen !== 'always') throw new OptionError('--busy-poll-when', `must be "idle-core" or "always", got ${JSON.stringify(busyWhen)}`);
+  if (transport !== 'rings' && (has('busy-poll') || has('busy-poll-when'))) throw new OptionError(has('busy-poll') ? '--busy-poll' : '--busy-poll-when', `cannot be combined with --transport ${transport} (busy-polling is the rings')`);
+  const busyPoll = has('busy-poll') || busyWhen !== undefined ? {
+    ...(has('busy-poll') ? { micros: integer('--busy-poll', str('busy-poll')!, 0, 100_000) } : {}),
+    ...(busyWhen !== undefined ? { when: busyWhen as 'idle-core' | 'always' } : {}),
+  } : undefined;
+
   let load: LoadSpec = { mode: 'closed', window: DEFAULTS.window };
   if (has('window')) load = { mode: 'closed', window: integer('--window', str('window')!, 1, MAX_WINDOW) };
   if (has('rate')) load = { mode: 'open', rate: rate('--rate', str('rate')!) };
@@ -240,6 +258,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     repeat,
     ...(transport !== 'rings' ? { transport } : {}),
     ...(values.sessions ? { sessions: true } : {}),
+    ...(busyPoll ? { busyPoll } : {}),
     ...(readRatio !== undefined ? { readRatio, readMode } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
@@ -306,7 +325,7 @@ export function scenariosOf(o: BenchOptions): ScenarioSpec[] {
 }
 
 function ringScenariosOf(o: BenchOptions): ScenarioSpec[] {
-  const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+  const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.busyPoll ? { busyPoll: o.busyPoll } : {}) };
   if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
   if (o.sessions) {
     const loads: LoadSpec[] = o.load.mode === 'closed' && o.load.window === 1 ? [o.load] : [o.load, { mode: 'closed', window: 1 }];
@@ -319,9 +338,10 @@ function ringScenariosOf(o: BenchOptions): ScenarioSpec[] {
 }
 
 /** A stable name for a configuration: bench:compare matches runs of two files by it. */
-export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec; sessions?: boolean; readRatio?: number; readMode?: BenchReadMode }, load: LoadSpec): string {
+export function scenarioName(s: { peers: number; commandBytes: number; storage: StorageSpec; sessions?: boolean; readRatio?: number; readMode?: BenchReadMode; busyPoll?: ScenarioSpec['busyPoll'] }, load: LoadSpec): string {
   const storage = s.storage.kind === 'memory' ? 'memory' : `file-${s.storage.fsync ?? DEFAULTS.fsync}`;
   const l = load.mode === 'closed' ? `window=${load.window}` : `rate=${load.rate}`;
   const reads = s.readRatio !== undefined ? ` reads=${s.readRatio} ${s.readMode ?? 'index'}` : '';
-  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}${s.sessions ? ' sessions' : ''}${reads}`;
+  const bp = s.busyPoll ? ` busy-poll=${s.busyPoll.micros ?? 'default'}${s.busyPoll.when ? `/${s.busyPoll.when}` : ''}` : '';
+  return `${s.peers}p ${s.commandBytes}B ${storage} ${l}${s.sessions ? ' sessions' : ''}${reads}${bp}`;
 }

@@ -55,6 +55,11 @@ export function runText(r: RunResult): string {
   lines.push(`  cpu: ${parts.join(' | ')}`);
   lines.push(`       main event loop utilization ${(c.mainEventLoopUtilization * 100).toFixed(0)}%` +
     (c.otherProcessesUtilization !== null ? `; other processes ${c.otherProcessesUtilization.toFixed(2)} cores` : ''));
+  if (r.busyPoll) {
+    const b = r.busyPoll;
+    lines.push(`  busy-poll: up to ${b.micros} us per spin, ${b.when}; spinning took ${b.spinCores.toFixed(2)} cores` +
+      (b.when === 'idle-core' ? `; allowed in ${b.gateOpenFraction === null ? '-' : `${(b.gateOpenFraction * 100).toFixed(0)}%`} of the idle-core samples` : ''));
+  }
   if (r.gc && r.gc.length > 0) {
     lines.push(`  GC pauses (young: count, total, longest | old): ${r.gc.map((g) => `${g.thread} ${g.minorCount}, ${g.minorMs.toFixed(0)} ms, ${g.minorMaxMs.toFixed(1)} ms | ${g.majorCount}, ${g.majorMs.toFixed(0)} ms`).join('; ')}`);
   }

@@ -58,6 +58,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
   if (spec.sessions) opts.sessions = true;
+  if (spec.busyPoll?.micros !== undefined) opts.busyPollMicros = spec.busyPoll.micros;
+  if (spec.busyPoll?.when !== undefined) opts.busyPollWhen = spec.busyPoll.when;
   if (spec.readRatio !== undefined && spec.readMode === 'lease') opts.readMode = 'lease'; // check-quorum is on by default
   const slowdown = plantedSlowdown();
   if (slowdown > 0) warnings.push(`planted slowdown: the peers burn ${(slowdown * 100).toFixed(0)}% extra CPU time (preload probes/planted-slowdown.js, for validation only)`);
@@ -97,6 +99,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const threads0 = readAllThreads();
     const busy0 = readSystemBusyMicros();
     const elu0 = performance.eventLoopUtilization();
+    const bp0 = cluster.busyPollStats();
     const gc0 = await gcOfThreads(cluster, mainGc, leader);
     gen.beginMeasurement();
     const t0 = performance.now();
@@ -104,6 +107,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const counters = gen.endMeasurement();
     const wall = (performance.now() - t0) / 1000;
     const elu = performance.eventLoopUtilization(elu0);
+    const bp1 = cluster.busyPollStats();
     const busy1 = readSystemBusyMicros();
     const threads1 = readAllThreads();
     const cpu = process.cpuUsage(cpu0);
@@ -177,6 +181,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       warnings,
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
       ...(mainGc ? { gc: gcBetween(gc0, gc1) } : {}),
+      ...(bp0 && bp1 ? { busyPoll: busyPollOf(bp0, bp1, wall) } : {}),
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
@@ -189,6 +194,17 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Busy-polling in the measured window: the spinning threads' time in cores, and how often the gate allowed it. */
+function busyPollOf(a: BusyPollStats, b: BusyPollStats, wall: number): NonNullable<RunResult['busyPoll']> {
+  const samples = b.samples - a.samples;
+  return {
+    micros: b.micros, when: b.when, spinCores: wall > 0 ? (b.spinMs - a.spinMs) / 1000 / wall : 0,
+    gateOpenFraction: b.when === 'always' ? 1 : samples > 0 ? (b.openSamples - a.openSamples) / samples : null,
+  };
+}
+
+type BusyPollStats = NonNullable<ReturnType<Cluster['busyPollStats']>>;
 
 /** Reads and writes of a --read-ratio run, each with its throughput and latency. */
 function mixOf(spec: ScenarioSpec, gen: LoadGenerator, seconds: number): NonNullable<RunResult['mix']> {

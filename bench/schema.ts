@@ -102,6 +102,12 @@ export interface RunResult {
     writes: { completed: number; perSec: number; latency: LatencySummary };
   };
   cpu: CpuReport;
+  /**
+   * The cluster's busy-polling in the window (absent when it is off, and in older files):
+   * its budget per spin, when it may run, the cores the spinning took, and the fraction of
+   * the gate's samples (every 100 ms) that allowed it (null: no sample in the window).
+   */
+  busyPoll?: { micros: number; when: 'idle-core' | 'always'; spinCores: number; gateOpenFraction: number | null };
   memory: { peakRssBytes: number | null; method: 'vmhwm-reset' | 'process-lifetime' };
   storage?: {
     dir: string;

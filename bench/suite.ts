@@ -29,6 +29,7 @@ export function suiteSteps(o: BenchOptions): SuiteStep[] {
   const mk = (name: string, peers: number, storage: StorageSpec, load: LoadSpec, sessions = false): ScenarioSpec => ({
     name, peers, commandBytes: 16, load, storage, durationSec: o.durationSec, warmupSec: o.warmupSec, ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(sessions ? { sessions } : {}),
+    ...(o.busyPoll ? { busyPoll: o.busyPoll } : {}),
   });
   const closed = (window: number): LoadSpec => ({ mode: 'closed', window });
   return [

@@ -3,6 +3,7 @@ import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Outcome } from '../node/proposal-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
+import type { BusyPoller } from '../transport/busy-poller.js';
 import { ACK_BYTES, AckKind, InvalidReason, RESULT_HEADER_BYTES, allOneByte, uniformByte, encodeResult, encodeVariableRecord, writeAck, writeResultAt } from './client-protocol.js';
 
 /** Longest run sent as one CommittedBytes record; a longer one goes as Result records. */
@@ -30,16 +31,18 @@ export class ClientEndpoint {
   /** Refusals were written during this drain: only then does the drain wake the client (never for nothing). */
   private refused = false;
 
-  constructor(ends: RingLinkEnds, private readonly node: RaftNode) {
+  constructor(ends: RingLinkEnds, private readonly node: RaftNode, private readonly poller: BusyPoller | null = null) {
     this.link = new RingLink(ends, (link) => {
       link.in.drain(this.onProposalBound);
       this.endRun();
       if (this.refused) { this.refused = false; link.flush(); }
     });
+    poller?.watch(this.link.in);
     this.outView = new DataView(this.link.out.bytes.buffer, this.link.out.bytes.byteOffset);
   }
 
   close(): void {
+    this.poller?.unwatch(this.link.in);
     this.link.close();
   }
 
@@ -69,7 +72,8 @@ export class ClientEndpoint {
     if (!this.wrote) { this.wrote = true; queueMicrotask(this.flushBound); }
   }
 
-  private readonly flushBound = () => { this.wrote = false; this.link.flush(); };
+  // A client told of its outcomes usually sends again at once (a closed loop): stay awake for it.
+  private readonly flushBound = () => { this.wrote = false; this.link.flush(); this.poller?.expectAnswer(); };
 
   /** A Committed run whose results are one byte each, as one CommittedBytes record. */
   private committedBytes(firstTag: number, count: number, firstIndex: number, term: number,

@@ -2,6 +2,8 @@ import { checkCommand } from '../core/command.js';
 import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions, type ReadResultListener } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
+import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
+import type { SpinGate } from '../transport/spin-gate.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 
 /**
@@ -184,6 +186,9 @@ export interface ClientLimits {
 
 export const DEFAULT_PROPOSE_TIMEOUT_MS = 30_000;
 
+/** Idle cores the client's busy-polling needs (the peers' need one). */
+const CLIENT_SPIN_CORES = 2;
+
 export class ProposalError extends Error {
   constructor(readonly reason: FailReason, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -213,6 +218,7 @@ export class ClusterClient {
   private closedReason: string | null = null;
   private flushQueued = false;
   private readonly reader: ClusterReader;
+  private readonly poller: BusyPoller;
   /** The peer proposals go to; follows leader hints. */
   leader = 0;
   /** Called for each committed command (streaming form), with the apply result if there was one. */
@@ -220,7 +226,12 @@ export class ClusterClient {
   /** Called for each command that was refused or did not commit (streaming form); see FailReason. */
   onFailed: ((seq: number, reason: FailReason, leaderHint: number) => void) | null = null;
 
-  constructor(size: number, private readonly limits: ClientLimits = { maxCommandBytes: 1 << 20, noopReserved: true }) {
+  /** `busyPoll`: spin after sending (see BusyPoller; Cluster's busyPollMicros option); default off. */
+  constructor(size: number, private readonly limits: ClientLimits = { maxCommandBytes: 1 << 20, noopReserved: true },
+    busyPoll: { micros: number; gate: SpinGate | null } = { micros: 0, gate: null }) {
+    // The client waits a whole commit (several hops), longer than one spin on a busy machine:
+    // it spins only with a second idle core, so that on two cores the peers keep theirs.
+    this.poller = new BusyPoller(busyPoll.micros, busyPoll.gate, () => this.pending <= LIGHT_LOAD, CLIENT_SPIN_CORES);
     this.channels = new Array(size).fill(null);
     this.maxPending = limits.maxPending ?? 1 << 20;
     this.reader = new ClusterReader(size, () => this.leader, (p) => { this.leader = p; });
@@ -236,11 +247,13 @@ export class ClusterClient {
     if (old) {
       this.channels[i] = null;
       old.link.close();
+      this.poller.unwatch(old.link.in);
       for (const [tag, owner] of old.seqs.pending()) this.failOwned(owner, tag, 'unknown', -1, error);
     }
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
+    this.poller.watch(link.in);
     this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false };
   }
 
@@ -393,6 +406,7 @@ export class ClusterClient {
       ch.written = false;
       ch.link.flush();
     }
+    if (this.poller.enabled && this.pending > 0) this.poller.expectAnswer();
   };
 
   /**

@@ -1,5 +1,8 @@
-import { OptionTable, boolean, checkOptions, integer, object, positiveInt, required } from '../core/option-spec.js';
+import { OptionTable, boolean, checkOptions, integer, nonNegativeInt, object, positiveInt, required } from '../core/option-spec.js';
 import { TIMING_OPTIONS } from '../node/options.js';
+
+/** Default of the busyPollMicros option (see BusyPoller). */
+export const DEFAULT_BUSY_POLL_MICROS = 100;
 
 /** Every option of Cluster.start (ClusterOptions); the timing and size options are RaftNode's. */
 export const CLUSTER_OPTIONS = {
@@ -14,6 +17,14 @@ export const CLUSTER_OPTIONS = {
   snapshotPolicy: object('automatic snapshots { entries?, bytes? }, taken inside the worker; needs stateMachine', 'an object { entries?, bytes? }'),
   storage: object('durable storage on disk { dir, fsync?, clusterId?, segmentBytes? }; default shared memory',
     'an object { dir: string, fsync?: "always" | "batch" | "none", clusterId?, segmentBytes? }'),
+  busyPollMicros: nonNegativeInt('microseconds a thread polls its rings before sleeping, after a request that expects an answer soon, at light load; 0: off', DEFAULT_BUSY_POLL_MICROS),
+  busyPollWhen: {
+    expects: '"idle-core" or "always"',
+    isType: (v: unknown) => typeof v === 'string',
+    inRange: (v: string) => v === 'idle-core' || v === 'always',
+    default: 'idle-core',
+    doc: 'when busy-polling may run: while the machine has an idle core to spare (sampled every 100 ms), or always',
+  },
   seed: integer('seed of the election timeouts and of the fault injector; default drawn at random'),
   sessions: {
     expects: 'true, false or an object { maxSessions?, inactivityLimit? }',

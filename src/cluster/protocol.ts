@@ -34,6 +34,8 @@ export interface WorkerInit {
   readLink?: RingLinkEnds | null;
   stateMachineModule: string | null;
   snapshotPolicy: SnapshotPolicy | undefined;
+  /** Busy-polling: microseconds per spin (0: off) and the shared gate (null: always allowed). */
+  busyPoll: { micros: number; gateSab: SharedArrayBuffer | null };
   /** Wrap the state machine in the exactly-once session layer (null: raw mode). */
   sessions: SessionOptions | null;
 }

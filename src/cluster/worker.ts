@@ -11,6 +11,8 @@ import { seededRandom } from '../core/random.js';
 import { FaultyTransport } from '../transport/faulty-transport.js';
 import { NetworkState } from '../transport/network-state.js';
 import { RingTransport } from '../transport/ring-transport.js';
+import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
+import { SpinGate } from '../transport/spin-gate.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
 import { ReadEndpoint } from './read-endpoint.js';
 import { ClientEndpoint } from './client-endpoint.js';
@@ -119,7 +121,10 @@ const api: WorkerApi = {
     booting = false;
     const n = node;
     faulty.onMessage((m) => n.receive(m));
-    if (init.clientLink) client = new ClientEndpoint(init.clientLink, n);
+    const bp = init.busyPoll;
+    const poller = new BusyPoller(bp.micros, bp.gateSab ? new SpinGate(bp.gateSab) : null, () => n.outstanding <= LIGHT_LOAD);
+    if (poller.enabled) transport.usePoller(poller);
+    if (init.clientLink) client = new ClientEndpoint(init.clientLink, n, poller.enabled ? poller : null);
     if (init.readLink) reads = new ReadEndpoint(init.readLink, n, typeof sm?.query === 'function');
     return started;
   },

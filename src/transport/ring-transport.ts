@@ -2,6 +2,8 @@ import type { Message } from '../core/message.js';
 import type { Transport } from '../node/raft-node.js';
 import { decode, encode, encodedSize } from './codec.js';
 import { RingLink, RingLinkEnds } from './ring-link.js';
+import type { BusyPoller } from './busy-poller.js';
+import { MsgType } from '../core/message.js';
 
 /** A receiver of decoded messages, told each one's encoded size (for the message counters). */
 export type MessageReceiver = (m: Message, bytes: number) => void;
@@ -16,6 +18,13 @@ export class RingTransport implements Transport {
   private readonly links = new Map<number, RingLink>();
   private readonly touched = new Set<RingLink>();
   private receiver: MessageReceiver | null = null;
+  private poller: BusyPoller | null = null;
+
+  /** Spin briefly after sending requests that expect replies (AppendEntries, heartbeats); watches every link's inbound ring. */
+  usePoller(p: BusyPoller): void {
+    this.poller = p;
+    for (const l of this.links.values()) p.watch(l.in);
+  }
 
   onMessage(receiver: MessageReceiver): void {
     this.receiver = receiver;
@@ -23,13 +32,22 @@ export class RingTransport implements Transport {
 
   /** Attaches (or replaces, after the peer restarted) the link to peer `id`. */
   connect(id: number, ends: RingLinkEnds): void {
-    this.links.get(id)?.close();
-    this.links.set(id, new RingLink(ends, (link) => link.in.drain((buf, off, len) => this.deliver(buf, off, len))));
+    this.dropLink(id);
+    const l = new RingLink(ends, (link) => link.in.drain((buf, off, len) => this.deliver(buf, off, len)));
+    this.links.set(id, l);
+    this.poller?.watch(l.in);
   }
 
   /** Drops the link to peer `id` (it left the cluster). */
   disconnect(id: number): void {
-    this.links.get(id)?.close();
+    this.dropLink(id);
+  }
+
+  private dropLink(id: number): void {
+    const l = this.links.get(id);
+    if (!l) return;
+    l.close();
+    this.poller?.unwatch(l.in);
     this.links.delete(id);
   }
 
@@ -39,6 +57,7 @@ export class RingTransport implements Transport {
   }
 
   send(messages: Message[]): void {
+    let asks = false;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       const link = this.links.get(m.to);
@@ -49,9 +68,11 @@ export class RingTransport implements Transport {
         link.queue(encode(m));
       }
       this.touched.add(link);
+      if (m.type === MsgType.AppendEntries || m.type === MsgType.Heartbeat) asks = true;
     }
     for (const link of this.touched) link.flush();
     this.touched.clear();
+    if (asks) this.poller?.expectAnswer();
   }
 
   private deliver(buf: Uint8Array, off: number, len: number): void {

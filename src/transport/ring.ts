@@ -472,6 +472,27 @@ export class RingBuffer {
     return r.async ? r.value : null;
   }
 
+  /**
+   * Consumer that polls its ring for a moment instead of sleeping (BusyPoller), while its
+   * sleep (sleepUntilWoken) is still pending: lowers the sleep flag, so that producers skip
+   * the wake-up (Atomics.notify to a waitAsync waiter posts a task to this thread's event loop,
+   * tens of microseconds on the producer's side on a VM). Returns true if the flag was raised;
+   * resumeSleep() must then follow.
+   */
+  pauseSleep(): boolean {
+    return Atomics.exchange(this.hdr, H_CONSUMER_WAITING, 0) === 1;
+  }
+
+  /**
+   * After pauseSleep() returned true: raises the flag again, and if records arrived
+   * meanwhile, wakes the pending sleep itself (cheap: this thread is awake). No wake-up is lost:
+   * the consumer stores the flag, then loads head; a producer stores head, then loads the flag.
+   */
+  resumeSleep(): void {
+    Atomics.store(this.hdr, H_CONSUMER_WAITING, 1);
+    if (!this.isEmpty) this.wakeConsumer();
+  }
+
   /** Producer: wake a consumer sleeping in waitForData/waitForDataSync if it asked; true if it did. */
   wakeConsumer(): boolean {
     if (!this.consumerNeedsWakeup()) return false;

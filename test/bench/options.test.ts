@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_COMMAND_BYTES, OptionError, parseOptions, scenariosOf } from '../../bench/options.js';
+import { suiteSteps } from '../../bench/suite.js';
 
 /** Asserts that argv is refused with an OptionError naming `option`. */
 function refused(argv: string[], option: string, why?: RegExp): void {
@@ -133,4 +134,18 @@ test('--transport: rings by default; tcp names its runs; both alternates the two
   refused(['--transport', 'tcp', '--suite'], '--transport', /--suite/);
   refused(['--transport', 'tcp', '--sessions'], '--sessions', /--transport tcp/);
   refused(['--transport', 'tcp', '--read-ratio', '0.5'], '--read-ratio', /--transport tcp/);
+});
+
+test('--busy-poll and --busy-poll-when reach the scenario (and its name); bad values are refused with the option named', () => {
+  const o = parseOptions(['--window', '1', '--busy-poll', '80', '--busy-poll-when', 'always'])!;
+  assert.deepEqual(o.busyPoll, { micros: 80, when: 'always' });
+  const [s] = scenariosOf(o);
+  assert.deepEqual(s.busyPoll, { micros: 80, when: 'always' });
+  assert.match(s.name, / busy-poll=80\/always$/);
+  assert.equal(parseOptions(['--window', '1'])!.busyPoll, undefined, 'absent: the cluster\'s defaults');
+  const suite = suiteSteps(parseOptions(['--suite', '--busy-poll', '0'])!);
+  assert.ok(suite.length > 0 && suite.every((step) => step.id === 'c' || step.spec(new Map()).busyPoll?.micros === 0), 'the suite\'s runs get it too');
+  refused(['--busy-poll-when', 'never'], '--busy-poll-when', /must be "idle-core" or "always", got "never"/);
+  refused(['--busy-poll', '-5'], '--busy-poll');
+  refused(['--busy-poll', '10', '--transport', 'tcp'], '--busy-poll', /cannot be combined with --transport tcp/);
 });

@@ -22,3 +22,34 @@ test('a closed link leaves no wait behind on its inbound ring (a pending wait wo
   assert.equal(reads, 1, 'a closed link reads no more');
   ch.port2.close();
 });
+
+test('a sleep paused for polling skips the producer\'s wake-up, and resuming it wakes the reader for what arrived (none lost)', async () => {
+  const { sabAB, sabBA } = createRingLinkPair(1024);
+  const ch = new MessageChannel();
+  const got: number[] = [];
+  const link = new RingLink({ outSab: sabAB, inSab: sabBA, port: ch.port1 }, (l) => { l.in.drain((buf, off) => { got.push(buf[off]); }); });
+  const producer = new RingLink({ outSab: sabBA, inSab: sabAB, port: ch.port2 }, (l) => { l.in.drain(() => {}); });
+  const hdr = new Int32Array(sabBA, 0, RING_HEADER_BYTES / 4);
+  for (let i = 0; i < 100 && Atomics.load(hdr, CONSUMER_WAITING) !== 1; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(Atomics.load(hdr, CONSUMER_WAITING), 1, 'the reader sleeps');
+
+  assert.equal(link.in.pauseSleep(), true, 'its sleep was pending');
+  assert.equal(link.in.pauseSleep(), false, 'pausing twice finds the flag down');
+  assert.ok(producer.out.tryWrite(new Uint8Array([7])));
+  assert.equal(producer.out.wakeConsumer(), false, 'the producer sees no sleeper: no notify');
+  link.in.resumeSleep();
+  for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, [7], 'resuming woke the reader, which read the record');
+
+  // Paused and resumed with nothing written: the reader stays asleep and a later write wakes it.
+  for (let i = 0; i < 100 && Atomics.load(hdr, CONSUMER_WAITING) !== 1; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(link.in.pauseSleep(), true);
+  link.in.resumeSleep();
+  assert.equal(Atomics.load(hdr, CONSUMER_WAITING), 1, 'asleep again');
+  assert.ok(producer.out.tryWrite(new Uint8Array([8])));
+  producer.flush();
+  for (let i = 0; i < 100 && got.length === 1; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, [7, 8]);
+  link.close();
+  producer.close();
+});
