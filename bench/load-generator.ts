@@ -31,8 +31,24 @@ import type { LoadSpec } from './options.js';
 /** Width of a timeline bucket: fine enough to see a GC pause or an arena copy, coarse enough to stay small. */
 export const TIMELINE_MS = 100;
 
+/** The timeline counts, per bucket, the latencies above this (the issue-12 goal: p99 <= 1 ms at 250,000/s). */
+export const TAIL_THRESHOLD_MS = 1;
+
 /** Open loop: sending pauses while this many commands are unsettled (the client's own cap is 2^20). */
 const OPEN_MAX_IN_FLIGHT = 1 << 18;
+
+/** Per TIMELINE_MS bucket of the measured window. */
+export interface Timeline {
+  bucketMs: number;
+  commits: number[];
+  maxLatencyUs: number[];
+  /** Latencies above `ms` completed in each bucket. */
+  overThreshold?: { ms: number; counts: number[] };
+  /** Open loop: how late the sender was at worst when it woke in each bucket (ms). */
+  sendLagMs?: number[];
+  /** GC pause time (ms) of each thread by bucket of the pause's start (RAFT_GC_TALLY=1). */
+  gcMs?: Array<{ thread: string; ms: number[] }>;
+}
 
 export interface LoadCounters {
   /** Commands committed within the measured window. */
@@ -86,6 +102,9 @@ export class LoadGenerator {
   /** Per TIMELINE_MS of the window (by completion time): commits, and the largest latency (ns). */
   readonly timelineCommits: Float64Array;
   readonly timelineMaxNs: Float64Array;
+  /** Per bucket: latencies above TAIL_THRESHOLD_MS; open loop: how late the sender was at worst (ms). */
+  readonly timelineOverNs: Float64Array;
+  readonly timelineSendLagMs: Float64Array;
   /** With a ReadLoad: the reads' and the writes' latencies (closed loop, from send). */
   readonly readLatency = new LatencyRecorder();
   readonly writeLatency = new LatencyRecorder();
@@ -135,6 +154,8 @@ export class LoadGenerator {
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
     this.timelineCommits = new Float64Array(buckets);
     this.timelineMaxNs = new Float64Array(buckets);
+    this.timelineOverNs = new Float64Array(buckets);
+    this.timelineSendLagMs = new Float64Array(buckets);
     this.command = new Uint8Array(commandBytes);
     for (let i = 0; i < commandBytes; i++) this.command[i] = (i * 131 + 7) & 0xff;
     const cap = spec.mode === 'closed' ? spec.window : OPEN_MAX_IN_FLIGHT;
@@ -182,6 +203,8 @@ export class LoadGenerator {
     this.mix = { reads: 0, writes: 0, readFailures: 0 };
     this.timelineCommits.fill(0);
     this.timelineMaxNs.fill(0);
+    this.timelineOverNs.fill(0);
+    this.timelineSendLagMs.fill(0);
     this.counters = emptyCounters();
     this.windowStart = performance.now();
     this.windowEnd = Infinity;
@@ -295,6 +318,8 @@ export class LoadGenerator {
     if (n > 0 && this.measuring) {
       const lag = now - (this.t0 + this.scheduled / this.perMs);
       if (lag > this.counters.maxSendLagMs) this.counters.maxSendLagMs = lag;
+      const b = Math.floor((now - this.windowStart) / TIMELINE_MS);
+      if (b >= 0 && b < this.timelineSendLagMs.length && lag > this.timelineSendLagMs[b]) this.timelineSendLagMs[b] = lag;
     }
     for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
     this.nextDue = this.t0 + this.scheduled / this.perMs;
@@ -343,15 +368,18 @@ export class LoadGenerator {
     if (b < 0 || b >= this.timelineCommits.length) return;
     this.timelineCommits[b]++;
     if (ns > this.timelineMaxNs[b]) this.timelineMaxNs[b] = ns;
+    if (ns > TAIL_THRESHOLD_MS * 1e6) this.timelineOverNs[b]++;
   }
 
-  /** The timeline of the window (commits and max latency in us per bucket), trimmed to its length. */
-  timeline(seconds: number): { bucketMs: number; commits: number[]; maxLatencyUs: number[] } {
+  /** The timeline of the window (per bucket, by completion time), trimmed to its length. */
+  timeline(seconds: number): Timeline {
     const n = Math.min(this.timelineCommits.length, Math.ceil((seconds * 1000) / TIMELINE_MS));
     return {
       bucketMs: TIMELINE_MS,
       commits: Array.from(this.timelineCommits.subarray(0, n)),
       maxLatencyUs: Array.from(this.timelineMaxNs.subarray(0, n), (v) => Math.round(v / 100) / 10),
+      overThreshold: { ms: TAIL_THRESHOLD_MS, counts: Array.from(this.timelineOverNs.subarray(0, n)) },
+      ...(this.spec.mode === 'open' ? { sendLagMs: Array.from(this.timelineSendLagMs.subarray(0, n), (v) => Math.round(v * 100) / 100) } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { GcPauses } from '../src/cluster/gc-tally.js';
+import type { Timeline } from './load-generator.js';
 /**
  * The benchmark result file: what `npm run bench` writes and `npm run bench:compare` reads.
  * Bump SCHEMA_VERSION whenever a field changes meaning or disappears (adding fields is fine),
@@ -86,7 +87,7 @@ export interface RunResult {
    * Per bucket of the window, by completion time: commits, and the largest latency (us), to
    * show stalls (GC, arena copies, elections) that the percentiles only summarize.
    */
-  timeline: { bucketMs: number; commits: number[]; maxLatencyUs: number[] };
+  timeline: Timeline;
   /** Who led, polled 4 times a second: the first entry is the state at the start (seconds from the window's start). */
   leaderChanges: Array<{ atSec: number; leader: number; term: number }>;
   /** Open loop: latency from the actual send (ignores queueing before the send). */
@@ -133,7 +134,7 @@ export interface RunResult {
   gc?: ThreadGc[];
 }
 
-export interface ThreadGc extends GcPauses {
+export interface ThreadGc extends Omit<GcPauses, 'recent' | 'recentDropped'> {
   thread: string;
 }
 
