@@ -34,6 +34,9 @@ export const TIMELINE_MS = 100;
 /** The timeline counts, per bucket, the latencies above this (the issue-12 goal: p99 <= 1 ms at 250,000/s). */
 export const TAIL_THRESHOLD_MS = 1;
 
+/** Latencies above TAIL_THRESHOLD_MS kept one by one (start, send, end) for the tail breakdown: 6 MiB. */
+const TAIL_SAMPLES_KEPT = 1 << 18;
+
 /** Open loop: sending pauses while this many commands are unsettled (the client's own cap is 2^20). */
 const OPEN_MAX_IN_FLIGHT = 1 << 18;
 
@@ -105,6 +108,11 @@ export class LoadGenerator {
   /** Per bucket: latencies above TAIL_THRESHOLD_MS; open loop: how late the sender was at worst (ms). */
   readonly timelineOverNs: Float64Array;
   readonly timelineSendLagMs: Float64Array;
+  /** Open loop: up to TAIL_SAMPLES_KEPT latencies above TAIL_THRESHOLD_MS, spread over the window, as (intended start, actual send, commit) in ms. */
+  private readonly tailTimes = new Float64Array(0);
+  private tailKept = 0;
+  private tailSeen = 0;
+  private tailStride = 1;
   /** With a ReadLoad: the reads' and the writes' latencies (closed loop, from send). */
   readonly readLatency = new LatencyRecorder();
   readonly writeLatency = new LatencyRecorder();
@@ -156,6 +164,7 @@ export class LoadGenerator {
     this.timelineMaxNs = new Float64Array(buckets);
     this.timelineOverNs = new Float64Array(buckets);
     this.timelineSendLagMs = new Float64Array(buckets);
+    if (spec.mode === 'open') this.tailTimes = new Float64Array(3 * TAIL_SAMPLES_KEPT);
     this.command = new Uint8Array(commandBytes);
     for (let i = 0; i < commandBytes; i++) this.command[i] = (i * 131 + 7) & 0xff;
     const cap = spec.mode === 'closed' ? spec.window : OPEN_MAX_IN_FLIGHT;
@@ -205,6 +214,9 @@ export class LoadGenerator {
     this.timelineMaxNs.fill(0);
     this.timelineOverNs.fill(0);
     this.timelineSendLagMs.fill(0);
+    this.tailKept = 0;
+    this.tailSeen = 0;
+    this.tailStride = 1;
     this.counters = emptyCounters();
     this.windowStart = performance.now();
     this.windowEnd = Infinity;
@@ -355,12 +367,34 @@ export class LoadGenerator {
         this.latency.record(ns);
         this.service.record((now - sent) * 1e6);
         this.mark(now, ns);
+        if (ns > TAIL_THRESHOLD_MS * 1e6) this.keepTail(start, sent, now);
       }
     }
     if (this.measuring) this.counters.committed++;
     if (this.stopping) return;
     if (this.spec.mode === 'closed') this.send(now, now);
     else if (now >= this.nextDue) this.sendDue(now);
+  }
+
+  /** Keeps every `tailStride`-th slow sample; when full, drops every other one kept and doubles the stride (an even spread over the window). */
+  private keepTail(start: number, sent: number, now: number): void {
+    if (this.tailSeen++ % this.tailStride !== 0) return;
+    if (this.tailKept === TAIL_SAMPLES_KEPT) {
+      const t = this.tailTimes;
+      for (let k = 0; 2 * k < TAIL_SAMPLES_KEPT; k++) { t[3 * k] = t[6 * k]; t[3 * k + 1] = t[6 * k + 1]; t[3 * k + 2] = t[6 * k + 2]; }
+      this.tailKept = TAIL_SAMPLES_KEPT / 2;
+      this.tailStride *= 2;
+      if ((this.tailSeen - 1) % this.tailStride !== 0) return;
+    }
+    const i = 3 * this.tailKept++;
+    this.tailTimes[i] = start;
+    this.tailTimes[i + 1] = sent;
+    this.tailTimes[i + 2] = now;
+  }
+
+  /** Open loop: the latencies above TAIL_THRESHOLD_MS kept (flat triples, performance.now() ms) and how many there were. */
+  tailSamples(): { times: Float64Array; seen: number } {
+    return { times: this.tailTimes.subarray(0, 3 * this.tailKept), seen: this.tailSeen };
   }
 
   private mark(now: number, ns: number): void {

@@ -14,7 +14,8 @@ import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
 import { LeaderMonitor, clusterProbe } from './leader-monitor.js';
-import { LoadGenerator, type ReadLoad, type Timeline } from './load-generator.js';
+import { LoadGenerator, TAIL_THRESHOLD_MS, type ReadLoad, type Timeline } from './load-generator.js';
+import { tailCauses, type ThreadPauses } from './tail-breakdown.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -126,6 +127,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     }
     const timeline = gen.timeline(counters.seconds);
     if (mainGc) timeline.gcMs = gcTimeline(gc1, performance.timeOrigin + t0, timeline.bucketMs, timeline.commits.length);
+    const tail = gen.tailSamples();
+    const causes = spec.load.mode === 'open' ? tailCauses(tail.times, tail.seen, TAIL_THRESHOLD_MS, gc1.map(({ thread, p }) => pausesOf(thread, p))) : null;
     const lastBusy = timeline.commits.findLastIndex((c) => c > 0);
     if (counters.committed > 0 && lastBusy < timeline.commits.length - 3) {
       warnings.push(`no command committed after ${(((lastBusy + 1) * timeline.bucketMs) / 1000).toFixed(1)} s of the ${counters.seconds.toFixed(1)} s window`);
@@ -178,6 +181,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       warnings,
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
       ...(mainGc ? { gc: gcBetween(gc0, gc1) } : {}),
+      ...(causes ? { tailCauses: causes } : {}),
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
@@ -210,6 +214,13 @@ async function gcOfThreads(cluster: Cluster, mainGc: GcTally | null, leader: num
   const peers = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).stats().then((s) => s.gc, () => null)));
   peers.forEach((p, i) => { if (p) out.push({ thread: `peer ${i}${i === leader ? ' (leader)' : ''}`, p }); });
   return out;
+}
+
+/** A thread's pauses from its last read, on this thread's performance.now() clock. */
+function pausesOf(thread: string, p: GcPauses): ThreadPauses {
+  const starts: number[] = [], durations: number[] = [];
+  for (let i = 0; i < p.recent.length; i += 3) { starts.push(p.recent[i] - performance.timeOrigin); durations.push(p.recent[i + 1]); }
+  return { thread, starts, durations };
 }
 
 /** Each thread's GC pause time per timeline bucket (by the pause's start), from the pauses its last read listed. */

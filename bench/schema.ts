@@ -1,5 +1,6 @@
 import type { GcPauses } from '../src/cluster/gc-tally.js';
 import type { Timeline } from './load-generator.js';
+import type { TailCauses } from './tail-breakdown.js';
 /**
  * The benchmark result file: what `npm run bench` writes and `npm run bench:compare` reads.
  * Bump SCHEMA_VERSION whenever a field changes meaning or disappears (adding fields is fine),
@@ -132,6 +133,8 @@ export interface RunResult {
   plantedSlowdown?: number;
   /** Garbage-collection pauses in the window per thread (perf_hooks 'gc' entries; ms). */
   gc?: ThreadGc[];
+  /** Open loop: the latencies above 1 ms, sample by sample, against GC pauses and the sender's lateness. */
+  tailCauses?: TailCauses;
 }
 
 export interface ThreadGc extends Omit<GcPauses, 'recent' | 'recentDropped'> {

@@ -79,3 +79,71 @@ export function tailText(k: TailBreakdown, gcWatched: boolean, openLoop: boolean
   }
   return lines;
 }
+
+/** One thread's GC pauses on the main thread's performance.now() clock (ms). */
+export interface ThreadPauses { thread: string; starts: number[]; durations: number[] }
+
+/** Latencies above the threshold, sample by sample, against the GC pauses and the sender's lateness. */
+export interface TailCauses {
+  thresholdMs: number;
+  /** Latencies above the threshold in the window, and how many of them were kept and looked at. */
+  over: number;
+  analysed: number;
+  /** Sent late by more than half of their latency (the generator, or the main thread under it, held them). */
+  senderLate: number;
+  /** Whose time from intended send to commit overlapped a GC pause of some thread; per thread. */
+  gcOverlap: number;
+  gcOverlapByThread: Record<string, number>;
+  /** Of the analysed samples' summed latency, the share during which some thread was paused for GC. */
+  gcCoveredShare: number;
+  /** Neither sent late nor overlapping a pause: queueing and scheduling in the peers. */
+  neither: number;
+}
+
+/** `times`: flat (intended start, actual send, commit) triples in performance.now() ms, as LoadGenerator.tailSamples() gives. */
+export function tailCauses(times: Float64Array, seen: number, thresholdMs: number, threads: ThreadPauses[]): TailCauses {
+  const all: Array<{ s: number; e: number; t: number }> = [];
+  threads.forEach((th, t) => th.starts.forEach((s, k) => all.push({ s, e: s + th.durations[k], t })));
+  all.sort((a, b) => a.s - b.s);
+  const longest = all.reduce((m, p) => Math.max(m, p.e - p.s), 0);
+  const byThread = new Array<number>(threads.length).fill(0);
+  let senderLate = 0, gcOverlap = 0, neither = 0, latencySum = 0, coveredSum = 0;
+  const hit = new Array<boolean>(threads.length);
+  for (let i = 0; i < times.length; i += 3) {
+    const start = times[i], sent = times[i + 1], end = times[i + 2];
+    latencySum += end - start;
+    const late = sent - start > (end - start) / 2;
+    if (late) senderLate++;
+    // pauses that began after start - longest can overlap [start, end]
+    let lo = 0, hi = all.length;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (all[mid].s < start - longest) lo = mid + 1; else hi = mid; }
+    hit.fill(false);
+    let any = false, coveredTo = start, covered = 0;
+    for (let k = lo; k < all.length && all[k].s < end; k++) {
+      const p = all[k];
+      if (p.e <= start) continue;
+      any = true;
+      hit[p.t] = true;
+      const a = Math.max(p.s, coveredTo), b = Math.min(p.e, end); // union of the overlaps: pauses come sorted by start
+      if (b > a) { covered += b - a; coveredTo = b; }
+    }
+    coveredSum += covered;
+    if (any) { gcOverlap++; hit.forEach((h, t) => { if (h) byThread[t]++; }); }
+    if (!any && !late) neither++;
+  }
+  return {
+    thresholdMs, over: seen, analysed: times.length / 3, senderLate, gcOverlap,
+    gcOverlapByThread: Object.fromEntries(threads.map((th, t) => [th.thread, byThread[t]])),
+    gcCoveredShare: latencySum > 0 ? coveredSum / latencySum : 0, neither,
+  };
+}
+
+/** One console line. */
+export function tailCausesText(c: TailCauses, gcWatched: boolean): string {
+  const of = (x: number) => (c.analysed > 0 ? `${((x / c.analysed) * 100).toFixed(1)}%` : '-');
+  const gc = gcWatched
+    ? `${of(c.gcOverlap)} overlapped a GC pause (${Object.entries(c.gcOverlapByThread).map(([t, n]) => `${t} ${of(n)}`).join(', ')}; pauses covered ${(c.gcCoveredShare * 100).toFixed(0)}% of their time)`
+    : 'GC not watched (RAFT_GC_TALLY=1)';
+  return `  tail causes, sample by sample (${c.analysed.toLocaleString('en-US')} of ${c.over.toLocaleString('en-US')} above ${c.thresholdMs} ms): ` +
+    `${of(c.senderLate)} sent late by over half their latency; ${gc}; ${of(c.neither)} neither`;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Timeline } from '../../bench/load-generator.js';
-import { tailBreakdown, tailText } from '../../bench/tail-breakdown.js';
+import { tailBreakdown, tailCauses, tailCausesText, tailText } from '../../bench/tail-breakdown.js';
 
 /** Ten 100 ms buckets of 1,000 commits each; `over` latencies above 1 ms in the buckets given. */
 function timeline(over: Record<number, number>, extra: Partial<Timeline> = {}): Timeline {
@@ -35,4 +35,28 @@ test('tailBreakdown: nothing to say without the per-bucket counts; no GC watched
   const k = tailBreakdown(t)!;
   assert.deepEqual([k.over, k.withGc, k.withLateSender, k.neither], [10, 0, 0, 10]);
   assert.match(tailText(k, false, false).join('\n'), /GC not watched/);
+});
+
+test('tailCauses: each slow sample is checked against every thread\'s pauses and its own send lag', () => {
+  // (intended start, actual send, commit) in ms
+  const times = new Float64Array([
+    100, 100.1, 105, // overlaps the leader's pause 102..104 (2 of its 5 ms covered)
+    200, 203, 204, // sent 3 ms late of 4: the sender's
+    300, 300.1, 302, // nothing near it
+    400, 400.1, 410, // overlaps two pauses, 401..405 (main) and 403..407 (follower): 6 ms of union covered
+  ]);
+  const threads = [
+    { thread: 'main', starts: [401, 250], durations: [4, 1] },
+    { thread: 'leader', starts: [102], durations: [2] },
+    { thread: 'follower', starts: [403, 95], durations: [4, 4] }, // 95..99 ends before the first sample starts
+  ];
+  const c = tailCauses(times, 7, 1, threads);
+  assert.equal(c.over, 7);
+  assert.equal(c.analysed, 4);
+  assert.equal(c.senderLate, 1);
+  assert.equal(c.gcOverlap, 2);
+  assert.deepEqual(c.gcOverlapByThread, { main: 1, leader: 1, follower: 1 });
+  assert.ok(Math.abs(c.gcCoveredShare - (2 + 6) / (5 + 4 + 2 + 10)) < 1e-12, `${c.gcCoveredShare}`);
+  assert.equal(c.neither, 1);
+  assert.match(tailCausesText(c, true), /4 of 7 above 1 ms\): 25\.0% sent late .*; 50\.0% overlapped a GC pause \(main 25\.0%, leader 25\.0%, follower 25\.0%; pauses covered 38% of their time\); 25\.0% neither/);
 });
