@@ -31,8 +31,27 @@ import type { LoadSpec } from './options.js';
 /** Width of a timeline bucket: fine enough to see a GC pause or an arena copy, coarse enough to stay small. */
 export const TIMELINE_MS = 100;
 
+/** The timeline counts, per bucket, the latencies above this (the issue-12 goal: p99 <= 1 ms at 250,000/s). */
+export const TAIL_THRESHOLD_MS = 1;
+
+/** Latencies above TAIL_THRESHOLD_MS kept one by one (start, send, end) for the tail breakdown: 6 MiB. */
+const TAIL_SAMPLES_KEPT = 1 << 18;
+
 /** Open loop: sending pauses while this many commands are unsettled (the client's own cap is 2^20). */
 const OPEN_MAX_IN_FLIGHT = 1 << 18;
+
+/** Per TIMELINE_MS bucket of the measured window. */
+export interface Timeline {
+  bucketMs: number;
+  commits: number[];
+  maxLatencyUs: number[];
+  /** Latencies above `ms` completed in each bucket. */
+  overThreshold?: { ms: number; counts: number[] };
+  /** Open loop: how late the sender was at worst when it woke in each bucket (ms). */
+  sendLagMs?: number[];
+  /** GC pause time (ms) of each thread by bucket of the pause's start (RAFT_GC_TALLY=1). */
+  gcMs?: Array<{ thread: string; ms: number[] }>;
+}
 
 export interface LoadCounters {
   /** Commands committed within the measured window. */
@@ -86,6 +105,14 @@ export class LoadGenerator {
   /** Per TIMELINE_MS of the window (by completion time): commits, and the largest latency (ns). */
   readonly timelineCommits: Float64Array;
   readonly timelineMaxNs: Float64Array;
+  /** Per bucket: latencies above TAIL_THRESHOLD_MS; open loop: how late the sender was at worst (ms). */
+  readonly timelineOverNs: Float64Array;
+  readonly timelineSendLagMs: Float64Array;
+  /** Open loop: up to TAIL_SAMPLES_KEPT latencies above TAIL_THRESHOLD_MS, spread over the window, as (intended start, actual send, commit) in ms. */
+  private readonly tailTimes = new Float64Array(0);
+  private tailKept = 0;
+  private tailSeen = 0;
+  private tailStride = 1;
   /** With a ReadLoad: the reads' and the writes' latencies (closed loop, from send). */
   readonly readLatency = new LatencyRecorder();
   readonly writeLatency = new LatencyRecorder();
@@ -135,6 +162,9 @@ export class LoadGenerator {
     const buckets = Math.ceil((windowSec * 1000) / TIMELINE_MS) + 1;
     this.timelineCommits = new Float64Array(buckets);
     this.timelineMaxNs = new Float64Array(buckets);
+    this.timelineOverNs = new Float64Array(buckets);
+    this.timelineSendLagMs = new Float64Array(buckets);
+    if (spec.mode === 'open') this.tailTimes = new Float64Array(3 * TAIL_SAMPLES_KEPT);
     this.command = new Uint8Array(commandBytes);
     for (let i = 0; i < commandBytes; i++) this.command[i] = (i * 131 + 7) & 0xff;
     const cap = spec.mode === 'closed' ? spec.window : OPEN_MAX_IN_FLIGHT;
@@ -164,6 +194,10 @@ export class LoadGenerator {
   start(): void {
     if (this.running) throw new Error('load generator already started');
     this.running = true;
+    // Warm-up measures too (beginMeasurement() starts afresh): the recording code is compiled
+    // before the window instead of being taken, at its start, by a deoptimization and a slow
+    // interpreted start of the completion path, which showed as the window's worst 100 ms.
+    this.beginMeasurement();
     const now = performance.now();
     if (this.spec.mode === 'closed') {
       for (let i = 0; i < this.spec.window; i++) this.send(now, now);
@@ -182,6 +216,11 @@ export class LoadGenerator {
     this.mix = { reads: 0, writes: 0, readFailures: 0 };
     this.timelineCommits.fill(0);
     this.timelineMaxNs.fill(0);
+    this.timelineOverNs.fill(0);
+    this.timelineSendLagMs.fill(0);
+    this.tailKept = 0;
+    this.tailSeen = 0;
+    this.tailStride = 1;
     this.counters = emptyCounters();
     this.windowStart = performance.now();
     this.windowEnd = Infinity;
@@ -295,6 +334,8 @@ export class LoadGenerator {
     if (n > 0 && this.measuring) {
       const lag = now - (this.t0 + this.scheduled / this.perMs);
       if (lag > this.counters.maxSendLagMs) this.counters.maxSendLagMs = lag;
+      const b = Math.floor((now - this.windowStart) / TIMELINE_MS);
+      if (b >= 0 && b < this.timelineSendLagMs.length && lag > this.timelineSendLagMs[b]) this.timelineSendLagMs[b] = lag;
     }
     for (let i = 0; i < n; i++) this.send(this.t0 + this.scheduled++ / this.perMs, now);
     this.nextDue = this.t0 + this.scheduled / this.perMs;
@@ -330,6 +371,7 @@ export class LoadGenerator {
         this.latency.record(ns);
         this.service.record((now - sent) * 1e6);
         this.mark(now, ns);
+        if (ns > TAIL_THRESHOLD_MS * 1e6) this.keepTail(start, sent, now);
       }
     }
     if (this.measuring) this.counters.committed++;
@@ -338,20 +380,44 @@ export class LoadGenerator {
     else if (now >= this.nextDue) this.sendDue(now);
   }
 
+  /** Keeps every `tailStride`-th slow sample; when full, drops every other one kept and doubles the stride (an even spread over the window). */
+  private keepTail(start: number, sent: number, now: number): void {
+    if (this.tailSeen++ % this.tailStride !== 0) return;
+    if (this.tailKept === TAIL_SAMPLES_KEPT) {
+      const t = this.tailTimes;
+      for (let k = 0; 2 * k < TAIL_SAMPLES_KEPT; k++) { t[3 * k] = t[6 * k]; t[3 * k + 1] = t[6 * k + 1]; t[3 * k + 2] = t[6 * k + 2]; }
+      this.tailKept = TAIL_SAMPLES_KEPT / 2;
+      this.tailStride *= 2;
+      if ((this.tailSeen - 1) % this.tailStride !== 0) return;
+    }
+    const i = 3 * this.tailKept++;
+    this.tailTimes[i] = start;
+    this.tailTimes[i + 1] = sent;
+    this.tailTimes[i + 2] = now;
+  }
+
+  /** Open loop: the latencies above TAIL_THRESHOLD_MS kept (flat triples, performance.now() ms) and how many there were. */
+  tailSamples(): { times: Float64Array; seen: number } {
+    return { times: this.tailTimes.subarray(0, 3 * this.tailKept), seen: this.tailSeen };
+  }
+
   private mark(now: number, ns: number): void {
     const b = Math.floor((now - this.windowStart) / TIMELINE_MS);
     if (b < 0 || b >= this.timelineCommits.length) return;
     this.timelineCommits[b]++;
     if (ns > this.timelineMaxNs[b]) this.timelineMaxNs[b] = ns;
+    if (ns > TAIL_THRESHOLD_MS * 1e6) this.timelineOverNs[b]++;
   }
 
-  /** The timeline of the window (commits and max latency in us per bucket), trimmed to its length. */
-  timeline(seconds: number): { bucketMs: number; commits: number[]; maxLatencyUs: number[] } {
+  /** The timeline of the window (per bucket, by completion time), trimmed to its length. */
+  timeline(seconds: number): Timeline {
     const n = Math.min(this.timelineCommits.length, Math.ceil((seconds * 1000) / TIMELINE_MS));
     return {
       bucketMs: TIMELINE_MS,
       commits: Array.from(this.timelineCommits.subarray(0, n)),
       maxLatencyUs: Array.from(this.timelineMaxNs.subarray(0, n), (v) => Math.round(v / 100) / 10),
+      overThreshold: { ms: TAIL_THRESHOLD_MS, counts: Array.from(this.timelineOverNs.subarray(0, n)) },
+      ...(this.spec.mode === 'open' ? { sendLagMs: Array.from(this.timelineSendLagMs.subarray(0, n), (v) => Math.round(v * 100) / 100) } : {}),
     };
   }
 

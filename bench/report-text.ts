@@ -1,6 +1,7 @@
 /** The console report: reference limits, one block per run, a summary table, the suite's targets. */
 import { int, mib, ratio, table, us } from './format.js';
 import { FIGURES, sampleTrust } from './figures.js';
+import { tailBreakdown, tailCausesText, tailText } from './tail-breakdown.js';
 import type { BenchFile, Environment, NoiseSummary, ReferenceLimits, RunResult, TargetCheck } from './schema.js';
 
 export function environmentText(e: Environment): string {
@@ -48,6 +49,9 @@ export function runText(r: RunResult): string {
     tl.maxLatencyUs.forEach((v, i) => { if (v > tl.maxLatencyUs[worst]) worst = i; });
     lines.push(`  over time (${tl.bucketMs} ms buckets): commits/s from ${int(perSec(Math.min(...full)))} to ${int(perSec(Math.max(...full)))}; ` +
       `worst latency ${us(tl.maxLatencyUs[worst])} in the bucket at ${((worst * tl.bucketMs) / 1000).toFixed(1)} s`);
+    const tail = tailBreakdown(tl);
+    if (tail && tail.over > 0) lines.push(...tailText(tail, tl.gcMs !== undefined, r.config.load.mode === 'open'));
+    if (r.tailCauses && r.tailCauses.over > 0) lines.push(tailCausesText(r.tailCauses, tl.gcMs !== undefined));
   }
   const c = r.cpu;
   const parts = [`process ${c.processUtilization.toFixed(2)} cores (${c.perCommitMicros.toFixed(2)} us CPU per commit)`];

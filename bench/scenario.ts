@@ -14,7 +14,8 @@ import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
 import { LeaderMonitor, clusterProbe } from './leader-monitor.js';
-import { LoadGenerator, type ReadLoad } from './load-generator.js';
+import { LoadGenerator, TAIL_THRESHOLD_MS, type ReadLoad, type Timeline } from './load-generator.js';
+import { tailCauses, type ThreadPauses } from './tail-breakdown.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -32,6 +33,7 @@ const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
  * trivial state machine (a count, 8-byte snapshot) and snapshot every this many entries.
  * At a million commits/s that is a snapshot per peer every half second; each one also lets the
  * shared journal rewrite its live state into its spare slot (the two slots are reused).
+ * RAFT_BENCH_SNAPSHOT_EVERY=N overrides it (to tell snapshot stalls from the rest of a tail).
  */
 export const SNAPSHOT_EVERY_ENTRIES = 500_000;
 const BENCH_STATE_MACHINE = new URL('./state-machines/counting-state-machine.js', import.meta.url);
@@ -53,7 +55,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
 
   // RAFT_BENCH_NO_STATE_MACHINE=1: no state machine and no compaction, as before they were added (to compare with older builds)
   const opts: ClusterOptions = process.env.RAFT_BENCH_NO_STATE_MACHINE === '1' ? { peers: spec.peers, applyStream: false } : {
-    peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: SNAPSHOT_EVERY_ENTRIES },
+    peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: Number(process.env.RAFT_BENCH_SNAPSHOT_EVERY ?? SNAPSHOT_EVERY_ENTRIES) },
   };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;
@@ -129,6 +131,9 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
         `started with peer ${leaderChanges[0].leader} (term ${leaderChanges[0].term}); times are from the start of the measured window`);
     }
     const timeline = gen.timeline(counters.seconds);
+    if (mainGc) timeline.gcMs = gcTimeline(gc1, performance.timeOrigin + t0, timeline.bucketMs, timeline.commits.length);
+    const tail = gen.tailSamples();
+    const causes = spec.load.mode === 'open' ? tailCauses(tail.times, tail.seen, TAIL_THRESHOLD_MS, gc1.map(({ thread, p }) => pausesOf(thread, p))) : null;
     const lastBusy = timeline.commits.findLastIndex((c) => c > 0);
     if (counters.committed > 0 && lastBusy < timeline.commits.length - 3) {
       warnings.push(`no command committed after ${(((lastBusy + 1) * timeline.bucketMs) / 1000).toFixed(1)} s of the ${counters.seconds.toFixed(1)} s window`);
@@ -182,6 +187,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
       ...(mainGc ? { gc: gcBetween(gc0, gc1) } : {}),
       ...(bp0 && bp1 ? { busyPoll: busyPollOf(bp0, bp1, wall) } : {}),
+      ...(causes ? { tailCauses: causes } : {}),
     };
     const perCommit = cpuPerCommitOf(result as RunResult);
     if (perCommit) result.cpuPerCommit = perCommit;
@@ -225,6 +231,25 @@ async function gcOfThreads(cluster: Cluster, mainGc: GcTally | null, leader: num
   const peers = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).stats().then((s) => s.gc, () => null)));
   peers.forEach((p, i) => { if (p) out.push({ thread: `peer ${i}${i === leader ? ' (leader)' : ''}`, p }); });
   return out;
+}
+
+/** A thread's pauses from its last read, on this thread's performance.now() clock. */
+function pausesOf(thread: string, p: GcPauses): ThreadPauses {
+  const starts: number[] = [], durations: number[] = [];
+  for (let i = 0; i < p.recent.length; i += 3) { starts.push(p.recent[i] - performance.timeOrigin); durations.push(p.recent[i + 1]); }
+  return { thread, starts, durations };
+}
+
+/** Each thread's GC pause time per timeline bucket (by the pause's start), from the pauses its last read listed. */
+function gcTimeline(threads: Array<{ thread: string; p: GcPauses }>, windowStartEpochMs: number, bucketMs: number, buckets: number): NonNullable<Timeline['gcMs']> {
+  return threads.map(({ thread, p }) => {
+    const ms = new Array<number>(buckets).fill(0);
+    for (let i = 0; i < p.recent.length; i += 3) {
+      const b = Math.floor((p.recent[i] - windowStartEpochMs) / bucketMs);
+      if (b >= 0 && b < buckets) ms[b] += p.recent[i + 1];
+    }
+    return { thread, ms: ms.map((v) => Math.round(v * 100) / 100) };
+  });
 }
 
 function gcBetween(a: Array<{ thread: string; p: GcPauses }>, b: Array<{ thread: string; p: GcPauses }>): ThreadGc[] {

@@ -1,4 +1,6 @@
 import type { GcPauses } from '../src/cluster/gc-tally.js';
+import type { Timeline } from './load-generator.js';
+import type { TailCauses } from './tail-breakdown.js';
 /**
  * The benchmark result file: what `npm run bench` writes and `npm run bench:compare` reads.
  * Bump SCHEMA_VERSION whenever a field changes meaning or disappears (adding fields is fine),
@@ -86,7 +88,7 @@ export interface RunResult {
    * Per bucket of the window, by completion time: commits, and the largest latency (us), to
    * show stalls (GC, arena copies, elections) that the percentiles only summarize.
    */
-  timeline: { bucketMs: number; commits: number[]; maxLatencyUs: number[] };
+  timeline: Timeline;
   /** Who led, polled 4 times a second: the first entry is the state at the start (seconds from the window's start). */
   leaderChanges: Array<{ atSec: number; leader: number; term: number }>;
   /** Open loop: latency from the actual send (ignores queueing before the send). */
@@ -137,9 +139,11 @@ export interface RunResult {
   plantedSlowdown?: number;
   /** Garbage-collection pauses in the window per thread (perf_hooks 'gc' entries; ms). */
   gc?: ThreadGc[];
+  /** Open loop: the latencies above 1 ms, sample by sample, against GC pauses and the sender's lateness. */
+  tailCauses?: TailCauses;
 }
 
-export interface ThreadGc extends GcPauses {
+export interface ThreadGc extends Omit<GcPauses, 'recent' | 'recentDropped'> {
   thread: string;
 }
 

@@ -17,21 +17,23 @@ import { rmDir, tmpDir } from './helpers.js';
 
 const SEED = process.env.RAFT_STORAGE_SEED ? Number(process.env.RAFT_STORAGE_SEED) : undefined;
 
-function journalSubject(compactAtRestart: boolean): Subject {
+/** `compactMinBytes: 0`: the writer compacts at every snapshot that leaves most of the journal garbage, not only past 1 MiB. */
+function journalSubject(compactAtRestart: boolean, opts: { compactMinBytes?: number } = {}): Subject {
+  const when = opts.compactMinBytes === 0 ? ', compacting at each snapshot' : '';
   return {
-    name: compactAtRestart ? 'shared journal (compacted at restart)' : 'shared journal (fenced at restart)',
+    name: compactAtRestart ? `shared journal (compacted at restart${when})` : `shared journal (fenced at restart${when})`,
     async open(): Promise<Opened> {
       let host = SharedJournalHost.create();
-      let storage = new SharedJournal(host.control, host.slots, 0);
+      let storage = new SharedJournal(host.control, host.slots, 0, opts);
       return {
         get storage() { return storage; },
         async restart() {
           const epoch = host.fence();
           if (compactAtRestart) {
             host = host.compacted();
-            storage = new SharedJournal(host.control, host.slots, host.currentEpoch);
+            storage = new SharedJournal(host.control, host.slots, host.currentEpoch, opts);
           } else {
-            storage = new SharedJournal(host.control, host.slots, epoch);
+            storage = new SharedJournal(host.control, host.slots, epoch, opts);
           }
         },
         async dispose() {},
@@ -66,6 +68,7 @@ const SUBJECTS: Array<{ subject: Subject; runs: number }> = [
   { subject: memorySubject(), runs: 200 },
   { subject: journalSubject(false), runs: 200 },
   { subject: journalSubject(true), runs: 100 },
+  { subject: journalSubject(false, { compactMinBytes: 0 }), runs: 200 },
   ...FSYNC_POLICIES.map((p) => ({ subject: fileSubject(p), runs: 40 })),
 ];
 
