@@ -150,8 +150,20 @@ export interface FrameOwner {
   failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
 }
 
-/** `written`: commands went out on the link this turn (only such links are woken: see flushAll). */
-interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; written: boolean }
+/**
+ * `written`: commands went out on the link this turn (only such links are woken: see flushAll);
+ * `unflushed`: how many since the link was last woken (see EARLY_WAKE).
+ */
+interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; written: boolean; unflushed: number }
+
+/**
+ * Commands written to a link in one turn after which the peer is woken at once rather than at
+ * the end of the turn: one ack drain can resubmit a whole window (20,000 commands), and a peer
+ * woken only after the last would sit idle while the client writes them, then the client idle
+ * while the peer proposes them. Waking it every EARLY_WAKE commands lets it propose the first
+ * ones while the rest are written; a peer already awake costs one atomic load.
+ */
+export const EARLY_WAKE = 2048;
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -254,7 +266,7 @@ export class ClusterClient {
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
     this.poller.watch(link.in);
-    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false, unflushed: 0 };
   }
 
   /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
@@ -341,8 +353,7 @@ export class ClusterClient {
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(seq, 0);
     ch.link.write(command);
-    ch.written = true;
-    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
+    this.noteWritten(ch);
     return seq;
   }
 
@@ -388,7 +399,13 @@ export class ClusterClient {
     }
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(tag, ownerId);
+    this.noteWritten(ch);
+  }
+
+  /** A command went out on `ch`: wake its peer at the end of the turn, or now after EARLY_WAKE of them. */
+  private noteWritten(ch: Channel): void {
     ch.written = true;
+    if (++ch.unflushed >= EARLY_WAKE) { ch.unflushed = 0; ch.link.flush(); }
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
 
@@ -404,6 +421,7 @@ export class ClusterClient {
     for (const ch of this.channels) {
       if (ch === null || !ch.written) continue;
       ch.written = false;
+      ch.unflushed = 0;
       ch.link.flush();
     }
     if (this.poller.enabled && this.pending > 0) this.poller.expectAnswer();
