@@ -22,7 +22,9 @@ export interface Build {
 }
 
 /** Runs `repeat` samples of each build in turns; writes `<outDir>/<label>.json` (all samples); returns those paths. */
-export async function alternate(builds: Build[], benchArgs: string[], repeat: number, outDir: string, log: (s: string) => void): Promise<string[]> {
+export async function alternate(builds: Build[], benchArgs: string[], repeat: number, outDirGiven: string, log: (s: string) => void): Promise<string[]> {
+  // Each sample runs in its build's own folder: a relative --out would land there, not here.
+  const outDir = path.resolve(outDirGiven);
   fs.mkdirSync(outDir, { recursive: true });
   const samples = new Map<string, string[]>(builds.map((b) => [b.label, []]));
   for (let k = 0; k < repeat; k++) {

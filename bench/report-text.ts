@@ -131,7 +131,7 @@ export function noiseText(runs: RunResult[], noise: NoiseSummary[], cpuCount: nu
     lines.push(table(['configuration', 'figure', 'median', 'min .. max', 'spread', 'kind'], rows));
     for (const n of noise) {
       lines.push(`${n.name}: trusted ${n.trusted.length > 0 ? n.trusted.join(', ') : 'nothing'}` +
-        n.flagged.map((x) => `; ${x.id} figures ${x.id === 'cpu-time' ? 'doubted, bench:compare judges them on a 98% interval' : 'flagged, bench:compare will not call them slower'} (${x.why})`).join(''));
+        n.flagged.map((x) => `; ${x.id} figures ${x.id === 'cpu-time' ? 'doubted (the threads waited for a core)' : 'flagged, bench:compare will not call them slower'} (${x.why})`).join(''));
     }
   } else {
     for (const r of runs) {

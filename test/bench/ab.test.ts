@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeSamples } from '../../bench/alternate.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { alternate, mergeSamples } from '../../bench/alternate.js';
 import { AbInputError, DEFAULT_AB_REPEAT, parseAbArgs } from '../../bench/ab.js';
 import { SCHEMA, SCHEMA_VERSION, type BenchFile } from '../../bench/schema.js';
 
@@ -35,4 +38,30 @@ test('mergeSamples numbers the samples of each run in order and refuses mixed sc
   const m = mergeSamples([f(1), f(2), f(3)]);
   assert.deepEqual(m.runs.map((r) => [r.throughput.perSec, r.sample!.index, r.sample!.of]), [[1, 0, 3], [2, 1, 3], [3, 2, 3]]);
   assert.throws(() => mergeSamples([f(1, 1), f(2, 2)]), /schema versions 1, 2/);
+});
+
+test('alternate writes the samples where it was asked, also for a relative out-dir (each sample runs in its own build folder)', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-ab-test-'));
+  const here = process.cwd();
+  try {
+    // Two fake builds whose "harness" writes a minimal result file to its --out argument.
+    const fake = (label: string, perSec: number): { label: string; dir: string } => {
+      const dir = path.join(root, label);
+      fs.mkdirSync(path.join(dir, 'dist/bench'), { recursive: true });
+      const file = { schema: SCHEMA, version: SCHEMA_VERSION, createdAt: 't', args: [], environment: { cpuCount: 2 }, options: {}, limits: null, runs: [{ name: 'r', throughput: { perSec, committed: 1 }, latency: { p50: 1, p99: 2 } }] };
+      fs.writeFileSync(path.join(dir, 'dist/bench/run.js'), `import fs from 'node:fs';\nconst a = process.argv; fs.writeFileSync(a[a.indexOf('--out') + 1], ${JSON.stringify(JSON.stringify(file))});\n`);
+      fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      return { label, dir };
+    };
+    const caller = path.join(root, 'caller');
+    fs.mkdirSync(caller);
+    process.chdir(caller);
+    const [a, b] = await alternate([fake('base', 1), fake('head', 2)], [], 2, 'out', () => {});
+    assert.equal(a, path.join(caller, 'out', 'base.json'));
+    assert.deepEqual(JSON.parse(fs.readFileSync(b, 'utf8')).runs.map((r: { throughput: { perSec: number } }) => r.throughput.perSec), [2, 2]);
+    assert.ok(fs.existsSync(path.join(caller, 'out', 'head-2.json')));
+  } finally {
+    process.chdir(here);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
