@@ -230,6 +230,7 @@ export class SimPeer {
       },
       snapshot: (): Uint8Array => sm.encode(sm.applied, this.rng.u32()),
       restore: (data: Uint8Array): void => sm.restore(data),
+      query: (): Uint8Array => encodeApplied(sm.applied),
     };
     const session = new SessionStateMachine(user);
     this.session = session;
@@ -244,6 +245,7 @@ export class SimPeer {
       },
       snapshot: (): Uint8Array => { this.stats.snapshotsTaken++; return session.snapshot!(); },
       restore: (data: Uint8Array, index: number, term: number): void => session.restore!(data, index, term),
+      query: (q: Uint8Array): Uint8Array => session.query!(q),
     };
   }
 

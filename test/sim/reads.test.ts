@@ -41,6 +41,8 @@ describe('reads under faults are linearizable', () => {
     assert.ok(r.stats.snapshotsInstalled > 0 && r.stats.reads!.served > 100);
   });
   it('5 peers, follower reads with snapshots: 30 seeds', () => { sweep(60_001, 30, { peers: 5, steps: 600, snapshots: true, reads: 'follower' }); });
+  // Reads beside client sessions: the query goes through the session layer to the user state machine.
+  it('reads with client sessions and snapshots: 30 seeds', () => { sweep(70_001, 30, { peers: 3, steps: 800, snapshots: true, sessions: true, reads: 'index' }); });
 });
 
 function withPatch<T extends object, K extends keyof T>(proto: T, key: K, impl: T[K], body: () => void): void {
