@@ -9,6 +9,7 @@ import { SimReads } from '../../src/sim/read-driver.js';
 import { leaseDriftFor, runSeed } from '../../src/sim/scenario.js';
 import type { RunOptions } from '../../src/sim/scenario.js';
 import { Simulation } from '../../src/sim/simulation.js';
+import type { SimPeer } from '../../src/sim/peer.js';
 import { Trace } from '../../src/sim/trace.js';
 
 const FULL = process.env.RAFT_FULL === '1';
@@ -65,13 +66,12 @@ describe('planted read bugs are caught', () => {
   });
 
   /**
-   * A leader whose clock runs slow (13 ms ticks) and followers whose clocks run fast (7 ms):
-   * the leader is cut off right after a round the followers acknowledged; they elect a new
-   * leader and commit a write; then the old leader is asked for a read. With no drift margin
-   * its lease (10 of its ticks, 130 ms) outlasts the followers' vote-refusal window (10 of
-   * theirs, 70 ms): it answers from a stale state. With the margin leaseDriftFor gives, never.
+   * A lease-mode run: once a leader has committed in its term, `fault` cuts it off (and may
+   * return an outcome early); then a new leader is awaited, commits a write, and the old
+   * leader, if it still leads, is asked for a read. Returns 'served', 'not served', why the
+   * run stopped short, or the checker's error (a stale read).
    */
-  function skewedLeaseRun(seed: number, leaseDriftTicks: number): string | null {
+  function leaseRun(seed: number, leaseDriftTicks: number | undefined, fault: (sim: Simulation, old: SimPeer) => string | null): string | null {
     const sim = new Simulation({
       peers: 3, core: { electionTicks: 10, heartbeatTicks: 1, checkQuorum: true, noopOnElection: true, readMode: 'lease', leaseDriftTicks },
       maxPersistDelay: 0, pipelined: false, tickSkewMs: 0, auditEvery: 0,
@@ -82,9 +82,8 @@ describe('planted read bugs are caught', () => {
       const committedInTerm = (): boolean => { const l = sim.leaders()[0]; return !!l && l.core!.log.term(l.core!.commitIndex) === l.core!.term; };
       if (!sim.runUntil(3000, committedInTerm)) return 'no leader';
       const old = sim.leaders()[0];
-      for (const p of sim.peers) p.tickMs = p === old ? 13 : 7;
-      sim.runUntil(sim.now + 100);
-      sim.network.partition([[old.id], sim.peers.filter((p) => p !== old).map((p) => p.id)]);
+      const early = fault(sim, old);
+      if (early !== null) return early;
       const newLeader = (): boolean => sim.leaders().some((p) => p !== old && p.core!.log.term(p.core!.commitIndex) === p.core!.term);
       if (!sim.runUntil(sim.now + 1000, newLeader)) return 'no new leader';
       const nl = sim.leaders().find((p) => p !== old)!;
@@ -101,43 +100,35 @@ describe('planted read bugs are caught', () => {
   }
 
   /**
+   * A leader whose clock runs slow (13 ms ticks) and followers whose clocks run fast (7 ms):
+   * the leader is cut off right after a round the followers acknowledged; they elect a new
+   * leader and commit a write; then the old leader is asked for a read. With no drift margin
+   * its lease (10 of its ticks, 130 ms) outlasts the followers' vote-refusal window (10 of
+   * theirs, 70 ms): it answers from a stale state. With the margin leaseDriftFor gives, never.
+   */
+  const skewedLeaseRun = (seed: number, leaseDriftTicks: number): string | null => leaseRun(seed, leaseDriftTicks, (sim, old) => {
+    for (const p of sim.peers) p.tickMs = p === old ? 13 : 7;
+    sim.runUntil(sim.now + 100);
+    sim.network.partition([[old.id], sim.peers.filter((p) => p !== old).map((p) => p.id)]);
+    return null;
+  });
+
+  /**
    * The leader is cut off from one follower (b) and keeps its lease through the other (a).
    * Right after a round a acknowledged, a crashes and restarts at once, and the partition
    * moves: the old leader alone, a with b. b's next campaign asks a, which no longer knows it
    * heard from a leader; if it votes at once, b is elected and commits a write while the old
    * leader's lease still holds: a read there is stale. The restart offsets vary b's timer.
    */
-  function restartedVoterRun(seed: number): string | null {
-    const sim = new Simulation({
-      peers: 3, core: { electionTicks: 10, heartbeatTicks: 1, checkQuorum: true, noopOnElection: true, readMode: 'lease' },
-      maxPersistDelay: 0, pipelined: false, tickSkewMs: 0, auditEvery: 0,
-    }, new Prng(seed), new Trace());
-    const reads = new SimReads(sim, new Prng(seed), 'lease', 0);
-    try {
-      sim.start();
-      const committedInTerm = (): boolean => { const l = sim.leaders()[0]; return !!l && l.core!.log.term(l.core!.commitIndex) === l.core!.term; };
-      if (!sim.runUntil(3000, committedInTerm)) return 'no leader';
-      const old = sim.leaders()[0];
-      const [a, b] = sim.peers.filter((p) => p !== old);
-      sim.network.partition([[old.id, a.id], [b.id]]);
-      sim.runUntil(sim.now + 300 + 7 * seed); // b campaigns in vain; a acknowledges every round
-      if (old.core?.role !== Role.Leader) return 'old leader stepped down before the restart';
-      sim.crash(a.id, 1);
-      sim.network.partition([[old.id], [a.id, b.id]]);
-      const newLeader = (): boolean => sim.leaders().some((p) => p !== old && p.core!.log.term(p.core!.commitIndex) === p.core!.term);
-      if (!sim.runUntil(sim.now + 1000, newLeader)) return 'no new leader';
-      const nl = sim.leaders().find((p) => p !== old)!;
-      const before = sim.checker.committedIndex;
-      sim.propose(nl.id, new Uint8Array([4, 5, 6]));
-      sim.runUntil(sim.now + 200, () => sim.checker.committedIndex > before);
-      if (old.core?.role !== Role.Leader) return 'old leader stepped down first';
-      reads.issue(old.id);
-      sim.runUntil(sim.now + 50);
-      return reads.stats.served > 0 ? 'served' : 'not served';
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
+  const restartedVoterRun = (seed: number): string | null => leaseRun(seed, undefined, (sim, old) => {
+    const [a, b] = sim.peers.filter((p) => p !== old);
+    sim.network.partition([[old.id, a.id], [b.id]]);
+    sim.runUntil(sim.now + 300 + 7 * seed); // b campaigns in vain; a acknowledges every round
+    if (old.core?.role !== Role.Leader) return 'old leader stepped down before the restart';
+    sim.crash(a.id, 1);
+    sim.network.partition([[old.id], [a.id, b.id]]);
+    return null;
+  });
 
   it('a follower that restarted right after acknowledging the lease votes at once', () => {
     type CampaignRule = { ignoresCampaign(m: Message): boolean };
