@@ -151,10 +151,10 @@ export interface FrameOwner {
 }
 
 /**
- * `written`: commands went out on the link this turn (only such links are woken: see flushAll);
- * `unflushed`: how many since the link was last woken (see EARLY_WAKE).
+ * `unflushed`: commands written to the link since it was last woken (see EARLY_WAKE); only
+ * links with some are woken at the end of the turn (see flushAll).
  */
-interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; written: boolean; unflushed: number }
+interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView: DataView; fatal: Error | undefined; unflushed: number }
 
 /**
  * Commands written to a link in one turn after which the peer is woken at once rather than at
@@ -266,7 +266,7 @@ export class ClusterClient {
     const link = new RingLink(ends, (l) => this.drain(i, l));
     link.unref(); // only proposals in flight keep the process alive
     this.poller.watch(link.in);
-    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, written: false, unflushed: 0 };
+    this.channels[i] = { link, seqs: new SeqMap(), results: new ResultStash(), ackView: new DataView(link.in.bytes.buffer, link.in.bytes.byteOffset), fatal: undefined, unflushed: 0 };
   }
 
   /** Cluster: peer `i`'s read link (null: it is down); reads in flight to its old self are retried. */
@@ -404,7 +404,6 @@ export class ClusterClient {
 
   /** A command went out on `ch`: wake its peer at the end of the turn, or now after EARLY_WAKE of them. */
   private noteWritten(ch: Channel): void {
-    ch.written = true;
     if (++ch.unflushed >= EARLY_WAKE) { ch.unflushed = 0; ch.link.flush(); }
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
   }
@@ -419,8 +418,7 @@ export class ClusterClient {
   private readonly flushAll = (): void => {
     this.flushQueued = false;
     for (const ch of this.channels) {
-      if (ch === null || !ch.written) continue;
-      ch.written = false;
+      if (ch === null || ch.unflushed === 0) continue;
       ch.unflushed = 0;
       ch.link.flush();
     }
