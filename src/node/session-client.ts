@@ -11,7 +11,7 @@
  * applies a seq at most once and answers a resend with the stored result.
  */
 import {
-  SessionStatus, decodeResult, encodeCompactCommand, encodeRegister, encodeUnregister, invalidReason,
+  SessionStatus, decodeFrame, decodeResult, encodeCompactCommand, encodeRegister, encodeUnregister, invalidReason,
   registeredClientId, statusName,
 } from './session-protocol.js';
 
@@ -31,7 +31,7 @@ export class SessionClient {
   private seqCounter = 0;
   private acked = 0;
   private isExpired = false;
-  /** Payloads (copies) of the commands whose outcome is not known yet, by seq. */
+  /** Frames of the commands whose outcome is not known yet, by seq (a retry takes the payload from it). */
   private readonly pending = new Map<number, Uint8Array>();
   /** Seqs above ackedThrough whose outcome is known (waiting for the gap below them to close). */
   private readonly received = new Set<number>();
@@ -78,7 +78,7 @@ export class SessionClient {
     const seq = this.seqCounter + 1;
     const frame = encodeCompactCommand(this.clientId, seq, this.acked, payload);
     this.seqCounter = seq;
-    this.pending.set(seq, payload.slice());
+    this.pending.set(seq, frame);
     return { seq, frame };
   }
 
@@ -88,9 +88,9 @@ export class SessionClient {
    * changes with the ack.
    */
   retry(seq: number): Uint8Array {
-    const payload = this.pending.get(seq);
-    if (!payload) throw new RangeError(`seq ${seq} of session ${this.clientId} is not pending (its outcome is known, or it was never sent)`);
-    return encodeCompactCommand(this.clientId, seq, this.acked, payload);
+    const kept = this.pending.get(seq);
+    if (!kept) throw new RangeError(`seq ${seq} of session ${this.clientId} is not pending (its outcome is known, or it was never sent)`);
+    return encodeCompactCommand(this.clientId, seq, this.acked, decodeFrame(kept).payload);
   }
 
   /** The frame that ends this session on the state machine. */
