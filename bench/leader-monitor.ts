@@ -1,9 +1,11 @@
 /**
  * Watches who leads during a run (each peer's getState, a few times a second), so that a
  * report can say when an election happened: under saturation on a small machine a leader can
- * miss its heartbeats, and an election explains a hole in the throughput timeline.
+ * miss its heartbeats, and an election explains a hole in the throughput timeline. The same
+ * probe (worker peers or peer processes) finds the leader a run starts with.
  */
 import type { Cluster } from '../src/index.js';
+import type { RemoteClient } from '../src/process/remote-client.js';
 
 /** What the monitor asks each peer: does it lead, in which term (null: no answer). */
 export interface LeaderProbe {
@@ -13,6 +15,30 @@ export interface LeaderProbe {
 
 export function clusterProbe(cluster: Cluster): LeaderProbe {
   return { size: cluster.size, state: (i) => cluster.peer(i).getState().catch(() => null) };
+}
+
+/** The probe over peer processes: each one's status through the RemoteClient. */
+export function remoteProbe(client: RemoteClient, size: number): LeaderProbe {
+  return {
+    size,
+    state: async (i) => {
+      const s = await client.status(i);
+      return s ? { isLeader: s.leaderId === i, term: s.term } : null;
+    },
+  };
+}
+
+/** The peer that says it leads (the highest term wins if two do); polls until `timeoutMs`. */
+export async function findLeader(probe: LeaderProbe, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const states = await Promise.all(Array.from({ length: probe.size }, (_, i) => probe.state(i)));
+    let best = -1;
+    states.forEach((s, i) => { if (s?.isLeader && (best < 0 || s.term > states[best]!.term)) best = i; });
+    if (best >= 0) return best;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no leader elected within ${timeoutMs} ms`);
 }
 
 export interface LeaderChange {

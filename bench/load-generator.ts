@@ -12,9 +12,9 @@
  * Refused commands are resent (to the leader the refusal names) keeping their original start
  * time, so a leader change costs latency instead of vanishing from the histogram.
  *
- * With a session (`--sessions`), commands go through the session's streaming form instead
- * (ClientSession.submit, onCommitted): the session resends on its own, so every outcome the
- * generator sees is final, and a failure ends the run.
+ * With a session (`--sessions`), commands go through the session instead (SessionLoad:
+ * ClientSession's streaming form, or a RemoteSession over TCP): the session resends on its
+ * own, so every outcome the generator sees is final, and a failure ends the run.
 
  *
  * With a reader (`--read-ratio R`), a fraction R of the operations are reads (the streaming
@@ -94,8 +94,22 @@ export interface StreamingClient {
   readonly pending: number;
 }
 
-/** What the generator needs of an exactly-once client session (ClientSession's streaming form). */
-export type SessionProposer = Pick<ClientSession, 'submit' | 'onCommitted' | 'onFailed'>;
+/**
+ * What the generator needs of an exactly-once client session: submit() returns a seq, and
+ * `committed` or `failed` is called with it once, on the callbacks listen() hands over.
+ * ClientSession's streaming form (sessionLoadOf), or a RemoteSession over TCP (remote-session-load.ts).
+ */
+export interface SessionLoad {
+  submit(command: Uint8Array): number;
+  listen(committed: (seq: number) => void, failed: (seq: number, error: Error) => void): void;
+}
+
+export function sessionLoadOf(session: ClientSession): SessionLoad {
+  return {
+    submit: (command) => session.submit(command),
+    listen: (committed, failed) => { session.onCommitted = committed; session.onFailed = failed; },
+  };
+}
 
 export class LoadGenerator {
   /** Latency: closed loop from send, open loop from the intended send time. */
@@ -155,7 +169,7 @@ export class LoadGenerator {
 
   constructor(
     private readonly client: StreamingClient, private readonly spec: LoadSpec, commandBytes: number, private readonly findLeader: () => Promise<number>, windowSec = 3600,
-    private readonly session: SessionProposer | null = null,
+    private readonly session: SessionLoad | null = null,
     private readonly reads: ReadLoad | null = null,
   ) {
     if (reads && (spec.mode !== 'closed' || session)) throw new Error('reads are measured closed-loop without sessions');
@@ -178,8 +192,7 @@ export class LoadGenerator {
     this.readStart = new Float64Array(reads ? slots : 0);
     reads?.listen((seq) => this.onReadDone(seq), (seq) => this.onReadFailed(seq));
     if (session) {
-      session.onCommitted = (seq) => this.onCommitted(seq);
-      session.onFailed = (seq, e) => { this.outstanding--; this.fatal ??= e; };
+      session.listen((seq) => this.onCommitted(seq), (_seq, e) => { this.outstanding--; this.fatal ??= e; });
     } else {
       client.onCommitted = (seq) => this.onCommitted(seq);
       client.onFailed = (seq, reason, hint) => this.onFailed(seq, reason, hint);

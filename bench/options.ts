@@ -36,7 +36,7 @@ export interface ScenarioSpec {
   warmupSec: number;
   storage: StorageSpec;
   seed?: number;
-  /** Commands go through an exactly-once client session (Cluster.start({ sessions: true })) instead of the raw client. */
+  /** Commands go through an exactly-once client session (Cluster.start({ sessions: true }); over TCP, RemoteSession) instead of the raw client. */
   sessions?: boolean;
   /** This fraction of the operations are reads (client.read), the rest writes; absent: writes only. */
   readRatio?: number;
@@ -116,7 +116,8 @@ cluster
   --dir PATH            file storage (and --suite): make the temporary data directory under PATH (default: the OS temp dir)
   --seed N              seed for election timeouts
   --sessions            the load and one in flight, each raw and through an exactly-once client
-                        session (cluster.session()), in one run: the cost of sessions
+                        session (cluster.session(); over --transport tcp, a RemoteSession to
+                        peers run with --sessions), in one run: the cost of sessions
   --read-ratio R        a fraction R (0..1) of the operations are reads (client.read) instead of
                         writes, interleaved evenly; reads and writes are reported separately.
                         Closed loop only (--window)
@@ -205,7 +206,6 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   if (transport !== 'rings' && transport !== 'tcp' && transport !== 'both') throw new OptionError('--transport', `must be "rings", "tcp" or "both", got ${JSON.stringify(transport)}`);
   if (has('transport') && values.suite) throw new OptionError('--transport', 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
   if (transport !== 'rings' && has('read-ratio')) throw new OptionError('--read-ratio', `cannot be combined with --transport ${transport} (the TCP client has no reads yet)`);
-  if (transport !== 'rings' && values.sessions) throw new OptionError('--sessions', `cannot be combined with --transport ${transport} (sessions are measured over the rings only)`);
   if (values.progress && values['no-progress']) throw new OptionError('--progress', 'cannot be combined with --no-progress');
 
   const storageKind = str('storage') ?? 'memory';

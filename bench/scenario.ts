@@ -10,11 +10,11 @@ import { Cluster, Role } from '../src/index.js';
 import { COMMAND_HEADER_BYTES } from '../src/node/session-protocol.js';
 import type { ClusterOptions } from '../src/index.js';
 import { fsType } from './environment.js';
-import { cpuPerCommitOf, trustOf } from './figures.js';
 import { fsyncCounter, workerCallsBetween } from './fsync-count.js';
 import { summarize } from './latency-recorder.js';
-import { LeaderMonitor, clusterProbe } from './leader-monitor.js';
-import { LoadGenerator, TAIL_THRESHOLD_MS, type ReadLoad, type Timeline } from './load-generator.js';
+import { LeaderMonitor, clusterProbe, findLeader } from './leader-monitor.js';
+import { LoadGenerator, TAIL_THRESHOLD_MS, sessionLoadOf, type ReadLoad, type Timeline } from './load-generator.js';
+import { keepUpWarning, leaderChangeWarning, resultOf, runPhase } from './measured-window.js';
 import { tailCauses, type ThreadPauses } from './tail-breakdown.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
@@ -37,7 +37,6 @@ const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
  */
 export const SNAPSHOT_EVERY_ENTRIES = 500_000;
 const BENCH_STATE_MACHINE = new URL('./state-machines/counting-state-machine.js', import.meta.url);
-const PROGRESS_MS = 250;
 
 export async function runScenario(spec: ScenarioSpec, progress: Progress): Promise<Omit<RunResult, 'ratios'>> {
   const warnings: string[] = [];
@@ -70,8 +69,9 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
   try {
     const newTids = (listThreadIds() ?? []).filter((t) => !tidsBefore.has(t));
     const peerTids = newTids.length === spec.peers ? newTids : null;
-    const leader = await findLeader(cluster, 15_000);
-    const monitor = new LeaderMonitor(clusterProbe(cluster));
+    const probe = clusterProbe(cluster);
+    const leader = await findLeader(probe, 15_000);
+    const monitor = new LeaderMonitor(probe);
     monitor.start();
     const client = cluster.client();
     client.leader = leader;
@@ -84,7 +84,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
       // The generator only counts results: it takes them in place (no copy per read).
       listen: (done, failed) => { client.onReadResult = done; client.onReadFailed = failed; },
     };
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(cluster, 15_000), spec.durationSec + 1, session, reads);
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(probe, 15_000), spec.durationSec + 1, session && sessionLoadOf(session), reads);
     const frameBytes = spec.commandBytes + (spec.sessions ? COMMAND_HEADER_BYTES : 0);
     const journalLimit = spec.storage.kind === 'memory' && !opts.snapshotPolicy ? Math.floor(JOURNAL_BUDGET_BYTES / (frameBytes + 8 + 1)) : Infinity;
     let journalFull = false;
@@ -95,8 +95,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     await runPhase('warm-up', spec.warmupSec, gen, progress, halt);
     if (gen.totalSent >= journalLimit) journalFull = true;
 
-    const probe = fsyncCounter();
-    const fsync0 = dir && probe ? await probe.query(200, spec.peers) : null;
+    const fsyncs = fsyncCounter();
+    const fsync0 = dir && fsyncs ? await fsyncs.query(200, spec.peers) : null;
     const cpu0 = process.cpuUsage();
     const threads0 = readAllThreads();
     const busy0 = readSystemBusyMicros();
@@ -113,7 +113,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const busy1 = readSystemBusyMicros();
     const threads1 = readAllThreads();
     const cpu = process.cpuUsage(cpu0);
-    const fsync1 = dir && probe ? await probe.query(200, spec.peers) : null;
+    const fsync1 = dir && fsyncs ? await fsyncs.query(200, spec.peers) : null;
     const gc1 = await gcOfThreads(cluster, mainGc, leader);
     progress.end();
     if (gen.totalSent >= journalLimit) {
@@ -125,11 +125,8 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     const unsettled = await gen.drain(spec.load.mode === 'open' ? 10_000 : 5_000);
     await monitor.stop();
     const leaderChanges = monitor.relativeTo(t0);
-    const elections = leaderChanges.slice(1);
-    if (elections.length > 0) {
-      warnings.push(`leader changed: ${elections.map((c) => `at ${c.atSec.toFixed(2)} s ${c.leader < 0 ? 'no leader' : `peer ${c.leader}`} (term ${c.term})`).join(', ')}; ` +
-        `started with peer ${leaderChanges[0].leader} (term ${leaderChanges[0].term}); times are from the start of the measured window`);
-    }
+    const changed = leaderChangeWarning(leaderChanges);
+    if (changed) warnings.push(changed);
     const timeline = gen.timeline(counters.seconds);
     if (mainGc) timeline.gcMs = gcTimeline(gc1, performance.timeOrigin + t0, timeline.bucketMs, timeline.commits.length);
     const tail = gen.tailSamples();
@@ -140,19 +137,15 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
     }
     if (unsettled > 0) {
       warnings.push(`${unsettled} commands were still unsettled 5-10 s after the window closed; peers then: ${await peerStates(cluster)}` +
-        (elections.length > 0 ? '. After a leader change, commands appended by the old leader get neither a commit nor a refusal until new commands arrive (a new leader appends no entry of its own term, and only such an entry lets it commit earlier ones)' : ''));
+        (changed ? '. After a leader change, commands appended by the old leader get neither a commit nor a refusal until new commands arrive (a new leader appends no entry of its own term, and only such an entry lets it commit earlier ones)' : ''));
     }
     const peakRss = readPeakRss();
     if (gen.error) throw gen.error;
 
     const perSec = counters.seconds > 0 ? counters.committed / counters.seconds : 0;
     loadWarnings(counters, warnings);
-    if (spec.load.mode === 'open') {
-      const target = spec.load.rate;
-      if (counters.hitInFlightCap || perSec < 0.95 * target) {
-        warnings.push(`could not keep up with the target rate: ${Math.round(perSec).toLocaleString('en-US')} of ${target.toLocaleString('en-US')} commands/s committed (latency grows with the backlog)`);
-      }
-    }
+    const behind = keepUpWarning(spec, counters, perSec);
+    if (behind) warnings.push(behind);
     let storage: RunResult['storage'];
     if (dir) {
       const calls = fsync0 && fsync1 ? workerCallsBetween(fsync0, fsync1) : null;
@@ -162,37 +155,22 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
         fdatasyncCalls: calls,
         commandsPerFdatasync: calls && calls > 0 ? (counters.committed * spec.peers) / calls : null,
       };
-      if (!probe) warnings.push('fdatasync calls not counted: start with `node --import ./dist/bench/probes/fsync-counter.js` (npm run bench does) to count them');
+      if (!fsyncs) warnings.push('fdatasync calls not counted: start with `node --import ./dist/bench/probes/fsync-counter.js` (npm run bench does) to count them');
     }
 
     const cpuReport = cpuReportOf(wall, cpu, threads0, threads1, peerTids, leader, counters.committed, elu.utilization, busy0, busy1);
     busyMachineWarning(cpuReport, warnings);
-    const result: Omit<RunResult, 'ratios'> = {
-      name: spec.name,
-      config: spec,
-      startedAt,
-      leader,
-      throughput: { ...counters, perSec },
-      latency: summarize(gen.latency),
-      timeline,
-      leaderChanges,
-      ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
+    const memory: RunResult['memory'] = peakRssReset && peakRss !== null
+      ? { peakRssBytes: peakRss, method: 'vmhwm-reset' }
+      : { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' };
+    return resultOf({ spec, startedAt, leader, gen, counters, perSec, timeline, leaderChanges, cpu: cpuReport, memory, warnings }, {
       ...(reads ? { mix: mixOf(spec, gen, counters.seconds) } : {}),
-      cpu: cpuReport,
-      memory: peakRssReset && peakRss !== null
-        ? { peakRssBytes: peakRss, method: 'vmhwm-reset' }
-        : { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' },
       ...(storage ? { storage } : {}),
-      warnings,
       ...(slowdown > 0 ? { plantedSlowdown: slowdown } : {}),
       ...(mainGc ? { gc: gcBetween(gc0, gc1) } : {}),
       ...(bp0 && bp1 ? { busyPoll: busyPollOf(bp0, bp1, wall) } : {}),
       ...(causes ? { tailCauses: causes } : {}),
-    };
-    const perCommit = cpuPerCommitOf(result as RunResult);
-    if (perCommit) result.cpuPerCommit = perCommit;
-    result.trust = trustOf(result, os.cpus().length);
-    return result;
+    });
   } finally {
     mainGc?.stop();
     progress.end();
@@ -261,36 +239,6 @@ function gcBetween(a: Array<{ thread: string; p: GcPauses }>, b: Array<{ thread:
       majorCount: p.majorCount - q.majorCount, majorMs: p.majorMs - q.majorMs, majorMaxMs: p.majorMaxMs,
     }];
   });
-}
-
-/** Runs a phase of `seconds`, updating the progress bar; ends early if `stop()` says so. */
-async function runPhase(phase: 'warm-up' | 'measure', seconds: number, gen: LoadGenerator, progress: Progress, stop: () => boolean): Promise<void> {
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let lastT = t0;
-  let lastCommitted = gen.totalCommitted;
-  for (;;) {
-    const now = performance.now();
-    if (now >= end || stop() || gen.error) break;
-    await sleep(Math.min(PROGRESS_MS, end - now));
-    const t = performance.now();
-    progress.update({ phase, elapsed: (t - t0) / 1000, total: seconds, rate: ((gen.totalCommitted - lastCommitted) * 1000) / Math.max(1, t - lastT) });
-    lastT = t;
-    lastCommitted = gen.totalCommitted;
-  }
-}
-
-/** The peer that says it leads (the highest term wins if two do); polls until `timeoutMs`. */
-export async function findLeader(cluster: Cluster, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const states = await Promise.all(Array.from({ length: cluster.size }, (_, i) => cluster.peer(i).getState().catch(() => null)));
-    let best = -1;
-    states.forEach((s, i) => { if (s?.isLeader && (best < 0 || s.term > states[best]!.term)) best = i; });
-    if (best >= 0) return best;
-    await sleep(20);
-  }
-  throw new Error(`no leader elected within ${timeoutMs} ms`);
 }
 
 /** "peer 0: leader term 2 commit 123 last 456; ..." for a warning. */

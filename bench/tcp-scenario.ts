@@ -3,8 +3,10 @@
  * processes on loopback (plain TCP, memory or file storage, the same counting state machine
  * and snapshot policy as the worker runs), and the load comes from a RemoteClient in this
  * process through its streaming form (submit/onCommitted), with the same LoadGenerator, so
- * the result has the shape of a worker run's. CPU is read per process from /proc: "main" is
- * this process (the client), "peer i (leader|follower)" each peer process whole.
+ * the result has the shape of a worker run's. With `--sessions` the peers run the session
+ * layer (`--sessions`) and the load goes through a RemoteSession (remote-session-load.ts).
+ * CPU is read per process from /proc: "main" is this process (the client), "peer i
+ * (leader|follower)" each peer process whole.
  *
  * RAFT_BENCH_PROFILE=DIR: the peers write CPU profiles (--cpu-prof) there.
  */
@@ -16,10 +18,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RemoteClient } from '../src/process/remote-client.js';
 import { fsType } from './environment.js';
-import { cpuPerCommitOf, trustOf } from './figures.js';
-import { summarize } from './latency-recorder.js';
-import { LeaderMonitor, type LeaderProbe } from './leader-monitor.js';
+import { LeaderMonitor, findLeader, remoteProbe } from './leader-monitor.js';
 import { LoadGenerator } from './load-generator.js';
+import { keepUpWarning, leaderChangeWarning, resultOf, runPhase } from './measured-window.js';
+import { remoteSessionLoad } from './remote-session-load.js';
 import { DEFAULTS, type ScenarioSpec } from './options.js';
 import type { Progress } from './progress.js';
 import { readProcess, readSystemBusyMicros, type ThreadTimes } from './proc-stats.js';
@@ -31,8 +33,6 @@ import { busyMachineWarning, loadWarnings, makeBenchDir } from './run-warnings.j
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(HERE, '../src/process/cli.js');
 const STATE_MACHINE = path.resolve(HERE, 'state-machines/counting-state-machine.js');
-const PROGRESS_MS = 250;
-
 
 /** Starts the peer processes; resolves once each says it listens. */
 async function startPeers(spec: ScenarioSpec, ports: number[], dir: string | null): Promise<ChildProcess[]> {
@@ -44,7 +44,7 @@ async function startPeers(spec: ScenarioSpec, ports: number[], dir: string | nul
     await Promise.all(ports.map((_, id) => new Promise<void>((resolve, reject) => {
       const storage = dir ? ['--dir', path.join(dir, `peer-${id}`), '--fsync', spec.storage.fsync ?? DEFAULTS.fsync] : ['--memory'];
       const args = [...profile, CLI, 'peer', '--id', String(id), '--peers', peersArg, ...storage, '--insecure',
-        '--state-machine', STATE_MACHINE, '--snapshot-entries', String(SNAPSHOT_EVERY_ENTRIES)];
+        '--state-machine', STATE_MACHINE, '--snapshot-entries', String(SNAPSHOT_EVERY_ENTRIES), ...(spec.sessions ? ['--sessions'] : [])];
       const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       started.push(p);
       let err = '';
@@ -59,31 +59,7 @@ async function startPeers(spec: ScenarioSpec, ports: number[], dir: string | nul
   return started;
 }
 
-function probeOf(client: RemoteClient, size: number): LeaderProbe {
-  return {
-    size,
-    state: async (i) => {
-      const s = await client.status(i);
-      return s ? { isLeader: s.leaderId === i, term: s.term } : null;
-    },
-  };
-}
-
-async function findLeader(client: RemoteClient, size: number, timeoutMs: number): Promise<number> {
-  const probe = probeOf(client, size);
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const states = await Promise.all(Array.from({ length: size }, (_, i) => probe.state(i)));
-    let best = -1;
-    states.forEach((s, i) => { if (s?.isLeader && (best < 0 || s.term > states[best]!.term)) best = i; });
-    if (best >= 0) return best;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no leader elected among the peer processes within ${timeoutMs} ms`);
-}
-
 export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Promise<Omit<RunResult, 'ratios'>> {
-  if (spec.sessions) throw new Error('--sessions is not measured over TCP yet');
   const warnings: string[] = [];
   const startedAt = new Date().toISOString();
   let dir: string | null = null;
@@ -95,11 +71,13 @@ export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Pr
   const procs = await startPeers(spec, ports, dir);
   const client = new RemoteClient({ peers: Object.fromEntries(ports.map((port, id) => [id, { host: '127.0.0.1', port }])), tls: false });
   try {
-    const leader = await findLeader(client, spec.peers, 15_000);
-    const monitor = new LeaderMonitor(probeOf(client, spec.peers));
+    const probe = remoteProbe(client, spec.peers);
+    const leader = await findLeader(probe, 15_000);
+    const monitor = new LeaderMonitor(probe);
     monitor.start();
     client.leader = leader;
-    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(client, spec.peers, 15_000), spec.durationSec + 1);
+    const session = spec.sessions ? remoteSessionLoad(await client.session()) : null;
+    const gen = new LoadGenerator(client, spec.load, spec.commandBytes, () => findLeader(probe, 15_000), spec.durationSec + 1, session);
 
     progress.begin(spec.name);
     gen.start();
@@ -122,39 +100,20 @@ export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Pr
     const unsettled = await gen.drain(5_000);
     await monitor.stop();
     const leaderChanges = monitor.relativeTo(t0);
-    const elections = leaderChanges.slice(1);
-    if (elections.length > 0) {
-      warnings.push(`leader changed: ${elections.map((c) => `at ${c.atSec.toFixed(2)} s ${c.leader < 0 ? 'no leader' : `peer ${c.leader}`} (term ${c.term})`).join(', ')}; started with peer ${leaderChanges[0].leader} (term ${leaderChanges[0].term})`);
-    }
+    const changed = leaderChangeWarning(leaderChanges);
+    if (changed) warnings.push(changed);
     if (unsettled > 0) warnings.push(`${unsettled} commands were still unsettled 5 s after the window closed`);
     if (gen.error) throw gen.error;
     const perSec = counters.seconds > 0 ? counters.committed / counters.seconds : 0;
     loadWarnings(counters, warnings);
-    if (spec.load.mode === 'open' && (counters.hitInFlightCap || perSec < 0.95 * spec.load.rate)) {
-      warnings.push(`could not keep up with the target rate: ${Math.round(perSec).toLocaleString('en-US')} of ${spec.load.rate.toLocaleString('en-US')} commands/s committed`);
-    }
+    const behind = keepUpWarning(spec, counters, perSec);
+    if (behind) warnings.push(behind);
 
     const cpuReport = cpuOf(wall, cpu, procs, peers0, peers1, leader, counters.committed, elu.utilization, busy0, busy1);
     busyMachineWarning(cpuReport, warnings);
-    const result: Omit<RunResult, 'ratios'> = {
-      name: spec.name,
-      config: spec,
-      startedAt,
-      leader,
-      throughput: { ...counters, perSec },
-      latency: summarize(gen.latency),
-      timeline: gen.timeline(counters.seconds),
-      leaderChanges,
-      ...(spec.load.mode === 'open' ? { serviceLatency: summarize(gen.service) } : {}),
-      cpu: cpuReport,
-      memory: { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' },
-      ...(dir ? { storage: { dir, fsType: fsType(dir), fdatasyncCalls: null, commandsPerFdatasync: null } } : {}),
-      warnings,
-    };
-    const perCommit = cpuPerCommitOf(result as RunResult);
-    if (perCommit) result.cpuPerCommit = perCommit;
-    result.trust = trustOf(result, os.cpus().length);
-    return result;
+    const memory: RunResult['memory'] = { peakRssBytes: process.resourceUsage().maxRSS * 1024, method: 'process-lifetime' };
+    return resultOf({ spec, startedAt, leader, gen, counters, perSec, timeline: gen.timeline(counters.seconds), leaderChanges, cpu: cpuReport, memory, warnings },
+      dir ? { storage: { dir, fsType: fsType(dir), fdatasyncCalls: null, commandsPerFdatasync: null } } : {});
   } finally {
     progress.end();
     client.close();
@@ -165,21 +124,6 @@ export async function runTcpScenario(spec: ScenarioSpec, progress: Progress): Pr
       p.kill('SIGTERM');
     })));
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function runPhase(phase: 'warm-up' | 'measure', seconds: number, gen: LoadGenerator, progress: Progress): Promise<void> {
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let lastT = t0, lastCommitted = gen.totalCommitted;
-  for (;;) {
-    const now = performance.now();
-    if (now >= end || gen.error) break;
-    await new Promise((r) => setTimeout(r, Math.min(PROGRESS_MS, end - now)));
-    const t = performance.now();
-    progress.update({ phase, elapsed: (t - t0) / 1000, total: seconds, rate: ((gen.totalCommitted - lastCommitted) * 1000) / Math.max(1, t - lastT) });
-    lastT = t;
-    lastCommitted = gen.totalCommitted;
   }
 }
 

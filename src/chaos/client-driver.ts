@@ -1,9 +1,12 @@
 /**
  * One chaos client: runs its workload one operation at a time until the deadline and records
  * each in the history. An operation whose outcome is unknown (timed out, the session gave up)
- * is recorded with `return: null`. A session command left unknown makes the session unusable
- * (the next sequence number would wait for it forever), so after any failure the client opens
- * a new session and goes on under a new client id, as a crashed client would.
+ * is recorded with `return: null`, and stays pending in the history for ever: a history client
+ * has at most one pending operation, so after any failure the client goes on under a new
+ * history client id. Only a failed write closes the session (its command's seq is left
+ * unknown: the session layer fails the session, or would hold every later seq behind it), and
+ * only then does the client open a new one; reads do not go through the session (they are
+ * client reads), so a failed read leaves it usable.
  */
 import type { HistoryRecorder } from './history-writer.js';
 import type { ChaosStore } from './store-handle.js';
@@ -26,7 +29,7 @@ export interface ClientDriverOptions {
   history: HistoryRecorder;
   /** Opens a store over a new session; rejects if none can be opened now. */
   open(): Promise<ChaosStore>;
-  /** A fresh client id for the history (one per session). */
+  /** A fresh client id for the history (a new one after every operation whose outcome is unknown). */
   nextClientId(): number;
   counters: ClientCounters;
 }
@@ -37,12 +40,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runClient(o: ClientDriverOptions): Promise<void> {
   const w = new Workload(o.seed, o.client);
   let store: ChaosStore | null = null;
+  /** -1: take a new history client id before the next operation. */
   let clientId = -1;
   while (performance.now() < o.deadline) {
     if (!store) {
       try {
         store = await o.open();
-        clientId = o.nextClientId();
         o.counters.sessions++;
       } catch (e) {
         note(o.counters, e, 'open a session');
@@ -50,6 +53,7 @@ export async function runClient(o: ClientDriverOptions): Promise<void> {
         continue;
       }
     }
+    if (clientId < 0) clientId = o.nextClientId();
     const p = w.next();
     const rec = o.history.begin(clientId, p.op, p.key, p.value);
     try {
@@ -57,10 +61,14 @@ export async function runClient(o: ClientDriverOptions): Promise<void> {
       o.counters.ok++;
     } catch (e) {
       rec.unknown();
-      if (READS.has(p.op)) o.counters.failedReads++;
-      else o.counters.unknownWrites++;
       note(o.counters, e, p.op);
-      store = null; // a new session: this one may wait forever for an unknown command
+      clientId = -1; // this history client now has a pending operation for ever
+      if (READS.has(p.op)) {
+        o.counters.failedReads++;
+      } else {
+        o.counters.unknownWrites++;
+        store = null; // the session is closed: its unknown command would hold every later one
+      }
     }
   }
 }

@@ -11,8 +11,8 @@
  * applies a seq at most once and answers a resend with the stored result.
  */
 import {
-  SessionStatus, decodeResult, encodeCommand, encodeRegister, encodeUnregister, invalidReason,
-  putU64, registeredClientId, statusName,
+  SessionStatus, decodeFrame, decodeResult, encodeCompactCommand, encodeRegister, encodeUnregister, invalidReason,
+  registeredClientId, statusName,
 } from './session-protocol.js';
 
 export type SessionOutcome =
@@ -31,7 +31,7 @@ export class SessionClient {
   private seqCounter = 0;
   private acked = 0;
   private isExpired = false;
-  /** Frames of the commands whose outcome is not known yet, by seq. */
+  /** Frames of the commands whose outcome is not known yet, by seq (a retry takes the payload from it). */
   private readonly pending = new Map<number, Uint8Array>();
   /** Seqs above ackedThrough whose outcome is known (waiting for the gap below them to close). */
   private readonly received = new Set<number>();
@@ -69,23 +69,28 @@ export class SessionClient {
     return [...this.pending.keys()].sort((a, b) => a - b);
   }
 
-  /** Numbers a new command and returns its frame; the payload is copied into the frame. */
+  /**
+   * Numbers a new command and returns its frame, a CompactCommand (varint header); the payload
+   * is copied, so the caller may reuse its buffer.
+   */
   command(payload: Uint8Array): { seq: number; frame: Uint8Array } {
     if (this.isExpired) throw new Error(`session ${this.clientId} has expired; register a new one`);
     const seq = this.seqCounter + 1;
-    const frame = encodeCommand(this.clientId, seq, this.acked, payload);
+    const frame = encodeCompactCommand(this.clientId, seq, this.acked, payload);
     this.seqCounter = seq;
     this.pending.set(seq, frame);
     return { seq, frame };
   }
 
-  /** A fresh frame for a pending seq: the same seq and payload, with the current ackedThrough. */
+  /**
+   * A fresh frame for a pending seq: the same seq and payload, with the current ackedThrough
+   * (< seq: acks only pass known outcomes). Encoded anew, since a varint header's length
+   * changes with the ack.
+   */
   retry(seq: number): Uint8Array {
     const kept = this.pending.get(seq);
     if (!kept) throw new RangeError(`seq ${seq} of session ${this.clientId} is not pending (its outcome is known, or it was never sent)`);
-    const frame = kept.slice();
-    putU64(frame, 17, this.acked); // the ackedThrough field (< seq: acks only pass known outcomes)
-    return frame;
+    return encodeCompactCommand(this.clientId, seq, this.acked, decodeFrame(kept).payload);
   }
 
   /** The frame that ends this session on the state machine. */

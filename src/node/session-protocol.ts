@@ -11,8 +11,10 @@
  *   UnregisterSession  [u8 3][u64 clientId]                             9 bytes
  *   CompactCommand     [u8 4][uvarint clientId][uvarint seq][uvarint seq - ackedThrough][payload...]
  *                      a Command with its numbers as LEB128 varints (7 bits a byte, at most 8
- *                      bytes each): 6-10 header bytes in practice instead of 25. The streaming
- *                      client sends this form; both are applied alike.
+ *                      bytes each): 6-10 header bytes in practice instead of 25. Every client
+ *                      (ClientSession, SessionClient: RemoteSession and the simulation) sends
+ *                      this form; the fixed Command is still decoded, for logs written before,
+ *                      and both are applied alike.
  *
  * The client id of a session is the log index of its RegisterSession entry, so ids are unique
  * and every peer agrees on them without coordination. seq starts at 1 and grows by 1 per command

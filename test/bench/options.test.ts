@@ -132,7 +132,11 @@ test('--transport: rings by default; tcp names its runs; both alternates the two
   assert.deepEqual(both.map((s) => s.name), ['3p 16B memory window=1', '3p 16B memory window=1 tcp', '3p 16B memory window=20000', '3p 16B memory window=20000 tcp']);
   refused(['--transport', 'udp'], '--transport', /"rings", "tcp" or "both"/);
   refused(['--transport', 'tcp', '--suite'], '--transport', /--suite/);
-  refused(['--transport', 'tcp', '--sessions'], '--sessions', /--transport tcp/);
+  const sessions = scenariosOf(parseOptions(['--transport', 'tcp', '--sessions', '--window', '64'])!);
+  assert.deepEqual(sessions.map((s) => [s.name, s.transport, s.sessions ?? false]), [
+    ['3p 16B memory window=64 tcp', 'tcp', false], ['3p 16B memory window=64 sessions tcp', 'tcp', true],
+    ['3p 16B memory window=1 tcp', 'tcp', false], ['3p 16B memory window=1 sessions tcp', 'tcp', true],
+  ]);
   refused(['--transport', 'tcp', '--read-ratio', '0.5'], '--read-ratio', /--transport tcp/);
 });
 

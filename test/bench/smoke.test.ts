@@ -66,6 +66,18 @@ test('bench: file storage (fsync batch) with the fdatasync counter preload', () 
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('raft-bench-')), [], 'temporary data directory left behind');
 });
 
+test('bench: --transport tcp --sessions measures raw and RemoteSession over TCP in one run, a row each', () => {
+  const out = path.join(dir, 'tcp-sessions.json');
+  const r = node([RUN, '--transport', 'tcp', '--sessions', '--window', '1', '--duration', '0.5', '--warmup', '0.2', '--no-limits', '--no-progress', '--out', out]);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const runs = validateBenchFile(JSON.parse(fs.readFileSync(out, 'utf8'))).runs;
+  assert.deepEqual(runs.map((x) => [x.name, x.config.transport, x.config.sessions ?? false]), [
+    ['3p 16B memory window=1 tcp', 'tcp', false], ['3p 16B memory window=1 sessions tcp', 'tcp', true],
+  ]);
+  for (const x of runs) assert.ok(x.throughput.committed > 0, `${x.name}: nothing committed`);
+  for (const name of runs.map((x) => x.name)) assert.ok(r.stdout.includes(name), `no row for ${name} in:\n${r.stdout}`);
+});
+
 test('bench: an invalid option exits 2 naming the option, before starting anything', () => {
   const r = node([RUN, '--window', '8', '--rate', '100']);
   assert.equal(r.status, 2);

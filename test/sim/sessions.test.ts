@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Outcome } from '../../src/node/proposal-tracker.js';
-import { decodeFrame, encodeCommand, encodeRegister, encodeRegistered, encodeResult, SessionStatus } from '../../src/node/session-protocol.js';
+import { COMMAND_HEADER_BYTES, decodeFrame, encodeCommand, encodeRegister, encodeRegistered, encodeResult, FrameKind, SessionStatus } from '../../src/node/session-protocol.js';
 import { readSessionSnapshot, SessionSnapshotError, SessionStateMachine } from '../../src/node/session-state-machine.js';
 import { commandResult } from '../../src/sim/commands.js';
 import { Prng } from '../../src/sim/prng.js';
@@ -68,6 +68,22 @@ describe('client sessions under the simulation', () => {
     const { failures, total } = sweep(50, { peers: 5, snapshots: true, sessions: true, steps: 800 });
     assert.deepEqual(failures, []);
     assert.ok(total.completed > 300 && total.duplicates > 0, JSON.stringify(total));
+  });
+
+  it('clients write compact command frames: every command entry applied has the varint header', () => {
+    const original = SessionStateMachine.prototype.apply;
+    const kinds = new Map<number, number>();
+    let longest = 0;
+    withPatch(SessionStateMachine.prototype, 'apply', function (this: SessionStateMachine, command: Uint8Array, index: number, term: number) {
+      kinds.set(command[0], (kinds.get(command[0]) ?? 0) + 1);
+      if (command[0] === FrameKind.CompactCommand) longest = Math.max(longest, command.byteLength - decodeFrame(command).payload.byteLength);
+      return original.call(this, command, index, term);
+    }, () => {
+      for (let seed = 1; seed <= 5; seed++) assert.ok(runSeed(seed, { peers: 3, sessions: true, steps: 400 }).ok);
+    });
+    assert.equal(kinds.get(FrameKind.Command) ?? 0, 0, 'no fixed 25-byte Command frame');
+    assert.ok((kinds.get(FrameKind.CompactCommand) ?? 0) > 100, `compact frames applied: ${kinds.get(FrameKind.CompactCommand)}`);
+    assert.ok(longest > 0 && longest < COMMAND_HEADER_BYTES, `longest compact header ${longest} bytes`);
   });
 
   it('the replay command names --sessions', () => {
@@ -187,6 +203,24 @@ describe('SimClient, against a scripted cluster', () => {
     sent[3].cb(Outcome.Committed, 6, 1, encodeResult(SessionStatus.Duplicate, commandResult(first.payload, 4)));
     assert.equal(client.inFlight, 0);
     assert.deepEqual([stats.unknown, stats.committedWithoutResult, stats.duplicates, stats.completed, checker.counts.results], [1, 1, 1, 1, 1]);
+  });
+
+  it('sends compact frames, the first send and the resend alike (the resend with the newer ack)', () => {
+    const { sent, checker, client, advance } = scripted();
+    client.issue(1, false);
+    client.issue(2, false);
+    for (let i = 1; i <= 4; i++) checker.onEntry(1, i, i === 4 ? { clientId: 3, seq: 1, payloadId: 1 } : null);
+    const frames = () => sent.slice(1).map((s) => ({ kind: s.frame[0], bytes: s.frame.byteLength, f: decodeFrame(s.frame) }));
+    sent[1].cb(Outcome.Committed, 4, 1, encodeResult(SessionStatus.Applied, commandResult(decodeFrame(sent[1].frame).payload.slice(), 4)));
+    sent[2].cb(Outcome.Unknown, 5, 1, undefined);
+    advance(20);
+    const all = frames();
+    assert.equal(all.length, 3, 'seq 1, seq 2, and seq 2 again');
+    for (const { kind, bytes, f } of all) {
+      assert.equal(kind, FrameKind.CompactCommand);
+      assert.ok(bytes < COMMAND_HEADER_BYTES + f.payload.byteLength, `${bytes} bytes for a ${f.payload.byteLength}-byte payload`);
+    }
+    assert.deepEqual([all[2].f.seq, all[2].f.ackedThrough], [2, 1], 'the resend acks seq 1');
   });
 
   it('resends on a timeout and after OutOfOrder; a result that is not its application\'s is a violation', () => {
