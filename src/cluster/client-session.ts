@@ -19,6 +19,15 @@ export class SessionError extends Error {
   }
 }
 
+/**
+ * Default of ClientSession.resendAfterMs: a few election timeouts (the default election timeout
+ * is 300-600 ms), far above a commit's latency even at saturation (tens of milliseconds).
+ */
+export const DEFAULT_RESEND_AFTER_MS = 2_000;
+
+/** The silence before a resend doubles with each resend that brought no progress, up to this many times. */
+const MAX_SILENCE_DOUBLINGS = 4;
+
 /** The result of a command whose apply returned nothing (zero bytes: nothing to share by mistake). */
 const NO_RESULT = new Uint8Array(0);
 
@@ -47,6 +56,17 @@ export class ClientSession implements FrameOwner {
   onFailed: ((seq: number, error: SessionError) => void) | null = null;
   /** Deadline of each submitted command, from its submit (default 30,000 ms). */
   timeoutMs = DEFAULT_PROPOSE_TIMEOUT_MS;
+  /**
+   * A command whose transmission got no answer for this long is sent again, to the next peer
+   * (default 2,000 ms): a leader cut off from the other peers holds what it accepted, and
+   * answers only once it hears of its successor. Safe at any time: the session table applies
+   * each seq once. Each resend that brings no progress doubles the wait, up to 16x.
+   */
+  get resendAfterMs(): number { return this.silenceMs; }
+  set resendAfterMs(ms: number) {
+    if (typeof ms !== 'number' || !(ms > 0)) throw new RangeError(`resendAfterMs must be a positive number of milliseconds, got ${String(ms)}`);
+    this.silenceMs = ms;
+  }
 
   private readonly window = new SessionWindow();
   /** Deadlines are on performance.now()'s scale, read through this. */
@@ -69,6 +89,11 @@ export class ClientSession implements FrameOwner {
   private tries = 0;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private nextDeadline = Infinity;
+  /** Checks every resendAfterMs, while commands are outstanding, whether the oldest went unanswered. */
+  private silenceMs = DEFAULT_RESEND_AFTER_MS;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  /** Resends for silence since a command was last applied (see resendAfterMs). */
+  private silentResends = 0;
 
   private constructor(private readonly client: ClusterClient, readonly id: number, private readonly maxPayload: number) {
     this.ownerId = client.addOwner(this);
@@ -161,6 +186,7 @@ export class ClientSession implements FrameOwner {
     if (status === SessionStatus.Applied || status === SessionStatus.Duplicate) {
       this.window.markApplied(seq);
       this.tries = 0;
+      this.silentResends = 0;
       const result = len > 1 ? bytes.slice(off + 1, off + len) : NO_RESULT;
       const duplicate = status === SessionStatus.Duplicate;
       if (this.waiters.size > 0) {
@@ -218,7 +244,8 @@ export class ClientSession implements FrameOwner {
       this.needResend(seq, Math.min(100, 5 * 2 ** Math.min(this.tries, 5)), e.reason === 'crashed');
       return false;
     }
-    this.window.sent(seq);
+    this.window.sent(seq, this.clock.now());
+    if (this.silenceTimer === null) this.armSilence();
     return true;
   }
 
@@ -254,6 +281,36 @@ export class ClientSession implements FrameOwner {
       if (this.window.deadline(s) <= now) { this.timeout(s); return; }
       if (!this.transmit(s)) return; // it rescheduled the resend from s
     }
+  };
+
+  // ---- silence: a transmission that gets no answer
+
+  private armSilence(): void {
+    this.silenceTimer = setTimeout(this.checkSilence, Math.min(this.silenceMs, 2 ** 31 - 1));
+    this.silenceTimer.unref(); // as the deadline timer
+  }
+
+  /**
+   * The oldest outstanding command blocks every later one (they apply in seq order): if its
+   * last transmission has gone unanswered for the current silence limit, its transmissions and
+   * those of the later ones sent as long ago are written off and sent again, to the next peer.
+   */
+  private readonly checkSilence = (): void => {
+    this.silenceTimer = null;
+    if (this.closedError) return;
+    let first = this.window.ackedThrough + 1;
+    while (first < this.window.next && !this.window.isOpen(first)) first++;
+    if (first >= this.window.next) return; // nothing outstanding: the next transmit arms it again
+    const limit = this.silenceMs * 2 ** Math.min(this.silentResends, MAX_SILENCE_DOUBLINGS);
+    const before = performance.now() - limit;
+    if (this.window.inFlightOf(first) > 0 && this.window.sentTime(first) <= before) {
+      this.silentResends++;
+      for (let s = first; s < this.window.next; s++) {
+        if (this.window.isOpen(s) && this.window.sentTime(s) <= before) this.window.abandon(s);
+      }
+      this.needResend(first, 0, true);
+    }
+    this.armSilence();
   };
 
   // ---- deadlines
@@ -292,6 +349,7 @@ export class ClientSession implements FrameOwner {
     this.closedError = error;
     if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
     if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
+    if (this.silenceTimer) { clearTimeout(this.silenceTimer); this.silenceTimer = null; }
     const failing: number[] = [];
     for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) failing.push(s);
     this.window.clear();

@@ -17,6 +17,8 @@ export class SessionWindow {
   private applied = new Uint8Array(1024);
   private inFlight = new Int32Array(1024);
   private deadlines = new Float64Array(1024);
+  /** When the last transmission of each seq was sent (performance.now() ms). */
+  private sentAt = new Float64Array(1024);
   private payStart = new Float64Array(1024);
   private payLen = new Int32Array(1024);
   private arena = new Uint8Array(1 << 16);
@@ -97,8 +99,25 @@ export class SessionWindow {
     return this.inFlight[seq & this.mask];
   }
 
-  sent(seq: number): void {
-    this.inFlight[seq & this.mask]++;
+  sent(seq: number, now: number): void {
+    const k = seq & this.mask;
+    this.inFlight[k]++;
+    this.sentAt[k] = now;
+  }
+
+  /** When the last transmission of `seq` was sent. */
+  sentTime(seq: number): number {
+    return this.sentAt[seq & this.mask];
+  }
+
+  /**
+   * Stops counting the transmissions of `seq` in flight: they are presumed lost (held by a
+   * peer that will not answer soon), so that `seq` can be sent again. Should one of them
+   * answer after all, it counts against a later transmission, which at worst costs a
+   * redundant resend: the session table answers a duplicate with the stored result.
+   */
+  abandon(seq: number): void {
+    this.inFlight[seq & this.mask] = 0;
   }
 
   /**
@@ -108,7 +127,7 @@ export class SessionWindow {
   returned(seq: number): boolean {
     if (seq <= this.ackedThrough || seq >= this.next) return false;
     const k = seq & this.mask;
-    this.inFlight[k]--;
+    if (this.inFlight[k] > 0) this.inFlight[k]--; // (an abandoned transmission may still answer)
     return this.applied[k] === 0;
   }
 
@@ -141,15 +160,15 @@ export class SessionWindow {
 
   private growSlots(): void {
     const n = (this.mask + 1) * 2, mask = n - 1;
-    const applied = new Uint8Array(n), inFlight = new Int32Array(n), deadlines = new Float64Array(n);
+    const applied = new Uint8Array(n), inFlight = new Int32Array(n), deadlines = new Float64Array(n), sentAt = new Float64Array(n);
     const payStart = new Float64Array(n), payLen = new Int32Array(n);
     for (let s = this.ackedThrough + 1; s < this.next; s++) {
       const o = s & this.mask, k = s & mask;
-      applied[k] = this.applied[o]; inFlight[k] = this.inFlight[o]; deadlines[k] = this.deadlines[o];
+      applied[k] = this.applied[o]; inFlight[k] = this.inFlight[o]; deadlines[k] = this.deadlines[o]; sentAt[k] = this.sentAt[o];
       payStart[k] = this.payStart[o]; payLen[k] = this.payLen[o];
     }
     this.mask = mask;
-    this.applied = applied; this.inFlight = inFlight; this.deadlines = deadlines;
+    this.applied = applied; this.inFlight = inFlight; this.deadlines = deadlines; this.sentAt = sentAt;
     this.payStart = payStart; this.payLen = payLen;
   }
 

@@ -45,9 +45,16 @@ describe('SessionWindow', () => {
   it('counts transmissions in flight per seq', () => {
     const w = new SessionWindow();
     const s = w.add(payload(1, 2), 0);
-    w.sent(s); w.sent(s);
+    w.sent(s, 10); w.sent(s, 20);
+    assert.equal(w.sentTime(s), 20);
     w.returned(s);
     assert.equal(w.inFlightOf(s), 1);
+    // Written off as lost: a late answer of it does not take the count below zero.
+    w.abandon(s);
+    assert.equal(w.inFlightOf(s), 0);
+    w.returned(s);
+    assert.equal(w.inFlightOf(s), 0);
+    assert.equal(w.isOpen(s), true);
     w.markApplied(s);
     w.returned(s); // a late answer for a seq that left the window changes nothing
     assert.equal(w.isOpen(s), false);
