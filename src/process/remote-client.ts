@@ -19,7 +19,11 @@ import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, write
 import { BATCH_HEADER_BYTES, RUN_STATUS, batchRequestBytes, decodeRunHeader, emptyRunHeader, runResultLength, writeBatchHead, writeBatchRequest } from './remote-batch-protocol.js';
 import { RemoteSession, type RemoteSessionOptions } from './remote-session.js';
 import { ReqWaiters } from './req-waiters.js';
-import { READ_ANSWERS_STATUS, READ_ANY_OP, READ_LEADER_OP, ReadOutcome, decodeReadAnswers } from './remote-read-protocol.js';
+import {
+  READ_ANSWERS_HEADER_BYTES, READ_ANSWERS_STATUS, READ_ANSWER_BYTES, READ_ANY_OP, READ_LEADER_OP, ReadOutcome, checkReadAnswers, readAnswerLength, readAnswerOutcome,
+  readAnswerReqId,
+} from './remote-read-protocol.js';
+import { RemoteReader, type ReadDoneListener, type ReadFailedListener, type ReadRouter } from './remote-reader.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -131,6 +135,8 @@ interface StreamSink {
   committed(seq: number, index: number, term: number, result: Uint8Array | undefined): void;
   failed(seq: number, reason: FailReason, leaderHint: number): void;
   owner(slot: number): RemoteFrameOwner;
+  /** Streamed reads (RemoteClient.submitRead), which wait in `reading` as their seq. */
+  readonly reader: RemoteReader;
 }
 
 /** Commands in one batch frame at most (its bytes are bounded too: BATCH_MAX_BYTES). */
@@ -162,8 +168,9 @@ class PeerConnection {
   private queuedSlots: number[] = [];
   /** Lengths of the commands of the batch frame being written (reused). */
   private readonly lengths: number[] = [];
-  /** Owned (session) transmissions waiting here, and since when no answer came while there were some. */
+  /** Owned (session) transmissions and streamed reads waiting here, and since when no answer came while there were some. */
   private ownedLive = 0;
+  private readsLive = 0;
   private quietSince = 0;
   private readonly run = emptyRunHeader();
   private queuedFirstReqId = 0;
@@ -212,6 +219,7 @@ class PeerConnection {
       this.queuedReads = [];
       this.timed = 0;
       this.ownedLive = 0;
+      this.readsLive = 0;
       const reason = this.sentAny ? 'unknown' : 'crashed';
       const refusal = this.refusal === null ? null : { refused: true, message: this.refusal };
       for (const w of this.waiting.takeAll()) {
@@ -219,7 +227,10 @@ class PeerConnection {
         else if (w >= 0) this.sink.failed(w, reason, -1);
         else this.sink.owner(w).failed(slotSeq(w), reason, -1, refusal);
       }
-      for (const w of this.reading.takeAll()) if (typeof w !== 'number') w.resolve(LOST);
+      for (const w of this.reading.takeAll()) {
+        if (typeof w !== 'number') w.resolve(LOST);
+        else this.sink.reader.lost(w, this.refusal);
+      }
     });
   }
 
@@ -257,13 +268,18 @@ class PeerConnection {
     }
   }
 
+  /** A frame of read answers, walked in place (a streamed read's result is copied by the reader). */
   private onReadAnswers(body: Uint8Array): void {
-    const { leaderHint, answers } = decodeReadAnswers(body);
-    for (const a of answers) {
-      const w = this.reading.take(a.reqId);
-      if (w === undefined || typeof w === 'number') continue; // an attempt given up on
+    const { count, leaderHint } = checkReadAnswers(body);
+    for (let k = 0, at = READ_ANSWERS_HEADER_BYTES; k < count; k++) {
+      const n = readAnswerLength(body, at), from = at + READ_ANSWER_BYTES;
+      const w = this.reading.take(readAnswerReqId(body, at));
+      const outcome = readAnswerOutcome(body, at);
+      at = from + n;
+      if (w === undefined) continue; // an attempt given up on
+      if (typeof w === 'number') { this.readsLive--; this.sink.reader.answered(w, outcome, body, from, n, leaderHint); continue; }
       this.timed--;
-      w.resolve({ outcome: a.outcome, bytes: a.bytes, leaderHint });
+      w.resolve({ outcome, bytes: body.slice(from, from + n), leaderHint });
     }
   }
 
@@ -271,15 +287,16 @@ class PeerConnection {
    * Queues a read for this turn's read frame: `anyPeer` false, the peer serves it only while it
    * leads; true, a follower asks the leader for the read index. Its answer settles `w`.
    */
-  read(query: Uint8Array, anyPeer: boolean, w: ReadWaiter): void {
-    if (this.isClosed) { w.resolve(LOST); return; }
+  read(query: Uint8Array, anyPeer: boolean, w: ReadWaiter | number): void {
+    if (this.isClosed) { if (typeof w === 'number') this.sink.reader.lost(w, this.refusal); else w.resolve(LOST); return; }
     const op = anyPeer ? READ_ANY_OP : READ_LEADER_OP;
     // One frame holds reads of one op with consecutive ids: another op starts the next frame.
     if (this.queuedReads.length > 0 && op !== this.queuedReadsOp) this.sendReads();
     const id = this.reading.add(w);
     if (this.queuedReads.length === 0) { this.queuedReadsFirstId = id; this.queuedReadsOp = op; }
     this.queuedReads.push(query);
-    this.timed++;
+    if (typeof w !== 'number') this.timed++;
+    else if (this.readsLive++ + this.ownedLive === 0) this.quietSince = performance.now();
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
   }
@@ -328,7 +345,7 @@ class PeerConnection {
     this.queued.push(null);
     this.queuedSlots.push(slot);
     // The silence an attempt timeout measures starts with the first transmission waiting here.
-    if (this.ownedLive++ === 0) this.quietSince = performance.now();
+    if (this.ownedLive++ + this.readsLive === 0) this.quietSince = performance.now();
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
   }
@@ -396,29 +413,34 @@ class PeerConnection {
     const now = Date.now();
     for (const w of this.waiting.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
     for (const w of this.reading.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
-    if (this.ownedLive > 0) this.giveUpIfQuiet();
-    if (this.timed === 0 && this.ownedLive === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+    if (this.ownedLive > 0 || this.readsLive > 0) this.giveUpIfQuiet();
+    if (this.timed === 0 && this.ownedLive === 0 && this.readsLive === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
   }
 
   /**
-   * Owned transmissions on a connection that stayed silent past their owner's attempt timeout
-   * (a leader cut off from the others keeps proposals pending) are given up on, reported
-   * 'unknown' so that their session resends them elsewhere; an answer that comes later for one
-   * is ignored. Not connected yet by then: the peer is given up on altogether.
+   * Owned transmissions and streamed reads on a connection that stayed silent past their
+   * attempt timeout (a leader cut off from the others keeps proposals and reads pending) are
+   * given up on: a session resends its commands elsewhere ('unknown'), the reader its reads;
+   * an answer that comes later for one is ignored. Not connected yet by then: the peer is
+   * given up on altogether.
    */
   private giveUpIfQuiet(): void {
     const quiet = performance.now() - this.quietSince;
     const overdue = (n: number) => n < 0 && quiet > this.sink.owner(n).attemptTimeoutMs;
+    const readOverdue = (n: number) => quiet > this.sink.reader.attemptTimeoutOf(n);
     if (!this.isReady) {
-      // Closing reports every command waiting here ('crashed': nothing was sent).
-      if (this.waiting.someNumber(overdue)) this.socket.destroy();
+      // Closing reports everything waiting here ('crashed': nothing was sent).
+      if (this.waiting.someNumber(overdue) || this.reading.someNumber(readOverdue)) this.socket.destroy();
       return;
     }
     const given = this.waiting.takeNumbersIf(overdue);
-    if (given.length === 0) return;
+    const reads = this.reading.takeNumbersIf(readOverdue);
+    if (given.length === 0 && reads.length === 0) return;
     this.ownedLive -= given.length;
+    this.readsLive -= reads.length;
     this.quietSince = performance.now();
     for (const slot of given) this.sink.owner(slot).failed(slotSeq(slot), 'unknown', -1, null);
+    for (const seq of reads) this.sink.reader.givenUp(seq);
   }
 
   close(): void {
@@ -438,6 +460,8 @@ export class RemoteClient {
   private readonly maxInFlight: number;
   /** Follower reads: the index in `ids` of the peer the next one goes to. */
   private nextReader = 0;
+  /** Streamed reads (submitRead); declared before the sink, which hands them their answers. */
+  private readonly reader: RemoteReader = new RemoteReader(this.readRouter());
   private readonly sink: StreamSink = {
     committed: (seq, index, _term, result) => { this.streaming--; this.onCommitted?.(seq, index, result); },
     failed: (seq, reason, hint) => {
@@ -446,6 +470,7 @@ export class RemoteClient {
       this.onFailed?.(seq, reason, hint);
     },
     owner: (slot) => this.owners[slotOwner(slot)],
+    reader: this.reader,
   };
   /** Sessions streaming through this client, by owner number. */
   private readonly owners: RemoteFrameOwner[] = [];
@@ -469,6 +494,42 @@ export class RemoteClient {
     this.leaderGuess = this.ids[0];
     this.maxInFlight = o.maxInFlight ?? 1 << 20;
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError(`option maxInFlight must be a positive integer, got ${String(o.maxInFlight)}`);
+  }
+
+  private readRouter(): ReadRouter {
+    const client = this;
+    return {
+      get ids() { return client.ids; },
+      has: (peer) => this.peers.has(peer),
+      leader: () => this.leaderGuess,
+      followHint: (hint) => this.followHint(hint),
+      rotateFrom: (peer) => this.tryNext(peer),
+      send: (peer, query, anyPeer, seq) => this.openConnection(peer).read(query, anyPeer, seq),
+    };
+  }
+
+  /**
+   * The streaming form of read(): sends the read and returns its sequence number (a counter of
+   * its own, apart from submit's); onReadDone(seq, result) or onReadFailed(seq, error) is
+   * called with it exactly once, later (never inside this call), with what read() would
+   * resolve or reject with, after the same retries. No promise per read. Bad arguments throw
+   * here as for read() (TypeError, RangeError); a closed client throws RemoteReadError 'closed'.
+   */
+  submitRead(query: Uint8Array, options?: RemoteReadOptions): number {
+    return this.reader.submitRead(query, options);
+  }
+
+  /** Called with each streamed read's result (submitRead). */
+  get onReadDone(): ReadDoneListener | null { return this.reader.onReadDone; }
+  set onReadDone(f: ReadDoneListener | null) { this.reader.onReadDone = f; }
+
+  /** Called with each streamed read's failure (submitRead): a RemoteReadError, as read() rejects with. */
+  get onReadFailed(): ReadFailedListener | null { return this.reader.onReadFailed; }
+  set onReadFailed(f: ReadFailedListener | null) { this.reader.onReadFailed = f; }
+
+  /** Streamed reads submitted and not settled yet. */
+  get readsPending(): number {
+    return this.reader.pending;
   }
 
   /** The peer the next proposal goes to first. */
@@ -653,6 +714,7 @@ export class RemoteClient {
     for (const c of this.conns.values()) c.close();
     this.conns.clear();
     for (const o of this.owners) o.clientClosed();
+    this.reader.close('the client is closed');
   }
 
   get closed(): boolean {
