@@ -137,6 +137,8 @@ interface StreamSink {
   owner(slot: number): RemoteFrameOwner;
   /** Streamed reads (RemoteClient.submitRead), which wait in `reading` as their seq. */
   readonly reader: RemoteReader;
+  /** The shortest attempt timeout of any owner or streamed read (a silence shorter than it gives nothing up: no scan). */
+  minAttemptMs(): number;
 }
 
 /** Commands in one batch frame at most (its bytes are bounded too: BATCH_MAX_BYTES). */
@@ -426,6 +428,7 @@ class PeerConnection {
    */
   private giveUpIfQuiet(): void {
     const quiet = performance.now() - this.quietSince;
+    if (quiet <= this.sink.minAttemptMs()) return; // the usual case: answers keep coming
     const overdue = (n: number) => n < 0 && quiet > this.sink.owner(n).attemptTimeoutMs;
     const readOverdue = (n: number) => quiet > this.sink.reader.attemptTimeoutOf(n);
     if (!this.isReady) {
@@ -471,7 +474,9 @@ export class RemoteClient {
     },
     owner: (slot) => this.owners[slotOwner(slot)],
     reader: this.reader,
+    minAttemptMs: () => Math.min(this.minOwnerAttemptMs, this.reader.minAttemptMs),
   };
+  private minOwnerAttemptMs = Infinity;
   /** Sessions streaming through this client, by owner number. */
   private readonly owners: RemoteFrameOwner[] = [];
   /** Streaming form: called once for each submitted command that committed, with the apply result if there was one. */
@@ -725,6 +730,7 @@ export class RemoteClient {
   addOwner(owner: RemoteFrameOwner): number {
     if (this.owners.length >= OWNER_SLOTS) throw new RangeError(`a RemoteClient carries at most ${OWNER_SLOTS} sessions; use another client`);
     this.owners.push(owner);
+    this.minOwnerAttemptMs = Math.min(this.minOwnerAttemptMs, owner.attemptTimeoutMs);
     return this.owners.length - 1;
   }
 

@@ -40,6 +40,8 @@ export class RemoteReader {
   private readonly clock = new CoarseClock();
   /** Attempt timeouts other than the default, by seq (only reads that set one have an entry). */
   private readonly attemptMs = new Map<number, number>();
+  /** @internal No streamed read's attempt timeout was ever shorter (connections skip looking for overdue reads before it). */
+  minAttemptMs = Infinity;
   private readonly timers = new Set<NodeJS.Timeout>();
   private sweeper: NodeJS.Timeout | null = null;
   private nextSeq = 1;
@@ -69,6 +71,7 @@ export class RemoteReader {
     const seq = this.nextSeq++;
     const route = mode === 'follower' || fixed !== undefined ? ReadRoute.AnyPeer : ReadRoute.Leader;
     const s = this.table.add(seq, query, route, fixed ?? -1, this.clock.now() + timeoutMs, null);
+    if (attemptMs < this.minAttemptMs) this.minAttemptMs = attemptMs;
     if (attemptMs !== DEFAULT_READ_ATTEMPT_TIMEOUT_MS) this.attemptMs.set(seq, attemptMs);
     this.sweeper ??= setInterval(this.sweepDeadlines, DEADLINE_SWEEP_MS);
     this.send(seq, s);

@@ -120,6 +120,37 @@ test('RemoteSession streaming: a leader cut off from the others goes silent; its
   }
 });
 
+test('RemoteSession streaming: a paused leader (SIGSTOP: its connection up and silent) is given up on; after it resumes, every command is still applied once', async (t) => {
+  const c = await ProcessCluster.start({ size: 3, sessions: true });
+  const client = c.client();
+  try {
+    const session = await client.session({ timeoutMs: 30_000, attemptTimeoutMs: 300 });
+    const out = new Outcomes(session);
+    const commands = new Map<number, string>();
+    const submit = (n: number) => { for (let k = 0; k < n; k++) { const cmd = `p-${commands.size}`; commands.set(session.submit(Buffer.from(cmd)), cmd); } };
+    submit(200);
+    await waitFor('the first commands settled', () => out.settled === commands.size, 20_000);
+    const leader = await c.leader(client);
+    const pump = setInterval(() => submit(20), 5);
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      c.procs.get(leader)!.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      clearInterval(pump);
+    }
+    await waitFor('every command settled while the leader is paused', () => out.settled === commands.size, 30_000);
+    assert.equal(out.failed.size, 0, [...out.failed.values()].map((e) => e.message).slice(0, 3).join('; '));
+    assert.notEqual(client.leader, leader, 'the session moved to the new leader');
+    c.procs.get(leader)!.kill('SIGCONT');
+    await checkExactlyOnce(c, out, commands);
+    t.diagnostic(`${commands.size} commands, ${[...out.committed.values()].filter((x) => x.duplicate).length} answered from the session table`);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
 test('RemoteSession: bad input throws, names the limit and sends nothing; a command that fails for good closes the session and fails every later one; a closed client fails what is in flight', async () => {
   const c = await ProcessCluster.start({ size: 1, sessions: true, memory: true });
   const client = c.client();
