@@ -54,4 +54,4 @@ export { FrameError } from './transport/tcp-frame.js';
 export { startPeerProcess } from './process/peer-process.js';
 export type { PeerProcess, PeerProcessOptions } from './process/peer-process.js';
 export { RemoteClient, RemoteProposalError, RemoteReadError, RemoteSession, RemoteSessionError } from './process/remote-client.js';
-export type { RemoteClientOptions, RemoteCommitted, RemoteReadFailure, RemoteReadOptions } from './process/remote-client.js';
+export type { RemoteClientOptions, RemoteCommitted, RemoteReadFailure, RemoteReadOptions, RemoteSessionCommitted, RemoteSessionOptions } from './process/remote-client.js';

@@ -47,6 +47,19 @@ export function writeBatchRequest(b: Buffer, at: number, firstReqId: number, com
   }
 }
 
+/**
+ * Writes a batch request's header and its command lengths at b[at...]; returns where the first
+ * command's bytes go (the caller writes the commands there, back to back, in order).
+ */
+export function writeBatchHead(b: Buffer, at: number, firstReqId: number, lengths: ArrayLike<number>, count: number, op = BATCH_OP): number {
+  b[at] = op;
+  b.writeUInt32LE(firstReqId >>> 0, at + 1);
+  b.writeUInt32LE(count, at + 5);
+  let len = at + BATCH_HEADER_BYTES;
+  for (let k = 0; k < count; k++, len += 4) b.writeUInt32LE(lengths[k], len);
+  return len;
+}
+
 export interface BatchRequest {
   firstReqId: number;
   count: number;
@@ -138,4 +151,60 @@ export function decodeRun(body: Uint8Array): AnswerRun {
     }
   }
   return { firstReqId: dv.getUint32(1, true), count, leaderHint: dv.getInt32(9, true), firstIndex: dv.getFloat64(13, true), term: dv.getUint32(21, true), outcome, results };
+}
+
+/**
+ * An answer run's fixed part, decoded into a reused object; its results are read in place
+ * (runResultLength, from resultsAt on) so that a run costs no array and no copy per request.
+ */
+export interface RunHeader {
+  firstReqId: number;
+  count: number;
+  leaderHint: number;
+  firstIndex: number;
+  term: number;
+  outcome: RemoteStatus;
+  /** Where request 0's result bytes start (the others follow, in order), or -1: the run carries none. */
+  resultsAt: number;
+}
+
+export function emptyRunHeader(): RunHeader {
+  return { firstReqId: 0, count: 0, leaderHint: -1, firstIndex: 0, term: 0, outcome: RemoteStatus.Committed, resultsAt: -1 };
+}
+
+const u32At = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+
+/** Decodes an answer run's header into `into`, checking that every result it announces fits the frame. */
+export function decodeRunHeader(body: Uint8Array, into: RunHeader): RunHeader {
+  if (body.byteLength < RUN_HEADER_BYTES) throw new Error(`answer run of ${body.byteLength} bytes is shorter than its ${RUN_HEADER_BYTES}-byte header`);
+  if (body[0] !== RUN_STATUS) throw new Error(`not an answer run (status ${body[0]})`);
+  const count = u32At(body, 5);
+  const outcome = body[25];
+  if (outcome > RemoteStatus.Invalid) throw new Error(`answer run with outcome ${outcome}`);
+  into.resultsAt = -1;
+  if (body[26]) {
+    if (RUN_HEADER_BYTES + 4 * count > body.byteLength) throw new Error(`answer run of ${body.byteLength} bytes cannot hold ${count} result lengths`);
+    let data = RUN_HEADER_BYTES + 4 * count;
+    into.resultsAt = data;
+    for (let k = 0; k < count; k++) {
+      const n = u32At(body, RUN_HEADER_BYTES + 4 * k);
+      if (n === NO_RESULT) continue;
+      data += n;
+      if (data > body.byteLength) throw new Error(`answer run: result ${k} runs past the end of the ${body.byteLength}-byte frame`);
+    }
+  }
+  const dv = new DataView(body.buffer, body.byteOffset, RUN_HEADER_BYTES);
+  into.firstReqId = u32At(body, 1);
+  into.count = count;
+  into.leaderHint = dv.getInt32(9, true);
+  into.firstIndex = dv.getFloat64(13, true);
+  into.term = u32At(body, 21);
+  into.outcome = outcome;
+  return into;
+}
+
+/** The length of request k's result in a run decoded by decodeRunHeader (resultsAt >= 0), or -1 for none. */
+export function runResultLength(body: Uint8Array, k: number): number {
+  const n = u32At(body, RUN_HEADER_BYTES + 4 * k);
+  return n === NO_RESULT ? -1 : n;
 }

@@ -10,17 +10,20 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
-import { SessionClient } from '../node/session-client.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameBatcher, FrameKind, FrameReader } from '../transport/tcp-frame.js';
 import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFrame } from '../transport/tcp-hello.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
 import type { FailReason } from '../cluster/client.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
-import { RUN_STATUS, batchRequestBytes, decodeRun, writeBatchRequest } from './remote-batch-protocol.js';
+import { BATCH_HEADER_BYTES, RUN_STATUS, batchRequestBytes, decodeRunHeader, emptyRunHeader, runResultLength, writeBatchHead, writeBatchRequest } from './remote-batch-protocol.js';
+import { RemoteSession, type RemoteSessionOptions } from './remote-session.js';
 import { ReqWaiters } from './req-waiters.js';
-import { READ_ANSWERS_STATUS, READ_ANY_OP, READ_LEADER_OP, ReadOutcome, decodeReadAnswers } from './remote-read-protocol.js';
+import {
+  READ_ANSWERS_HEADER_BYTES, READ_ANSWERS_STATUS, READ_ANSWER_BYTES, READ_ANY_OP, READ_LEADER_OP, ReadOutcome, checkReadAnswers, readAnswerLength, readAnswerOutcome,
+  readAnswerReqId,
+} from './remote-read-protocol.js';
+import { RemoteReader, type ReadDoneListener, type ReadFailedListener, type ReadRouter } from './remote-reader.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -33,6 +36,7 @@ export interface RemoteClientOptions {
 }
 
 export type { FailReason } from '../cluster/client.js';
+export { RemoteSession, RemoteSessionError, type RemoteSessionCommitted, type RemoteSessionOptions } from './remote-session.js';
 
 export type RemoteFailReason = 'unknown' | 'invalid' | 'timeout' | 'closed' | 'refused' | 'backpressure';
 
@@ -97,10 +101,44 @@ interface Waiter { resolve: (r: Reply) => void; deadline: number }
 interface ReadReply { outcome: ReadOutcome; bytes: Uint8Array; leaderHint: number }
 interface ReadWaiter { resolve: (r: ReadReply | typeof LOST | typeof TIMED_OUT) => void; deadline: number }
 
-/** Where a connection reports the outcomes of submitted (streaming) commands. */
+/**
+ * @internal What a RemoteSession gives its client: the length and bytes of each command's frame,
+ * written straight into the batch frame when it leaves (no frame object per command), and
+ * where its outcomes go. Each transmission of a seq gets exactly one of committed() or failed().
+ */
+export interface RemoteFrameOwner {
+  /** A transmission unanswered this long (its connection silent meanwhile) is given up on: failed('unknown', -1). */
+  readonly attemptTimeoutMs: number;
+  frameLength(seq: number): number;
+  /** Writes the frame of `seq` at buf[off, off + frameLength(seq)); `view` is a DataView over all of `buf`. */
+  writeFrame(seq: number, buf: Uint8Array, view: DataView, off: number): void;
+  /** `bytes[off, off + len)` is the apply result (bytes null: none). */
+  committed(seq: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void;
+  /** `detail`: an invalid command's reason, or the peer's refusal of this client. */
+  failed(seq: number, reason: FailReason, leaderHint: number, detail: { refused: boolean; message: string } | null): void;
+  /** The client was closed. */
+  clientClosed(): void;
+}
+
+/**
+ * A session's transmission waits in a connection's ReqWaiters as a negative number that
+ * encodes its owner and seq (a raw submit() waits as its sequence number, >= 0): no object per
+ * command. Owners are numbered below OWNER_SLOTS; seqs stay below 2^53 / OWNER_SLOTS.
+ */
+const OWNER_SLOTS = 1024;
+const ownedSlot = (owner: number, seq: number) => -1 - (seq * OWNER_SLOTS + owner);
+const slotOwner = (slot: number) => (-1 - slot) % OWNER_SLOTS;
+const slotSeq = (slot: number) => Math.floor((-1 - slot) / OWNER_SLOTS);
+
+/** Where a connection reports the outcomes of submitted (streaming) commands: raw ones by seq, owned ones by slot. */
 interface StreamSink {
   committed(seq: number, index: number, term: number, result: Uint8Array | undefined): void;
   failed(seq: number, reason: FailReason, leaderHint: number): void;
+  owner(slot: number): RemoteFrameOwner;
+  /** Streamed reads (RemoteClient.submitRead), which wait in `reading` as their seq. */
+  readonly reader: RemoteReader;
+  /** The shortest attempt timeout of any owner or streamed read (a silence shorter than it gives nothing up: no scan). */
+  minAttemptMs(): number;
 }
 
 /** Commands in one batch frame at most (its bytes are bounded too: BATCH_MAX_BYTES). */
@@ -127,8 +165,16 @@ class PeerConnection {
   readonly ready: Promise<void>;
   /** Requests made in one turn of the event loop leave in one write. */
   private readonly out: FrameBatcher;
-  /** Proposals of this turn, sent as batch frames at its end (or once the connection is ready). */
-  private queued: Uint8Array[] = [];
+  /** Proposals of this turn, sent as batch frames at its end (or once the connection is ready); null: an owned frame, whose slot is in queuedSlots. */
+  private queued: Array<Uint8Array | null> = [];
+  private queuedSlots: number[] = [];
+  /** Lengths of the commands of the batch frame being written (reused). */
+  private readonly lengths: number[] = [];
+  /** Owned (session) transmissions and streamed reads waiting here, and since when no answer came while there were some. */
+  private ownedLive = 0;
+  private readsLive = 0;
+  private quietSince = 0;
+  private readonly run = emptyRunHeader();
   private queuedFirstReqId = 0;
   private batchScheduled = false;
   /** Some proposal left on this connection (so a lost connection leaves their outcome unknown). */
@@ -163,6 +209,7 @@ class PeerConnection {
     });
     this.ready.catch(() => {});
     socket.on('data', (chunk: Buffer) => {
+      this.quietSince = performance.now();
       try { reader.push(chunk); } catch (e) { socket.destroy(e as Error); }
     });
     socket.on('error', () => {});
@@ -170,13 +217,22 @@ class PeerConnection {
       this.isClosed = true;
       if (this.sweeper) clearInterval(this.sweeper);
       this.queued = [];
+      this.queuedSlots = [];
       this.queuedReads = [];
       this.timed = 0;
+      this.ownedLive = 0;
+      this.readsLive = 0;
+      const reason = this.sentAny ? 'unknown' : 'crashed';
+      const refusal = this.refusal === null ? null : { refused: true, message: this.refusal };
       for (const w of this.waiting.takeAll()) {
-        if (typeof w === 'number') this.sink.failed(w, this.sentAny ? 'unknown' : 'crashed', -1);
-        else w.resolve(LOST);
+        if (typeof w !== 'number') w.resolve(LOST);
+        else if (w >= 0) this.sink.failed(w, reason, -1);
+        else this.sink.owner(w).failed(slotSeq(w), reason, -1, refusal);
       }
-      for (const w of this.reading.takeAll()) if (typeof w !== 'number') w.resolve(LOST);
+      for (const w of this.reading.takeAll()) {
+        if (typeof w !== 'number') w.resolve(LOST);
+        else this.sink.reader.lost(w, this.refusal);
+      }
     });
   }
 
@@ -185,31 +241,47 @@ class PeerConnection {
     return this.waiting.size;
   }
 
-  /** A run of answers to batched proposals. */
+  /** A run of answers to batched proposals, read in place (an owned command's result is handed over as a view). */
   private onRun(body: Uint8Array): void {
-    const r = decodeRun(body);
-    for (let k = 0; k < r.count; k++) {
-      const reqId = (r.firstReqId + k) >>> 0;
+    const r = decodeRunHeader(body, this.run);
+    const { count, firstReqId, firstIndex, term, outcome, leaderHint } = r;
+    let data = r.resultsAt;
+    for (let k = 0; k < count; k++) {
+      let off = -1, len = 0;
+      if (data >= 0) {
+        const n = runResultLength(body, k);
+        if (n >= 0) { off = data; len = n; data += n; }
+      }
+      const reqId = (firstReqId + k) >>> 0;
       const w = this.waiting.take(reqId);
       if (w === undefined) continue;
-      const result = r.results ? r.results[k] : undefined;
-      if (typeof w === 'number') {
-        if (r.outcome === RemoteStatus.Committed) this.sink.committed(w, r.firstIndex + k, r.term, result);
-        else this.sink.failed(w, streamFailReason(r.outcome), r.leaderHint);
-      } else {
+      if (typeof w !== 'number') {
         this.timed--;
-        w.resolve({ status: r.outcome, reqId, leaderHint: r.leaderHint, index: r.firstIndex + k, term: r.term, result });
+        w.resolve({ status: outcome, reqId, leaderHint, index: firstIndex + k, term, result: off >= 0 ? body.slice(off, off + len) : undefined });
+      } else if (w >= 0) {
+        if (outcome === RemoteStatus.Committed) this.sink.committed(w, firstIndex + k, term, off >= 0 ? body.slice(off, off + len) : undefined);
+        else this.sink.failed(w, streamFailReason(outcome), leaderHint);
+      } else {
+        this.ownedLive--;
+        const owner = this.sink.owner(w);
+        if (outcome === RemoteStatus.Committed) owner.committed(slotSeq(w), firstIndex + k, term, off >= 0 ? body : null, off, len);
+        else owner.failed(slotSeq(w), streamFailReason(outcome), leaderHint, outcome === RemoteStatus.Invalid && off >= 0 ? { refused: false, message: Buffer.from(body.subarray(off, off + len)).toString() } : null);
       }
     }
   }
 
+  /** A frame of read answers, walked in place (a streamed read's result is copied by the reader). */
   private onReadAnswers(body: Uint8Array): void {
-    const { leaderHint, answers } = decodeReadAnswers(body);
-    for (const a of answers) {
-      const w = this.reading.take(a.reqId);
-      if (w === undefined || typeof w === 'number') continue; // an attempt given up on
+    const { count, leaderHint } = checkReadAnswers(body);
+    for (let k = 0, at = READ_ANSWERS_HEADER_BYTES; k < count; k++) {
+      const n = readAnswerLength(body, at), from = at + READ_ANSWER_BYTES;
+      const w = this.reading.take(readAnswerReqId(body, at));
+      const outcome = readAnswerOutcome(body, at);
+      at = from + n;
+      if (w === undefined) continue; // an attempt given up on
+      if (typeof w === 'number') { this.readsLive--; this.sink.reader.answered(w, outcome, body, from, n, leaderHint); continue; }
       this.timed--;
-      w.resolve({ outcome: a.outcome, bytes: a.bytes, leaderHint });
+      w.resolve({ outcome, bytes: body.slice(from, from + n), leaderHint });
     }
   }
 
@@ -217,15 +289,16 @@ class PeerConnection {
    * Queues a read for this turn's read frame: `anyPeer` false, the peer serves it only while it
    * leads; true, a follower asks the leader for the read index. Its answer settles `w`.
    */
-  read(query: Uint8Array, anyPeer: boolean, w: ReadWaiter): void {
-    if (this.isClosed) { w.resolve(LOST); return; }
+  read(query: Uint8Array, anyPeer: boolean, w: ReadWaiter | number): void {
+    if (this.isClosed) { if (typeof w === 'number') this.sink.reader.lost(w, this.refusal); else w.resolve(LOST); return; }
     const op = anyPeer ? READ_ANY_OP : READ_LEADER_OP;
     // One frame holds reads of one op with consecutive ids: another op starts the next frame.
     if (this.queuedReads.length > 0 && op !== this.queuedReadsOp) this.sendReads();
     const id = this.reading.add(w);
     if (this.queuedReads.length === 0) { this.queuedReadsFirstId = id; this.queuedReadsOp = op; }
     this.queuedReads.push(query);
-    this.timed++;
+    if (typeof w !== 'number') this.timed++;
+    else if (this.readsLive++ + this.ownedLive === 0) this.quietSince = performance.now();
     this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
   }
@@ -248,7 +321,12 @@ class PeerConnection {
 
   private settle(w: Waiter | number, a: RemoteAnswer): void {
     if (typeof w !== 'number') { this.timed--; w.resolve(a); }
-    else if (a.status === RemoteStatus.Committed) this.sink.committed(w, a.index, a.term, a.result);
+    else if (w < 0) {
+      this.ownedLive--;
+      const owner = this.sink.owner(w);
+      if (a.status === RemoteStatus.Committed) owner.committed(slotSeq(w), a.index, a.term, a.result ?? null, 0, a.result?.byteLength ?? 0);
+      else owner.failed(slotSeq(w), streamFailReason(a.status), a.leaderHint, null);
+    } else if (a.status === RemoteStatus.Committed) this.sink.committed(w, a.index, a.term, a.result);
     else this.sink.failed(w, streamFailReason(a.status), a.leaderHint);
   }
 
@@ -257,7 +335,20 @@ class PeerConnection {
     const reqId = this.waiting.add(w);
     if (this.queued.length === 0) this.queuedFirstReqId = reqId;
     this.queued.push(command);
+    this.queuedSlots.push(0);
     if (typeof w !== 'number') { this.timed++; this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref(); }
+    if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
+  }
+
+  /** Queues an owned command (`slot` from ownedSlot) for this turn's batch frame; its owner writes the frame when it leaves. */
+  proposeOwned(slot: number): void {
+    const reqId = this.waiting.add(slot);
+    if (this.queued.length === 0) this.queuedFirstReqId = reqId;
+    this.queued.push(null);
+    this.queuedSlots.push(slot);
+    // The silence an attempt timeout measures starts with the first transmission waiting here.
+    if (this.ownedLive++ + this.readsLive === 0) this.quietSince = performance.now();
+    this.sweeper ??= setInterval(this.sweepBound, SWEEP_MS).unref();
     if (!this.batchScheduled && this.isReady) { this.batchScheduled = true; process.nextTick(this.sendBatchesBound); }
   }
 
@@ -268,16 +359,38 @@ class PeerConnection {
     this.batchScheduled = false;
     this.sendReads();
     if (this.isClosed || !this.isReady || this.queued.length === 0) return;
-    const q = this.queued;
+    const q = this.queued, slots = this.queuedSlots, lengths = this.lengths, sink = this.sink;
     let first = this.queuedFirstReqId;
     this.queued = [];
+    this.queuedSlots = [];
     this.sentAny = true;
     for (let from = 0; from < q.length;) {
+      // An owned frame's length is taken here, as it is written: its header carries the session's current ack.
       let to = from, bytes = 0;
-      while (to < q.length && to - from < BATCH_MAX_COMMANDS && (to === from || bytes + q[to].byteLength <= BATCH_MAX_BYTES)) bytes += q[to++].byteLength;
-      const id = first, a = from, b = to;
-      this.out.addEncoded(FrameKind.ClientRequest, batchRequestBytes(q, a, b), (buf, at) => writeBatchRequest(buf, at, id, q, a, b));
-      first = (first + (to - from)) >>> 0;
+      while (to < q.length && to - from < BATCH_MAX_COMMANDS) {
+        const c = q[to];
+        const n = c !== null ? c.byteLength : sink.owner(slots[to]).frameLength(slotSeq(slots[to]));
+        if (to > from && bytes + n > BATCH_MAX_BYTES) break;
+        lengths[to - from] = n;
+        bytes += n;
+        to++;
+      }
+      const id = first, a = from, count = to - from;
+      this.out.addEncoded(FrameKind.ClientRequest, BATCH_HEADER_BYTES + 4 * count + bytes, (buf, at) => {
+        let data = writeBatchHead(buf, at, id, lengths, count);
+        let view: DataView | null = null;
+        for (let k = 0; k < count; k++) {
+          const c = q[a + k];
+          if (c !== null) buf.set(c, data);
+          else {
+            view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+            const slot = slots[a + k];
+            sink.owner(slot).writeFrame(slotSeq(slot), buf, view, data);
+          }
+          data += lengths[k];
+        }
+      });
+      first = (first + count) >>> 0;
       from = to;
     }
   }
@@ -302,7 +415,35 @@ class PeerConnection {
     const now = Date.now();
     for (const w of this.waiting.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
     for (const w of this.reading.takeIf((x) => x.deadline <= now)) { this.timed--; w.resolve(TIMED_OUT); }
-    if (this.timed === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+    if (this.ownedLive > 0 || this.readsLive > 0) this.giveUpIfQuiet();
+    if (this.timed === 0 && this.ownedLive === 0 && this.readsLive === 0 && this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
+  }
+
+  /**
+   * Owned transmissions and streamed reads on a connection that stayed silent past their
+   * attempt timeout (a leader cut off from the others keeps proposals and reads pending) are
+   * given up on: a session resends its commands elsewhere ('unknown'), the reader its reads;
+   * an answer that comes later for one is ignored. Not connected yet by then: the peer is
+   * given up on altogether.
+   */
+  private giveUpIfQuiet(): void {
+    const quiet = performance.now() - this.quietSince;
+    if (quiet <= this.sink.minAttemptMs()) return; // the usual case: answers keep coming
+    const overdue = (n: number) => n < 0 && quiet > this.sink.owner(n).attemptTimeoutMs;
+    const readOverdue = (n: number) => quiet > this.sink.reader.attemptTimeoutOf(n);
+    if (!this.isReady) {
+      // Closing reports everything waiting here ('crashed': nothing was sent).
+      if (this.waiting.someNumber(overdue) || this.reading.someNumber(readOverdue)) this.socket.destroy();
+      return;
+    }
+    const given = this.waiting.takeNumbersIf(overdue);
+    const reads = this.reading.takeNumbersIf(readOverdue);
+    if (given.length === 0 && reads.length === 0) return;
+    this.ownedLive -= given.length;
+    this.readsLive -= reads.length;
+    this.quietSince = performance.now();
+    for (const slot of given) this.sink.owner(slot).failed(slotSeq(slot), 'unknown', -1, null);
+    for (const seq of reads) this.sink.reader.givenUp(seq);
   }
 
   close(): void {
@@ -322,6 +463,8 @@ export class RemoteClient {
   private readonly maxInFlight: number;
   /** Follower reads: the index in `ids` of the peer the next one goes to. */
   private nextReader = 0;
+  /** Streamed reads (submitRead); declared before the sink, which hands them their answers. */
+  private readonly reader: RemoteReader = new RemoteReader(this.readRouter());
   private readonly sink: StreamSink = {
     committed: (seq, index, _term, result) => { this.streaming--; this.onCommitted?.(seq, index, result); },
     failed: (seq, reason, hint) => {
@@ -329,7 +472,13 @@ export class RemoteClient {
       if (reason === 'not-leader' && hint >= 0 && this.peers.has(hint)) this.leaderGuess = hint;
       this.onFailed?.(seq, reason, hint);
     },
+    owner: (slot) => this.owners[slotOwner(slot)],
+    reader: this.reader,
+    minAttemptMs: () => Math.min(this.minOwnerAttemptMs, this.reader.minAttemptMs),
   };
+  private minOwnerAttemptMs = Infinity;
+  /** Sessions streaming through this client, by owner number. */
+  private readonly owners: RemoteFrameOwner[] = [];
   /** Streaming form: called once for each submitted command that committed, with the apply result if there was one. */
   onCommitted: ((seq: number, index: number, result?: Uint8Array) => void) | null = null;
   /**
@@ -350,6 +499,42 @@ export class RemoteClient {
     this.leaderGuess = this.ids[0];
     this.maxInFlight = o.maxInFlight ?? 1 << 20;
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError(`option maxInFlight must be a positive integer, got ${String(o.maxInFlight)}`);
+  }
+
+  private readRouter(): ReadRouter {
+    const client = this;
+    return {
+      get ids() { return client.ids; },
+      has: (peer) => this.peers.has(peer),
+      leader: () => this.leaderGuess,
+      followHint: (hint) => this.followHint(hint),
+      rotateFrom: (peer) => this.tryNext(peer),
+      send: (peer, query, anyPeer, seq) => this.openConnection(peer).read(query, anyPeer, seq),
+    };
+  }
+
+  /**
+   * The streaming form of read(): sends the read and returns its sequence number (a counter of
+   * its own, apart from submit's); onReadDone(seq, result) or onReadFailed(seq, error) is
+   * called with it exactly once, later (never inside this call), with what read() would
+   * resolve or reject with, after the same retries. No promise per read. Bad arguments throw
+   * here as for read() (TypeError, RangeError); a closed client throws RemoteReadError 'closed'.
+   */
+  submitRead(query: Uint8Array, options?: RemoteReadOptions): number {
+    return this.reader.submitRead(query, options);
+  }
+
+  /** Called with each streamed read's result (submitRead). */
+  get onReadDone(): ReadDoneListener | null { return this.reader.onReadDone; }
+  set onReadDone(f: ReadDoneListener | null) { this.reader.onReadDone = f; }
+
+  /** Called with each streamed read's failure (submitRead): a RemoteReadError, as read() rejects with. */
+  get onReadFailed(): ReadFailedListener | null { return this.reader.onReadFailed; }
+  set onReadFailed(f: ReadFailedListener | null) { this.reader.onReadFailed = f; }
+
+  /** Streamed reads submitted and not settled yet. */
+  get readsPending(): number {
+    return this.reader.pending;
   }
 
   /** The peer the next proposal goes to first. */
@@ -522,15 +707,53 @@ export class RemoteClient {
     return { term: a.term, leaderId: a.leaderHint, commitIndex: a.index };
   }
 
-  /** Opens an exactly-once session (the peers must run with --sessions). */
-  session(options: { timeoutMs?: number; maxCommandBytes?: number } = {}): Promise<RemoteSession> {
+  /** Opens an exactly-once session (the peers must run with --sessions); see RemoteSession. */
+  session(options: RemoteSessionOptions = {}): Promise<RemoteSession> {
     return RemoteSession.open(this, options);
   }
 
+  /** Closes every connection; what is in flight fails with reason 'closed' (sessions' commands through onFailed). */
   close(): void {
+    if (this.isClosed) return;
     this.isClosed = true;
     for (const c of this.conns.values()) c.close();
     this.conns.clear();
+    for (const o of this.owners) o.clientClosed();
+    this.reader.close('the client is closed');
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** @internal Registers a session streaming through this client; returns its owner number. */
+  addOwner(owner: RemoteFrameOwner): number {
+    if (this.owners.length >= OWNER_SLOTS) throw new RangeError(`a RemoteClient carries at most ${OWNER_SLOTS} sessions; use another client`);
+    this.owners.push(owner);
+    this.minOwnerAttemptMs = Math.min(this.minOwnerAttemptMs, owner.attemptTimeoutMs);
+    return this.owners.length - 1;
+  }
+
+  /**
+   * @internal Sends owner `owner`'s command `seq` to the believed leader, in this turn's batch
+   * frame (the owner writes its frame then); its outcome goes to the owner, once per call.
+   * Throws RemoteProposalError 'closed' once the client is closed.
+   */
+  submitOwned(owner: number, seq: number): void {
+    if (this.isClosed) throw new RemoteProposalError('closed', 'the client is closed');
+    this.openConnection(this.leaderGuess).proposeOwned(ownedSlot(owner, seq));
+  }
+
+  /** @internal Follows a peer's leader hint (ignored when it names no peer of this client); returns whether it did. */
+  followHint(hint: number): boolean {
+    if (hint < 0 || !this.peers.has(hint)) return false;
+    this.leaderGuess = hint;
+    return true;
+  }
+
+  /** @internal The believed leader did not answer: try the next peer. */
+  rotateLeader(): void {
+    this.tryNext(this.leaderGuess);
   }
 
   private tryNext(failed: number): void {
@@ -570,70 +793,5 @@ function streamFailReason(s: RemoteStatus): FailReason {
     case RemoteStatus.Overwritten: return 'overwritten';
     case RemoteStatus.Invalid: return 'invalid';
     default: return 'unknown';
-  }
-}
-
-export class RemoteSessionError extends Error {
-  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed', message: string) {
-    super(message);
-    this.name = 'RemoteSessionError';
-  }
-}
-
-/**
- * An exactly-once session over a RemoteClient: each command is retried with the same
- * sequence number through lost connections, leader changes and unknown outcomes until its
- * deadline, and applied once.
- */
-export class RemoteSession {
-  private constructor(private readonly client: RemoteClient, private readonly session: SessionClient, private readonly maxPayload: number) {}
-
-  static async open(client: RemoteClient, options: { timeoutMs?: number; maxCommandBytes?: number } = {}): Promise<RemoteSession> {
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS);
-    for (;;) {
-      let r;
-      try {
-        r = await client.propose(SessionClient.registerFrame(), { timeoutMs: Math.max(1, deadline - Date.now()) });
-      } catch (e) {
-        // An unknown registration at worst leaves an unused session behind, which expires: register again.
-        if (e instanceof RemoteProposalError && e.reason === 'unknown') continue;
-        throw e;
-      }
-      if (!r.result) throw new RemoteSessionError('invalid', 'registering a session returned no result: do the peers run with --sessions?');
-      return new RemoteSession(client, SessionClient.fromRegistration(r.result), (options.maxCommandBytes ?? 1024 * 1024) - COMMAND_HEADER_BYTES);
-    }
-  }
-
-  get id(): number {
-    return this.session.clientId;
-  }
-
-  async propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<{ index: number; term: number; result: Uint8Array; duplicate: boolean }> {
-    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
-    if (command.byteLength > this.maxPayload) throw new RangeError(`command of ${command.byteLength} bytes exceeds a session command's payload limit (${this.maxPayload})`);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-    const { seq } = this.session.command(command);
-    for (;;) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new RemoteSessionError('timeout', `session ${this.id} command ${seq} not applied within ${timeoutMs} ms (it may still be applied, exactly once)`);
-      let r;
-      try {
-        r = await this.client.propose(this.session.retry(seq), { timeoutMs: left, retryUnknown: true });
-      } catch (e) {
-        if (e instanceof RemoteProposalError && e.reason === 'timeout') continue;
-        if (e instanceof RemoteProposalError) throw new RemoteSessionError(e.reason === 'closed' ? 'closed' : 'invalid', e.message);
-        throw e;
-      }
-      if (!r.result) throw new RemoteSessionError('invalid', 'a session command returned no result frame: do the peers run with --sessions?');
-      const out = this.session.onResult(seq, r.result);
-      switch (out.kind) {
-        case 'applied': return { index: r.index, term: r.term, result: out.result, duplicate: out.duplicate };
-        case 'stale': return { index: r.index, term: r.term, result: new Uint8Array(0), duplicate: true };
-        case 'out-of-order': await sleep(5); continue; // an earlier seq of this session is still on its way
-        case 'expired': throw new RemoteSessionError('expired', `session ${this.id} has expired; open a new one`);
-        case 'invalid': throw new RemoteSessionError('invalid', out.reason);
-      }
-    }
   }
 }

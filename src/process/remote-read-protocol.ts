@@ -112,3 +112,29 @@ export function decodeReadAnswers(body: Uint8Array): ReadAnswers {
   if (at !== body.byteLength) throw new Error(`read answers end at byte ${at} of ${body.byteLength}`);
   return { leaderHint, answers };
 }
+
+const u32At = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+
+/**
+ * Checks a whole read answers frame; its answers are then walked in place with readAnswerReqId / readAnswerOutcome / readAnswerLength
+ * from READ_ANSWERS_HEADER_BYTES on (no object and no copy per answer).
+ */
+export function checkReadAnswers(body: Uint8Array): { count: number; leaderHint: number } {
+  if (body.byteLength < READ_ANSWERS_HEADER_BYTES) throw new Error(`read answers of ${body.byteLength} bytes are shorter than their ${READ_ANSWERS_HEADER_BYTES}-byte header`);
+  if (body[0] !== READ_ANSWERS_STATUS) throw new Error(`not read answers (status ${body[0]})`);
+  const count = u32At(body, 1);
+  let at = READ_ANSWERS_HEADER_BYTES;
+  for (let k = 0; k < count; k++) {
+    if (at + READ_ANSWER_BYTES > body.byteLength) throw new Error(`read answers: answer ${k} of ${count} runs past the end of the ${body.byteLength}-byte frame`);
+    if (body[at + 4] > ReadOutcome.Invalid) throw new Error(`read answers: answer ${k} has outcome ${body[at + 4]}`);
+    at += READ_ANSWER_BYTES + u32At(body, at + 5);
+    if (at > body.byteLength) throw new Error(`read answers: answer ${k} of ${count} runs past the end of the ${body.byteLength}-byte frame`);
+  }
+  if (at !== body.byteLength) throw new Error(`read answers end at byte ${at} of ${body.byteLength}`);
+  return { count, leaderHint: (body[5] | (body[6] << 8) | (body[7] << 16) | (body[8] << 24)) };
+}
+
+/** The answer at `at` of a checked frame: its request id, outcome, and bytes body[at + READ_ANSWER_BYTES, + length). */
+export function readAnswerReqId(body: Uint8Array, at: number): number { return u32At(body, at); }
+export function readAnswerOutcome(body: Uint8Array, at: number): ReadOutcome { return body[at + 4]; }
+export function readAnswerLength(body: Uint8Array, at: number): number { return u32At(body, at + 5); }

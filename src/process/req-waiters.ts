@@ -62,6 +62,23 @@ export class ReqWaiters<W extends object> {
     return out;
   }
 
+  /** Whether some number waiter satisfies `test`. */
+  someNumber(test: (n: number) => boolean): boolean {
+    for (let i = this.head; i < this.slots.length; i++) { const w = this.slots[i]; if (typeof w === 'number' && test(w)) return true; }
+    return false;
+  }
+
+  /** Removes and returns the number waiters for which `expired` holds (objects are left alone). */
+  takeNumbersIf(expired: (n: number) => boolean): number[] {
+    const out: number[] = [];
+    for (let i = this.head; i < this.slots.length; i++) {
+      const w = this.slots[i];
+      if (typeof w === 'number' && expired(w)) { out.push(w); this.slots[i] = null; this.live--; }
+    }
+    this.trim();
+    return out;
+  }
+
   private trim(): void {
     while (this.head < this.slots.length && this.slots[this.head] === null) this.head++;
     if (this.head === this.slots.length) {

@@ -113,3 +113,102 @@ test('reads waiting at a leader that is cut off and then killed are answered by 
     await c.stop();
   }
 });
+
+/** Records each streamed read's one outcome, failing the test on a second one or on a callback from inside submitRead. */
+class StreamedReads {
+  readonly done = new Map<number, string>();
+  readonly failed = new Map<number, RemoteReadError>();
+  private inSubmit = false;
+  constructor(private readonly client: RemoteClient) {
+    client.onReadDone = (seq, result) => { this.once(seq); this.done.set(seq, dec(result)); };
+    client.onReadFailed = (seq, e) => { this.once(seq); assert.ok(e instanceof RemoteReadError); this.failed.set(seq, e); };
+  }
+
+  submit(query: string, options?: Parameters<RemoteClient['submitRead']>[1]): number {
+    this.inSubmit = true;
+    try {
+      return this.client.submitRead(enc(query), options);
+    } finally {
+      this.inSubmit = false;
+    }
+  }
+
+  get settled(): number {
+    return this.done.size + this.failed.size;
+  }
+
+  private once(seq: number): void {
+    assert.ok(!this.inSubmit, `read ${seq} reported from inside submitRead`);
+    assert.ok(!this.done.has(seq) && !this.failed.has(seq), `read ${seq} reported twice`);
+  }
+}
+
+test('RemoteClient.submitRead: each streamed read reported once with what read() gives; a refused query fails alone; bad input throws; a closed client fails what is in flight', async () => {
+  const c = await ProcessCluster.start({ size: 3, memory: true, stateMachine: REGISTER_MACHINE });
+  const client = c.client();
+  try {
+    await c.leader(client);
+    const reads = new StreamedReads(client);
+    for (let i = 1; i <= 5; i++) {
+      await client.propose(enc(`a=${i}`));
+      const seqs = [reads.submit('a'), reads.submit('a', { mode: 'follower' }), ...c.ids.map((peer) => reads.submit('a', { peer }))];
+      await waitFor('the reads after the write', () => seqs.every((s) => reads.done.has(s) || reads.failed.has(s)));
+      assert.deepEqual(seqs.map((s) => reads.done.get(s) ?? reads.failed.get(s)?.message), Array(seqs.length).fill(String(i)), `after a=${i}`);
+    }
+    const many = Array.from({ length: 2000 }, (_, k) => reads.submit(k % 2 ? 'a' : 'b', { mode: k % 3 ? 'leader' : 'follower' }));
+    const refused = reads.submit('!b');
+    await waitFor('many reads in one turn', () => reads.settled === 5 * 5 + many.length + 1, 20_000);
+    assert.deepEqual(many.map((s) => reads.done.get(s)), many.map((_, k) => (k % 2 ? '5' : '')));
+    assert.equal(reads.failed.get(refused)?.reason, 'query-failed');
+    assert.match(reads.failed.get(refused)!.message, /query "!b" refused/);
+    assert.equal(client.readsPending, 0);
+
+    const before = reads.settled;
+    assert.throws(() => client.submitRead('a' as unknown as Uint8Array), (e: Error) => e instanceof TypeError && /a read query must be a Uint8Array, got string/.test(e.message));
+    assert.throws(() => client.submitRead(enc('a'), { timeoutMs: 0 }), (e: Error) => e instanceof RangeError && /option timeoutMs must be a positive number, got 0/.test(e.message));
+    assert.throws(() => client.submitRead(enc('a'), { attemptTimeoutMs: -1 }), /option attemptTimeoutMs must be a positive number, got -1/);
+    assert.throws(() => client.submitRead(enc('a'), { mode: 'any' as 'leader' }), /option mode must be 'leader' or 'follower', got any/);
+    assert.throws(() => client.submitRead(enc('a'), { peer: 7 }), /option peer: 7 is not one of this client's peers \(0, 1, 2\)/);
+    assert.equal(client.readsPending, 0, 'a refused call leaves nothing behind');
+
+    const inFlight = Array.from({ length: 20 }, () => reads.submit('a', { timeoutMs: 10_000 }));
+    client.close();
+    await waitFor('the reads in flight failed', () => reads.settled === before + inFlight.length);
+    for (const s of inFlight) assert.equal(reads.failed.get(s)?.reason, 'closed');
+    assert.throws(() => client.submitRead(enc('a')), (e: Error) => e instanceof RemoteReadError && e.reason === 'closed');
+    await new Promise((r) => setTimeout(r, 100)); // the connections' close events report nothing more
+    assert.equal(reads.settled, before + inFlight.length);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
+
+test('RemoteClient.submitRead: streamed reads sent to a paused leader (its connection up and silent) are given up on there and answered by the new leader with the newer value; one fixed on a killed peer fails crashed', async () => {
+  const c = await ProcessCluster.start({ size: 3, memory: true, stateMachine: REGISTER_MACHINE });
+  const client = c.client();
+  const writer = c.client();
+  try {
+    const old = await c.leader(client);
+    await client.propose(enc('k=old'));
+    c.procs.get(old)!.kill('SIGSTOP');
+    const next = await newLeaderWithout(c, writer, old);
+    writer.leader = next;
+    await writer.propose(enc('k=new'));
+    const reads = new StreamedReads(client);
+    client.leader = old;
+    const seqs = Array.from({ length: 50 }, () => reads.submit('k', { timeoutMs: 15_000, attemptTimeoutMs: 300 }));
+    await waitFor('the streamed reads', () => reads.settled === seqs.length, 20_000);
+    assert.deepEqual(seqs.map((s) => reads.done.get(s) ?? reads.failed.get(s)?.message), Array(50).fill('new'));
+    assert.notEqual(client.leader, old, 'the client moved on from the paused peer');
+    c.procs.get(old)!.kill('SIGCONT');
+    await c.kill(old, 'SIGKILL');
+    const fixed = reads.submit('k', { peer: old, timeoutMs: 2000 });
+    await waitFor('the read fixed on the killed peer', () => reads.failed.has(fixed) || reads.done.has(fixed), 5000);
+    assert.equal(reads.failed.get(fixed)?.reason, 'crashed');
+  } finally {
+    client.close();
+    writer.close();
+    await c.stop();
+  }
+});
