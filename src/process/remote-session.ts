@@ -252,7 +252,7 @@ export class RemoteSession implements RemoteFrameOwner {
       this.close(new RemoteSessionError('closed', `session ${this.id}: ${e.message}`), seq);
       return false;
     }
-    this.window.sent(seq);
+    this.window.sent(seq, this.clock.now()); // (the connection, not the session, gives up on silent attempts)
     return true;
   }
 
