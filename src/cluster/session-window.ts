@@ -1,7 +1,5 @@
 /** Longest payload copyPayload moves in 4-byte words; a longer one goes through set(). */
 const WORD_COPY_MAX = 256;
-/** Longest payload add() copies byte by byte; a longer one goes through set(). */
-const BYTE_COPY_MAX = 64;
 
 /**
  * The commands of one client session whose results the client does not all hold yet, in
@@ -46,10 +44,7 @@ export class SessionWindow {
     this.payStart[k] = this.arenaHead;
     this.payLen[k] = len;
     const at = this.arenaHead & this.arenaMask;
-    const arena = this.arena;
-    if (len <= BYTE_COPY_MAX && at + len <= arena.length) {
-      for (let i = 0; i < len; i++) arena[at + i] = payload[i]; // a set() call costs more than this for a short command
-    } else if (at + len <= arena.length) arena.set(payload, at);
+    if (at + len <= this.arena.length) this.arena.set(payload, at);
     else {
       const first = this.arena.length - at;
       this.arena.set(payload.subarray(0, first), at);
