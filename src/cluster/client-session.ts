@@ -73,6 +73,8 @@ export class ClientSession implements FrameOwner {
   private readonly clock = new CoarseClock();
   private readonly ownerId: number;
   private readonly waiters = new Map<number, Waiter>();
+  /** The status of a committedRun that is not a plain apply, as committed() takes it. */
+  private readonly statusByte = new Uint8Array(1);
   /** The seq writeFrame writes (its payload is copied from the window, first transmission included). */
   private framing = 0;
   /** The buffer writeFrame last wrote into (a ring's bytes) and a DataView over it. */
@@ -187,13 +189,7 @@ export class ClientSession implements FrameOwner {
       this.window.markApplied(seq);
       this.tries = 0;
       this.silentResends = 0;
-      const result = len > 1 ? bytes.slice(off + 1, off + len) : NO_RESULT;
-      const duplicate = status === SessionStatus.Duplicate;
-      if (this.waiters.size > 0) {
-        const w = this.waiters.get(seq);
-        if (w) { this.waiters.delete(seq); w.resolve({ index, term, result, duplicate }); return; }
-      }
-      this.onCommitted?.(seq, index, result, duplicate);
+      this.deliver(seq, index, term, len > 1 ? bytes.slice(off + 1, off + len) : NO_RESULT, status === SessionStatus.Duplicate);
       return;
     }
     switch (status) {
@@ -210,6 +206,36 @@ export class ClientSession implements FrameOwner {
       default:
         this.close(new SessionError('invalid', `session ${this.id} command ${seq}: unexpected session status ${status}`), seq);
     }
+  }
+
+  /** @internal */
+  committedRun(first: number, count: number, index: number, term: number, status: number): void {
+    if (status !== SessionStatus.Applied && status !== SessionStatus.Duplicate) {
+      const one = this.statusByte;
+      for (let k = 0; k < count; k++) {
+        one[0] = status; // (a callback may have used it meanwhile)
+        this.committed(first + k, index + k, term, one, 0, 1);
+      }
+      return;
+    }
+    const duplicate = status === SessionStatus.Duplicate, window = this.window;
+    for (let k = 0; k < count; k++) {
+      const seq = first + k;
+      if (!window.returned(seq)) continue; // as in committed()
+      window.markApplied(seq);
+      this.tries = 0;
+      this.silentResends = 0;
+      this.deliver(seq, index + k, term, NO_RESULT, duplicate);
+    }
+  }
+
+  /** Hands the outcome of an applied `seq` to its propose() or to onCommitted. */
+  private deliver(seq: number, index: number, term: number, result: Uint8Array, duplicate: boolean): void {
+    if (this.waiters.size > 0) {
+      const w = this.waiters.get(seq);
+      if (w) { this.waiters.delete(seq); w.resolve({ index, term, result, duplicate }); return; }
+    }
+    this.onCommitted?.(seq, index, result, duplicate);
   }
 
   /** @internal */

@@ -58,6 +58,40 @@ class SeqMap {
     return this.owners[(this.head + peerSeq - this.start) & this.mask];
   }
 
+  /**
+   * How many entries from `peerSeq` (at most `max`) belong to the owner of `peerSeq` with tags
+   * that count up by one from its tag: a session's commands sent in a row, settled as one run.
+   */
+  runLength(peerSeq: number, max: number): number {
+    const at = (this.head + peerSeq - this.start) & this.mask;
+    const owner = this.owners[at], tag = this.tags[at];
+    let n = 1;
+    while (n < max) {
+      const k = (at + n) & this.mask;
+      if (this.owners[k] !== owner || this.tags[k] !== tag + n) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** settle() for each of peerSeq .. peerSeq + count - 1. */
+  settleRun(peerSeq: number, count: number): void {
+    const from = peerSeq - this.start;
+    if (from === 0) { // the common case: the oldest entries, skipped in one step
+      this.head = (this.head + count) & this.mask;
+      this.start += count;
+      this.len -= count;
+      while (this.len > 0 && this.owners[this.head] === -1) {
+        this.head = (this.head + 1) & this.mask;
+        this.start++;
+        this.len--;
+      }
+      return;
+    }
+    for (let k = 0; k < count; k++) this.owners[(this.head + from + k) & this.mask] = -1;
+    this.settle(peerSeq);
+  }
+
   settle(peerSeq: number): void {
     this.owners[(this.head + peerSeq - this.start) & this.mask] = -1;
     while (this.len > 0 && this.owners[this.head] === -1) {
@@ -146,6 +180,12 @@ export interface FrameOwner {
    * only during the call (`bytes` null: the peer knew the commit without applying it).
    */
   committed(tag: number, index: number, term: number, bytes: Uint8Array | null, off: number, len: number): void;
+  /**
+   * committed() for each of the `count` commands tagged `firstTag`, `firstTag + 1`, ... at
+   * `index`, `index + 1`, ...: a run whose every result is the one byte `result`, handed over
+   * in one call instead of one per command.
+   */
+  committedRun(firstTag: number, count: number, index: number, term: number, result: number): void;
   /** The command tagged `tag` did not commit (see FailReason); `cause` for 'unknown' and 'invalid'. */
   failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
 }
@@ -225,8 +265,6 @@ export class ClusterClient {
   /** propose() calls waiting out the pause before a retry. */
   private readonly retrying = new Set<Waiter>();
   private readonly maxPending: number;
-  /** The byte of a CommittedUniform run, as FrameOwner.committed takes a result: valid only during that call. */
-  private readonly uniformResult = new Uint8Array(1);
   private closedReason: string | null = null;
   private flushQueued = false;
   private readonly reader: ClusterReader;
@@ -527,16 +565,23 @@ export class ClusterClient {
 
   /** A Committed run whose every result is the one byte `a.reason`: nothing per command in the ring. */
   private committedUniform(ch: Channel, a: Ack): void {
-    const byte = a.reason, one = this.uniformResult;
-    for (let k = 0; k < a.count; k++) {
-      const peerSeq = a.firstSeq + k;
-      const tag = ch.seqs.tag(peerSeq);
-      const ownerId = ch.seqs.owner(peerSeq);
-      ch.seqs.settle(peerSeq);
-      if (ownerId !== 0) {
-        one[0] = byte; // (a callback of the previous command may have drained another run meanwhile)
-        this.owners[ownerId]!.committed(tag, a.index + k, a.term, one, 0, 1);
-      } else this.commit(tag, a.index + k, a.term, Uint8Array.of(byte));
+    const byte = a.reason, count = a.count, firstSeq = a.firstSeq, index = a.index, term = a.term;
+    const seqs = ch.seqs;
+    for (let k = 0; k < count;) {
+      const peerSeq = firstSeq + k;
+      const tag = seqs.tag(peerSeq);
+      const ownerId = seqs.owner(peerSeq);
+      if (ownerId === 0) {
+        seqs.settle(peerSeq);
+        this.commit(tag, index + k, term, Uint8Array.of(byte));
+        k++;
+        continue;
+      }
+      // An owner's commands sent in a row go to it as one run: one call, not one per command.
+      const n = seqs.runLength(peerSeq, count - k);
+      seqs.settleRun(peerSeq, n);
+      this.owners[ownerId]!.committedRun(tag, n, index + k, term, byte);
+      k += n;
     }
   }
 

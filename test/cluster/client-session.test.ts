@@ -37,8 +37,8 @@ class FakePeer {
   close(): void { this.link.close(); }
 }
 
-const newSession = (client: ClusterClient) =>
-  new (ClientSession as unknown as new (c: ClusterClient, id: number, maxPayload: number) => ClientSession)(client, 7, 1000);
+const newSession = (client: ClusterClient, id = 7) =>
+  new (ClientSession as unknown as new (c: ClusterClient, id: number, maxPayload: number) => ClientSession)(client, id, 1000);
 
 for (const [kind, form] of [[AckKind.CommittedBytes, 'a byte per command'], [AckKind.CommittedUniform, 'one byte for the run']] as const) test(`a session resends from the oldest command not applied, in seq order, following the leader; each seq is reported once (status as ${form})`, async () => {
   const client = new ClusterClient(2);
@@ -67,4 +67,50 @@ for (const [kind, form] of [[AckKind.CommittedBytes, 'a byte per command'], [Ack
   client.close();
   notLeader.close();
   leader.close();
+});
+
+test('one CommittedUniform run over raw commands and two sessions, acknowledged out of link order, reaches each owner once at its own index', async () => {
+  const client = new ClusterClient(1);
+  const { sabAB, sabBA } = createRingLinkPair(1 << 16);
+  const ports = new MessageChannel();
+  client.attach(0, { outSab: sabAB, inSab: sabBA, port: ports.port1 });
+  let received = 0;
+  const peer = new RingLink({ outSab: sabBA, inSab: sabAB, port: ports.port2 }, (l) => { received += l.in.drain(() => {}); });
+  peer.unref();
+  try {
+    const a = newSession(client, 7), b = newSession(client, 8);
+    const got: string[] = [];
+    a.onCommitted = (seq, index, result, duplicate) => got.push(`a${seq}@${index}${duplicate ? ' dup' : ''}/${result.byteLength}`);
+    b.onCommitted = (seq, index, result, duplicate) => got.push(`b${seq}@${index}${duplicate ? ' dup' : ''}/${result.byteLength}`);
+    a.onFailed = b.onFailed = (seq, e) => assert.fail(`seq ${seq} failed: ${e.message}`);
+    client.onCommitted = (seq, index, result) => got.push(`raw${seq}@${index}=${result?.[0]}`);
+    // Link seqs 0..6: a1 a2 raw0 b1 b2 a3 a4.
+    a.submit(Uint8Array.of(1)); a.submit(Uint8Array.of(2));
+    client.submit(Uint8Array.of(9));
+    b.submit(Uint8Array.of(3)); b.submit(Uint8Array.of(4));
+    a.submit(Uint8Array.of(5)); a.submit(Uint8Array.of(6));
+    for (let i = 0; i < 200 && received < 7; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(received, 7);
+    const ack = (firstSeq: number, count: number, index: number) => {
+      const rec = new Uint8Array(ACK_BYTES);
+      writeAck(rec, 0, AckKind.CommittedUniform, firstSeq, count, index, 1, -1, SessionStatus.Applied);
+      peer.write(rec);
+      peer.flush();
+    };
+    const settled = async (n: number) => { for (let i = 0; i < 200 && got.length < n; i++) await new Promise((r) => setTimeout(r, 5)); };
+    ack(3, 4, 13); // b1 b2 a3 a4, while a1 a2 raw0 are still pending ahead of them
+    await settled(4);
+    assert.deepEqual(got, ['b1@13/0', 'b2@14/0', 'a3@15/0', 'a4@16/0']);
+    assert.equal(client.pending, 7, 'the acknowledged entries stay behind the oldest pending one');
+    assert.equal(a.pending, 2);
+    ack(0, 3, 10);
+    await settled(7);
+    assert.deepEqual(got.slice(4), ['a1@10/0', 'a2@11/0', `raw0@12=${SessionStatus.Applied}`]);
+    assert.equal(client.pending, 0);
+    assert.equal(a.pending, 0);
+    assert.equal(b.pending, 0);
+  } finally {
+    client.close();
+    peer.close();
+  }
 });
