@@ -32,6 +32,11 @@ export class ReadBatchWriter {
     return this.start >= 0;
   }
 
+  /** Items in the open batch (0: none open). */
+  get size(): number {
+    return this.start >= 0 ? this.count : 0;
+  }
+
   /**
    * Appends one item (`tag`: the read route of a ReadBatch, 0 for an OkBatch; a batch holds one
    * tag). False if it cannot go in a batch now (too large, the ring is full, or records wait in

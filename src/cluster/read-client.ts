@@ -1,7 +1,7 @@
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { CoarseClock } from './coarse-clock.js';
 import { ReadBatchWriter } from './read-batch-writer.js';
-import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
+import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, READ_LINK_ROUNDS_PER_TURN, READ_PUBLISH_ITEMS, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
 import { ReadTable, type ReadWaiter } from './read-table.js';
 
 export interface ReadOptions {
@@ -95,7 +95,7 @@ export class ClusterReader {
       }
     }
     if (!ends || this.closedReason) return;
-    const link = new RingLink(ends, (l) => this.drain(l));
+    const link = new RingLink(ends, (l) => this.drain(l), READ_LINK_ROUNDS_PER_TURN);
     link.unref();
     this.links[i] = link;
     this.outViews[i] = new DataView(link.out.bytes.buffer, 0);
@@ -212,6 +212,7 @@ export class ClusterReader {
     this.written[to] = true;
     const batch = this.batches[to]!;
     if (batch.add(seq, route, query)) {
+      if (batch.size >= READ_PUBLISH_ITEMS) { batch.end(); link.flush(); } // see READ_PUBLISH_ITEMS
       if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushAll); }
       return;
     }

@@ -2,7 +2,7 @@ import type { RaftNode } from '../node/raft-node.js';
 import { ReadError } from '../node/read-tracker.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { ReadBatchWriter } from './read-batch-writer.js';
-import { ANSWER_HEADER_BYTES, ReadFailReason, ReadRecordKind, ReadRoute, encodeAnswer, forEachBatchItem, READ_HEADER_BYTES, readIdAt, readRouteAt, writeAnswerAt } from './read-protocol.js';
+import { ANSWER_HEADER_BYTES, READ_LINK_ROUNDS_PER_TURN, READ_PUBLISH_ITEMS, ReadFailReason, ReadRecordKind, ReadRoute, encodeAnswer, forEachBatchItem, READ_HEADER_BYTES, readIdAt, readRouteAt, writeAnswerAt } from './read-protocol.js';
 
 const text = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -39,7 +39,7 @@ export class ReadEndpoint {
         if (n > 0) this.node.submitQueuedReads();
       }
       this.flush();
-    });
+    }, READ_LINK_ROUNDS_PER_TURN);
     const inBytes = this.link.in.bytes, outBytes = this.link.out.bytes;
     this.inView = new DataView(inBytes.buffer, 0);
     this.outView = new DataView(outBytes.buffer, 0);
@@ -62,8 +62,12 @@ export class ReadEndpoint {
   /** RaftNode's onRead for this link. */
   onOutcome(readId: number, ok: boolean, v: Uint8Array | ReadError): void {
     if (ok) {
-      if (this.results.add(readId, 0, v as Uint8Array)) this.unflushed = true;
-      else this.answer(readId, true, 0, v as Uint8Array);
+      if (this.results.add(readId, 0, v as Uint8Array)) {
+        this.unflushed = true;
+        if (this.results.size >= READ_PUBLISH_ITEMS) this.flush(); // the main thread starts on these while we serve the rest
+      } else {
+        this.answer(readId, true, 0, v as Uint8Array);
+      }
     } else {
       const e = v as ReadError;
       const reason = e.reason === 'leader-lost' ? ReadFailReason.LeaderLost : e.reason === 'stopped' ? ReadFailReason.Stopped : ReadFailReason.QueryFailed;

@@ -139,3 +139,21 @@ export function forEachBatchItem(view: DataView, buf: Uint8Array, off: number, l
   if (at !== end) throw new Error(`read batch of ${len} bytes has ${end - at} bytes after its ${count} items`);
   return count;
 }
+
+/**
+ * Drains made in one go by either end of a read link before it lets its event loop run (see
+ * RingLink): each end answers the other's records at once, so under load the two can stream
+ * without pause, and a leader that never yields never ticks (its lease is counted in ticks).
+ */
+export const READ_LINK_ROUNDS_PER_TURN = 4;
+
+/**
+ * Items after which either end of a read link publishes the batch it is writing (ReadBatch or
+ * OkBatch) instead of waiting for the end of its turn, and wakes the other end if it sleeps.
+ * A closed loop of ~1,000 reads otherwise travels as one batch: the main thread writes it
+ * while the leader waits, then the leader answers it while the main thread waits, and the two
+ * never run at once. Published in pieces, the other end starts on the first while the rest
+ * are written. Large enough that a piece's wake-up (tens of microseconds on a VM) stays a small
+ * part of the work of its reads.
+ */
+export const READ_PUBLISH_ITEMS = 256;

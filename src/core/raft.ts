@@ -900,14 +900,29 @@ export class RaftCore {
     return this.forwardNonce;
   }
 
-  private leaderRead(id: number, from: number, nonce = 0): void {
-    const inTerm = this.committedInTerm();
+  /**
+   * Lease reads: the index a read taken now may be served at without a read id, or -1 when it
+   * must go through readIndex (not the leader, not readMode 'lease', no entry of this term
+   * committed yet, a transfer under way, or the lease has run out). It is the answer
+   * readIndex would report for the read, so a runtime may use it to serve a read in the turn
+   * it arrives instead of a Ready later.
+   */
+  leaseReadIndex(): number {
+    return this.role === Role.Leader && this.leaseServesReads() ? this.commitIndex : -1;
+  }
+
+  /** On the leader: whether a read taken now is confirmed by the lease alone. */
+  private leaseServesReads(): boolean {
     // Not while handing leadership over: the target may win before the lease runs out.
-    if (inTerm && this.cfg.readMode === 'lease' && this.transferTo === -1 && this.reads.leaseValid(this.ticks, this.leaseTicks)) {
+    return this.cfg.readMode === 'lease' && this.transferTo === -1 && this.committedInTerm() && this.reads.leaseValid(this.ticks, this.leaseTicks);
+  }
+
+  private leaderRead(id: number, from: number, nonce = 0): void {
+    if (this.leaseServesReads()) {
       this.answerRead(id, from, this.commitIndex, nonce);
       return;
     }
-    this.reads.enqueue(id, from, inTerm ? this.commitIndex : -1, nonce);
+    this.reads.enqueue(id, from, this.committedInTerm() ? this.commitIndex : -1, nonce);
   }
 
   private answerRead(id: number, from: number, index: number, nonce: number): void {

@@ -213,10 +213,20 @@ export class RaftNode {
     return this.readTracker.queue(query, tag);
   }
 
-  /** Asks the core for the reads queued by queueRead (see there). */
+  /**
+   * Asks the core for the reads queued by queueRead (see there). A leader whose lease holds
+   * and whose state machine has applied its commit index serves them here, inside this call
+   * (onRead hears of them before it returns): no Ready and no later turn for lease reads.
+   */
   submitQueuedReads(): void {
     if (this.stopped || !this.readTracker) return;
-    this.readTracker.submitQueued(this.core);
+    const leaseIndex = this.core.leaseReadIndex();
+    if (leaseIndex >= 0) {
+      this.readTracker.submitQueuedAt(leaseIndex, this.smApplied);
+      if (leaseIndex <= this.smApplied) return;
+    } else {
+      this.readTracker.submitQueued(this.core);
+    }
     this.scheduleFlush();
   }
 

@@ -96,6 +96,20 @@ export class ReadTracker {
     core.readIndex(id);
   }
 
+  /**
+   * Serves every queued read at `index` without asking the core: for a lease read the core
+   * confirmed at once (RaftCore.leaseReadIndex). Served here if the state machine has applied
+   * `index` (`applied`), else once it has (appliedTo).
+   */
+  submitQueuedAt(index: number, applied: number): void {
+    const g = this.open;
+    if (g === null) return;
+    this.open = null;
+    g.index = index;
+    if (index <= applied) this.serve(g);
+    else this.waitingApply.push(g);
+  }
+
   /** The core's report from one Ready; `applied` is the state machine's applied index after it. */
   reported(states: readonly ReadState[], failed: readonly number[], applied: number): void {
     for (const id of failed) {

@@ -58,7 +58,10 @@ export class SimReads {
     const tag = this.nextTag++;
     this.pending.set(tag, { peer: id, committedAtStart: this.sim.checker.committedIndex, issuedAt: this.sim.now });
     this.stats.issued++;
-    this.sim.peer(id).node!.read(new Uint8Array(0), tag);
+    // As the worker's read link does: queued, then asked for (a leader's lease may serve it at once).
+    const node = this.sim.peer(id).node!;
+    node.queueRead(new Uint8Array(0), tag);
+    node.submitQueuedReads();
   }
 
   /** Reads issued and not answered yet. */

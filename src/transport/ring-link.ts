@@ -28,7 +28,13 @@ export class RingLink {
 
   private readonly readAllBound = () => this.readAll();
 
-  constructor(private readonly ends: RingLinkEnds, private readonly onRecords: (link: RingLink) => void) {
+  /**
+   * `maxRoundsPerTurn`: drains of records that keep arriving made in one go before the link
+   * lets the event loop run (timers, other links, microtasks) and resumes (setImmediate)
+   * without sleeping. A link whose two ends answer each other's records at once (the read
+   * link) can otherwise stream for as long as the load lasts, holding its thread's ticks.
+   */
+  constructor(private readonly ends: RingLinkEnds, private readonly onRecords: (link: RingLink) => void, private readonly maxRoundsPerTurn = Infinity) {
     this.out = new RingBuffer(ends.outSab);
     this.in = new RingBuffer(ends.inSab);
     ends.port.on('message', () => {}); // a listening, ref'd port keeps the event loop alive
@@ -37,10 +43,14 @@ export class RingLink {
 
   /** Drains the inbound ring until it is empty, then sleeps until the writer wakes us. */
   readAll(): void {
-    for (;;) {
+    for (let round = 1; ; round++) {
       if (this.closed) return;
       this.onRecords(this);
-      if (!this.in.prepareToSleep()) continue; // more arrived meanwhile
+      if (!this.in.prepareToSleep()) { // more arrived meanwhile
+        if (round < this.maxRoundsPerTurn) continue;
+        setImmediate(this.readAllBound); // awake (the sleep flag is down): writers do not wake us
+        return;
+      }
       const woken = this.in.sleepUntilWoken();
       if (woken === null) continue; // woken already
       woken.then(this.readAllBound);

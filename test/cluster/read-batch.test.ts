@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { ReadBatchWriter } from '../../src/cluster/read-batch-writer.js';
-import { OK_BATCH_HEADER_BYTES, READ_BATCH_HEADER_BYTES, ReadRecordKind, ReadRoute, forEachBatchItem } from '../../src/cluster/read-protocol.js';
+import { OK_BATCH_HEADER_BYTES, READ_BATCH_HEADER_BYTES, READ_PUBLISH_ITEMS, ReadRecordKind, ReadRoute, forEachBatchItem } from '../../src/cluster/read-protocol.js';
+import { ClusterReader } from '../../src/cluster/read-client.js';
+import { ReadEndpoint } from '../../src/cluster/read-endpoint.js';
+import type { RaftNode } from '../../src/node/raft-node.js';
 import { RingLink, createRingLinkPair } from '../../src/transport/ring-link.js';
 
 interface Item { readId: number; bytes: number[] }
@@ -99,4 +102,52 @@ test('forEachBatchItem names what is wrong with a malformed batch', () => {
   assert.throws(() => walk(rec(OK_BATCH_HEADER_BYTES, ReadRecordKind.OkBatch, 2, [[1, 0, 0]])), /ends inside item 1 of 2/);
   assert.throws(() => walk(rec(OK_BATCH_HEADER_BYTES, ReadRecordKind.OkBatch, 1, [[1, 9, 4]])), /item 0 of 9 bytes runs past the 32-byte record/);
   assert.throws(() => walk(rec(READ_BATCH_HEADER_BYTES, ReadRecordKind.ReadBatch, 1, [[1, 2, 5]])), /has 3 bytes after its 1 items/);
+});
+
+/** The item counts of the batch records published on `ring` so far (drained). */
+function publishedBatches(ring: RingLink['in']): number[] {
+  const view = new DataView(ring.bytes.buffer, 0);
+  const out: number[] = [];
+  ring.drain((buf, off, len) => out.push(forEachBatchItem(view, buf, off, len, () => {})));
+  return out;
+}
+
+test('the main thread publishes a turn\'s reads to a peer every READ_PUBLISH_ITEMS reads, the rest at the end of the turn', async () => {
+  const { sabAB, sabBA } = createRingLinkPair(1 << 20);
+  const ch = new MessageChannel();
+  const reader = new ClusterReader(1, () => 0, () => {});
+  reader.onReadDone = () => {};
+  reader.onReadFailed = () => {};
+  // The peer's end, read by hand (no RingLink draining it behind the test's back).
+  const peerEnd = new RingLink({ outSab: sabBA, inSab: sabAB, port: ch.port2 }, () => {});
+  await new Promise((r) => setImmediate(r)); // its first drain found nothing: it sleeps
+  try {
+    reader.attach(0, { outSab: sabAB, inSab: sabBA, port: ch.port1 });
+    const n = 2 * READ_PUBLISH_ITEMS + 10;
+    for (let i = 0; i < n; i++) reader.submitRead(new Uint8Array([i & 0xff]));
+    assert.deepEqual(publishedBatches(peerEnd.in), [READ_PUBLISH_ITEMS, READ_PUBLISH_ITEMS], 'the peer saw nothing before the end of the turn');
+    await Promise.resolve();
+    assert.deepEqual(publishedBatches(peerEnd.in), [10], 'the end of the turn publishes the rest');
+  } finally {
+    reader.close('test over');
+    peerEnd.close();
+  }
+});
+
+test('a peer publishes its results every READ_PUBLISH_ITEMS answers, the rest at the end of its turn', async () => {
+  const { sabAB, sabBA } = createRingLinkPair(1 << 20);
+  const ch = new MessageChannel();
+  const node = { id: 1, core: { leaderId: 1, isLeader: true }, isStopped: false, submitQueuedReads() {}, queueRead() { return 0; } } as unknown as RaftNode;
+  const endpoint = new ReadEndpoint({ outSab: sabAB, inSab: sabBA, port: ch.port1 }, node, true);
+  const mainEnd = new RingLink({ outSab: sabBA, inSab: sabAB, port: ch.port2 }, () => {});
+  try {
+    const n = READ_PUBLISH_ITEMS + 3;
+    for (let i = 0; i < n; i++) endpoint.onOutcome(i + 1, true, new Uint8Array([i & 0xff]));
+    assert.deepEqual(publishedBatches(mainEnd.in), [READ_PUBLISH_ITEMS], 'the main thread saw nothing before the end of the turn');
+    await Promise.resolve();
+    assert.deepEqual(publishedBatches(mainEnd.in), [3]);
+  } finally {
+    endpoint.close();
+    mainEnd.close();
+  }
 });

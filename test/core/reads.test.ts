@@ -190,6 +190,41 @@ describe('lease reads', () => {
     assert.deepEqual(readsOf(net, 1), [{ id: 2, index: l.commitIndex }]);
   });
 
+  test('leaseReadIndex: the commit index while the lease serves reads on the leader, else -1', () => {
+    const net = elected(lease);
+    const l = net.core(1);
+    net.propose(1, 'a');
+    net.deliverAll();
+    assert.equal(l.leaseReadIndex(), l.commitIndex);
+    assert.ok(l.commitIndex > 0);
+    assert.equal(net.core(2).leaseReadIndex(), -1, 'a follower');
+    assert.equal(elected().core(1).leaseReadIndex(), -1, 'readMode index');
+    // The lease runs out without acknowledgements (check-quorum has not deposed the leader yet).
+    net.drop = (m) => m.type === MsgType.HeartbeatReply || m.type === MsgType.AppendEntriesReply;
+    net.tick(l.leaseTicks + 1);
+    assert.equal(l.role, Role.Leader);
+    assert.equal(l.leaseReadIndex(), -1, 'the lease has run out');
+    // A leadership transfer under way: the target may win before the lease would run out.
+    const t = elected(lease);
+    t.core(1).transferLeader(2);
+    assert.equal(t.core(1).role, Role.Leader);
+    assert.equal(t.core(1).leaseReadIndex(), -1, 'a transfer under way');
+  });
+
+  test('leaseReadIndex: -1 on a new leader until an entry of its term has committed', () => {
+    const net = new Net({ config: { noopOnElection: true, readMode: 'lease', checkQuorum: true } });
+    net.drop = (m) => m.type === MsgType.AppendEntriesReply; // the no-op cannot commit
+    net.campaign(1);
+    const l = net.core(1);
+    assert.equal(l.role, Role.Leader);
+    net.tick(HEARTBEAT); // heartbeats are acknowledged: the lease itself holds
+    assert.equal(l.leaseReadIndex(), -1);
+    net.drop = () => false;
+    net.tick(HEARTBEAT);
+    assert.equal(l.log.term(l.commitIndex), l.term);
+    assert.equal(l.leaseReadIndex(), l.commitIndex);
+  });
+
   test('a follower that heard from its leader within an election timeout ignores vote requests', () => {
     const net = elected(lease);
     const f = net.core(2);

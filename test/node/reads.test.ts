@@ -5,6 +5,7 @@ import type { Message } from '../../src/core/message.js';
 import { RaftNode, type StateMachine } from '../../src/node/raft-node.js';
 import { ReadError } from '../../src/node/read-tracker.js';
 import type { Scheduler } from '../../src/node/scheduler.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
 
 /** A clock the test advances by hand: tick() runs every periodic function once, then everything soon(). */
 class ManualClock implements Scheduler {
@@ -152,4 +153,84 @@ test('reads queued and not yet submitted fail with stopped when the node stops',
   await node.stop();
   assert.deepEqual(outcomes.map((o) => [o.tag, o.ok, (o.value as ReadError).reason]), [[7, false, 'stopped']]);
   assert.throws(() => node.queueRead(GET), /raft node 1 is stopped/);
+});
+
+/** A MemoryStorage whose writes land only when the test lets them (hold), one by one. */
+class HeldStorage extends MemoryStorage {
+  hold = false;
+  readonly waiting: Array<() => void> = [];
+  override save(...args: Parameters<MemoryStorage['save']>): void | Promise<void> {
+    super.save(...args);
+    if (!this.hold) return;
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  /** Lets the oldest held write land and its continuation run. */
+  async land(): Promise<void> {
+    this.waiting.shift()!();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function leaseSingle() {
+  const clock = new ManualClock();
+  const sm = new Counter();
+  const storage = new HeldStorage();
+  const outcomes: Outcome[] = [];
+  const node = RaftNode.startSync({
+    id: 1, peers: [1], transport: { send() {} }, scheduler: clock, stateMachine: sm, storage, seed: 1, tickMs: 10, heartbeatMs: 10, electionTimeoutMs: 50,
+    readMode: 'lease', checkQuorum: true,
+    onRead: (tag, ok, value) => outcomes.push({ tag, ok, value }),
+  });
+  clock.tick(20);
+  assert.ok(node.core.isLeader);
+  // The first read takes a round, which starts the lease (a single peer is its own majority).
+  node.queueRead(GET, 100);
+  node.submitQueuedReads();
+  clock.run();
+  assert.deepEqual(outcomes.splice(0).map((o) => [o.tag, o.ok]), [[100, true]]);
+  return { clock, sm, storage, node, outcomes };
+}
+
+test('lease reads: a leader whose lease holds serves queued reads inside submitQueuedReads, without the core', () => {
+  const { clock, node, outcomes } = leaseSingle();
+  node.propose(new Uint8Array([6]));
+  clock.run();
+  let asked = 0;
+  const readIndex = node.core.readIndex.bind(node.core);
+  node.core.readIndex = (id: number) => { asked++; readIndex(id); };
+  node.queueRead(GET, 1);
+  node.queueRead(new Uint8Array([9]), 2);
+  assert.equal(outcomes.length, 0, 'answered before submitQueuedReads');
+  node.submitQueuedReads();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok]), [[1, true], [2, false]], 'not answered inside submitQueuedReads');
+  assert.deepEqual(Array.from(outcomes[0].value as Uint8Array), [6]);
+  assert.equal((outcomes[1].value as ReadError).reason, 'query-failed');
+  assert.equal(asked, 0, 'a lease read asked the core for a read id');
+  // read() keeps its promise of answering later (a caller may not know the tag yet).
+  const t = node.read(GET);
+  assert.equal(outcomes.length, 2);
+  clock.run();
+  assert.deepEqual(outcomes.slice(2).map((o) => [o.tag, o.ok]), [[t, true]]);
+});
+
+test('lease reads: not served at once while the state machine is behind the commit index (a write under way)', async () => {
+  const { clock, node, sm, storage, outcomes } = leaseSingle();
+  storage.hold = true;
+  node.propose(new Uint8Array([5]));
+  clock.run(); // the write of 5 is under way
+  node.propose(new Uint8Array([7]));
+  const five = node.core.log.lastIndex - 1;
+  // 5's write lands and 5 commits; the Ready that applies it also writes 7, and waits on that.
+  await storage.land();
+  assert.equal(node.core.commitIndex, five);
+  assert.equal(node.core.leaseReadIndex(), five, 'the lease holds');
+  assert.equal(sm.sum, 0, 'the state machine has not applied 5 yet');
+  node.queueRead(GET, 1);
+  node.submitQueuedReads();
+  assert.equal(outcomes.length, 0, 'served from a state machine that has not applied the commit index');
+  storage.hold = false;
+  await storage.land();
+  clock.run();
+  assert.deepEqual(outcomes.map((o) => [o.tag, o.ok]), [[1, true]]);
+  assert.ok((outcomes[0].value as Uint8Array)[0] >= 5, 'the read missed the committed 5');
 });

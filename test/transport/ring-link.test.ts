@@ -53,3 +53,41 @@ test('a sleep paused for polling skips the producer\'s wake-up, and resuming it 
   link.close();
   producer.close();
 });
+
+test('maxRoundsPerTurn: a stream that never pauses lets the event loop run after that many drains, and loses nothing', async () => {
+  const { sabAB, sabBA } = createRingLinkPair(1024);
+  const ch = new MessageChannel();
+  const maxRounds = 4;
+  let roundsThisTurn = 0, mostRounds = 0, got = 0, fed = 0;
+  let feeding = true;
+  // The reader feeds its own inbound ring from inside each drain (as two ends answering each
+  // other at once do), so the ring is never empty when it looks again.
+  let feeder: RingLink | null = null;
+  const link = new RingLink({ outSab: sabAB, inSab: sabBA, port: ch.port1 }, (l) => {
+    l.in.drain(() => { got++; });
+    mostRounds = Math.max(mostRounds, ++roundsThisTurn);
+    if (roundsThisTurn > 1000) feeding = false; // no bound: end the stream rather than hang the test
+    if (feeding && feeder!.out.tryWrite(new Uint8Array([fed & 0xff]))) fed++;
+  }, maxRounds);
+  feeder = new RingLink({ outSab: sabBA, inSab: sabAB, port: ch.port2 }, (l) => { l.in.drain(() => {}); });
+  try {
+    assert.ok(feeder.out.tryWrite(new Uint8Array([0])));
+    fed++;
+    feeder.flush();
+    // This code runs only between the reader's turns: each run starts a fresh count of its drains.
+    let turns = 0;
+    while (feeding && fed < 200) {
+      roundsThisTurn = 0;
+      turns++;
+      await new Promise((r) => setImmediate(r));
+    }
+    feeding = false;
+    for (let i = 0; i < 100 && got < fed; i++) { roundsThisTurn = 0; await new Promise((r) => setImmediate(r)); }
+    assert.ok(mostRounds <= maxRounds, `${mostRounds} drains in one turn (at most ${maxRounds})`);
+    assert.ok(turns > 200 / maxRounds / 2, `only ${turns} turns for ${fed} records`);
+    assert.equal(got, fed, 'records lost');
+  } finally {
+    link.close();
+    feeder.close();
+  }
+});
