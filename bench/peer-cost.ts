@@ -9,7 +9,10 @@
  * split leader and follower without the scheduling noise of worker threads on a busy machine;
  * what they leave out is the rings, the wake-ups and the main thread.
  *
- *   node dist/bench/peer-cost.js [--entries N] [--batch N] [--repeat K] [--dist DIR]
+ *   node dist/bench/peer-cost.js [--entries N] [--batch N] [--size BYTES] [--repeat K] [--dist DIR]
+ *
+ * --size sets the command (the payload, with sessions); raw with the size of a session frame
+ * (--size 25 against 16) separates what the frame's header bytes cost from the session layer's work.
  *
  * Prints each sample (raw and sessions in turns) and the median and minimum per role.
  */
@@ -41,14 +44,13 @@ type Modules = Awaited<ReturnType<typeof load>>;
 
 /** Commands in flight, as the bench's saturated load keeps them: the client's acknowledgements trail its seqs by this much. */
 const WINDOW = 20_000;
-const COMMAND_BYTES = 16;
 
 function cpuMicros(): number {
   const c = process.cpuUsage();
   return c.user + c.system;
 }
 
-export function runPeerCost(m: Modules, mode: 'raw' | 'sessions', entries: number, batch: number): PeerCostSample {
+export function runPeerCost(m: Modules, mode: 'raw' | 'sessions', entries: number, batch: number, commandBytes = 16): PeerCostSample {
   const sessions = mode === 'sessions';
   const queue: Array<[number, () => void]> = [];
   const spent = [0, 0, 0];
@@ -93,7 +95,7 @@ export function runPeerCost(m: Modules, mode: 'raw' | 'sessions', entries: numbe
   if (!leader.getState().isLeader) throw new Error('peer-cost: peer 1 was not elected');
   if (sessions) { leader.propose(m.encodeRegister(), -1); pump(); }
   const clientId = leader.core.log.lastIndex;
-  const rec = new Uint8Array(batch * (COMMAND_BYTES + m.COMMAND_HEADER_BYTES));
+  const rec = new Uint8Array(batch * (commandBytes + m.COMMAND_HEADER_BYTES));
   const offs = new Uint32Array(batch), lens = new Uint32Array(batch);
   spent.fill(0);
   committed = 0;
@@ -105,8 +107,8 @@ export function runPeerCost(m: Modules, mode: 'raw' | 'sessions', entries: numbe
       seq++;
       const start = at;
       if (sessions) at = m.putCompactHeader(rec, at, clientId, seq, Math.max(0, seq - WINDOW));
-      for (let j = 0; j < COMMAND_BYTES; j++) rec[at + j] = (seq + j) & 255;
-      at += COMMAND_BYTES;
+      for (let j = 0; j < commandBytes; j++) rec[at + j] = (seq + j) & 255;
+      at += commandBytes;
       offs[k] = start;
       lens[k] = at - start;
     }
@@ -125,18 +127,19 @@ export function runPeerCost(m: Modules, mode: 'raw' | 'sessions', entries: numbe
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { entries: { type: 'string' }, batch: { type: 'string' }, repeat: { type: 'string' }, dist: { type: 'string' } } });
+  const { values } = parseArgs({ options: { entries: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' }, repeat: { type: 'string' }, dist: { type: 'string' } } });
   const num = (name: string, v: string | undefined, dflt: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be an integer >= 1, got ${v}`);
     return n;
   };
   const entries = num('entries', values.entries, 1_000_000), batch = num('batch', values.batch, 5000), repeat = num('repeat', values.repeat, 5);
+  const size = num('size', values.size, 16);
   const m = await load(values.dist ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '..'));
   const samples: PeerCostSample[] = [];
   for (let r = 0; r < repeat; r++) {
     for (const mode of ['raw', 'sessions'] as const) {
-      const s = runPeerCost(m, mode, entries, batch);
+      const s = runPeerCost(m, mode, entries, batch, size);
       samples.push(s);
       console.log(`${mode.padEnd(8)} leader ${s.nsPerCommit[0].toFixed(0)} ns, followers ${s.nsPerCommit[1].toFixed(0)} ${s.nsPerCommit[2].toFixed(0)} ns CPU per commit`);
     }
