@@ -399,28 +399,39 @@ export class RaftNode {
     const results = this.tracker !== null && this.tracker.size > 0 ? this.resultsFor(b.count) : null;
     let collected = 0; // results[0, collected) may hold results; the rest is undefined
     try {
-      if (sm) {
-        const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
-        for (let k = 0; k < b.count; k++) {
-          const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
-          if ((start === end && skipEmpty) || isMembershipEntryAt(b.data, start, end)) continue; // the core's entries, not the state machine's
-          let r: Uint8Array | void;
-          try {
-            r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
-          } catch (e) {
-            throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
-          }
-          if (r !== undefined) {
-            if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
-            if (results !== null) { results[k] = r; collected = k + 1; }
-          }
-        }
-      }
+      if (sm) collected = this.applyEntries(sm, b, results);
       this.tracker?.applied(b, collected > 0 ? results : null);
     } finally {
       if (collected > 0) results!.fill(undefined, 0, collected); // the listener took what it needed: let the results go
     }
     this.opts.onApply?.(b);
+  }
+
+  /**
+   * Applies the state machine's entries of `b`, putting each result in `results` (when given);
+   * returns 1 + the position of the last result put there (0: none). A method of its own, with
+   * nothing after its loop: V8 compiles a long loop on the stack (OSR) and reuses that code for
+   * later calls, and code that had not run yet after the loop (the tracker's, the results' on a
+   * peer that had collected none) made it deoptimize at the end of every batch.
+   */
+  private applyEntries(sm: StateMachine, b: EntryBatch, results: Array<Uint8Array | undefined> | null): number {
+    let collected = 0;
+    const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
+    for (let k = 0; k < b.count; k++) {
+      const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
+      if ((start === end && skipEmpty) || isMembershipEntryAt(b.data, start, end)) continue; // the core's entries, not the state machine's
+      let r: Uint8Array | void;
+      try {
+        r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
+      } catch (e) {
+        throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
+      }
+      if (r !== undefined) {
+        if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
+        if (results !== null) { results[k] = r; collected = k + 1; }
+      }
+    }
+    return collected;
   }
 
   /** The results array, at least `n` long and all undefined (it is emptied after each batch). */
