@@ -17,7 +17,8 @@ export const OUTCOME_NAMES = ['', 'committed', 'overwritten', 'unknown'] as cons
  * Receives outcomes in runs: proposals with tags firstTag..firstTag+count-1 were accepted at
  * indexes firstIndex..firstIndex+count-1 in `term`. For Committed, `results` holds the state
  * machine's result per entry (null when no entry of the run returned one); `resultOffset` is
- * the position of firstIndex in it.
+ * the position of firstIndex in it. `results` is valid only during the call (the runtime reuses
+ * the array for the next batch): copy out what must outlive it.
  */
 export type OutcomeListener = (outcome: Outcome, firstTag: number, count: number, firstIndex: number, term: number,
   results: ReadonlyArray<Uint8Array | undefined> | null, resultOffset: number) => void;

@@ -107,6 +107,11 @@ export class RaftNode {
   private readonly tickMs: number;
   private transfer: TransferWatch | null = null;
   private readonly flushBound = () => this.flush();
+  /**
+   * The apply results of the batch being applied, for the tracker (the leader's proposals); one
+   * array for every batch rather than one per batch, emptied after each (see OutcomeListener).
+   */
+  private readonly results: Array<Uint8Array | undefined> = [];
 
   private constructor(private readonly opts: RaftNodeOptions, private readonly storage: RaftStorage, persisted: PersistedState) {
     const t = resolveTiming(opts);
@@ -400,28 +405,50 @@ export class RaftNode {
   private apply(b: EntryBatch): void {
     this.smApplied = b.firstIndex + b.count - 1;
     const sm = this.opts.stateMachine;
-    let results: Array<Uint8Array | undefined> | null = null;
     // Results only reach proposals tracked here (a follower tracks none): collect them only then.
-    const wantResults = this.tracker !== null && this.tracker.size > 0;
-    if (sm) {
-      const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
-      for (let k = 0; k < b.count; k++) {
-        const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
-        if ((start === end && skipEmpty) || isMembershipEntryAt(b.data, start, end)) continue; // the core's entries, not the state machine's
-        let r: Uint8Array | void;
-        try {
-          r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
-        } catch (e) {
-          throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
-        }
-        if (r !== undefined) {
-          if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
-          if (wantResults) (results ??= new Array(b.count))[k] = r;
-        }
+    const results = this.tracker !== null && this.tracker.size > 0 ? this.resultsFor(b.count) : null;
+    let collected = 0; // results[0, collected) may hold results; the rest is undefined
+    try {
+      if (sm) collected = this.applyEntries(sm, b, results);
+      this.tracker?.applied(b, collected > 0 ? results : null);
+    } finally {
+      if (collected > 0) results!.fill(undefined, 0, collected); // the listener took what it needed: let the results go
+    }
+    this.opts.onApply?.(b);
+  }
+
+  /**
+   * Applies the state machine's entries of `b`, putting each result in `results` (when given);
+   * returns 1 + the position of the last result put there (0: none). A method of its own, with
+   * nothing after its loop: V8 compiles a long loop on the stack (OSR) and reuses that code for
+   * later calls, and code that had not run yet after the loop (the tracker's, the results' on a
+   * peer that had collected none) made it deoptimize at the end of every batch.
+   */
+  private applyEntries(sm: StateMachine, b: EntryBatch, results: Array<Uint8Array | undefined> | null): number {
+    let collected = 0;
+    const skipEmpty = this.core.cfg.noopOnElection; // empty entries are the leaders' no-ops
+    for (let k = 0; k < b.count; k++) {
+      const start = k === 0 ? 0 : b.ends[k - 1], end = b.ends[k];
+      if ((start === end && skipEmpty) || isMembershipEntryAt(b.data, start, end)) continue; // the core's entries, not the state machine's
+      let r: Uint8Array | void;
+      try {
+        r = sm.applyRange ? sm.applyRange(b.data, start, end, b.firstIndex + k, b.terms[k]) : sm.apply(batchCommand(b, k), b.firstIndex + k, b.terms[k]);
+      } catch (e) {
+        throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], e);
+      }
+      if (r !== undefined) {
+        if (!(r instanceof Uint8Array)) throw new StateMachineError(this.core.id, b.firstIndex + k, b.terms[k], new TypeError(`apply() returned ${typeof r}; a result must be a Uint8Array or undefined`));
+        if (results !== null) { results[k] = r; collected = k + 1; }
       }
     }
-    this.tracker?.applied(b, results);
-    this.opts.onApply?.(b);
+    return collected;
+  }
+
+  /** The results array, at least `n` long and all undefined (it is emptied after each batch). */
+  private resultsFor(n: number): Array<Uint8Array | undefined> {
+    const a = this.results;
+    while (a.length < n) a.push(undefined); // grown by push, so that it stays a dense array
+    return a;
   }
 
   private restore(s: Snapshot): void {

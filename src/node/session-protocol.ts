@@ -90,6 +90,25 @@ export interface SessionFrame {
   payload: Uint8Array;
 }
 
+/**
+ * A frame as the apply path decodes it: numbers only. The payload is `data[payloadAt, end)`
+ * and no view of it is made here: the apply path makes one only for the user's apply, and
+ * keeps none (a young view stored in this long-lived object would cost a GC write barrier
+ * and a remembered-set entry per entry).
+ */
+export interface FrameFields {
+  kind: FrameKind;
+  clientId: number;
+  seq: number;
+  ackedThrough: number;
+  /** Offset of a Command's payload in the decoded bytes; the frame's end for other kinds. */
+  payloadAt: number;
+}
+
+export function newFrameFields(): FrameFields {
+  return { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payloadAt: 0 };
+}
+
 const NO_PAYLOAD = new Uint8Array(0);
 
 export interface SessionResult {
@@ -166,42 +185,42 @@ export function putU64(b: Uint8Array, at: number, v: number): void {
  * Command is a view into `frame`, not a copy.
  */
 export function decodeFrame(frame: Uint8Array): SessionFrame {
-  return decodeFrameInto(frame, { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: NO_PAYLOAD });
+  const f = decodeFrameAt(frame, 0, frame.byteLength, newFrameFields());
+  const payload = f.kind === FrameKind.Command ? viewOf(frame, f.payloadAt, frame.byteLength) : NO_PAYLOAD;
+  return { kind: f.kind, clientId: f.clientId, seq: f.seq, ackedThrough: f.ackedThrough, payload };
 }
 
-/** decodeFrame into `into` (the apply path reuses one), which it returns. */
-export function decodeFrameInto(frame: Uint8Array, into: SessionFrame): SessionFrame {
-  if (frame.byteLength === 0) throw new SessionFrameError('empty session frame');
-  const kind = frame[0];
+/** decodeFrame of `data[start, end)` into `into` (the apply path reuses one), which it returns; CompactCommand decodes as Command. */
+export function decodeFrameAt(data: Uint8Array, start: number, end: number, into: FrameFields): FrameFields {
+  const n = end - start;
+  if (n <= 0) throw new SessionFrameError('empty session frame');
+  const kind = data[start];
   switch (kind) {
     case FrameKind.Register:
-      if (frame.byteLength !== 1) throw new SessionFrameError(`RegisterSession frame must be 1 byte, got ${frame.byteLength}`);
-      into.kind = kind; into.clientId = 0; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      if (n !== 1) throw new SessionFrameError(`RegisterSession frame must be 1 byte, got ${n}`);
+      into.kind = kind; into.clientId = 0; into.seq = 0; into.ackedThrough = 0; into.payloadAt = end;
       return into;
     case FrameKind.Unregister: {
-      if (frame.byteLength !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${frame.byteLength}`);
-      const clientId = getU64(frame, 1, 'clientId');
+      if (n !== 9) throw new SessionFrameError(`UnregisterSession frame must be 9 bytes, got ${n}`);
+      const clientId = getU64(data, start + 1, 'clientId', start);
       if (clientId === 0) throw new SessionFrameError('clientId 0 is not a session');
-      into.kind = kind; into.clientId = clientId; into.seq = 0; into.ackedThrough = 0; into.payload = NO_PAYLOAD;
+      into.kind = kind; into.clientId = clientId; into.seq = 0; into.ackedThrough = 0; into.payloadAt = end;
       return into;
     }
     case FrameKind.Command:
-      if (frame.byteLength < COMMAND_HEADER_BYTES) {
-        throw new SessionFrameError(`Command frame of ${frame.byteLength} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
+      if (n < COMMAND_HEADER_BYTES) {
+        throw new SessionFrameError(`Command frame of ${n} bytes is shorter than its ${COMMAND_HEADER_BYTES}-byte header`);
       }
-      return decodeCommandAt(frame, 0, frame.byteLength, into);
+      return decodeCommandAt(data, start, into);
     case FrameKind.CompactCommand:
-      return decodeCompactAt(frame, 0, frame.byteLength, into);
+      return decodeCompactChecked(data, start, end, into);
     default:
       throw new SessionFrameError(`unknown session frame kind ${kind} (expected 1 Register, 2 Command, 3 Unregister or 4 CompactCommand)`);
   }
 }
 
-/**
- * Decodes the Command frame at `data[start, end)` (kind byte checked by the caller, at least
- * COMMAND_HEADER_BYTES long) into `into`; the payload is a view into `data`.
- */
-export function decodeCommandAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+/** Decodes the Command frame at `data[start...]` (kind byte and length checked by the caller) into `into`. */
+function decodeCommandAt(data: Uint8Array, start: number, into: FrameFields): FrameFields {
   const clientId = getU64(data, start + 1, 'clientId', start);
   const seq = getU64(data, start + 9, 'seq', start);
   const ackedThrough = getU64(data, start + 17, 'ackedThrough', start);
@@ -209,7 +228,7 @@ export function decodeCommandAt(data: Uint8Array, start: number, end: number, in
   if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
   if (ackedThrough >= seq) throw new SessionFrameError(`ackedThrough (${ackedThrough}) must be below seq (${seq})`);
   into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = ackedThrough;
-  into.payload = viewOf(data, start + COMMAND_HEADER_BYTES, end);
+  into.payloadAt = start + COMMAND_HEADER_BYTES;
   return into;
 }
 
@@ -217,7 +236,7 @@ export function decodeCommandAt(data: Uint8Array, start: number, end: number, in
  * `data[from, end)` as a new view. The view constructor costs less than subarray(), which
  * looks up a species constructor; the apply path makes one per entry.
  */
-function viewOf(data: Uint8Array, from: number, end: number): Uint8Array {
+export function viewOf(data: Uint8Array, from: number, end: number): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset + from, end - from);
 }
 
@@ -292,35 +311,45 @@ function getUvarint(b: Uint8Array, at: number, end: number, what: string, frameS
 }
 
 /**
- * A varint of at most 4 bytes (below 2^28) at `b[at...]`, without checks that throw (so that
- * it inlines into the apply path); -1 when it is longer or runs past `end`: the checked
- * decoder then says what is wrong.
+ * Decodes the CompactCommand frame at `data[start, end)` (kind byte checked by the caller) into
+ * `into`, as a Command, when its numbers are below 2^28 and it is well formed (every frame the
+ * client sends for a long while); false otherwise, with `into` unchanged: decodeFrameAt then
+ * decodes it or says what is wrong. Nothing here throws, so that it inlines into the apply path.
  */
-function shortUvarint(b: Uint8Array, at: number, end: number): number {
-  let v = 0;
-  for (let shift = 0; shift < 28 && at < end; shift += 7) {
-    const byte = b[at++];
-    v |= (byte & 127) << shift;
-    if (byte < 128) { varintEnd = at; return v; }
-  }
-  return -1;
+export function decodeCompactFast(data: Uint8Array, start: number, end: number, into: FrameFields): boolean {
+  // Three varints of at most 4 bytes each, read with locals only (a module-level position, as
+  // getUvarint keeps, costs a context load and store per byte).
+  let p = start + 1, byte = 0, shift = 0;
+  let id = 0;
+  do {
+    if (p >= end || shift > 21) return false;
+    byte = data[p++];
+    id |= (byte & 127) << shift;
+    shift += 7;
+  } while (byte >= 128);
+  let seq = 0;
+  shift = 0;
+  do {
+    if (p >= end || shift > 21) return false;
+    byte = data[p++];
+    seq |= (byte & 127) << shift;
+    shift += 7;
+  } while (byte >= 128);
+  let delta = 0;
+  shift = 0;
+  do {
+    if (p >= end || shift > 21) return false;
+    byte = data[p++];
+    delta |= (byte & 127) << shift;
+    shift += 7;
+  } while (byte >= 128);
+  if (id === 0 || delta === 0 || delta > seq) return false;
+  into.kind = FrameKind.Command; into.clientId = id; into.seq = seq; into.ackedThrough = seq - delta;
+  into.payloadAt = p;
+  return true;
 }
 
-/** Decodes the CompactCommand frame at `data[start, end)` (kind byte checked by the caller) into `into`, as a Command. */
-export function decodeCompactAt(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
-  // The common case (numbers below 2^28, well formed) without the checked decoder's calls.
-  const id = shortUvarint(data, start + 1, end);
-  const sq = id > 0 ? shortUvarint(data, varintEnd, end) : -1;
-  const d = sq > 0 ? shortUvarint(data, varintEnd, end) : -1;
-  if (d > 0 && d <= sq) {
-    into.kind = FrameKind.Command; into.clientId = id; into.seq = sq; into.ackedThrough = sq - d;
-    into.payload = viewOf(data, varintEnd, end);
-    return into;
-  }
-  return decodeCompactChecked(data, start, end, into);
-}
-
-function decodeCompactChecked(data: Uint8Array, start: number, end: number, into: SessionFrame): SessionFrame {
+function decodeCompactChecked(data: Uint8Array, start: number, end: number, into: FrameFields): FrameFields {
   const clientId = getUvarint(data, start + 1, end, 'clientId', start);
   const seq = getUvarint(data, varintEnd, end, 'seq', start);
   const delta = getUvarint(data, varintEnd, end, 'seq - ackedThrough', start);
@@ -328,7 +357,7 @@ function decodeCompactChecked(data: Uint8Array, start: number, end: number, into
   if (seq === 0) throw new SessionFrameError('seq 0 is invalid (sequence numbers start at 1)');
   if (delta === 0 || delta > seq) throw new SessionFrameError(`seq - ackedThrough (${delta}) must be in 1..seq (${seq})`);
   into.kind = FrameKind.Command; into.clientId = clientId; into.seq = seq; into.ackedThrough = seq - delta;
-  into.payload = viewOf(data, varintEnd, end);
+  into.payloadAt = varintEnd;
   return into;
 }
 

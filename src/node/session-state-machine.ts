@@ -17,8 +17,8 @@
  */
 import { crc32c } from '../storage/crc32c.js';
 import {
-  COMMAND_HEADER_BYTES, FrameKind, SessionFrameError, SessionStatus, decodeCommandAt, decodeCompactAt, decodeFrameInto, encodeInvalid, encodeRegistered, encodeResult,
-  readU64, writeU64, type SessionFrame,
+  FrameKind, SessionFrameError, SessionStatus, decodeCompactFast, decodeFrameAt, encodeInvalid, encodeRegistered, encodeResult, newFrameFields,
+  readU64, viewOf, writeU64,
 } from './session-protocol.js';
 
 // Result frames without a body, shared: the apply path answers most entries with one of these
@@ -113,7 +113,7 @@ export class SessionStateMachine {
   readonly inactivityLimit: number;
   private readonly sessions = new Map<number, Session>();
   /** The frame being applied (one object for all entries). */
-  private readonly frame: SessionFrame = { kind: FrameKind.Register, clientId: 0, seq: 0, ackedThrough: 0, payload: new Uint8Array(0) };
+  private readonly frame = newFrameFields();
   private oldest: Session | null = null;
   private newest: Session | null = null;
   /** The session of the previous command: a client's commands come in runs, so this saves most Map lookups. */
@@ -153,19 +153,36 @@ export class SessionStateMachine {
   /** apply() of the frame at `data[start, end)`: a Command's payload is the only view made of it. */
   applyRange(data: Uint8Array, start: number, end: number, index: number, term: number): Uint8Array {
     const frame = this.frame;
-    try {
-      const kind = end > start ? data[start] : 0;
-      if (kind === FrameKind.CompactCommand) decodeCompactAt(data, start, end, frame);
-      else if (kind === FrameKind.Command && end - start >= COMMAND_HEADER_BYTES) decodeCommandAt(data, start, end, frame);
-      else decodeFrameInto(data.subarray(start, end), frame);
-    } catch (e) {
-      if (!(e instanceof SessionFrameError)) throw e;
-      // Every peer sees the same bad bytes and gives the same answer; failing stop would halt the cluster.
-      this.expireInactive(index);
-      return encodeInvalid(`entry ${index}: ${e.message}`);
+    if (end > start && data[start] === FrameKind.CompactCommand && decodeCompactFast(data, start, end, frame)) {
+      // The common entry: the next command of the session of the previous one (a client's
+      // commands come in runs), which it acknowledges up to some seq. The general path below
+      // gives the same answer; this one skips its lookups and branches.
+      const s = this.recent;
+      const seq = frame.seq;
+      if (s !== null && s.id === frame.clientId && seq === s.lastApplied + 1 && (this.inactivityLimit === 0 || index - s.lastActivity <= this.inactivityLimit)) {
+        const out = this.applied(s, this.user.apply(viewOf(data, frame.payloadAt, end), index, term), index); // may throw: nothing is changed yet
+        if (frame.ackedThrough > s.ackedThrough) this.acknowledge(s, frame.ackedThrough);
+        s.lastActivity = index;
+        if (this.newest !== s) this.touch(s, index);
+        if (this.inactivityLimit > 0) this.expireInactive(index);
+        return out;
+      }
+    } else {
+      try {
+        decodeFrameAt(data, start, end, frame);
+      } catch (e) {
+        if (!(e instanceof SessionFrameError)) throw e;
+        // Every peer sees the same bad bytes and gives the same answer; failing stop would halt the cluster.
+        this.expireInactive(index);
+        return encodeInvalid(`entry ${index}: ${e.message}`);
+      }
     }
     let out: Uint8Array;
     switch (frame.kind) {
+      case FrameKind.Command:
+      case FrameKind.CompactCommand: // (decoded as Command; listed for the compiler)
+        out = this.command(data, end, index, term);
+        break;
       case FrameKind.Register:
         out = this.register(index);
         break;
@@ -175,40 +192,44 @@ export class SessionStateMachine {
         out = s ? UNREGISTERED : EXPIRED;
         break;
       }
-      case FrameKind.Command:
-      case FrameKind.CompactCommand: { // (decoded as Command; listed for the compiler)
-        const s = this.live(frame.clientId, index);
-        if (!s) {
-          out = EXPIRED;
-          break;
-        }
-        const seq = frame.seq;
-        if (seq === s.lastApplied + 1) {
-          const r = this.user.apply(frame.payload, index, term); // may throw: nothing is changed yet
-          if (r !== undefined && !(r instanceof Uint8Array)) {
-            throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
-          }
-          // The frame keeps a private copy: the user may reuse the buffer it returned.
-          if (r && r.byteLength > 0) {
-            out = encodeResult(SessionStatus.Applied, r);
-            s.keptSeqs.push(seq);
-            s.kept.push(out);
-          } else out = APPLIED_EMPTY;
-          s.lastApplied = seq;
-        } else if (seq > s.lastApplied) {
-          out = OUT_OF_ORDER;
-        } else if (seq <= s.ackedThrough) {
-          out = STALE;
-        } else {
-          const kept = keptResult(s, seq);
-          out = kept ? encodeResult(SessionStatus.Duplicate, kept.subarray(1)) : DUPLICATE_EMPTY;
-        }
-        this.acknowledge(s, frame.ackedThrough);
-        this.touch(s, index);
-        break;
-      }
     }
     this.expireInactive(index);
+    return out;
+  }
+
+  /** The decoded Command in `this.frame`, whose payload is `data[frame.payloadAt, end)`. */
+  private command(data: Uint8Array, end: number, index: number, term: number): Uint8Array {
+    const frame = this.frame;
+    const s = this.live(frame.clientId, index);
+    if (!s) return EXPIRED;
+    const seq = frame.seq;
+    let out: Uint8Array;
+    if (seq === s.lastApplied + 1) {
+      out = this.applied(s, this.user.apply(viewOf(data, frame.payloadAt, end), index, term), index); // may throw: nothing is changed yet
+    } else if (seq > s.lastApplied) {
+      out = OUT_OF_ORDER;
+    } else if (seq <= s.ackedThrough) {
+      out = STALE;
+    } else {
+      const kept = keptResult(s, seq);
+      out = kept ? encodeResult(SessionStatus.Duplicate, kept.subarray(1)) : DUPLICATE_EMPTY;
+    }
+    if (frame.ackedThrough > s.ackedThrough) this.acknowledge(s, frame.ackedThrough);
+    this.touch(s, index);
+    return out;
+  }
+
+  /** Session `s` applied its next seq, whose apply returned `r`: the result frame, kept if it has a body. */
+  private applied(s: Session, r: Uint8Array | undefined | void, index: number): Uint8Array {
+    if (r !== undefined && !(r instanceof Uint8Array)) {
+      throw new TypeError(`the state machine's apply returned ${describe(r)} at entry ${index}; a result must be a Uint8Array or undefined`);
+    }
+    const seq = ++s.lastApplied;
+    if (r === undefined || r.byteLength === 0) return APPLIED_EMPTY;
+    // The frame keeps a private copy: the user may reuse the buffer it returned.
+    const out = encodeResult(SessionStatus.Applied, r);
+    s.keptSeqs.push(seq);
+    s.kept.push(out);
     return out;
   }
 

@@ -5,12 +5,17 @@
  * byte-identical snapshots; each (client, seq) is applied at most once, in seq order per client;
  * every 'applied' outcome a client saw carries the result of that one application; a final pass
  * of in-order retries settles every command of a session that did not expire.
+ * Replica 0 applies the frames as the clients encode them (25-byte Command headers); replicas 1
+ * and 2 apply each Command as the equivalent CompactCommand (the streaming client's form, which
+ * takes the session layer's fast path), replica 2 through applyRange at an offset inside a larger
+ * buffer, as the runtime hands entries over: all must answer alike.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { SessionStateMachine, type SessionOptions } from '../../src/node/session-state-machine.js';
 import { SessionClient } from '../../src/node/session-client.js';
+import { FrameKind, decodeFrame, encodeCompactCommand } from '../../src/node/session-protocol.js';
 import { RecordingMachine, tagPayload, u32 } from './session-helpers.js';
 
 type Op =
@@ -23,11 +28,21 @@ type Op =
   | { t: 'snapRestore'; r: number }
   | { t: 'install'; r: number };
 
+/** How a replica is handed its entries. */
+type Feed = 'as-sent' | 'compact' | 'compact-in-batch';
+
+/** A Command frame in its CompactCommand form; other frames as they are. */
+function compactForm(frame: Uint8Array): Uint8Array {
+  if (frame[0] !== FrameKind.Command) return frame;
+  const f = decodeFrame(frame);
+  return encodeCompactCommand(f.clientId, f.seq, f.ackedThrough, f.payload);
+}
+
 class Replica {
   user = new RecordingMachine();
   sm: SessionStateMachine;
   applied = 0;
-  constructor(private readonly opts: SessionOptions) {
+  constructor(private readonly opts: SessionOptions, readonly feed: Feed = 'as-sent') {
     this.sm = new SessionStateMachine(this.user, opts);
   }
   /** A restart or an InstallSnapshot: a fresh state machine restored from `snap` taken at `index`. */
@@ -46,10 +61,20 @@ interface Entry {
   seq: number;
 }
 
+function applyEntry(rep: Replica, frame: Uint8Array, index: number): Uint8Array {
+  if (rep.feed === 'as-sent') return rep.sm.apply(frame, index, 1);
+  const compact = compactForm(frame);
+  if (rep.feed === 'compact') return rep.sm.apply(compact, index, 1);
+  // Inside a batch: other bytes before and after it (a compact frame's payload runs to `end`).
+  const batch = new Uint8Array(compact.byteLength + 7).fill(0xee);
+  batch.set(compact, 3);
+  return rep.sm.applyRange(batch, 3, 3 + compact.byteLength, index, 1);
+}
+
 function run(opts: SessionOptions, ops: Op[]): void {
   const log: Entry[] = []; // log[i] is index i + 1
   const results: Uint8Array[] = []; // the first answer seen for each index
-  const replicas = [0, 1, 2].map(() => new Replica(opts));
+  const replicas = (['as-sent', 'compact', 'compact-in-batch'] as const).map((feed) => new Replica(opts, feed));
   let clients: SessionClient[] = [];
   const undelivered: number[] = []; // indexes whose reply has not reached the proposer yet
   const seen = new Map<string, number>(); // "client:seq" -> index of the application an outcome reported
@@ -59,7 +84,7 @@ function run(opts: SessionOptions, ops: Op[]): void {
       const i = rep.applied + 1;
       rep.applied = i;
       if (log[i - 1].frame.byteLength === 0) continue; // a leader's no-op: the runtime skips it
-      const out = rep.sm.apply(log[i - 1].frame, i, 1);
+      const out = applyEntry(rep, log[i - 1].frame, i);
       if (results[i - 1] === undefined) results[i - 1] = out;
       else assert.deepEqual(Buffer.from(out), Buffer.from(results[i - 1]), `replicas answer entry ${i} alike`);
     }
