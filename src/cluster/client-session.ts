@@ -257,6 +257,12 @@ export class ClientSession implements FrameOwner {
     }
   }
 
+  /** @internal */
+  clientClosed(reason: string): void {
+    this.close(new SessionError('stopped', reason), this.window.ackedThrough + 1);
+    this.frameBuf = this.frameView = null; // a view of the closed ring would keep its memory
+  }
+
   // ---- sending
 
   private transmit(seq: number): boolean {
@@ -373,6 +379,7 @@ export class ClientSession implements FrameOwner {
   private close(error: SessionError, first: number): void {
     if (this.closedError) return;
     this.closedError = error;
+    void error.stack; // formatted now: an unformatted stack keeps its frames' receivers (the stopped cluster, its rings) alive
     if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
     if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
     if (this.silenceTimer) { clearTimeout(this.silenceTimer); this.silenceTimer = null; }

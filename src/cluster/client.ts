@@ -188,6 +188,8 @@ export interface FrameOwner {
   committedRun(firstTag: number, count: number, index: number, term: number, result: number): void;
   /** The command tagged `tag` did not commit (see FailReason); `cause` for 'unknown' and 'invalid'. */
   failed(tag: number, reason: FailReason, leaderHint: number, cause: Error | undefined): void;
+  /** The client was closed (its cluster stopped): nothing will be sent or answered any more. */
+  clientClosed(reason: string): void;
 }
 
 /**
@@ -494,6 +496,8 @@ export class ClusterClient {
     this.reader.close(reason);
     for (const w of this.retrying) w.reject(new ProposalError('stopped', reason));
     this.retrying.clear();
+    // Owners stop their timers and let go of the rings now (a pending timer would hold them).
+    for (const owner of this.owners) owner?.clientClosed(reason);
   }
 
   private send(w: Waiter): void {

@@ -324,6 +324,7 @@ export class RemoteSession implements RemoteFrameOwner {
   private close(error: RemoteSessionError, first: number): void {
     if (this.closedError) return;
     this.closedError = error;
+    void error.stack; // formatted now: an unformatted stack keeps its frames' receivers (the closed client, its sockets) alive
     if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
     if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
     const failing: number[] = [];
