@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { ClusterClient } from '../src/cluster/client.js';
-import { BATCH_ITEM_HEADER_BYTES, OK_BATCH_HEADER_BYTES, ReadRecordKind, forEachBatchItem } from '../src/cluster/read-protocol.js';
+import { BATCH_ITEM_HEADER_BYTES, OK_BATCH_HEADER_BYTES, READ_BATCH_HEADER_BYTES, ReadRecordKind } from '../src/cluster/read-protocol.js';
 import { RingBuffer } from '../src/transport/ring.js';
 import { RingLink, createRingLinkPair } from '../src/transport/ring-link.js';
 import { LoadGenerator, type ReadLoad } from './load-generator.js';
@@ -29,7 +29,18 @@ class ScriptedLeader {
   private readonly answers: RingBuffer;
   private readonly view: DataView;
   private readonly ids: number[] = [];
-  private readonly onItem = (readId: number): void => { this.ids.push(readId); };
+
+  /** Takes a ReadBatch's read ids (its own walk: forEachBatchItem stays the reader's alone, as on the main thread of a real run). */
+  private collect(buf: Uint8Array, off: number, len: number): void {
+    const base = buf.byteOffset;
+    const count = this.view.getUint32(base + off + 4, true);
+    let at = off + READ_BATCH_HEADER_BYTES;
+    for (let k = 0; k < count; k++) {
+      this.ids.push(this.view.getFloat64(base + at, true));
+      at += BATCH_ITEM_HEADER_BYTES + this.view.getUint32(base + at + 8, true);
+    }
+    if (at !== off + len) throw new Error(`scripted leader: a ReadBatch of ${len} bytes walked to ${at - off}`);
+  }
 
   constructor(ends: { sabAB: SharedArrayBuffer; sabBA: SharedArrayBuffer }) {
     this.reads = new RingBuffer(ends.sabAB);
@@ -43,7 +54,7 @@ class ScriptedLeader {
       const before = this.ids.length;
       this.reads.drain((buf, off, len) => {
         if (buf[off] !== ReadRecordKind.ReadBatch) throw new Error(`scripted leader: record kind ${buf[off]}, expected a ReadBatch`);
-        forEachBatchItem(this.view, buf, off, len, this.onItem);
+        this.collect(buf, off, len);
       }, 1);
       if (this.ids.length === before) break;
     }
