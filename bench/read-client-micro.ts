@@ -3,7 +3,11 @@
  * in this thread: what `--read-ratio 1 --read-mode lease` costs the main thread, without the
  * peers' CPU, the wake-ups and the scheduling noise of a shared machine.
  *
- *   node dist/bench/read-client-micro.js [--window 1000] [--run 256] [--seconds 2] [--rounds 3]
+ *   node dist/bench/read-client-micro.js [--window 1000] [--run 256] [--seconds 2] [--rounds 3] [--reads N]
+ *
+ * `--reads N` answers a fixed number of reads instead (after N/4 as warm-up), for an
+ * instruction count under valgrind: the difference between the counts of two N gives the
+ * instructions per read, steadier than any clock on a shared machine.
  *
  * The bench's own LoadGenerator keeps `window` reads in flight through a ClusterClient
  * (submitRead / onReadResult, as bench/scenario.ts drives it); the scripted leader answers up to
@@ -79,7 +83,8 @@ class ScriptedLeader {
 
 export interface Sample { reads: number; clientMs: number }
 
-export async function sample(window: number, run: number, seconds: number): Promise<Sample> {
+/** `fixed` > 0: that many reads measured (after a quarter as many as warm-up) instead of `seconds`. */
+export async function sample(window: number, run: number, seconds: number, fixed = 0): Promise<Sample> {
   const client = new ClusterClient(1);
   const ends = createRingLinkPair(16 << 20);
   const ports = new MessageChannel();
@@ -101,12 +106,18 @@ export async function sample(window: number, run: number, seconds: number): Prom
   await null;
   const warmEnd = performance.now() + 300;
   const end = warmEnd + seconds * 1000;
-  let done = 0, clientMs = 0, measuring = false;
+  let done = 0, clientMs = 0, measuring = false, warmReads = 0;
   for (;;) {
-    const now = performance.now();
-    if (!measuring && now >= warmEnd) measuring = true;
-    if (now >= end) break;
+    if (fixed > 0) {
+      if (!measuring && warmReads >= fixed / 4) measuring = true;
+      if (done >= fixed) break;
+    } else {
+      const now = performance.now();
+      if (!measuring && now >= warmEnd) measuring = true;
+      if (now >= end) break;
+    }
     const n = leader.step(run);
+    if (!measuring) warmReads += n;
     if (n === 0) throw new Error('scripted leader: no reads to answer (the reader did not publish its batch)');
     const c0 = process.cpuUsage();
     reader.drain(link);
@@ -124,15 +135,16 @@ export async function sample(window: number, run: number, seconds: number): Prom
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { window: { type: 'string' }, run: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } } });
+  const { values } = parseArgs({ options: { window: { type: 'string' }, run: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' }, reads: { type: 'string' } } });
   const window = Number(values.window ?? 1000), run = Number(values.run ?? 256);
-  const seconds = Number(values.seconds ?? 2), rounds = Number(values.rounds ?? 3);
+  const seconds = Number(values.seconds ?? 2), rounds = Number(values.rounds ?? 3), fixed = Number(values.reads ?? 0);
+  if (!(fixed >= 0)) throw new RangeError(`--reads must be a number >= 0, got ${String(values.reads)}`);
   for (const [name, v] of [['--window', window], ['--run', run], ['--seconds', seconds], ['--rounds', rounds]] as const) {
     if (!(v > 0)) throw new RangeError(`${name} must be a positive number, got ${String(v)}`);
   }
   const ns: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const x = await sample(window, run, seconds);
+    const x = await sample(window, run, seconds, fixed);
     const per = (x.clientMs * 1e6) / x.reads;
     ns.push(per);
     console.log(`round ${r + 1} ${per.toFixed(0).padStart(5)} ns of client CPU per read (${x.reads} reads)`);
