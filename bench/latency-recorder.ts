@@ -47,6 +47,16 @@ export class LatencyRecorder {
     this.min = Infinity;
   }
 
+  /** Adds every latency `other` holds, as if each had been recorded here too. */
+  addAll(other: LatencyRecorder): void {
+    for (let i = 0; i < SLOTS; i++) this.counts[i] += other.counts[i];
+    for (const v of other.slow) this.slow.push(v);
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.max > this.max) this.max = other.max;
+    if (other.min < this.min) this.min = other.min;
+  }
+
   get meanNs(): number { return this.count === 0 ? 0 : this.sum / this.count; }
 
   /** An HdrHistogram (ns) holding the same counts; the caller should destroy() it when done. */

@@ -112,8 +112,19 @@ export function sessionLoadOf(session: ClientSession): SessionLoad {
 }
 
 export class LoadGenerator {
-  /** Latency: closed loop from send, open loop from the intended send time. */
-  readonly latency = new LatencyRecorder();
+  /** Without reads, every latency (with reads: none, see `latency`). */
+  private readonly allLatency = new LatencyRecorder();
+  /**
+   * Latency: closed loop from send, open loop from the intended send time. With reads, the sum
+   * of readLatency and writeLatency, made on each call (one record per operation on the hot path).
+   */
+  get latency(): LatencyRecorder {
+    if (!this.reads) return this.allLatency;
+    const sum = new LatencyRecorder();
+    sum.addAll(this.readLatency);
+    sum.addAll(this.writeLatency);
+    return sum;
+  }
   /** Open loop only: from the actual send (what a naive open loop would report). */
   readonly service = new LatencyRecorder();
   /** Per TIMELINE_MS of the window (by completion time): commits, and the largest latency (ns). */
@@ -222,7 +233,7 @@ export class LoadGenerator {
 
   /** Starts the measured window: counters and histograms restart from zero. */
   beginMeasurement(): void {
-    this.latency.reset();
+    this.allLatency.reset();
     this.service.reset();
     this.readLatency.reset();
     this.writeLatency.reset();
@@ -376,12 +387,13 @@ export class LoadGenerator {
       const ns = (now - start) * 1e6;
       if (this.spec.mode === 'closed') {
         if (this.measuring) {
-          this.latency.record(ns);
-          this.mark(now, ns);
+          // With reads, each latency goes in its kind's recorder only: `latency` sums the two.
           if (this.reads) (isRead ? this.readLatency : this.writeLatency).record(ns);
+          else this.allLatency.record(ns);
+          this.mark(now, ns);
         }
       } else if (start >= this.windowStart && start < this.windowEnd) {
-        this.latency.record(ns);
+        this.allLatency.record(ns);
         this.service.record((now - sent) * 1e6);
         this.mark(now, ns);
         if (ns > TAIL_THRESHOLD_MS * 1e6) this.keepTail(start, sent, now);

@@ -13,6 +13,9 @@ const BATCH_RESERVE_BYTES = 64 << 10;
  */
 export class ReadBatchWriter {
   private readonly view: DataView;
+  /** The link's outbound ring bytes and where they start in their buffer (fixed for the link's life). */
+  private readonly out: Uint8Array;
+  private readonly outBase: number;
   private readonly headerBytes: number;
   private readonly reserveBytes: number;
   /** Offset of the open batch's record in the ring's bytes; -1: none open. */
@@ -23,6 +26,8 @@ export class ReadBatchWriter {
 
   constructor(private readonly link: RingLink, private readonly kind: ReadRecordKind.ReadBatch | ReadRecordKind.OkBatch) {
     const bytes = link.out.bytes;
+    this.out = bytes;
+    this.outBase = bytes.byteOffset;
     this.view = new DataView(bytes.buffer, 0);
     this.headerBytes = kind === ReadRecordKind.ReadBatch ? READ_BATCH_HEADER_BYTES : OK_BATCH_HEADER_BYTES;
     this.reserveBytes = Math.min(BATCH_RESERVE_BYTES, link.out.maxRecordBytes);
@@ -47,9 +52,9 @@ export class ReadBatchWriter {
     const need = BATCH_ITEM_HEADER_BYTES + n;
     if (this.start >= 0 && (tag !== this.tag || this.used + need > this.reserveBytes)) this.end();
     if (this.start < 0 && !this.open(tag, need)) return false;
-    const out = this.link.out.bytes;
+    const out = this.out;
     const at = this.start + this.used;
-    const abs = out.byteOffset + at;
+    const abs = this.outBase + at;
     this.view.setFloat64(abs, readId, true);
     this.view.setUint32(abs + 8, n, true);
     if (n > 0) {
@@ -64,7 +69,7 @@ export class ReadBatchWriter {
   /** Publishes the open batch, if any; `leaderHint` goes in an OkBatch's header. */
   end(leaderHint = -1): void {
     if (this.start < 0) return;
-    const abs = this.link.out.bytes.byteOffset + this.start;
+    const abs = this.outBase + this.start;
     this.view.setUint32(abs, this.kind | (this.tag << 8), true);
     this.view.setUint32(abs + 4, this.count, true);
     if (this.kind === ReadRecordKind.OkBatch) {

@@ -54,3 +54,24 @@ test('summarize: microseconds, ordered percentiles and a plottable curve', () =>
   assert.deepEqual(empty.curve, []);
   assert.ok(percentileCurve(1_000_000).some((p) => p > 99.999));
 });
+
+test('addAll: a recorder summed from two holds what one recorder of all their values holds', () => {
+  const a = new LatencyRecorder(), b = new LatencyRecorder(), both = new LatencyRecorder();
+  const values = [0, 7, 2047, 2048, 4097, 123_456, 9e9, 5e9, 31];
+  values.forEach((v, i) => { (i % 3 === 0 ? a : b).record(v); both.record(v); });
+  const sum = new LatencyRecorder();
+  sum.addAll(a);
+  sum.addAll(b);
+  assert.equal(sum.count, values.length);
+  assert.equal(sum.max, 9e9);
+  assert.equal(sum.min, 0);
+  assert.equal(sum.meanNs, both.meanNs);
+  const hs = sum.toHdr(), hb = both.toHdr();
+  try {
+    for (const p of [0, 10, 50, 90, 99, 100]) assert.equal(hs.getValueAtPercentile(p), hb.getValueAtPercentile(p), `percentile ${p}`);
+    assert.equal(hs.totalCount, values.length);
+  } finally {
+    hs.destroy();
+    hb.destroy();
+  }
+});
