@@ -115,11 +115,8 @@ export class RaftLog {
     const base = this.bytes;
     this.reserve(n, srcEnd - srcStart);
     this.arena.set(b.data.subarray(srcStart, srcEnd), base);
-    const shift = base - srcStart;
-    for (let k = 0; k < n; k++) {
-      this.terms[this.count + k] = b.terms[fromK + k];
-      this.ends[this.count + k] = b.ends[fromK + k] + shift;
-    }
+    this.terms.set(fromK === 0 && n === b.terms.length ? b.terms : b.terms.subarray(fromK, fromK + n), this.count);
+    copyShifted(this.ends, this.count, b.ends, fromK, n, base - srcStart);
     this.count += n;
   }
 
@@ -144,7 +141,7 @@ export class RaftLog {
     const base = k0 === 0 ? 0 : this.ends[k0 - 1];
     const terms = this.terms.slice(k0, k0 + count);
     const ends = new Uint32Array(count);
-    for (let k = 0; k < count; k++) ends[k] = this.ends[k0 + k] - base;
+    copyShifted(ends, 0, this.ends, k0, count, -base);
     const data = this.arena.slice(base, count === 0 ? base : this.ends[k0 + count - 1]);
     return { firstIndex: lo, count, terms, ends, data };
   }
@@ -206,7 +203,7 @@ export class RaftLog {
       const keep = this.count - drop;
       this.arena.copyWithin(0, cut, this.ends[this.count - 1]);
       this.terms.copyWithin(0, drop, this.count);
-      for (let k = 0; k < keep; k++) this.ends[k] = this.ends[k + drop] - cut;
+      copyShifted(this.ends, 0, this.ends, drop, keep, -cut); // forward copy: safe although the ranges overlap
       this.count = keep;
     }
     this.snapshotIndex = index;
@@ -328,6 +325,19 @@ export class RaftLog {
       this.arena = new Uint8Array(this.arenaBuf, 0, cap);
     }
   }
+}
+
+/**
+ * dst[dstAt + k] = src[srcAt + k] + delta (mod 2^32) for k in [0, n).
+ *
+ * The loop has a function of its own, with nothing after it, because of V8's on-stack
+ * replacement: the first call may copy thousands of entries, so the loop gets compiled while
+ * it runs, before the code after it ever ran. That OSR code then deoptimizes on leaving the
+ * loop (no type feedback there), is cached nevertheless, and is entered again and thrown
+ * away on every later long call (hundreds of times a second in a saturated run).
+ */
+function copyShifted(dst: Uint32Array, dstAt: number, src: Uint32Array, srcAt: number, n: number, delta: number): void {
+  for (let k = 0; k < n; k++) dst[dstAt + k] = src[srcAt + k] + delta;
 }
 
 export { batchCommand };
