@@ -115,11 +115,9 @@ export class RaftLog {
     const base = this.bytes;
     this.reserve(n, srcEnd - srcStart);
     this.arena.set(b.data.subarray(srcStart, srcEnd), base);
-    const shift = base - srcStart;
-    for (let k = 0; k < n; k++) {
-      this.terms[this.count + k] = b.terms[fromK + k];
-      this.ends[this.count + k] = b.ends[fromK + k] + shift;
-    }
+    this.terms.set(fromK === 0 && n === b.terms.length ? b.terms : b.terms.subarray(fromK, fromK + n), this.count);
+    this.ends.set(fromK === 0 && n === b.ends.length ? b.ends : b.ends.subarray(fromK, fromK + n), this.count);
+    this.shiftEnds(this.count, n, base - srcStart);
     this.count += n;
   }
 
@@ -143,8 +141,8 @@ export class RaftLog {
     const count = Math.max(0, last - lo + 1);
     const base = k0 === 0 ? 0 : this.ends[k0 - 1];
     const terms = this.terms.slice(k0, k0 + count);
-    const ends = new Uint32Array(count);
-    for (let k = 0; k < count; k++) ends[k] = this.ends[k0 + k] - base;
+    const ends = this.ends.slice(k0, k0 + count);
+    shiftAll(ends, -base);
     const data = this.arena.slice(base, count === 0 ? base : this.ends[k0 + count - 1]);
     return { firstIndex: lo, count, terms, ends, data };
   }
@@ -206,7 +204,8 @@ export class RaftLog {
       const keep = this.count - drop;
       this.arena.copyWithin(0, cut, this.ends[this.count - 1]);
       this.terms.copyWithin(0, drop, this.count);
-      for (let k = 0; k < keep; k++) this.ends[k] = this.ends[k + drop] - cut;
+      this.ends.copyWithin(0, drop, this.count);
+      this.shiftEnds(0, keep, -cut);
       this.count = keep;
     }
     this.snapshotIndex = index;
@@ -303,6 +302,22 @@ export class RaftLog {
     return k;
   }
 
+  /**
+   * Adds `delta` (mod 2^32) to ends[from, from + n).
+   *
+   * This loop and shiftAll's are functions of their own, with nothing after the loop, because
+   * of V8's on-stack replacement: the first call may shift thousands of entries, so the loop is
+   * compiled while it runs, before the code after it ever ran. That OSR code then deoptimizes
+   * on leaving the loop (no type feedback there), is cached nevertheless, and is entered again
+   * and thrown away on every later long call (hundreds of times a second in a saturated run).
+   * Two loops, not one, so that each sees one kind of array (views of a resizable buffer
+   * here, plain arrays there) and stays monomorphic.
+   */
+  private shiftEnds(from: number, n: number, delta: number): void {
+    const ends = this.ends;
+    for (let k = from; k < from + n; k++) ends[k] += delta;
+  }
+
   private reserve(entries: number, bytes: number): void {
     if (this.count + entries > this.terms.length) {
       if (this.count + entries > MAX_ENTRIES) {
@@ -328,6 +343,11 @@ export class RaftLog {
       this.arena = new Uint8Array(this.arenaBuf, 0, cap);
     }
   }
+}
+
+/** Adds `delta` (mod 2^32) to every element of `a`, an array that slice() returns (see shiftEnds). */
+function shiftAll(a: Uint32Array, delta: number): void {
+  for (let k = 0; k < a.length; k++) a[k] += delta;
 }
 
 export { batchCommand };
