@@ -1,7 +1,5 @@
 /** Longest payload copyPayload moves in 4-byte words; a longer one goes through set(). */
 const WORD_COPY_MAX = 256;
-/** Longest payload add() copies byte by byte; a longer one goes through set(). */
-const SMALL_COPY_MAX = 64;
 
 /**
  * The commands of one client session whose results the client does not all hold yet, in
@@ -48,11 +46,7 @@ export class SessionWindow {
     this.payStart[k] = this.arenaHead;
     this.payLen[k] = len;
     const at = this.arenaHead & this.arenaMask;
-    const arena = this.arena;
-    if (len <= SMALL_COPY_MAX && at + len <= arena.length) {
-      // a byte loop: set() is a call into the runtime that costs more than copying a short command
-      for (let i = 0; i < len; i++) arena[at + i] = payload[i];
-    } else if (at + len <= arena.length) arena.set(payload, at);
+    if (at + len <= this.arena.length) this.arena.set(payload, at);
     else {
       const first = this.arena.length - at;
       this.arena.set(payload.subarray(0, first), at);
