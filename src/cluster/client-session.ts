@@ -135,14 +135,15 @@ export class ClientSession implements FrameOwner {
     if (timeoutMs !== this.timeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
       throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
-    const deadline = this.clock.now() + timeoutMs;
+    const now = this.clock.now(); // one reading for the deadline and the send time
+    const deadline = now + timeoutMs;
     const seq = this.window.add(command, deadline);
     if (deadline < this.nextDeadline) this.armDeadline(deadline);
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
       try {
-        this.transmit(seq);
+        this.transmit(seq, now);
       } finally {
         this.submitting = 0;
       }
@@ -265,7 +266,8 @@ export class ClientSession implements FrameOwner {
 
   // ---- sending
 
-  private transmit(seq: number): boolean {
+  /** Sends `seq` once; `now` is the send time recorded (the caller's clock reading). */
+  private transmit(seq: number, now: number): boolean {
     this.framing = seq;
     try {
       const len = compactHeaderLength(this.id, seq, this.window.ackedThrough) + this.window.payloadLength(seq);
@@ -276,7 +278,7 @@ export class ClientSession implements FrameOwner {
       this.needResend(seq, Math.min(100, 5 * 2 ** Math.min(this.tries, 5)), e.reason === 'crashed');
       return false;
     }
-    this.window.sent(seq, this.clock.now());
+    this.window.sent(seq, now);
     if (this.silenceTimer === null) this.armSilence();
     return true;
   }
@@ -311,7 +313,7 @@ export class ClientSession implements FrameOwner {
     for (let s = from; s < this.window.next; s++) {
       if (!this.window.isOpen(s) || this.window.inFlightOf(s) > 0) continue;
       if (this.window.deadline(s) <= now) { this.timeout(s); return; }
-      if (!this.transmit(s)) return; // it rescheduled the resend from s
+      if (!this.transmit(s, now)) return; // it rescheduled the resend from s
     }
   };
 

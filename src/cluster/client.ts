@@ -207,6 +207,13 @@ interface Channel { link: RingLink; seqs: SeqMap; results: ResultStash; ackView:
  */
 export const EARLY_WAKE = 2048;
 
+/**
+ * Frames submitFrame writes to a ring before it publishes them, short of a wake-up (which
+ * publishes them all): one Atomics.store per run, not per frame, while a peer that is awake
+ * still sees them within a few microseconds. A power of two that divides EARLY_WAKE.
+ */
+const PUBLISH_EVERY = 64;
+
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
   timeoutMs?: number;
@@ -431,7 +438,8 @@ export class ClusterClient {
         out.abort();
         throw e;
       }
-      out.commit();
+      // Published every PUBLISH_EVERY frames and at each wake-up (flush), not one store each.
+      out.commitUnpublished();
     } else {
       const frame = new Uint8Array(len); // the ring is full: queue a copy behind what waits
       owner.writeFrame(frame, 0);
@@ -440,6 +448,7 @@ export class ClusterClient {
     if (ch.seqs.size === 0) ch.link.ref();
     ch.seqs.push(tag, ownerId);
     this.noteWritten(ch);
+    if ((ch.unflushed & (PUBLISH_EVERY - 1)) === 0) out.publish();
   }
 
   /** A command went out on `ch`: wake its peer at the end of the turn, or now after EARLY_WAKE of them. */

@@ -148,6 +148,8 @@ export class RingBuffer {
   private resSkip = 0;
   private resStart = -1; // -1: no reservation open
   private resLen = 0;
+  /** Records committed with commitUnpublished() that the consumer cannot see yet. */
+  private unpublished = false;
   // consumer-side state
   private tail: number;
   private cachedHead: number;
@@ -268,7 +270,30 @@ export class RingBuffer {
     this.resStart = -1;
     const head = (this.resHead + this.resSkip + footprint(len)) | 0;
     this.head = head;
+    this.unpublished = false; // (this store publishes them too)
     Atomics.store(this.hdr, H_HEAD, head);
+  }
+
+  /**
+   * commit() of the whole reservation without publishing it: the record (and every earlier
+   * unpublished one) becomes visible to the consumer at the next publish(), commit() or
+   * wakeConsumer(). A producer writing a run of records pays one Atomics.store (a full fence)
+   * per run instead of one per record; it must publish before it can expect an answer.
+   */
+  commitUnpublished(): void {
+    const start = this.resStart;
+    if (start < 0) throw new Error('ring: commit without a reservation');
+    this.words[start >> 2] = this.resLen;
+    this.resStart = -1;
+    this.head = (this.resHead + this.resSkip + footprint(this.resLen)) | 0;
+    this.unpublished = true;
+  }
+
+  /** Makes every record committed with commitUnpublished() visible to the consumer. */
+  publish(): void {
+    if (!this.unpublished) return;
+    this.unpublished = false;
+    Atomics.store(this.hdr, H_HEAD, this.head);
   }
 
   /** Drops the open reservation (nothing was published). */
@@ -493,8 +518,12 @@ export class RingBuffer {
     if (!this.isEmpty) this.wakeConsumer();
   }
 
-  /** Producer: wake a consumer sleeping in waitForData/waitForDataSync if it asked; true if it did. */
+  /**
+   * Producer: publishes what commitUnpublished() left unseen, then wakes a consumer sleeping in
+   * waitForData/waitForDataSync if it asked; true if it did.
+   */
   wakeConsumer(): boolean {
+    this.publish(); // store(head) before load(flag): no wake-up is lost
     if (!this.consumerNeedsWakeup()) return false;
     Atomics.notify(this.hdr, H_CONSUMER_WAITING);
     return true;

@@ -121,6 +121,31 @@ test('zero-length records, reserve/commit with shrink, abort, tryWriteWith', () 
   assert.ok(r.isEmpty);
 });
 
+test('commitUnpublished: records stay unseen until publish, commit or wakeConsumer, in order', () => {
+  const r = RingBuffer.create(256);
+  const c = new RingBuffer(r.sab); // the consumer side
+  for (const [k, seen] of [[1, 'publish'], [2, 'commit'], [3, 'wakeConsumer']] as const) {
+    const off = r.tryReserve(2);
+    r.bytes.set([k, 0], off);
+    r.commitUnpublished();
+    const off2 = r.tryReserve(1);
+    r.bytes[off2] = k;
+    r.commitUnpublished();
+    assert.equal(c.read(), null, `unpublished records are not visible before ${seen}`);
+    assert.ok(c.isEmpty);
+    if (seen === 'publish') r.publish();
+    else if (seen === 'commit') assert.ok(r.tryWrite(new Uint8Array([k, k, k])));
+    else r.wakeConsumer();
+    assert.deepEqual(c.read(), new Uint8Array([k, 0]));
+    assert.deepEqual(c.read(), new Uint8Array([k]));
+    if (seen === 'commit') assert.deepEqual(c.read(), new Uint8Array([k, k, k]));
+    assert.equal(c.read(), null);
+  }
+  assert.throws(() => r.commitUnpublished(), /without a reservation/);
+  r.publish(); // nothing unpublished: a no-op
+  assert.equal(c.read(), null);
+});
+
 test('drain: maxRecords, a throwing callback consumes its record, peek/release', () => {
   const r = RingBuffer.create(512);
   for (let k = 0; k < 6; k++) assert.ok(r.tryWrite(rec(k, k + 1)));
