@@ -4,6 +4,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
 import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
+import { SessionDeadlines } from './session-deadlines.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
 
@@ -89,8 +90,7 @@ export class ClientSession implements FrameOwner {
   private resendAt = Infinity;
   private rotate = false;
   private tries = 0;
-  private deadlineTimer: NodeJS.Timeout | null = null;
-  private nextDeadline = Infinity;
+  private readonly deadlines = new SessionDeadlines(this.window, (seq) => this.timeout(seq));
   /** Checks every resendAfterMs, while commands are outstanding, whether the oldest went unanswered. */
   private silenceMs = DEFAULT_RESEND_AFTER_MS;
   private silenceTimer: NodeJS.Timeout | null = null;
@@ -138,7 +138,7 @@ export class ClientSession implements FrameOwner {
     const now = this.clock.now(); // one reading for the deadline and the send time
     const deadline = now + timeoutMs;
     const seq = this.window.add(command, deadline);
-    if (deadline < this.nextDeadline) this.armDeadline(deadline);
+    this.deadlines.added(deadline);
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
@@ -349,25 +349,6 @@ export class ClientSession implements FrameOwner {
 
   // ---- deadlines
 
-  private armDeadline(deadline: number): void {
-    this.nextDeadline = deadline;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.max(0, deadline - performance.now()) + 1);
-    this.deadlineTimer.unref(); // what is in flight or waiting to be resent keeps the process alive
-  }
-
-  private readonly checkDeadlines = (): void => {
-    this.deadlineTimer = null;
-    this.nextDeadline = Infinity;
-    if (this.closedError) return;
-    const now = performance.now();
-    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) {
-      if (this.window.isOpen(s) && this.window.deadline(s) <= now) { this.timeout(s); return; }
-    }
-    const next = this.window.earliestDeadline();
-    if (next !== Infinity) this.armDeadline(next);
-  };
-
   private timeout(seq: number): void {
     this.close(new SessionError('timeout', `session ${this.id} command ${seq} not applied by its deadline (it may still be applied, exactly once)`), seq);
   }
@@ -383,7 +364,7 @@ export class ClientSession implements FrameOwner {
     this.closedError = error;
     void error.stack; // formatted now: an unformatted stack keeps its frames' receivers (the stopped cluster, its rings) alive
     if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
-    if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
+    this.deadlines.stop();
     if (this.silenceTimer) { clearTimeout(this.silenceTimer); this.silenceTimer = null; }
     const failing: number[] = [];
     for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) failing.push(s);

@@ -18,6 +18,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import type { FailReason } from '../cluster/client.js';
 import { SessionWindow } from '../cluster/session-window.js';
+import { SessionDeadlines } from '../cluster/session-deadlines.js';
 import { SessionClient } from '../node/session-client.js';
 import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_REMOTE_TIMEOUT_MS, RemoteProposalError, type RemoteClient, type RemoteFrameOwner } from './remote-client.js';
@@ -77,8 +78,7 @@ export class RemoteSession implements RemoteFrameOwner {
   private resendAt = Infinity;
   private rotate = false;
   private tries = 0;
-  private deadlineTimer: NodeJS.Timeout | null = null;
-  private nextDeadline = Infinity;
+  private readonly deadlines = new SessionDeadlines(this.window, (seq) => this.timeout(seq));
 
   private constructor(private readonly client: RemoteClient, readonly id: number, private readonly maxPayload: number, timeoutMs: number, attemptTimeoutMs: number) {
     this.timeoutMs = timeoutMs;
@@ -140,7 +140,7 @@ export class RemoteSession implements RemoteFrameOwner {
     }
     const deadline = this.clock.now() + timeoutMs;
     const seq = this.window.add(command, deadline);
-    if (deadline < this.nextDeadline) this.armDeadline(deadline);
+    this.deadlines.added(deadline);
     // Behind a pending resend, the resend walk sends it, in seq order.
     if (this.resendFrom === Infinity) {
       this.submitting = seq;
@@ -292,25 +292,6 @@ export class RemoteSession implements RemoteFrameOwner {
 
   // ---- deadlines
 
-  private armDeadline(deadline: number): void {
-    this.nextDeadline = deadline;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.max(0, deadline - performance.now()) + 1);
-    this.deadlineTimer.unref(); // what is in flight or waiting to be resent keeps the process alive
-  }
-
-  private readonly checkDeadlines = (): void => {
-    this.deadlineTimer = null;
-    this.nextDeadline = Infinity;
-    if (this.closedError) return;
-    const now = performance.now();
-    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) {
-      if (this.window.isOpen(s) && this.window.deadline(s) <= now) { this.timeout(s); return; }
-    }
-    const next = this.window.earliestDeadline();
-    if (next !== Infinity) this.armDeadline(next);
-  };
-
   private timeout(seq: number): void {
     this.close(new RemoteSessionError('timeout', `session ${this.id} command ${seq} not applied within its deadline (it may still be applied, exactly once)`), seq);
   }
@@ -326,7 +307,7 @@ export class RemoteSession implements RemoteFrameOwner {
     this.closedError = error;
     void error.stack; // formatted now: an unformatted stack keeps its frames' receivers (the closed client, its sockets) alive
     if (this.resendTimer) { clearTimeout(this.resendTimer); this.resendTimer = null; }
-    if (this.deadlineTimer) { clearTimeout(this.deadlineTimer); this.deadlineTimer = null; }
+    this.deadlines.stop();
     const failing: number[] = [];
     for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) failing.push(s);
     this.window.clear();
