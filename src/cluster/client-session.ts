@@ -4,6 +4,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
 import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
+import { checkSessionCommand } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
@@ -110,9 +111,7 @@ export class ClientSession implements FrameOwner {
 
   /** Commands submitted whose outcome has not been reported yet. */
   get pending(): number {
-    let n = 0;
-    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) n++;
-    return n;
+    return this.window.outstanding();
   }
 
   /** Set once the session failed for good (or its cluster stopped); submit then throws it. */
@@ -128,13 +127,7 @@ export class ClientSession implements FrameOwner {
    */
   submit(command: Uint8Array, timeoutMs: number = this.timeoutMs): number {
     if (this.closedError) throw new SessionError(this.closedError.reason, `session ${this.id} is closed: ${this.closedError.message}`);
-    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${describe(command)}`);
-    if (command.byteLength > this.maxPayload) {
-      throw new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`);
-    }
-    if (timeoutMs !== this.timeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
-      throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    }
+    checkSessionCommand(command, this.maxPayload, timeoutMs, this.timeoutMs);
     const now = this.clock.now(); // one reading for the deadline and the send time
     const deadline = now + timeoutMs;
     const seq = this.window.add(command, deadline);
@@ -379,8 +372,3 @@ export class ClientSession implements FrameOwner {
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}

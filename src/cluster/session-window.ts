@@ -56,6 +56,13 @@ export class SessionWindow {
     return seq;
   }
 
+  /** How many seqs are outstanding (added, not applied, not cleared). */
+  outstanding(): number {
+    let n = 0;
+    for (let s = this.ackedThrough + 1; s < this.next; s++) if (this.applied[s & this.mask] === 0) n++;
+    return n;
+  }
+
   /** Whether `seq` is outstanding: added, and not applied. */
   isOpen(seq: number): boolean {
     return seq > this.ackedThrough && seq < this.next && this.applied[seq & this.mask] === 0;

@@ -80,6 +80,21 @@ export interface RemoteReadOptions {
 export const DEFAULT_READ_TIMEOUT_MS = 5000;
 export const DEFAULT_READ_ATTEMPT_TIMEOUT_MS = 1000;
 
+/** A read's arguments, checked (TypeError, RangeError), with the defaults filled in: read() and submitRead() share them. */
+export function checkReadArgs(query: unknown, options: RemoteReadOptions, peers: { has(peer: number): boolean }, ids: readonly number[]):
+  { timeoutMs: number; attemptMs: number; mode: 'leader' | 'follower'; fixed: number | undefined } {
+  if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;
+  if (typeof attemptMs !== 'number' || !(attemptMs > 0)) throw new RangeError(`option attemptTimeoutMs must be a positive number, got ${String(attemptMs)}`);
+  const mode = options.mode ?? 'leader';
+  if (mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
+  const fixed = options.peer;
+  if (fixed !== undefined && !peers.has(fixed)) throw new RangeError(`option peer: ${String(fixed)} is not one of this client's peers (${ids.join(', ')})`);
+  return { timeoutMs, attemptMs, mode, fixed };
+}
+
 export interface RemoteCommitted { index: number; term: number; result: Uint8Array | undefined }
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
@@ -641,15 +656,7 @@ export class RemoteClient {
    */
   async read(query: Uint8Array, options: RemoteReadOptions = {}): Promise<Uint8Array> {
     if (this.isClosed) throw new RemoteReadError('closed', 'the client is closed');
-    if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;
-    if (typeof attemptMs !== 'number' || !(attemptMs > 0)) throw new RangeError(`option attemptTimeoutMs must be a positive number, got ${String(attemptMs)}`);
-    const mode = options.mode ?? 'leader';
-    if (mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
-    const fixed = options.peer;
-    if (fixed !== undefined && !this.peers.has(fixed)) throw new RangeError(`option peer: ${String(fixed)} is not one of this client's peers (${this.ids.join(', ')})`);
+    const { timeoutMs, attemptMs, mode, fixed } = checkReadArgs(query, options, this.peers, this.ids);
     const anyPeer = mode === 'follower' || fixed !== undefined;
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {

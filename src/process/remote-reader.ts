@@ -10,7 +10,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import { ReadRoute } from '../cluster/read-protocol.js';
 import { ReadTable } from '../cluster/read-table.js';
-import { DEFAULT_READ_ATTEMPT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReadError, type RemoteReadOptions } from './remote-client.js';
+import { DEFAULT_READ_ATTEMPT_TIMEOUT_MS, RemoteReadError, checkReadArgs, type RemoteReadOptions } from './remote-client.js';
 import { ReadOutcome } from './remote-read-protocol.js';
 
 /** @internal What the reader needs of its client. */
@@ -58,16 +58,8 @@ export class RemoteReader {
   /** Checks the arguments as RemoteClient.read does, then sends the read; returns its seq. */
   submitRead(query: Uint8Array, options: RemoteReadOptions = {}): number {
     if (this.closedReason) throw new RemoteReadError('closed', this.closedReason);
-    if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
     if (options === null || typeof options !== 'object') throw new TypeError(`read options must be an object, got ${options === null ? 'null' : typeof options}`);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;
-    if (typeof attemptMs !== 'number' || !(attemptMs > 0)) throw new RangeError(`option attemptTimeoutMs must be a positive number, got ${String(attemptMs)}`);
-    const mode = options.mode ?? 'leader';
-    if (mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
-    const fixed = options.peer;
-    if (fixed !== undefined && !this.router.has(fixed)) throw new RangeError(`option peer: ${String(fixed)} is not one of this client's peers (${this.router.ids.join(', ')})`);
+    const { timeoutMs, attemptMs, mode, fixed } = checkReadArgs(query, options, this.router, this.router.ids);
     const seq = this.nextSeq++;
     const route = mode === 'follower' || fixed !== undefined ? ReadRoute.AnyPeer : ReadRoute.Leader;
     const s = this.table.add(seq, query, route, fixed ?? -1, this.clock.now() + timeoutMs, null);

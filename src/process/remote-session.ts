@@ -18,6 +18,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import type { FailReason } from '../cluster/client.js';
 import { SessionWindow } from '../cluster/session-window.js';
+import { checkSessionCommand } from '../cluster/session-command-check.js';
 import { SessionDeadlines } from '../cluster/session-deadlines.js';
 import { SessionClient } from '../node/session-client.js';
 import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
@@ -113,9 +114,7 @@ export class RemoteSession implements RemoteFrameOwner {
 
   /** Commands submitted whose outcome has not been reported yet. */
   get pending(): number {
-    let n = 0;
-    for (let s = this.window.ackedThrough + 1; s < this.window.next; s++) if (this.window.isOpen(s)) n++;
-    return n;
+    return this.window.outstanding();
   }
 
   /** Set once the session failed for good (or its client was closed); submit then throws it. */
@@ -131,13 +130,7 @@ export class RemoteSession implements RemoteFrameOwner {
    */
   submit(command: Uint8Array, timeoutMs: number = this.timeoutMs): number {
     if (this.closedError) throw new RemoteSessionError(this.closedError.reason, `session ${this.id} is closed: ${this.closedError.message}`);
-    if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${describe(command)}`);
-    if (command.byteLength > this.maxPayload) {
-      throw new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${this.maxPayload})`);
-    }
-    if (timeoutMs !== this.timeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
-      throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-    }
+    checkSessionCommand(command, this.maxPayload, timeoutMs, this.timeoutMs);
     const deadline = this.clock.now() + timeoutMs;
     const seq = this.window.add(command, deadline);
     this.deadlines.added(deadline);
@@ -326,8 +319,3 @@ function positive(v: unknown, name: string): number {
   return v;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
