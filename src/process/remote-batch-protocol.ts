@@ -130,27 +130,20 @@ export function encodeRun(r: Omit<AnswerRun, 'results'>, results?: ReadonlyArray
   return b;
 }
 
+/** An answer run with its results copied out (decodeRunHeader reads them in place instead). */
 export function decodeRun(body: Uint8Array): AnswerRun {
-  if (body.byteLength < RUN_HEADER_BYTES) throw new Error(`answer run of ${body.byteLength} bytes is shorter than its ${RUN_HEADER_BYTES}-byte header`);
-  if (body[0] !== RUN_STATUS) throw new Error(`not an answer run (status ${body[0]})`);
-  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const count = dv.getUint32(5, true);
-  const outcome = body[25];
-  if (outcome > RemoteStatus.Invalid) throw new Error(`answer run with outcome ${outcome}`);
+  const h = decodeRunHeader(body, emptyRunHeader());
   let results: Array<Uint8Array | undefined> | null = null;
-  if (body[26]) {
-    if (RUN_HEADER_BYTES + 4 * count > body.byteLength) throw new Error(`answer run of ${body.byteLength} bytes cannot hold ${count} result lengths`);
-    results = new Array(count);
-    let data = RUN_HEADER_BYTES + 4 * count;
-    for (let k = 0; k < count; k++) {
-      const n = dv.getUint32(RUN_HEADER_BYTES + 4 * k, true);
-      if (n === NO_RESULT) continue;
-      if (data + n > body.byteLength) throw new Error(`answer run: result ${k} runs past the end of the ${body.byteLength}-byte frame`);
-      results[k] = body.slice(data, data + n);
-      data += n;
+  if (h.resultsAt >= 0) {
+    results = new Array(h.count);
+    for (let k = 0, at = h.resultsAt; k < h.count; k++) {
+      const n = runResultLength(body, k);
+      if (n < 0) continue;
+      results[k] = body.slice(at, at + n);
+      at += n;
     }
   }
-  return { firstReqId: dv.getUint32(1, true), count, leaderHint: dv.getInt32(9, true), firstIndex: dv.getFloat64(13, true), term: dv.getUint32(21, true), outcome, results };
+  return { firstReqId: h.firstReqId, count: h.count, leaderHint: h.leaderHint, firstIndex: h.firstIndex, term: h.term, outcome: h.outcome, results };
 }
 
 /**
