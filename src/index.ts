@@ -31,7 +31,7 @@ export { ReadError } from './node/read-tracker.js';
 export type { ReadListener } from './node/read-tracker.js';
 export type { Committed, ProposeOptions } from './cluster/client.js';
 export { ClientSession, SessionError } from './cluster/client-session.js';
-export type { SessionCommitted } from './cluster/client-session.js';
+export type { ClientSessionOptions, SessionCommitted } from './cluster/client-session.js';
 export type { SessionOptions } from './node/session-state-machine.js';
 export { StateMachineError } from './node/state-machine-error.js';
 export type { Scheduler } from './node/scheduler.js';

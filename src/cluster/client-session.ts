@@ -4,7 +4,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
 import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
-import { checkSessionCommand } from './session-command-check.js';
+import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
@@ -12,10 +12,12 @@ export interface SessionCommitted { index: number; term: number; result: Uint8Ar
 /**
  * Why a session command failed for good: 'timeout' (not applied by its deadline; it may still
  * be, exactly once), 'expired' (the cluster evicted the session), 'invalid' (the state machine
- * refused the frame), 'failed' (a peer's state machine threw applying it), 'stopped'.
+ * refused the frame), 'failed' (a peer's state machine threw applying it), 'stopped'. And
+ * 'backpressure', thrown by submit only: the session holds maxOutstanding commands already;
+ * nothing was sent and the session stays open.
  */
 export class SessionError extends Error {
-  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'stopped' | 'failed', message: string, options?: { cause?: unknown }) {
+  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'stopped' | 'failed' | 'backpressure', message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SessionError';
   }
@@ -34,6 +36,16 @@ const MAX_SILENCE_DOUBLINGS = 4;
 const NO_RESULT = new Uint8Array(0);
 
 interface Waiter { resolve: (r: SessionCommitted) => void; reject: (e: Error) => void }
+
+/** What cluster.session() takes. */
+export interface ClientSessionOptions {
+  /** Registering the session, and the default deadline of each command (`session.timeoutMs`). Default 30,000 ms. */
+  timeoutMs?: number;
+  /** The most commands the session holds (submitted, not yet applied in seq order); submit throws SessionError 'backpressure' beyond. Default 2^20. */
+  maxOutstanding?: number;
+}
+
+const OPTION_NAMES = new Set(['timeoutMs', 'maxOutstanding']);
 
 /**
  * An exactly-once client session (Raft dissertation, section 6.3), on the main thread. Each
@@ -98,15 +110,25 @@ export class ClientSession implements FrameOwner {
   /** Resends for silence since a command was last applied (see resendAfterMs). */
   private silentResends = 0;
 
-  private constructor(private readonly client: ClusterClient, readonly id: number, private readonly maxPayload: number) {
+  /** The most commands this session holds at once (the maxOutstanding option). */
+  readonly maxOutstanding: number;
+
+  private constructor(private readonly client: ClusterClient, readonly id: number, private readonly maxPayload: number, timeoutMs: number, maxOutstanding: number) {
     this.ownerId = client.addOwner(this);
+    this.timeoutMs = timeoutMs;
+    this.maxOutstanding = maxOutstanding;
   }
 
   /** Registers a new session through the log. */
-  static async open(client: ClusterClient, maxCommandBytes: number, options: ProposeOptions = {}): Promise<ClientSession> {
-    const r = await client.propose(SessionClient.registerFrame(), { timeoutMs: options.timeoutMs, retryUnknown: false });
+  static async open(client: ClusterClient, maxCommandBytes: number, options: ClientSessionOptions = {}): Promise<ClientSession> {
+    if (options === null || typeof options !== 'object') throw new TypeError(`session options must be an object, got ${options === null ? 'null' : typeof options}`);
+    for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown session option ${k} (known: ${[...OPTION_NAMES].join(', ')})`);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    const maxOutstanding = checkMaxOutstanding(options.maxOutstanding);
+    const r = await client.propose(SessionClient.registerFrame(), { timeoutMs, retryUnknown: false } satisfies ProposeOptions);
     if (!r.result) throw new SessionError('invalid', 'registering a session returned no result: is the cluster started with { sessions: true }?');
-    return new ClientSession(client, SessionClient.fromRegistration(r.result).clientId, maxCommandBytes - COMMAND_HEADER_BYTES);
+    return new ClientSession(client, SessionClient.fromRegistration(r.result).clientId, maxCommandBytes - COMMAND_HEADER_BYTES, timeoutMs, maxOutstanding);
   }
 
   /** Commands submitted whose outcome has not been reported yet. */
@@ -122,12 +144,14 @@ export class ClientSession implements FrameOwner {
   /**
    * Submits `command` and returns its seq; onCommitted or onFailed is called with it once.
    * Throws a TypeError (not a Uint8Array), a RangeError (larger than maxCommandBytes minus the
-   * 25-byte session header; a bad timeoutMs) or the SessionError that closed the session;
+   * 25-byte session header; a bad timeoutMs), a SessionError 'backpressure' (maxOutstanding
+   * commands held; the session stays open) or the SessionError that closed the session;
    * nothing is sent then.
    */
   submit(command: Uint8Array, timeoutMs: number = this.timeoutMs): number {
     if (this.closedError) throw new SessionError(this.closedError.reason, `session ${this.id} is closed: ${this.closedError.message}`);
     checkSessionCommand(command, this.maxPayload, timeoutMs, this.timeoutMs);
+    if (this.window.size >= this.maxOutstanding) throw new SessionError('backpressure', outstandingMessage(this.id, this.window.size, this.maxOutstanding));
     const now = this.clock.now(); // one reading for the deadline and the send time
     const deadline = now + timeoutMs;
     const seq = this.window.add(command, deadline);

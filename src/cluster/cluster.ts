@@ -18,7 +18,7 @@ import { SpinGate } from '../transport/spin-gate.js';
 import { IdleCoreWatch } from './idle-core-watch.js';
 import { ClusterClient } from './client.js';
 import { StateMachineError } from '../node/state-machine-error.js';
-import { ClientSession } from './client-session.js';
+import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
 import { DEFAULT_BUSY_POLL_MICROS, checkClusterOptionTypes } from './options.js';
@@ -232,7 +232,7 @@ export class Cluster {
    * Opens an exactly-once client session (needs the `sessions` option): its propose() retries
    * through failures until its deadline, and each command takes effect exactly once.
    */
-  async session(options: { timeoutMs?: number } = {}): Promise<ClientSession> {
+  async session(options: ClientSessionOptions = {}): Promise<ClientSession> {
     this.checkRunning('session()');
     if (!this.opts.sessions) throw new TypeError('cluster.session() needs the cluster to be started with { sessions: true }');
     return ClientSession.open(this.client(), this.maxCommandBytes, options);

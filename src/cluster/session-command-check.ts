@@ -15,6 +15,29 @@ export function checkSessionCommand(command: unknown, maxPayload: number, timeou
   }
 }
 
+/** Default of a session's maxOutstanding: the commands it holds (submitted, not yet applied and delivered in seq order). */
+export const DEFAULT_MAX_OUTSTANDING = 1 << 20;
+
+/** Checks a session's maxOutstanding option; returns it (the default when absent). */
+export function checkMaxOutstanding(v: unknown): number {
+  if (v === undefined) return DEFAULT_MAX_OUTSTANDING;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`option maxOutstanding must be an integer >= 1, got ${describeValue(v)}`);
+  return v;
+}
+
+/**
+ * The message of a submit refused because the session already holds `held` commands: the
+ * window keeps each one's payload until every command up to it is applied, so without a bound a
+ * stalled cluster would let a session grow without limit.
+ */
+export function outstandingMessage(sessionId: number, held: number, max: number): string {
+  return `session ${sessionId} holds ${held} commands, not all applied yet (maxOutstanding ${max}); nothing was sent: submit again once some commit`;
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'number' ? String(v) : describe(v);
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';

@@ -18,7 +18,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import type { FailReason } from '../cluster/client.js';
 import { SessionWindow } from '../cluster/session-window.js';
-import { checkSessionCommand } from '../cluster/session-command-check.js';
+import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from '../cluster/session-command-check.js';
 import { SessionDeadlines } from '../cluster/session-deadlines.js';
 import { SessionClient } from '../node/session-client.js';
 import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
@@ -31,6 +31,8 @@ export interface RemoteSessionOptions {
   maxCommandBytes?: number;
   /** A transmission left unanswered this long (its connection silent) is sent again, to the next peer. Default 2,000 ms. */
   attemptTimeoutMs?: number;
+  /** The most commands the session holds (submitted, not yet applied in seq order); submit throws RemoteSessionError 'backpressure' beyond. Default 2^20. */
+  maxOutstanding?: number;
 }
 
 export interface RemoteSessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
@@ -40,9 +42,11 @@ export interface RemoteSessionCommitted { index: number; term: number; result: U
  * be, exactly once), 'expired' (the cluster evicted the session), 'invalid' (refused: the
  * peers do not run with --sessions, or refused the frame), 'refused' (a peer refused this
  * client: another cluster id, a certificate it does not take), 'closed' (the client was closed).
+ * And 'backpressure', thrown by submit only: the session holds maxOutstanding commands already;
+ * nothing was sent and the session stays open.
  */
 export class RemoteSessionError extends Error {
-  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed' | 'refused', message: string) {
+  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed' | 'refused' | 'backpressure', message: string) {
     super(message);
     this.name = 'RemoteSessionError';
   }
@@ -51,7 +55,7 @@ export class RemoteSessionError extends Error {
 /** The result of a command whose apply returned nothing (zero bytes: nothing to share by mistake). */
 const NO_RESULT = new Uint8Array(0);
 const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
-const OPTION_NAMES = new Set(['timeoutMs', 'maxCommandBytes', 'attemptTimeoutMs']);
+const OPTION_NAMES = new Set(['timeoutMs', 'maxCommandBytes', 'attemptTimeoutMs', 'maxOutstanding']);
 
 interface Waiter { resolve: (r: RemoteSessionCommitted) => void; reject: (e: Error) => void }
 
@@ -81,8 +85,12 @@ export class RemoteSession implements RemoteFrameOwner {
   private tries = 0;
   private readonly deadlines = new SessionDeadlines(this.window, (seq) => this.timeout(seq));
 
-  private constructor(private readonly client: RemoteClient, readonly id: number, private readonly maxPayload: number, timeoutMs: number, attemptTimeoutMs: number) {
+  /** The most commands this session holds at once (the maxOutstanding option). */
+  readonly maxOutstanding: number;
+
+  private constructor(private readonly client: RemoteClient, readonly id: number, private readonly maxPayload: number, timeoutMs: number, attemptTimeoutMs: number, maxOutstanding: number) {
     this.timeoutMs = timeoutMs;
+    this.maxOutstanding = maxOutstanding;
     this.attemptTimeoutMs = attemptTimeoutMs;
     this.ownerId = client.addOwner(this);
   }
@@ -93,6 +101,7 @@ export class RemoteSession implements RemoteFrameOwner {
     for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown session option ${k} (known: ${[...OPTION_NAMES].join(', ')})`);
     const timeoutMs = positive(options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, 'timeoutMs');
     const attemptMs = positive(options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, 'attemptTimeoutMs');
+    const maxOutstanding = checkMaxOutstanding(options.maxOutstanding);
     const maxCommandBytes = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
     if (!Number.isInteger(maxCommandBytes) || maxCommandBytes <= COMMAND_HEADER_BYTES) {
       throw new RangeError(`option maxCommandBytes must be an integer above the ${COMMAND_HEADER_BYTES}-byte session header, got ${String(maxCommandBytes)}`);
@@ -108,7 +117,7 @@ export class RemoteSession implements RemoteFrameOwner {
         throw e;
       }
       if (!r.result) throw new RemoteSessionError('invalid', 'registering a session returned no result: do the peers run with --sessions?');
-      return new RemoteSession(client, SessionClient.fromRegistration(r.result).clientId, maxCommandBytes - COMMAND_HEADER_BYTES, timeoutMs, attemptMs);
+      return new RemoteSession(client, SessionClient.fromRegistration(r.result).clientId, maxCommandBytes - COMMAND_HEADER_BYTES, timeoutMs, attemptMs, maxOutstanding);
     }
   }
 
@@ -125,12 +134,14 @@ export class RemoteSession implements RemoteFrameOwner {
   /**
    * Submits `command` and returns its seq; onCommitted or onFailed is called with it once.
    * Throws a TypeError (not a Uint8Array), a RangeError (larger than maxCommandBytes minus the
-   * 25-byte session header; a bad timeoutMs) or, once the session is closed, a
+   * 25-byte session header; a bad timeoutMs), a RemoteSessionError 'backpressure'
+   * (maxOutstanding commands held; the session stays open) or, once the session is closed, a
    * RemoteSessionError saying why; nothing is sent then.
    */
   submit(command: Uint8Array, timeoutMs: number = this.timeoutMs): number {
     if (this.closedError) throw new RemoteSessionError(this.closedError.reason, `session ${this.id} is closed: ${this.closedError.message}`);
     checkSessionCommand(command, this.maxPayload, timeoutMs, this.timeoutMs);
+    if (this.window.size >= this.maxOutstanding) throw new RemoteSessionError('backpressure', outstandingMessage(this.id, this.window.size, this.maxOutstanding));
     const deadline = this.clock.now() + timeoutMs;
     const seq = this.window.add(command, deadline);
     this.deadlines.added(deadline);

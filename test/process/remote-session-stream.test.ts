@@ -203,3 +203,29 @@ test('RemoteSession: bad input throws, names the limit and sends nothing; a comm
     await c.stop();
   }
 });
+
+test('RemoteSession maxOutstanding: beyond it submit throws backpressure and sends nothing; the session works on once commands apply', async () => {
+  const c = await ProcessCluster.start({ size: 1, sessions: true, memory: true });
+  const client = c.client();
+  try {
+    await assert.rejects(client.session({ maxOutstanding: 0 }), /option maxOutstanding must be an integer >= 1, got 0/);
+    await assert.rejects(client.session({ maxOutstanding: 'many' as never }), /option maxOutstanding must be an integer >= 1, got string/);
+    const session = await client.session({ maxOutstanding: 3 });
+    assert.equal(session.maxOutstanding, 3);
+    const out = new Outcomes(session);
+    const held = [session.submit(Buffer.from('a')), session.submit(Buffer.from('b')), session.submit(Buffer.from('c'))];
+    assert.throws(() => session.submit(Buffer.from('refused')),
+      (e: Error) => e instanceof RemoteSessionError && e.reason === 'backpressure' && /holds 3 commands.*maxOutstanding 3/.test(e.message));
+    assert.equal(session.closed, null);
+    await waitFor('the held commands', () => out.settled === 3);
+    for (const s of held) assert.ok(out.committed.has(s));
+    const next = session.submit(Buffer.from('d'));
+    assert.equal(next, 4, 'the refused command took no seq');
+    await waitFor('the next command', () => out.settled === 4);
+    const applied = [...c.applied(0).values()].map(text);
+    assert.deepEqual(applied.filter((a) => ['a', 'b', 'c', 'd', 'refused'].includes(a)), ['a', 'b', 'c', 'd']);
+  } finally {
+    client.close();
+    await c.stop();
+  }
+});
