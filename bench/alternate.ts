@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { noiseSummaries } from './figures.js';
+import { pairRatios } from './pair-ratios.js';
 import { stringify } from './run.js';
 import { validateBenchFile, type BenchFile } from './schema.js';
 
@@ -72,7 +73,8 @@ export function mergeSamples(files: BenchFile[]): BenchFile {
     return { ...r, sample: { index, of: 0 } };
   });
   for (const r of runs) r.sample.of = counts.get(r.name)!;
-  const { targets: _targets, noise: _noise, ...first } = files[0];
+  const { targets: _targets, noise: _noise, pairRatios: _pairs, ...first } = files[0];
   const noise = noiseSummaries(runs, first.environment?.cpuCount ?? 0);
-  return { ...first, runs, ...(noise.length > 0 ? { noise } : {}) };
+  const pairs = pairRatios(runs);
+  return { ...first, runs, ...(noise.length > 0 ? { noise } : {}), ...(pairs.length > 0 ? { pairRatios: pairs } : {}) };
 }

@@ -49,6 +49,7 @@ export interface ScenarioSpec {
 }
 
 export type BenchReadMode = 'index' | 'lease' | 'follower';
+export const READ_MODES: readonly BenchReadMode[] = ['index', 'lease', 'follower'];
 export type TransportChoice = 'rings' | 'tcp' | 'both';
 
 export interface BenchOptions {
@@ -71,6 +72,8 @@ export interface BenchOptions {
   repeat?: number;
   /** `--sessions`: the load and one in flight, each raw and through a client session, in one run. */
   sessions?: boolean;
+  /** `--reads`: writes only and each read mode (at readRatio), saturated and one in flight, in one run. */
+  reads?: boolean;
   /** `--busy-poll`, `--busy-poll-when`: the cluster's busy-polling options; absent: its defaults. */
   busyPoll?: { micros?: number; when?: 'idle-core' | 'always' };
   /** `--read-ratio`: this fraction of the operations are reads. */
@@ -86,6 +89,10 @@ export const DEFAULTS = {
   commandBytes: 16,
   /** Enough to saturate 3 peers on the 2-core development machine (see the README sweep). */
   window: 20_000,
+  /** `--reads`: the saturated window (the README's read figures were taken at 1,000 in flight). */
+  readsWindow: 1000,
+  /** `--reads`: the fraction of reads in the mixed runs. */
+  readsRatio: 0.9,
   durationSec: 10,
   warmupSec: 2,
   fsync: 'batch' as FsyncPolicy,
@@ -123,6 +130,9 @@ cluster
                         Closed loop only (--window)
   --read-mode M         how the reads run: index (ReadIndex on the leader, default), lease
                         (lease reads) or follower (spread over every peer); needs --read-ratio
+  --reads               writes only and each read mode (index, lease, follower) at --read-ratio
+                        (default ${DEFAULTS.readsRatio}), saturated (--window, default ${DEFAULTS.readsWindow}) and one in
+                        flight, in one run; ends with the ratios of reads to writes
   --busy-poll US        the cluster's busyPollMicros: spin up to US microseconds before sleeping
                         after a request that expects an answer soon (0: off; default: the
                         cluster's, 100)
@@ -156,6 +166,7 @@ const SPEC = {
   dir: { type: 'string' },
   seed: { type: 'string' },
   sessions: { type: 'boolean' },
+  reads: { type: 'boolean' },
   'read-ratio': { type: 'string' },
   'read-mode': { type: 'string' },
   transport: { type: 'string' },
@@ -193,13 +204,27 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       if (has(k)) throw new OptionError(`--${k}`, 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
     }
   }
+  if (values.reads) {
+    const why: Record<string, string> = {
+      sessions: 'one comparison a run: run --sessions separately',
+      rate: 'reads are measured closed-loop, with --window',
+      'sweep-window': 'reads are measured at --window and at one in flight',
+      suite: 'the suite runs a fixed set of configurations',
+      'read-mode': '--reads runs every read mode',
+    };
+    for (const k of ['sessions', 'rate', 'sweep-window', 'suite', 'read-mode'] as const) {
+      if (has(k)) throw new OptionError(`--${k}`, `cannot be combined with --reads (${why[k]})`);
+    }
+    if (has('transport') && str('transport') !== 'rings') throw new OptionError('--transport', `cannot be combined with --reads (the TCP client has no reads yet)`);
+  }
   if (has('read-mode') && !has('read-ratio')) throw new OptionError('--read-mode', 'needs --read-ratio');
   if (has('read-ratio')) {
     for (const k of ['rate', 'sweep-window', 'suite', 'sessions'] as const) {
       if (has(k)) throw new OptionError('--read-ratio', `cannot be combined with --${k} (reads are measured closed-loop, with --window)`);
     }
   }
-  const readRatio = has('read-ratio') ? fraction('--read-ratio', str('read-ratio')!) : undefined;
+  const readRatio = has('read-ratio') ? fraction('--read-ratio', str('read-ratio')!) : values.reads ? DEFAULTS.readsRatio : undefined;
+  if (values.reads && readRatio === 0) throw new OptionError('--read-ratio', 'must be above 0 with --reads (the mixed runs need reads)');
   const readMode = str('read-mode') ?? 'index';
   if (readMode !== 'index' && readMode !== 'lease' && readMode !== 'follower') throw new OptionError('--read-mode', `must be "index", "lease" or "follower", got ${JSON.stringify(readMode)}`);
   const transport = str('transport') ?? 'rings';
@@ -232,7 +257,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     ...(busyWhen !== undefined ? { when: busyWhen as 'idle-core' | 'always' } : {}),
   } : undefined;
 
-  let load: LoadSpec = { mode: 'closed', window: DEFAULTS.window };
+  let load: LoadSpec = { mode: 'closed', window: values.reads ? DEFAULTS.readsWindow : DEFAULTS.window };
   if (has('window')) load = { mode: 'closed', window: integer('--window', str('window')!, 1, MAX_WINDOW) };
   if (has('rate')) load = { mode: 'open', rate: rate('--rate', str('rate')!) };
 
@@ -258,8 +283,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     repeat,
     ...(transport !== 'rings' ? { transport } : {}),
     ...(values.sessions ? { sessions: true } : {}),
+    ...(values.reads ? { reads: true } : {}),
     ...(busyPoll ? { busyPoll } : {}),
-    ...(readRatio !== undefined ? { readRatio, readMode } : {}),
+    ...(readRatio !== undefined ? { readRatio, ...(values.reads ? {} : { readMode }) } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
 }
@@ -328,13 +354,23 @@ function ringScenariosOf(o: BenchOptions): ScenarioSpec[] {
   const base = { peers: o.peers, commandBytes: o.commandBytes, durationSec: o.durationSec, warmupSec: o.warmupSec, storage: o.storage, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.busyPoll ? { busyPoll: o.busyPoll } : {}) };
   if (o.mode === 'sweep') return o.sweepWindows.map((window) => ({ ...base, name: scenarioName(base, { mode: 'closed', window }), load: { mode: 'closed', window } }));
   if (o.sessions) {
-    const loads: LoadSpec[] = o.load.mode === 'closed' && o.load.window === 1 ? [o.load] : [o.load, { mode: 'closed', window: 1 }];
-    return loads.flatMap((load) => [false, true].map((sessions) => ({
+    return oneInFlightToo(o.load).flatMap((load) => [false, true].map((sessions) => ({
       ...base, load, name: scenarioName({ ...base, sessions }, load), ...(sessions ? { sessions } : {}),
     })));
   }
+  if (o.reads) {
+    // writes only and each read mode side by side, at the load and at one in flight: the pairs of the ratios (bench/pair-ratios.ts)
+    const ratio = o.readRatio ?? DEFAULTS.readsRatio;
+    const configs = [{}, ...READ_MODES.map((readMode) => ({ readRatio: ratio, readMode }))];
+    return oneInFlightToo(o.load).flatMap((load) => configs.map((reads) => ({ ...base, ...reads, load, name: scenarioName({ ...base, ...reads }, load) })));
+  }
   const reads = o.readRatio !== undefined ? { readRatio: o.readRatio, readMode: o.readMode ?? 'index' } : {};
   return [{ ...base, ...reads, name: scenarioName({ ...base, ...reads }, o.load), load: o.load }];
+}
+
+/** The load, and one in flight unless the load already is. */
+function oneInFlightToo(load: LoadSpec): LoadSpec[] {
+  return load.mode === 'closed' && load.window === 1 ? [load] : [load, { mode: 'closed', window: 1 }];
 }
 
 /** A stable name for a configuration: bench:compare matches runs of two files by it. */

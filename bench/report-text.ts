@@ -1,6 +1,7 @@
 /** The console report: reference limits, one block per run, a summary table, the suite's targets. */
 import { int, mib, ratio, table, us } from './format.js';
 import { FIGURES, sampleTrust } from './figures.js';
+import { pairRatios, pairRatiosText } from './pair-ratios.js';
 import { tailBreakdown, tailCausesText, tailText } from './tail-breakdown.js';
 import type { BenchFile, Environment, NoiseSummary, ReferenceLimits, RunResult, TargetCheck } from './schema.js';
 
@@ -110,6 +111,8 @@ export function fileText(f: BenchFile): string {
   if (f.limits) parts.push(limitsText(f.limits));
   parts.push(summaryTable(f.runs));
   if (f.targets) parts.push(targetsTable(f.targets));
+  const pairs = pairRatiosText(f.pairRatios ?? pairRatios(f.runs));
+  if (pairs !== '') parts.push(pairs);
   return parts.join('\n\n');
 }
 

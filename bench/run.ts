@@ -12,6 +12,7 @@ import { chartsFor } from './charts.js';
 import { environment } from './environment.js';
 import { noiseSummaries } from './figures.js';
 import { measureLimits, ratiosFor } from './limits.js';
+import { pairRatios, pairRatiosText } from './pair-ratios.js';
 import { OptionError, USAGE, parseOptions, scenariosOf, type BenchOptions, type ScenarioSpec } from './options.js';
 import { createProgress } from './progress.js';
 import { renderHtml } from './report-html.js';
@@ -72,15 +73,18 @@ export async function main(argv: string[]): Promise<number> {
     }
 
     const noise = noiseSummaries(runs, env.cpuCount);
+    const pairs = pairRatios(runs);
     const file: BenchFile = {
       schema: SCHEMA, version: SCHEMA_VERSION, createdAt, args: argv, environment: env, options: opts, limits, runs,
       ...(opts.mode === 'suite' ? { targets: checkTargets(done) } : {}),
       ...(noise.length > 0 ? { noise } : {}),
+      ...(pairs.length > 0 ? { pairRatios: pairs } : {}),
     };
     const written = writeOutputs(file, opts.out ?? path.join('bench-results', `${createdAt.replace(/[:.]/g, '-')}.json`));
     console.log(`\n${summaryTable(runs)}`);
     if (file.targets) console.log(`\n${targetsTable(file.targets)}`);
     console.log(`\n${noiseText(runs, noise, env.cpuCount)}`);
+    if (pairs.length > 0) console.log(`\n${pairRatiosText(pairs)}`);
     console.log(`\nwrote ${written.join(', ')}`);
     return 0;
   } catch (e) {

@@ -190,6 +190,29 @@ export interface BenchFile {
   targets?: TargetCheck[];
   /** Per configuration with two or more samples: the median and the spread of each figure. */
   noise?: NoiseSummary[];
+  /** The pairs of configurations the run holds (`--reads`, `--sessions`), as ratios (bench/pair-ratios.ts); absent in older files. */
+  pairRatios?: PairRatio[];
+}
+
+/** One configuration against its base (e.g. lease reads against writes only), over the samples of both. */
+export interface PairRatio {
+  /**
+   * 'reads-per-sec': the mixed run's reads/s : the writes-only run's commits/s (saturated);
+   * 'read-p50': read p50 : the writes-only p50 (one in flight); and sessions : raw,
+   * 'throughput' (commits/s), 'cpu-per-commit' (process CPU per commit), 'p50' (one in flight).
+   */
+  figure: 'reads-per-sec' | 'read-p50' | 'throughput' | 'cpu-per-commit' | 'p50';
+  /** The ratio in words, e.g. "reads/s : writes-only commits/s". */
+  label: string;
+  /** The configuration measured (numerator) and its base (denominator), by run name. */
+  run: string;
+  base: string;
+  /** The median over the run's samples divided by the median over the base's. */
+  ratio: number;
+  /** Rounds with a sample of both (round k: the k-th sample of each, taken next to each other), and the extremes of their ratios. */
+  rounds: number;
+  roundMin: number;
+  roundMax: number;
 }
 
 export interface NoiseSummary {

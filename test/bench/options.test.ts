@@ -124,6 +124,35 @@ test('--read-ratio and --read-mode: reads mixed into a closed loop, named apart'
   refused(['--read-ratio', '0.5', '--sessions'], '--read-ratio', /--sessions/);
 });
 
+test('--reads: writes only and each read mode, saturated and one in flight, named as the single runs are', () => {
+  const o = parseOptions(['--reads'])!;
+  assert.equal(o.reads, true);
+  assert.equal(o.readRatio, 0.9, 'default read ratio');
+  assert.deepEqual(o.load, { mode: 'closed', window: 1000 }, 'default window with --reads');
+  const runs = scenariosOf(o);
+  assert.deepEqual(runs.map((r) => [r.load.mode === 'closed' ? r.load.window : -1, r.readMode ?? 'writes']), [
+    [1000, 'writes'], [1000, 'index'], [1000, 'lease'], [1000, 'follower'], [1, 'writes'], [1, 'index'], [1, 'lease'], [1, 'follower'],
+  ]);
+  // the same names as a run of each configuration alone, so that bench:compare matches them
+  assert.equal(runs[0].name, scenariosOf(parseOptions(['--window', '1000'])!)[0].name);
+  assert.equal(runs[2].name, scenariosOf(parseOptions(['--window', '1000', '--read-ratio', '0.9', '--read-mode', 'lease'])!)[0].name);
+  assert.equal(runs[7].name, scenariosOf(parseOptions(['--window', '1', '--read-ratio', '0.9', '--read-mode', 'follower'])!)[0].name);
+  assert.ok(runs.every((r) => r.readRatio === undefined || r.readRatio === 0.9));
+  const custom = scenariosOf(parseOptions(['--reads', '--read-ratio', '0.5', '--window', '1', '--peers', '5'])!);
+  assert.equal(custom.length, 4, 'window 1 is already one in flight: not run twice');
+  assert.ok(custom.every((r) => r.peers === 5 && (r.readRatio === undefined || r.readRatio === 0.5)));
+  assert.equal(parseOptions(['--reads', '--transport', 'rings'])!.transport, undefined);
+  refused(['--reads', '--sessions'], '--sessions', /--reads/);
+  refused(['--reads', '--rate', '1000'], '--rate', /--reads/);
+  refused(['--reads', '--sweep-window', '1,8'], '--sweep-window', /--reads/);
+  refused(['--reads', '--suite'], '--suite', /--reads/);
+  refused(['--reads', '--read-mode', 'lease'], '--read-mode', /--reads runs every read mode/);
+  refused(['--reads', '--transport', 'tcp'], '--transport', /--reads/);
+  refused(['--reads', '--transport', 'both'], '--transport', /--reads/);
+  refused(['--reads', '--read-ratio', '0'], '--read-ratio', /above 0/);
+  refused(['--reads', '--read-ratio', '2'], '--read-ratio', /fraction from 0 to 1/);
+});
+
 test('--transport: rings by default; tcp names its runs; both alternates the two; bad values and combinations are refused', () => {
   assert.equal(parseOptions([])!.transport, undefined);
   const tcp = scenariosOf(parseOptions(['--transport', 'tcp', '--window', '1'])!);

@@ -55,6 +55,22 @@ test('bench: --read-ratio reports reads and writes separately, in the file and t
   assert.match(r.stdout, /writes: [\d,]+\/s/);
 });
 
+test('bench: --reads runs writes only and each read mode, saturated and one in flight, and ends with their ratios', () => {
+  const out = path.join(dir, 'reads-all.json');
+  const r = node([RUN, '--reads', '--window', '64', '--duration', '0.3', '--warmup', '0', '--no-limits', '--no-progress', '--out', out]);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const f = validateBenchFile(JSON.parse(fs.readFileSync(out, 'utf8')));
+  const modes = ['', ' reads=0.9 index', ' reads=0.9 lease', ' reads=0.9 follower'];
+  assert.deepEqual(f.runs.map((x) => x.name), ['window=64', 'window=1'].flatMap((w) => modes.map((m) => `3p 16B memory ${w}${m}`)));
+  for (const x of f.runs.filter((x) => x.config.readRatio !== undefined)) assert.ok(x.mix && x.mix.reads.completed > 0, `${x.name}: no read completed`);
+  assert.deepEqual(f.pairRatios?.map((p) => [p.run, p.figure, p.rounds]), f.runs.filter((x) => x.config.readRatio !== undefined)
+    .map((x) => [x.name, x.config.load.mode === 'closed' && x.config.load.window === 1 ? 'read-p50' : 'reads-per-sec', 1]));
+  for (const p of f.pairRatios ?? []) assert.ok(p.ratio > 0 && Number.isFinite(p.ratio), JSON.stringify(p));
+  const summary = r.stdout.slice(r.stdout.lastIndexOf('\nratios ('));
+  assert.equal(summary.match(/reads\/s : writes-only commits\/s/g)?.length, 3, summary);
+  assert.equal(summary.match(/read p50 : writes-only p50/g)?.length, 3, summary);
+});
+
 test('bench: file storage (fsync batch) with the fdatasync counter preload', () => {
   const out = path.join(dir, 'file.json');
   const r = node(['--import', PRELOAD, RUN, '--storage', 'file', '--dir', dir, '--window', '64', '--duration', '0.5', '--warmup', '0', '--no-limits', '--no-progress', '--out', out]);
