@@ -76,8 +76,12 @@ export interface ReadLoad {
   ratio: number;
   /** Sends a read; returns its sequence number. */
   submit(): number;
-  /** Where every read's outcome goes: set once by the generator. */
-  listen(done: (seq: number) => void, failed: (seq: number) => void): void;
+  /**
+   * Where every read's outcome goes: set once by the generator. `done` gets the result in
+   * place (valid during the call): the counting state machine's answer, its count of applied
+   * entries as a little-endian float64, which the generator checks (see onReadDone).
+   */
+  listen(done: (seq: number, bytes: Uint8Array, offset: number, length: number) => void, failed: (seq: number) => void): void;
 }
 
 /** Completed operations of each kind in the window (with a ReadLoad). */
@@ -145,6 +149,14 @@ export class LoadGenerator {
   /** Even spread of reads: a read whenever this passes 1. */
   private readDebt = 0;
   private readsInFlight = 0;
+  /** Writes acknowledged so far (reads must see at least those acknowledged before they were sent). */
+  private writesAcked = 0;
+  private readFloor: Float64Array;
+  /** Reads whose result was checked against readFloor (untracked ones, resent after a restart raced them, are not). */
+  readsChecked = 0;
+  /** The buffer the last read result was in (a ring's bytes) and a view of it. */
+  private resultBytes: Uint8Array | null = null;
+  private resultView: DataView | null = null;
   /** Commands handed to the client since start (memory-journal budget, progress). */
   totalSent = 0;
   totalCommitted = 0;
@@ -201,7 +213,8 @@ export class LoadGenerator {
     this.perMs = spec.mode === 'open' ? spec.rate / 1000 : 0;
     this.readSeq = new Float64Array(reads ? slots : 0).fill(-1);
     this.readStart = new Float64Array(reads ? slots : 0);
-    reads?.listen((seq) => this.onReadDone(seq), (seq) => this.onReadFailed(seq));
+    this.readFloor = new Float64Array(reads ? slots : 0);
+    reads?.listen((seq, bytes, offset, length) => this.onReadDone(seq, bytes, offset, length), (seq) => this.onReadFailed(seq));
     if (session) {
       session.listen((seq) => this.onCommitted(seq), (_seq, e) => { this.outstanding--; this.fatal ??= e; });
     } else {
@@ -299,13 +312,28 @@ export class LoadGenerator {
     const slot = seq & this.mask;
     this.readSeq[slot] = seq;
     this.readStart[slot] = start;
+    this.readFloor[slot] = this.writesAcked;
   }
 
-  private onReadDone(seq: number): void {
+  /**
+   * A read's result: the state machine's count of applied entries. A linearizable read sees
+   * every write acknowledged before it was sent, so the count is at least the writes this
+   * generator had seen committed then; a smaller count (a stale read) or an answer of another
+   * size stops the run with an error, instead of counting a wrong answer as throughput.
+   */
+  private onReadDone(seq: number, bytes: Uint8Array, offset: number, length: number): void {
     this.readsInFlight--;
     const slot = seq & this.mask;
-    const start = this.readSeq[slot] === seq ? this.readStart[slot] : NaN;
+    const tracked = this.readSeq[slot] === seq;
+    const start = tracked ? this.readStart[slot] : NaN;
     if (start !== start && this.measuring) this.counters.untracked++;
+    if (length !== 8) this.fatal ??= new Error(`read ${seq} answered ${length} bytes, expected the state machine's 8-byte count`);
+    else if (tracked) {
+      if (bytes !== this.resultBytes) { this.resultBytes = bytes; this.resultView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
+      const count = this.resultView!.getFloat64(offset, true);
+      if (count < this.readFloor[slot]) this.fatal ??= new Error(`stale read ${seq}: it saw ${count} entries applied, but ${this.readFloor[slot]} writes had been acknowledged before it was sent`);
+      this.readsChecked++;
+    }
     this.complete(start, NaN, this.clock.now(), true);
   }
 
@@ -368,6 +396,7 @@ export class LoadGenerator {
   // ------------------------------------------------------------------ outcomes
 
   private onCommitted(seq: number): void {
+    this.writesAcked++;
     const now = this.clock.now();
     const slot = seq & this.mask;
     if (this.slotSeq[slot] !== seq) {
