@@ -181,6 +181,9 @@ export class Cluster {
   /** Which peers exist and how each starts (recorded in the storage directory, see roster.ts). */
   private readonly roster: Roster;
   /** The membership change under way (addPeer, removePeer), if any: one at a time. */
+  /** The membership changes called and not finished, run one at a time in call order (see queueChange). */
+  private changes: Promise<unknown> = Promise.resolve();
+  /** The change running now (for messages). */
   private changing: string | null = null;
   private readonly changeHost: ConfChangeHost;
   /** Busy-polling (BusyPoller): microseconds per spin, the shared gate and what opens it. */
@@ -498,8 +501,9 @@ export class Cluster {
    * unused one), wires rings between it and every running peer and the client, adds it as a
    * learner through the leader, waits until it keeps up with the commits, then (unless
    * `voter: false`) promotes it to voter by joint consensus. Resolves with its id once the
-   * last change committed. One change at a time: a call while addPeer/removePeer runs is
-   * refused (ConfChangeError). `timeoutMs` (default 60 s) bounds the whole operation.
+   * last change committed. Changes run one at a time, in call order: a call while another
+   * addPeer/removePeer runs waits for it (queueChange). `timeoutMs` (default 60 s) bounds the
+   * whole operation from the call, its wait included.
    */
   async addPeer(opts: { voter?: boolean; timeoutMs?: number } = {}): Promise<number> {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('addPeer options must be an object { voter?, timeoutMs? }');
@@ -507,10 +511,15 @@ export class Cluster {
     if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer option voter must be a boolean, got ${String(opts.voter)}`);
     const deadline = Date.now() + checkTimeout(opts, 60_000, 'addPeer()');
     this.checkRunning('addPeer()');
-    const id = this.size;
+    return this.queueChange('addPeer()', deadline, () => this.addPeerNow(opts, deadline));
+  }
+
+  private async addPeerNow(opts: { voter?: boolean }, deadline: number): Promise<number> {
+    this.checkRunning('addPeer()');
+    const id = this.size; // the next id when this change starts (an earlier queued addPeer took the one before)
     if (id >= MAX_PEER_IDS) throw new RangeError(`addPeer() refused: the cluster has given out all ${MAX_PEER_IDS} peer ids (ids of removed peers are not reused)`);
     const what = `addPeer() of peer ${id}`;
-    this.beginChange(what);
+    this.changing = what;
     try {
       this.addSlot();
       this.roster.added.push(id);
@@ -546,17 +555,28 @@ export class Cluster {
    * Removes peer i (a voter, the leader included, or a learner) through the leader, waits
    * until the change committed (a removed leader steps down then), and stops its worker (a
    * crashed peer is removed all the same). Its id is not reused; its storage directory stays.
-   * Refused (RangeError) for an id that is not a member, (ConfChangeError) for the last voter
-   * or while another change runs. `timeoutMs` default 30 s.
+   * Refused (RangeError) for an id that is not a member (when called, or when its turn comes:
+   * an earlier queued change may have removed it), (ConfChangeError) for the last voter. Runs
+   * after the changes called before it (queueChange). `timeoutMs` default 30 s, from the call.
    */
   async removePeer(i: number, opts: { timeoutMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + checkTimeout(opts, 30_000, `removePeer(${i})`);
     this.checkRunning(`removePeer(${i})`);
+    this.checkMember(i);
+    return this.queueChange(`removePeer(${i})`, deadline, () => this.removePeerNow(i, deadline));
+  }
+
+  private checkMember(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.size || this.isRemoved(i)) {
       throw new RangeError(`removePeer(${i}) refused: peer ${i} is not a member of the cluster (peers [${this.peerIds().join(', ')}])`);
     }
+  }
+
+  private async removePeerNow(i: number, deadline: number): Promise<void> {
+    this.checkRunning(`removePeer(${i})`);
+    this.checkMember(i);
     const what = `removePeer(${i})`;
-    this.beginChange(what);
+    this.changing = what;
     try {
       const m = await currentMembership(this.changeHost, what, deadline);
       const change = m.voters.includes(i) ? { removeVoters: [i] } : m.learners.includes(i) ? { removeLearners: [i] } : null;
@@ -612,9 +632,28 @@ export class Cluster {
     }
   }
 
-  private beginChange(what: string): void {
-    if (this.changing) throw new ConfChangeError(`${what} refused: ${this.changing} is in progress (one membership change at a time)`);
-    this.changing = what;
+  /**
+   * Runs `change` once every membership change called before it has finished (succeeded or
+   * failed): one change at a time, in call order, so that each starts from the configuration
+   * the previous one left. A change still waiting at `deadline` fails with a ConfChangeError
+   * naming the change it waited for, and is never started.
+   */
+  private queueChange<T>(what: string, deadline: number, change: () => Promise<T>): Promise<T> {
+    const before = this.changes;
+    const run = (async (): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now())); });
+      const outcome = await Promise.race([before.then(() => 'ready' as const), expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired') {
+        throw new ConfChangeError(`${what} timed out waiting for ${this.changing ?? 'an earlier membership change'} to finish (one membership change at a time)`);
+      }
+      return change();
+    })();
+    // The next change waits for this one and for everything before it (a waiter that timed out
+    // finishes early, while the change it waited for may still run).
+    this.changes = Promise.allSettled([before, run]);
+    return run;
   }
 
   /** Peer i left the configuration: stop using it, stop its worker, drop every link to it. */

@@ -162,14 +162,33 @@ test('bad membership changes are refused with a message that names the problem; 
     await assert.rejects(c.removePeer(7), (e: Error) => e instanceof RangeError && /peer 7 is not a member/.test(e.message));
     await assert.rejects(c.addPeer({ voter: 'yes' as never }), TypeError);
     await assert.rejects(c.addPeer({ timeoutMs: -1 }), RangeError);
-    const adding = c.addPeer();
-    await assert.rejects(c.removePeer(1), (e: Error) => e.name === 'ConfChangeError' && /addPeer\(\) of peer 3 is in progress/.test(e.message));
-    await assert.rejects(c.addPeer(), /in progress/);
-    assert.equal(await adding, 3);
+    assert.equal(await c.addPeer(), 3);
     await c.removePeer(3);
     await assert.rejects(c.removePeer(3), /not a member/);
     await assert.rejects(c.transferLeader(3), /removed from the cluster/);
     await h.one(cmd(-5), 3, true);
+  });
+});
+
+test('membership changes called together run one at a time, in call order; one that cannot start by its deadline fails and never starts', async () => {
+  await scenario(3, {}, async (h) => {
+    const c = h.cluster;
+    await c.waitForLeader();
+    // Called in one turn: each starts from the configuration the one before left.
+    const adding = c.addPeer();
+    const late = c.addPeer({ timeoutMs: 50 }); // still waiting for the first when its deadline passes
+    const removing = c.removePeer(1);
+    const learner = c.addPeer({ voter: false });
+    await assert.rejects(late, (e: Error) => e.name === 'ConfChangeError' && /addPeer\(\) timed out waiting for addPeer\(\) of peer 3 to finish/.test(e.message));
+    assert.equal(await adding, 3);
+    await removing;
+    assert.equal(await learner, 4, 'the timed-out addPeer took no id');
+    const m = await c.membership();
+    assert.deepEqual([...m.voters].sort(), [0, 2, 3]);
+    assert.deepEqual(m.learners, [4]);
+    assert.ok(c.isRemoved(1));
+    const idx = await h.one(cmd(-6), 3, true);
+    await allApplied(h, idx, [0, 2, 3, 4]);
   });
 });
 
