@@ -336,3 +336,12 @@ export function withSeed(e: unknown, seed: number): Error {
   err.message += ` (seed ${seed}; replay with RAFT_SEED=${seed})`;
   return err;
 }
+
+/** Polls `cond` every 10 ms until it holds; throws, naming `what`, after `timeoutMs`. */
+export async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}

@@ -7,15 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cluster, SessionError } from '../../src/index.js';
 import { FrameKind, decodeFrame } from '../../src/node/session-protocol.js';
-import { sleep } from './harness.js';
+import { until } from './harness.js';
 
-async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 test('ClientSession maxOutstanding: beyond it submit throws backpressure and sends nothing; the session works on once commands apply', async () => {
   const c = await Cluster.start({ peers: 3, sessions: true });

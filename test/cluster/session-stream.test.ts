@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Cluster, SessionError, type ClientSession } from '../../src/index.js';
-import { sleep } from './harness.js';
+import { sleep, until } from './harness.js';
 
 const SM = new URL('./apply-log-state-machine.js', import.meta.url);
 
@@ -26,13 +26,6 @@ function record(s: ClientSession) {
   return { committed, failed, twice };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 test('streaming: a window of commands submitted through repeated leader crashes takes effect exactly once on every peer', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'raft-stream-'));
