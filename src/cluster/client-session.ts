@@ -6,6 +6,7 @@ import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
 import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
+import { stacklessError } from './stackless-error.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
 
@@ -388,7 +389,7 @@ export class ClientSession implements FrameOwner {
     this.window.clear();
     for (const s of failing) {
       const e = s === first ? error
-        : new SessionError(error.reason, `session ${this.id} command ${s} not applied: ${error.message}${s > first ? ' (commands apply in seq order)' : ''}`, { cause: error });
+        : stacklessError(() => new SessionError(error.reason, `session ${this.id} command ${s} not applied: ${error.message}${s > first ? ' (commands apply in seq order)' : ''}`, { cause: error }));
       if (s === this.submitting) continue;
       const w = this.waiters.get(s);
       if (w) { this.waiters.delete(s); w.reject(e); } else this.onFailed?.(s, e);

@@ -20,6 +20,7 @@ import type { FailReason } from '../cluster/client.js';
 import { SessionWindow } from '../cluster/session-window.js';
 import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from '../cluster/session-command-check.js';
 import { SessionDeadlines } from '../cluster/session-deadlines.js';
+import { stacklessError } from '../cluster/stackless-error.js';
 import { SessionClient } from '../node/session-client.js';
 import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_REMOTE_TIMEOUT_MS, RemoteProposalError, type RemoteClient, type RemoteFrameOwner } from './remote-client.js';
@@ -46,8 +47,8 @@ export interface RemoteSessionCommitted { index: number; term: number; result: U
  * nothing was sent and the session stays open.
  */
 export class RemoteSessionError extends Error {
-  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed' | 'refused' | 'backpressure', message: string) {
-    super(message);
+  constructor(readonly reason: 'expired' | 'invalid' | 'timeout' | 'closed' | 'refused' | 'backpressure', message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'RemoteSessionError';
   }
 }
@@ -317,7 +318,7 @@ export class RemoteSession implements RemoteFrameOwner {
     this.window.clear();
     for (const s of failing) {
       const e = s === first ? error
-        : new RemoteSessionError(error.reason, `session ${this.id} command ${s} not applied: ${error.message}${s > first ? ' (commands apply in seq order)' : ''}`);
+        : stacklessError(() => new RemoteSessionError(error.reason, `session ${this.id} command ${s} not applied: ${error.message}${s > first ? ' (commands apply in seq order)' : ''}`, { cause: error }));
       if (s === this.submitting) continue;
       const w = this.waiters.get(s);
       if (w) { this.waiters.delete(s); w.reject(e); } else this.onFailed?.(s, e);
