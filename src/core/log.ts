@@ -3,10 +3,10 @@ import { InvariantError } from './types.js';
 
 /** Limits of one log between snapshots (memory is used as it grows). */
 const MAX_ENTRIES = 1 << 28;
-/** Entries per chunk of terms and of ends (1 MiB each). */
-const ENTRY_CHUNK = 1 << 18;
+/** Entries per chunk of terms and of ends (256 KiB each). */
+const ENTRY_CHUNK = 1 << 16;
 /** Command bytes per chunk of the arena. */
-const BYTE_CHUNK = 1 << 22;
+const BYTE_CHUNK = 1 << 20;
 
 /** Chunk sizes (powers of two); tests use small ones to cross chunk boundaries often. */
 export interface LogChunkSizes {
