@@ -1,36 +1,14 @@
 import { EntryBatch, batchCommand, batchLastIndex, emptyBatch } from './entry-batch.js';
 import { InvariantError } from './types.js';
 
-/** Limits of one log between snapshots (memory is used as it grows). */
+/** Limits of one log between snapshots (address space is reserved, memory is used as it grows). */
 const MAX_ENTRIES = 1 << 28;
-/** Entries per chunk of terms and of ends (256 KiB each). */
-const ENTRY_CHUNK = 1 << 16;
-/** Command bytes per chunk of the arena. */
-const BYTE_CHUNK = 1 << 20;
-
-/** Chunk sizes (powers of two); tests use small ones to cross chunk boundaries often. */
-export interface LogChunkSizes {
-  entries: number;
-  bytes: number;
-}
+const MAX_ARENA_BYTES = 2 ** 32 - 1; // end offsets are u32
 
 /**
- * The in-memory Raft log: an arena of command bytes plus arrays of terms and end offsets.
- * Indexes are 1-based; everything up to `snapshotIndex` has been compacted away and only its
- * last term is remembered.
- *
- * All three live in chunks of a fixed size (plain typed arrays) so that the log never copies
- * itself to grow: doubling a log of millions of entries by copying stalled every peer at once
- * for ~100 ms (long enough for an election). Resizable ArrayBuffers avoided that copy but
- * made every element write 2-4x slower, and the leader writes each proposed command byte by
- * byte. Only the first chunk starts small and doubles (copying at most half a chunk), so
- * that a small log stays small.
- *
- * Entry k (0-based after the snapshot) sits at position `head + k` of the entry chunks;
- * compaction drops whole chunks and moves `head`. Its command ends at the virtual offset
- * `ends[k]` (u32, wrapping) of the byte space, in which chunk c covers
- * [byteBase + c * chunkBytes, byteBase + (c + 1) * chunkBytes); a command starts where the
- * previous one ends (the first at `firstStart`) and may span chunks.
+ * The in-memory Raft log: an arena of command bytes plus typed arrays of terms and end
+ * offsets. Indexes are 1-based; everything up to `snapshotIndex` has been compacted away and
+ * only its last term is remembered.
  *
  * The log also knows which suffix is not on storage yet (as etcd's unstable log does): the
  * entries from `unstableFrom` on are handed out once by takeUnstable(), `stableIndex` rises
@@ -41,29 +19,15 @@ export class RaftLog {
   snapshotIndex = 0;
   snapshotTerm = 0;
   private count = 0;
+  private terms: Uint32Array;
+  private ends: Uint32Array; // exclusive end offset of each entry in `arena`
+  private arena: Uint8Array;
 
-  private readonly eShift: number;
-  private readonly eMask: number;
-  private readonly bShift: number;
-  private readonly bMask: number;
-  private readonly chunkEntries: number;
-  private readonly chunkBytes: number;
-  private readonly initialEntries: number;
-  private readonly initialBytes: number;
-  /** Most command bytes held (virtual offsets are u32 and the first chunk may start part-used). */
-  private readonly maxBytes: number;
-
-  private readonly termChunks: Uint32Array[] = [];
-  private readonly endChunks: Uint32Array[] = [];
-  private readonly byteChunks: Uint8Array[] = [];
-  /** Position of the first entry in the entry chunks (< chunkEntries). */
-  private head = 0;
-  /** Virtual offset where byteChunks[0] begins (a multiple of chunkBytes, mod 2^32). */
-  private byteBase = 0;
-  /** Virtual offset where the first entry's command starts. */
-  private firstStart = 0;
-  /** Virtual offset where the last entry's command ends (firstStart when empty). */
-  private tailEnd = 0;
+  // The arrays live in resizable ArrayBuffers that grow in place: doubling a log of millions
+  // of entries by copying stalled every peer at once for ~100 ms (long enough for an election).
+  private readonly termsBuf: ArrayBuffer;
+  private readonly endsBuf: ArrayBuffer;
+  private readonly arenaBuf: ArrayBuffer;
 
   /** Highest index known to be on storage, holding the same entry as this log. */
   private stable = 0;
@@ -74,20 +38,13 @@ export class RaftLog {
   /** The last sliceShared() result (the log still holds those entries unchanged). */
   private shared: EntryBatch | null = null;
 
-  constructor(initialEntries = 1024, initialBytes = 64 * 1024, chunks: LogChunkSizes = { entries: ENTRY_CHUNK, bytes: BYTE_CHUNK }) {
-    checkPowerOfTwo('chunk entries', chunks.entries, 1 << 24);
-    checkPowerOfTwo('chunk bytes', chunks.bytes, 1 << 30);
-    if (!Number.isInteger(initialEntries) || initialEntries < 1) throw new RangeError(`initial entries must be a positive integer, got ${initialEntries}`);
-    if (!Number.isInteger(initialBytes) || initialBytes < 1) throw new RangeError(`initial bytes must be a positive integer, got ${initialBytes}`);
-    this.chunkEntries = chunks.entries;
-    this.chunkBytes = chunks.bytes;
-    this.eShift = Math.log2(chunks.entries);
-    this.eMask = chunks.entries - 1;
-    this.bShift = Math.log2(chunks.bytes);
-    this.bMask = chunks.bytes - 1;
-    this.initialEntries = Math.min(initialEntries, chunks.entries);
-    this.initialBytes = Math.min(initialBytes, chunks.bytes);
-    this.maxBytes = 2 ** 32 - chunks.bytes - 1;
+  constructor(initialEntries = 1024, initialBytes = 64 * 1024) {
+    this.termsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
+    this.endsBuf = new ArrayBuffer(initialEntries * 4, { maxByteLength: MAX_ENTRIES * 4 });
+    this.arenaBuf = new ArrayBuffer(initialBytes, { maxByteLength: MAX_ARENA_BYTES });
+    this.terms = new Uint32Array(this.termsBuf, 0, initialEntries);
+    this.ends = new Uint32Array(this.endsBuf, 0, initialEntries);
+    this.arena = new Uint8Array(this.arenaBuf, 0, initialBytes);
   }
 
   get lastIndex(): number {
@@ -95,7 +52,7 @@ export class RaftLog {
   }
 
   get lastTerm(): number {
-    return this.count === 0 ? this.snapshotTerm : this.termAt(this.count - 1);
+    return this.count === 0 ? this.snapshotTerm : this.terms[this.count - 1];
   }
 
   get firstIndex(): number {
@@ -104,7 +61,7 @@ export class RaftLog {
 
   /** Bytes of command data held after the snapshot. */
   get bytes(): number {
-    return (this.tailEnd - this.firstStart) >>> 0;
+    return this.count === 0 ? 0 : this.ends[this.count - 1];
   }
 
   get length(): number {
@@ -115,48 +72,33 @@ export class RaftLog {
   term(index: number): number {
     if (index === this.snapshotIndex) return this.snapshotTerm;
     if (index < this.snapshotIndex || index > this.lastIndex) return -1;
-    return this.termAt(index - this.snapshotIndex - 1);
+    return this.terms[index - this.snapshotIndex - 1];
   }
 
-  /** The command of entry `index`: a view into the log, or a copy where it spans two chunks. */
   command(index: number): Uint8Array {
     const k = this.slot(index);
-    const start = this.startAt(k);
-    const length = (this.endAt(k) - start) >>> 0;
-    const rel = (start - this.byteBase) >>> 0;
-    const i = rel & this.bMask;
-    if (length === 0) return new Uint8Array(0);
-    if (i + length <= this.chunkBytes) return this.byteChunks[rel >>> this.bShift].subarray(i, i + length);
-    const out = new Uint8Array(length);
-    this.readBytes(rel, out);
-    return out;
+    return this.arena.subarray(k === 0 ? 0 : this.ends[k - 1], this.ends[k]);
   }
 
   append(term: number, command: Uint8Array): number {
-    return this.appendFrom(term, command, 0, command.byteLength);
+    const start = this.bytes;
+    this.reserve(1, command.byteLength);
+    this.arena.set(command, start);
+    this.terms[this.count] = term;
+    this.ends[this.count] = start + command.byteLength;
+    this.count++;
+    return this.lastIndex;
   }
 
   /** append() of the command in `buf[offset, offset + length)`. */
   appendFrom(term: number, buf: Uint8Array, offset: number, length: number): number {
-    if (this.count >= MAX_ENTRIES) this.tooManyEntries(1);
-    if (this.bytes + length > this.maxBytes) this.tooManyBytes(length);
-    const start = this.tailEnd;
-    const rel = (start - this.byteBase) >>> 0;
-    const c = rel >>> this.bShift, i = rel & this.bMask;
-    const chunks = this.byteChunks;
-    if (length <= 64 && c < chunks.length && i + length <= chunks[c].length) {
-      const chunk = chunks[c];
-      for (let j = 0; j < length; j++) chunk[i + j] = buf[offset + j]; // cheaper than a view for small commands
-    } else {
-      this.writeBytes(rel, buf, offset, length);
-    }
-    const end = (start + length) >>> 0;
-    const p = this.head + this.count;
-    const ec = p >>> this.eShift, ei = p & this.eMask;
-    if (ec >= this.termChunks.length || ei >= this.termChunks[ec].length) this.growEntries(ec, ei + 1);
-    this.termChunks[ec][ei] = term;
-    this.endChunks[ec][ei] = end;
-    this.tailEnd = end;
+    const start = this.bytes;
+    this.reserve(1, length);
+    const arena = this.arena;
+    if (length <= 64) for (let i = 0; i < length; i++) arena[start + i] = buf[offset + i]; // cheaper than a view for small commands
+    else arena.set(buf.subarray(offset, offset + length), start);
+    this.terms[this.count] = term;
+    this.ends[this.count] = start + length;
     this.count++;
     return this.lastIndex;
   }
@@ -168,27 +110,15 @@ export class RaftLog {
     }
     const n = b.count - fromK;
     if (n <= 0) return;
-    if (this.count + n > MAX_ENTRIES) this.tooManyEntries(n);
     const srcStart = fromK === 0 ? 0 : b.ends[fromK - 1];
     const srcEnd = b.ends[b.count - 1];
-    if (this.bytes + (srcEnd - srcStart) > this.maxBytes) this.tooManyBytes(srcEnd - srcStart);
-    const base = this.tailEnd;
-    this.writeBytes((base - this.byteBase) >>> 0, b.data, srcStart, srcEnd - srcStart);
-    const delta = base - srcStart;
-    let k = fromK, p = this.head + this.count;
-    while (k < b.count) {
-      const c = p >>> this.eShift, i = p & this.eMask;
-      const m = Math.min(b.count - k, this.chunkEntries - i);
-      if (c >= this.termChunks.length || i + m > this.termChunks[c].length) this.growEntries(c, i + m);
-      const whole = k === 0 && m === b.terms.length; // no view to allocate
-      this.termChunks[c].set(whole ? b.terms : b.terms.subarray(k, k + m), i);
-      this.endChunks[c].set(whole ? b.ends : b.ends.subarray(k, k + m), i);
-      shiftRange(this.endChunks[c], i, i + m, delta);
-      k += m;
-      p += m;
-    }
+    const base = this.bytes;
+    this.reserve(n, srcEnd - srcStart);
+    this.arena.set(b.data.subarray(srcStart, srcEnd), base);
+    this.terms.set(fromK === 0 && n === b.terms.length ? b.terms : b.terms.subarray(fromK, fromK + n), this.count);
+    this.ends.set(fromK === 0 && n === b.ends.length ? b.ends : b.ends.subarray(fromK, fromK + n), this.count);
+    this.shiftEnds(this.count, n, base - srcStart);
     this.count += n;
-    this.tailEnd = (base + srcEnd - srcStart) >>> 0;
   }
 
   /** Deletes entry `index` and every entry after it (storage follows when the replacements are handed out). */
@@ -197,7 +127,6 @@ export class RaftLog {
     if (index > this.lastIndex) return;
     this.dropShared();
     this.count = index - this.snapshotIndex - 1;
-    this.tailEnd = this.count === 0 ? this.firstStart : this.endAt(this.count - 1);
     if (this.stable >= index) this.stable = index - 1;
     if (this.unstableFrom > index) this.unstableFrom = index;
   }
@@ -208,20 +137,13 @@ export class RaftLog {
    */
   slice(lo: number, hi: number, maxBytes = Infinity): EntryBatch {
     const last = this.sliceEnd(lo, hi, maxBytes);
-    const count = Math.max(0, last - lo + 1);
-    if (count === 0) return emptyBatch(lo);
     const k0 = lo - this.snapshotIndex - 1;
-    const base = this.startAt(k0);
-    const terms = this.copyEntries(this.termChunks, this.head + k0, count);
-    const ends = this.copyEntries(this.endChunks, this.head + k0, count);
-    shiftRange(ends, 0, count, -base);
-    const rel = (base - this.byteBase) >>> 0;
-    const length = ends[count - 1];
-    const i = rel & this.bMask;
-    let data: Uint8Array;
-    if (length === 0) data = new Uint8Array(0);
-    else if (i + length <= this.chunkBytes) data = this.byteChunks[rel >>> this.bShift].slice(i, i + length);
-    else this.readBytes(rel, (data = new Uint8Array(length)));
+    const count = Math.max(0, last - lo + 1);
+    const base = k0 === 0 ? 0 : this.ends[k0 - 1];
+    const terms = this.terms.slice(k0, k0 + count);
+    const ends = this.ends.slice(k0, k0 + count);
+    shiftAll(ends, -base);
+    const data = this.arena.slice(base, count === 0 ? base : this.ends[k0 + count - 1]);
     return { firstIndex: lo, count, terms, ends, data };
   }
 
@@ -231,18 +153,17 @@ export class RaftLog {
     hi = Math.min(hi, this.lastIndex);
     const k0 = lo - this.snapshotIndex - 1;
     let k1 = hi - this.snapshotIndex - 1; // inclusive
-    if (k1 < k0) return lo - 1;
-    const base = this.startAt(k0);
-    if (((this.endAt(k1) - base) >>> 0) > maxBytes) {
+    const base = k0 === 0 ? 0 : this.ends[k0 - 1];
+    if (k1 >= k0 && this.ends[k1] - base > maxBytes) {
       // binary search the last entry that fits (at least one is always included)
       let a = k0, b = k1;
       while (a < b) {
         const mid = (a + b + 1) >>> 1;
-        if (((this.endAt(mid) - base) >>> 0) <= maxBytes) a = mid; else b = mid - 1;
+        if (this.ends[mid] - base <= maxBytes) a = mid; else b = mid - 1;
       }
       k1 = a;
     }
-    return k1 + this.snapshotIndex + 1;
+    return Math.max(lo - 1, k1 + this.snapshotIndex + 1);
   }
 
   /**
@@ -267,7 +188,6 @@ export class RaftLog {
   /**
    * Forgets entries through `index` (which must be in the log or be the snapshot index). The
    * snapshot that covers them is persisted with the next Ready, so they count as stored.
-   * Whole chunks before the first entry kept are dropped; nothing is copied.
    */
   compact(index: number, term: number): void {
     if (index <= this.snapshotIndex) return;
@@ -277,20 +197,16 @@ export class RaftLog {
     // Stored entries of a discarded log that follow the new snapshot must still go.
     if (this.storageTruncateAt > 0 && this.storageTruncateAt <= index) this.storageTruncateAt = index + 1;
     if (index >= this.lastIndex) {
-      this.clear();
+      this.count = 0;
     } else {
       const drop = index - this.snapshotIndex;
-      const cut = this.endAt(drop - 1);
-      const head = this.head + drop;
-      const entryChunksGone = head >>> this.eShift;
-      this.termChunks.splice(0, entryChunksGone);
-      this.endChunks.splice(0, entryChunksGone);
-      this.head = head & this.eMask;
-      this.count -= drop;
-      const byteChunksGone = ((cut - this.byteBase) >>> 0) >>> this.bShift;
-      this.byteChunks.splice(0, byteChunksGone);
-      this.byteBase = (this.byteBase + byteChunksGone * this.chunkBytes) >>> 0;
-      this.firstStart = cut;
+      const cut = this.ends[drop - 1];
+      const keep = this.count - drop;
+      this.arena.copyWithin(0, cut, this.ends[this.count - 1]);
+      this.terms.copyWithin(0, drop, this.count);
+      this.ends.copyWithin(0, drop, this.count);
+      this.shiftEnds(0, keep, -cut);
+      this.count = keep;
     }
     this.snapshotIndex = index;
     this.snapshotTerm = term;
@@ -302,24 +218,12 @@ export class RaftLog {
    */
   reset(snapshotIndex: number, snapshotTerm: number): void {
     this.dropShared();
-    this.clear();
+    this.count = 0;
     this.snapshotIndex = snapshotIndex;
     this.snapshotTerm = snapshotTerm;
     this.stable = snapshotIndex;
     this.unstableFrom = snapshotIndex + 1;
     this.storageTruncateAt = snapshotIndex + 1;
-  }
-
-  /** No entries; the first chunk of each kind is kept for reuse, the others are let go. */
-  private clear(): void {
-    this.count = 0;
-    this.head = 0;
-    if (this.termChunks.length > 1) {
-      this.termChunks.length = 1;
-      this.endChunks.length = 1;
-    }
-    if (this.byteChunks.length > 1) this.byteChunks.length = 1;
-    this.firstStart = this.tailEnd = this.byteBase;
   }
 
   // ------------------------------------------------------------ the unstable tail
@@ -398,120 +302,52 @@ export class RaftLog {
     return k;
   }
 
-  private termAt(k: number): number {
-    const p = this.head + k;
-    return this.termChunks[p >>> this.eShift][p & this.eMask];
+  /**
+   * Adds `delta` (mod 2^32) to ends[from, from + n).
+   *
+   * This loop and shiftAll's are functions of their own, with nothing after the loop, because
+   * of V8's on-stack replacement: the first call may shift thousands of entries, so the loop is
+   * compiled while it runs, before the code after it ever ran. That OSR code then deoptimizes
+   * on leaving the loop (no type feedback there), is cached nevertheless, and is entered again
+   * and thrown away on every later long call (hundreds of times a second in a saturated run).
+   * Two loops, not one, so that each sees one kind of array (views of a resizable buffer
+   * here, plain arrays there) and stays monomorphic.
+   */
+  private shiftEnds(from: number, n: number, delta: number): void {
+    const ends = this.ends;
+    for (let k = from; k < from + n; k++) ends[k] += delta;
   }
 
-  /** Virtual end offset of entry k's command. */
-  private endAt(k: number): number {
-    const p = this.head + k;
-    return this.endChunks[p >>> this.eShift][p & this.eMask];
-  }
-
-  /** Virtual start offset of entry k's command. */
-  private startAt(k: number): number {
-    return k === 0 ? this.firstStart : this.endAt(k - 1);
-  }
-
-  /** Makes entry chunk `c` exist with room for `need` positions (only the last chunk ever grows). */
-  private growEntries(c: number, need: number): void {
-    if (c === this.termChunks.length) {
-      const cap = c === 0 ? grownCapacity(this.initialEntries, need, this.chunkEntries) : this.chunkEntries;
-      this.termChunks.push(new Uint32Array(cap));
-      this.endChunks.push(new Uint32Array(cap));
-      return;
+  private reserve(entries: number, bytes: number): void {
+    if (this.count + entries > this.terms.length) {
+      if (this.count + entries > MAX_ENTRIES) {
+        throw new RangeError(`log holds ${this.count} entries and cannot grow past ${MAX_ENTRIES}; take snapshots to compact it`);
+      }
+      let cap = this.terms.length * 2;
+      while (cap < this.count + entries) cap *= 2;
+      cap = Math.min(cap, MAX_ENTRIES);
+      this.termsBuf.resize(cap * 4);
+      this.endsBuf.resize(cap * 4);
+      this.terms = new Uint32Array(this.termsBuf, 0, cap);
+      this.ends = new Uint32Array(this.endsBuf, 0, cap);
     }
-    const cap = grownCapacity(this.termChunks[c].length, need, this.chunkEntries);
-    const terms = new Uint32Array(cap), ends = new Uint32Array(cap);
-    terms.set(this.termChunks[c]);
-    ends.set(this.endChunks[c]);
-    this.termChunks[c] = terms;
-    this.endChunks[c] = ends;
-  }
-
-  /** Copies `n` entries from position `p` of `chunks` into a new array. */
-  private copyEntries(chunks: Uint32Array[], p: number, n: number): Uint32Array {
-    const i = p & this.eMask;
-    if (i + n <= this.chunkEntries) return chunks[p >>> this.eShift].slice(i, i + n);
-    const out = new Uint32Array(n);
-    for (let at = 0; at < n;) {
-      const c = (p + at) >>> this.eShift, j = (p + at) & this.eMask;
-      const m = Math.min(n - at, this.chunkEntries - j);
-      out.set(chunks[c].subarray(j, j + m), at);
-      at += m;
+    const need = this.bytes + bytes;
+    if (need > this.arena.length) {
+      if (need > MAX_ARENA_BYTES) {
+        throw new RangeError(`log holds ${this.bytes} bytes of commands and cannot grow past ${MAX_ARENA_BYTES}; take snapshots to compact it`);
+      }
+      let cap = this.arena.length * 2;
+      while (cap < need) cap *= 2;
+      cap = Math.min(cap, MAX_ARENA_BYTES);
+      this.arenaBuf.resize(cap);
+      this.arena = new Uint8Array(this.arenaBuf, 0, cap);
     }
-    return out;
-  }
-
-  /** Writes `src[offset, offset + length)` at `rel` bytes past byteBase, adding or growing chunks as needed. */
-  private writeBytes(rel: number, src: Uint8Array, offset: number, length: number): void {
-    while (length > 0) {
-      const c = rel >>> this.bShift, i = rel & this.bMask;
-      const n = Math.min(length, this.chunkBytes - i);
-      const chunk = this.byteChunk(c, i + n);
-      chunk.set(src.subarray(offset, offset + n), i);
-      rel += n;
-      offset += n;
-      length -= n;
-    }
-  }
-
-  /** Fills `out` from `rel` bytes past byteBase on. */
-  private readBytes(rel: number, out: Uint8Array): void {
-    for (let at = 0; at < out.length;) {
-      const c = (rel + at) >>> this.bShift, i = (rel + at) & this.bMask;
-      const n = Math.min(out.length - at, this.chunkBytes - i);
-      out.set(this.byteChunks[c].subarray(i, i + n), at);
-      at += n;
-    }
-  }
-
-  /** Byte chunk `c`, made to exist with at least `need` bytes (only the last chunk ever grows). */
-  private byteChunk(c: number, need: number): Uint8Array {
-    const chunks = this.byteChunks;
-    if (c === chunks.length) {
-      chunks.push(new Uint8Array(c === 0 ? grownCapacity(this.initialBytes, need, this.chunkBytes) : this.chunkBytes));
-    } else if (chunks[c].length < need) {
-      const grown = new Uint8Array(grownCapacity(chunks[c].length, need, this.chunkBytes));
-      grown.set(chunks[c]);
-      chunks[c] = grown;
-    }
-    return chunks[c];
-  }
-
-  private tooManyEntries(n: number): never {
-    throw new RangeError(`log holds ${this.count} entries and cannot grow past ${MAX_ENTRIES} (adding ${n}); take snapshots to compact it`);
-  }
-
-  private tooManyBytes(n: number): never {
-    throw new RangeError(`log holds ${this.bytes} bytes of commands and cannot grow past ${this.maxBytes} (adding ${n}); take snapshots to compact it`);
   }
 }
 
-/** `cap` doubled until it holds `need`, at most `max`. */
-function grownCapacity(cap: number, need: number, max: number): number {
-  while (cap < need) cap *= 2;
-  return Math.min(cap, max);
-}
-
-function checkPowerOfTwo(what: string, n: number, max: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > max || (n & (n - 1)) !== 0) throw new RangeError(`${what} must be a power of two up to ${max}, got ${n}`);
-}
-
-/**
- * Adds `delta` (mod 2^32) to a[from, to).
- *
- * This loop is a function of its own, with nothing after the loop, because of V8's on-stack
- * replacement: the first call may shift thousands of entries, so the loop is compiled while it
- * runs, before the code after it ever ran. That OSR code then deoptimizes on leaving the loop
- * (no type feedback there), is cached nevertheless, and is entered again and thrown away on
- * every later long call (hundreds of times a second in a saturated run). Every array it sees
- * is a plain Uint32Array (a chunk or a slice), so one loop stays monomorphic; when the chunks
- * were views of a resizable buffer there had to be two loops, one per kind of array.
- */
-function shiftRange(a: Uint32Array, from: number, to: number, delta: number): void {
-  for (let k = from; k < to; k++) a[k] += delta;
+/** Adds `delta` (mod 2^32) to every element of `a`, an array that slice() returns (see shiftEnds). */
+function shiftAll(a: Uint32Array, delta: number): void {
+  for (let k = 0; k < a.length; k++) a[k] += delta;
 }
 
 export { batchCommand };
