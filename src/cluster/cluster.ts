@@ -180,7 +180,6 @@ export class Cluster {
   private readonly stateMachineUrl: string | null;
   /** Which peers exist and how each starts (recorded in the storage directory, see roster.ts). */
   private readonly roster: Roster;
-  /** The membership change under way (addPeer, removePeer), if any: one at a time. */
   /** The membership changes called and not finished, run one at a time in call order (see queueChange). */
   private changes: Promise<unknown> = Promise.resolve();
   /** The change running now (for messages). */
