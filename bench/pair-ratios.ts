@@ -115,7 +115,7 @@ export function pairRatiosText(ratios: readonly PairRatio[]): string {
   if (ratios.length === 0) return '';
   const x = (v: number) => `${v.toFixed(2)}x`;
   return 'ratios (median of the samples : median of the base\'s samples; per round: sample k of each, taken next to each other)\n' + table(
-    ['run', 'ratio', 'median', 'rounds', 'per round min .. max'],
+    ['run', 'figure', 'ratio of medians', 'rounds', 'per round min .. max'],
     ratios.map((p) => [p.run, p.label, x(p.ratio), String(p.rounds), `${x(p.roundMin)} .. ${x(p.roundMax)}`]),
   );
 }

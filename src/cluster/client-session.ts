@@ -4,7 +4,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClusterClient, DEFAULT_PROPOSE_TIMEOUT_MS, ProposalError, type FailReason, type FrameOwner, type ProposeOptions } from './client.js';
 import { CoarseClock } from './coarse-clock.js';
 import { SessionWindow } from './session-window.js';
-import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from './session-command-check.js';
+import { checkMaxOutstanding, checkSessionCommand, checkSessionOptionNames, outstandingMessage } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
 import { stacklessError } from './stackless-error.js';
 
@@ -122,8 +122,7 @@ export class ClientSession implements FrameOwner {
 
   /** Registers a new session through the log. */
   static async open(client: ClusterClient, maxCommandBytes: number, options: ClientSessionOptions = {}): Promise<ClientSession> {
-    if (options === null || typeof options !== 'object') throw new TypeError(`session options must be an object, got ${options === null ? 'null' : typeof options}`);
-    for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown session option ${k} (known: ${[...OPTION_NAMES].join(', ')})`);
+    checkSessionOptionNames(options, OPTION_NAMES);
     const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const maxOutstanding = checkMaxOutstanding(options.maxOutstanding);

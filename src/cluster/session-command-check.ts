@@ -15,6 +15,12 @@ export function checkSessionCommand(command: unknown, maxPayload: number, timeou
   }
 }
 
+/** The options object of a session's open (ClientSession, RemoteSession): an object whose every name is one of `known`. */
+export function checkSessionOptionNames(options: unknown, known: ReadonlySet<string>): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`session options must be an object, got ${options === null ? 'null' : typeof options}`);
+  for (const k of Object.keys(options)) if (!known.has(k)) throw new TypeError(`unknown session option ${k} (known: ${[...known].join(', ')})`);
+}
+
 /** Default of a session's maxOutstanding: the commands it holds (submitted, not yet applied and delivered in seq order). */
 export const DEFAULT_MAX_OUTSTANDING = 1 << 20;
 

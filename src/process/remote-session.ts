@@ -18,7 +18,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import type { FailReason } from '../cluster/client.js';
 import { SessionWindow } from '../cluster/session-window.js';
-import { checkMaxOutstanding, checkSessionCommand, outstandingMessage } from '../cluster/session-command-check.js';
+import { checkMaxOutstanding, checkSessionCommand, checkSessionOptionNames, outstandingMessage } from '../cluster/session-command-check.js';
 import { SessionDeadlines } from '../cluster/session-deadlines.js';
 import { stacklessError } from '../cluster/stackless-error.js';
 import { SessionClient } from '../node/session-client.js';
@@ -98,8 +98,7 @@ export class RemoteSession implements RemoteFrameOwner {
 
   /** Registers a new session through the log (RemoteClient.session() calls this). */
   static async open(client: RemoteClient, options: RemoteSessionOptions = {}): Promise<RemoteSession> {
-    if (options === null || typeof options !== 'object') throw new TypeError(`session options must be an object, got ${options === null ? 'null' : typeof options}`);
-    for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown session option ${k} (known: ${[...OPTION_NAMES].join(', ')})`);
+    checkSessionOptionNames(options, OPTION_NAMES);
     const timeoutMs = positive(options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, 'timeoutMs');
     const attemptMs = positive(options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, 'attemptTimeoutMs');
     const maxOutstanding = checkMaxOutstanding(options.maxOutstanding);
