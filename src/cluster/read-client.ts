@@ -37,6 +37,8 @@ export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
 export type ReadResultListener = (seq: number, bytes: Uint8Array, offset: number, length: number) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
+/** How often reads in flight past their deadline are looked for (one timer per client, only while reads are under way). */
+const DEADLINE_SWEEP_MS = 50;
 /** Results up to this size are copied byte by byte into a fresh array (cheaper than slice for a few bytes). */
 const SMALL_RESULT_BYTES = 64;
 const decoder = new TextDecoder();
@@ -56,6 +58,8 @@ export class ClusterReader {
   private nextFollower = 0;
   private closedReason: string | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Fails reads in flight past their deadline: a peer may never answer (a leader cut off without check-quorum). */
+  private sweeper: NodeJS.Timeout | null = null;
   private readonly clock = new CoarseClock();
   private flushQueued = false;
   /** Reads sent and not answered, over all links (0 <-> the links are unref'd). */
@@ -132,6 +136,7 @@ export class ClusterReader {
     this.closedReason = reason;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.sweeper) { clearInterval(this.sweeper); this.sweeper = null; }
     for (let i = 0; i < this.links.length; i++) { this.batches[i]?.abandon(); this.batches[i] = null; this.links[i]?.close(); this.links[i] = null; }
     for (const seq of this.table.allSeqs()) {
       const s = this.table.slotOf(seq);
@@ -158,9 +163,23 @@ export class ClusterReader {
     const peer = options.peer ?? -1;
     const route = options.mode === 'follower' || peer >= 0 ? ReadRoute.AnyPeer : ReadRoute.Leader;
     const s = this.table.add(seq, query, route, peer, this.clock.now() + (options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS), waiter);
+    if (this.sweeper === null) { this.sweeper = setInterval(this.sweepDeadlines, DEADLINE_SWEEP_MS); this.sweeper.unref(); }
     this.send(seq, s);
     return seq;
   }
+
+  /** Reads in flight past their deadline fail now (an answer that comes later is ignored). */
+  private readonly sweepDeadlines = (): void => {
+    if (this.table.size === 0) { clearInterval(this.sweeper!); this.sweeper = null; return; }
+    const now = performance.now();
+    for (const seq of this.table.allSeqs()) {
+      const s = this.table.slotOf(seq);
+      if (s < 0 || this.table.at[s] < 0 || this.table.deadlines[s] > now) continue;
+      const peer = this.table.at[s];
+      this.landed(s);
+      this.reject(seq, s, new ReadFailedError('timeout', `read not answered within its deadline: peer ${peer} has not answered it; last error: ${this.table.lastErrors[s] || 'none'}`));
+    }
+  };
 
   /** Settles read `seq` (slot `s`) with its result. */
   private resolve(seq: number, s: number, result: Uint8Array): void {

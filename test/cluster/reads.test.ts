@@ -172,3 +172,28 @@ test('streamed reads in place (onReadResult): results in batches and a result to
     await cluster.stop();
   }
 });
+
+/** Settles with 'hang' if `p` has not settled within `ms` (a guard against a read that never settles, not a speed check). */
+function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | 'hang'> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<'hang'>((resolve) => { timer = setTimeout(() => resolve('hang'), ms); });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+test('a read sent to a leader cut off from the others (checkQuorum off, so it never steps down) fails at its timeoutMs', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE, checkQuorum: false });
+  try {
+    const { leader } = await cluster.waitForLeader();
+    const client = cluster.client();
+    const get = encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode('a') });
+    await client.read(get); // the read link to the leader works
+    await cluster.disconnect(leader);
+    // Its heartbeat round can never be confirmed: only the read's own deadline can end it.
+    const pinned = settledWithin(client.read(get, { peer: leader, timeoutMs: 300 }).then(() => 'answered', (e: unknown) => e), 20_000);
+    const outcome = await pinned;
+    assert.ok(outcome instanceof ReadFailedError && outcome.reason === 'timeout', `expected a timeout, got ${String(outcome)}`);
+    await cluster.connect(leader);
+  } finally {
+    await cluster.stop();
+  }
+});
