@@ -343,7 +343,9 @@ export class ClusterReader {
     }
     const fixed = t.fixedPeers[s];
     if (fixed >= 0) {
-      this.reject(seq, s, new ReadFailedError(reason === ReadFailReason.Stopped ? 'crashed' : 'timeout', `read on peer ${fixed} failed: ${message}`));
+      // A stopping peer will not serve it; a refusal (no leader known yet, the leader lost) may pass: retry there until the deadline.
+      if (reason === ReadFailReason.Stopped) { this.reject(seq, s, new ReadFailedError('crashed', message)); return; }
+      this.retryLater(seq, s, false);
       return;
     }
     if (reason === ReadFailReason.NotLeader && hint >= 0 && hint !== this.leaderOf()) this.setLeader(hint);

@@ -197,3 +197,26 @@ test('a read sent to a leader cut off from the others (checkQuorum off, so it ne
     await cluster.stop();
   }
 });
+
+test('a read pinned to a peer that knows no leader yet is retried on that peer until its timeoutMs, not failed at once', async () => {
+  const cluster = await Cluster.start({ peers: 3, sessions: true, stateMachine: KV_MODULE });
+  try {
+    const { leader } = await cluster.waitForLeader();
+    const client = cluster.client();
+    const kv = new KvClient(await cluster.session(), {}, client);
+    await kv.put('a', '1');
+    await cluster.disconnect(leader);
+    // Check-quorum makes the cut-off leader step down; alone, it knows no leader and refuses reads.
+    while ((await cluster.peer(leader).getState()).isLeader) await new Promise((r) => setTimeout(r, 20));
+    const get = encodeCommand({ op: KvOp.Get, key: new TextEncoder().encode('a') });
+    let settled = false;
+    const read = client.read(get, { peer: leader, timeoutMs: 30_000 }).finally(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(settled, false, 'the refused read is still being retried on its peer');
+    await cluster.connect(leader); // it hears of the new leader and can serve the read
+    const kvOnOld = new KvClient({ propose: () => { throw new Error('unused'); } }, {}, { read: () => read });
+    assert.equal(await kvOnOld.getText('a'), '1');
+  } finally {
+    await cluster.stop();
+  }
+});
