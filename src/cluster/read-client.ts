@@ -3,6 +3,7 @@ import { CoarseClock } from './coarse-clock.js';
 import { ReadBatchWriter } from './read-batch-writer.js';
 import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, READ_LINK_ROUNDS_PER_TURN, READ_PUBLISH_ITEMS, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
 import { ReadTable, type ReadWaiter } from './read-table.js';
+import { checkReadOptionNames } from './read-option-names.js';
 
 export interface ReadOptions {
   /** Give up after this long (retrying refusals meanwhile). Default 5000 ms. */
@@ -37,6 +38,7 @@ export type ReadFailedListener = (seq: number, error: ReadFailedError) => void;
 export type ReadResultListener = (seq: number, bytes: Uint8Array, offset: number, length: number) => void;
 
 const DEFAULT_READ_TIMEOUT_MS = 5000;
+const READ_OPTION_NAMES: readonly string[] = ['timeoutMs', 'mode', 'peer'];
 /** How often reads in flight past their deadline are looked for (one timer per client, only while reads are under way). */
 const DEADLINE_SWEEP_MS = 50;
 /** Results up to this size are copied byte by byte into a fresh array (cheaper than slice for a few bytes). */
@@ -147,6 +149,7 @@ export class ClusterReader {
 
   private check(query: Uint8Array, options: ReadOptions): void {
     if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+    checkReadOptionNames(options, READ_OPTION_NAMES);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const mode = options.mode;

@@ -15,6 +15,7 @@ import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFra
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
 import type { FailReason } from '../cluster/client.js';
+import { checkReadOptionNames } from '../cluster/read-option-names.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 import { BATCH_HEADER_BYTES, RUN_STATUS, batchRequestBytes, decodeRunHeader, emptyRunHeader, runResultLength, writeBatchHead, writeBatchRequest } from './remote-batch-protocol.js';
 import { RemoteSession, type RemoteSessionOptions } from './remote-session.js';
@@ -79,11 +80,13 @@ export interface RemoteReadOptions {
 
 export const DEFAULT_READ_TIMEOUT_MS = 5000;
 export const DEFAULT_READ_ATTEMPT_TIMEOUT_MS = 1000;
+const REMOTE_READ_OPTION_NAMES: readonly string[] = ['timeoutMs', 'mode', 'peer', 'attemptTimeoutMs'];
 
 /** A read's arguments, checked (TypeError, RangeError), with the defaults filled in: read() and submitRead() share them. */
 export function checkReadArgs(query: unknown, options: RemoteReadOptions, peers: { has(peer: number): boolean }, ids: readonly number[]):
   { timeoutMs: number; attemptMs: number; mode: 'leader' | 'follower'; fixed: number | undefined } {
   if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+  checkReadOptionNames(options, REMOTE_READ_OPTION_NAMES);
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
   const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;

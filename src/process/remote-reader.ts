@@ -58,7 +58,6 @@ export class RemoteReader {
   /** Checks the arguments as RemoteClient.read does, then sends the read; returns its seq. */
   submitRead(query: Uint8Array, options: RemoteReadOptions = {}): number {
     if (this.closedReason) throw new RemoteReadError('closed', this.closedReason);
-    if (options === null || typeof options !== 'object') throw new TypeError(`read options must be an object, got ${options === null ? 'null' : typeof options}`);
     const { timeoutMs, attemptMs, mode, fixed } = checkReadArgs(query, options, this.router, this.router.ids);
     const seq = this.nextSeq++;
     const route = mode === 'follower' || fixed !== undefined ? ReadRoute.AnyPeer : ReadRoute.Leader;

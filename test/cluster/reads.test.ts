@@ -73,6 +73,11 @@ test('bad input: a cluster without a query method, a bad query, bad options, a s
     assert.throws(() => client.read(new Uint8Array(1), { timeoutMs: 0 }), /option timeoutMs must be a positive number, got 0/);
     assert.throws(() => client.read(new Uint8Array(1), { mode: 'any' as 'leader' }), /option mode must be 'leader' or 'follower', got any/);
     assert.throws(() => client.read(new Uint8Array(1), { peer: 3 }), /option peer must be a peer index 0..0, got 3/);
+    // A misspelt option would otherwise be ignored and the read run with the default.
+    assert.throws(() => client.read(new Uint8Array(1), { timeout: 100 } as never), (e: unknown) => e instanceof TypeError && /unknown read option timeout: did you mean timeoutMs\?/.test(e.message));
+    assert.throws(() => client.submitRead(new Uint8Array(1), { peers: 0 } as never), /unknown read option peers: did you mean peer\?/);
+    assert.throws(() => client.read(new Uint8Array(1), null as never), (e: unknown) => e instanceof TypeError && /read options must be an object, got null/.test(e.message));
+    assert.equal(client.readsPending, 0, 'a refused call leaves nothing behind');
   } finally {
     await cluster.stop();
   }

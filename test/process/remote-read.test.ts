@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RemoteReadError, type RemoteClient } from '../../src/process/remote-client.js';
+import { RemoteClient, RemoteReadError } from '../../src/process/remote-client.js';
 import { waitFor } from '../transport/tcp-helpers.js';
 import { ProcessCluster, REGISTER_MACHINE } from './peer-cluster.js';
 
@@ -210,5 +210,19 @@ test('RemoteClient.submitRead: streamed reads sent to a paused leader (its conne
     client.close();
     writer.close();
     await c.stop();
+  }
+});
+
+test('RemoteClient read options: a misspelt or unknown name and a non-object are refused by name, before anything is sent', async () => {
+  // No peer listens there: the arguments are checked before any connection is made.
+  const client = new RemoteClient({ peers: { 0: { host: '127.0.0.1', port: 9 } }, tls: false });
+  try {
+    const q = new TextEncoder().encode('a');
+    await assert.rejects(client.read(q, { timeout: 100 } as never), (e: unknown) => e instanceof TypeError && /unknown read option timeout: did you mean timeoutMs\?/.test(e.message));
+    await assert.rejects(client.read(q, null as never), (e: unknown) => e instanceof TypeError && /read options must be an object, got null/.test(e.message));
+    assert.throws(() => client.submitRead(q, { attemptTimeout: 5 } as never), /unknown read option attemptTimeout: did you mean attemptTimeoutMs\?/);
+    assert.equal(client.readsPending, 0);
+  } finally {
+    client.close();
   }
 });

@@ -1,0 +1,18 @@
+import { closestName } from '../core/option-spec.js';
+
+/**
+ * The options object of a read (ClusterClient and RemoteClient, read and submitRead): an
+ * object whose every name is one of `known`. A misspelt name (`timeout` for `timeoutMs`)
+ * would otherwise be ignored and the read run with the default.
+ */
+export function checkReadOptionNames(options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`read options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  // for-in, not Object.keys: no array allocated per read on the streaming path.
+  for (const k in options) {
+    if (known.includes(k)) continue;
+    const near = closestName(k, known);
+    throw new TypeError(`unknown read option ${k}${near ? `: did you mean ${near}?` : ''} (known: ${known.join(', ')})`);
+  }
+}
