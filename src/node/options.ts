@@ -141,10 +141,18 @@ export function resolveTiming(o: TimingOptions): { tickMs: number; heartbeatTick
     throw new RangeError(`option electionTimeoutMs (${electionTimeoutMs}) must be larger than heartbeatMs (${heartbeatMs})`);
   }
   if (heartbeatMs < tickMs) throw new RangeError(`option heartbeatMs (${heartbeatMs}) must be at least tickMs (${tickMs})`);
+  const electionTicks = Math.max(2, Math.round(electionTimeoutMs / tickMs));
+  // The core checks these too, but in ticks and inside a worker: name the options the caller gave, before anything starts.
+  if (o.readMode === 'lease' && o.checkQuorum === false) {
+    throw new RangeError("option readMode 'lease' needs checkQuorum: true (a leader cut off from a majority must step down), got checkQuorum false");
+  }
+  if (o.leaseDriftMs !== undefined && Math.ceil(o.leaseDriftMs / tickMs) >= electionTicks) {
+    throw new RangeError(`option leaseDriftMs (${o.leaseDriftMs}) must be below electionTimeoutMs (${electionTimeoutMs}) by at least one tickMs (${tickMs}): the lease is their difference`);
+  }
   return {
     tickMs,
     heartbeatTicks: Math.max(1, Math.round(heartbeatMs / tickMs)),
-    electionTicks: Math.max(2, Math.round(electionTimeoutMs / tickMs)),
+    electionTicks,
   };
 }
 

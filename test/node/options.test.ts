@@ -40,6 +40,15 @@ describe('RaftNode options', () => {
 });
 
 describe('Cluster options (refused before any worker starts)', () => {
+  test('lease reads: readMode lease without checkQuorum, and a leaseDriftMs not below electionTimeoutMs, are refused by name before a worker starts', async () => {
+    await assert.rejects(Cluster.start({ peers: 3, readMode: 'lease', checkQuorum: false }),
+      { name: 'RangeError', message: /^option readMode 'lease' needs checkQuorum: true/ });
+    await assert.rejects(Cluster.start({ peers: 3, readMode: 'lease', leaseDriftMs: 400 }),
+      { name: 'RangeError', message: /^option leaseDriftMs \(400\) must be below electionTimeoutMs \(300\)/ });
+    await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, readMode: 'lease', electionTimeoutMs: 500, leaseDriftMs: 500 }),
+      { name: 'RangeError', message: /^option leaseDriftMs \(500\) must be below electionTimeoutMs \(500\)/ });
+  });
+
   test('an unknown name is refused with a TypeError that suggests the closest known one', async () => {
     await assert.rejects(Cluster.start({ peers: 3, electionTimeout: 1000 } as never),
       { name: 'TypeError', message: /unknown option electionTimeout for Cluster.start: did you mean electionTimeoutMs\?/ });
