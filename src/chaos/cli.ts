@@ -3,6 +3,7 @@
  * `npm run chaos -- --seconds S --seed N [...]`: one chaos run, its summary, and an exit
  * status that says how the checks went (see CHAOS_USAGE).
  */
+import { writeFileSync } from 'node:fs';
 import { CHAOS_USAGE, ChaosUsageError, parseChaosArgs, type ChaosOptions } from './options.js';
 import { runChaos, type ChaosResult } from './runner.js';
 import { summarize } from './summary.js';
@@ -20,6 +21,13 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (o === null) { process.stdout.write(`${CHAOS_USAGE}\n`); return EXIT.ok; }
+  if (o.out) {
+    // Found out now, not after a run of --seconds whose verdict the failed write would lose.
+    try { writeFileSync(o.out, ''); } catch (e) {
+      process.stderr.write(`chaos: option --out: cannot write ${o.out}: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
+  }
   let r: ChaosResult;
   try {
     r = await runChaos(o, (l) => process.stdout.write(`${l}\n`));

@@ -43,3 +43,10 @@ test('the command exits 3 on bad arguments and 0 on --help', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Exit status: 0 every check passed, 1 .* 2 .* 3 bad arguments/s);
 });
+
+test('an --out file that cannot be written is refused as a bad argument before the run, not after it', () => {
+  const r = spawnSync(process.execPath, [CLI, '--seconds', '1', '--seed', '1', '--out', '/nonexistent-dir-of-the-chaos-test/h.jsonl'], { encoding: 'utf8' });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /chaos: option --out: cannot write \/nonexistent-dir-of-the-chaos-test\/h\.jsonl: ENOENT/);
+  assert.doesNotMatch(r.stdout, /operations:/, 'nothing ran');
+});
