@@ -195,7 +195,7 @@ const OPS: readonly KvHistoryOpName[] = ['get', 'put', 'delete', 'cas', 'append'
 
 function normalize(h: HistoryOp, i: number): NormOp {
   const where = `history[${i}]`;
-  if (h === null || typeof h !== 'object') throw new TypeError(`${where} must be an object, got ${h === null ? 'null' : typeof h}`);
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) throw new TypeError(`${where} must be an object, got ${h === null ? 'null' : Array.isArray(h) ? 'an array' : typeof h}`);
   if (typeof h.clientId !== 'number' && typeof h.clientId !== 'string') throw new TypeError(`${where}.clientId must be a number or a string`);
   if (!OPS.includes(h.op)) throw new TypeError(`${where}.op must be one of ${OPS.join(', ')}, got ${JSON.stringify(h.op)}`);
   if (typeof h.key !== 'string') throw new TypeError(`${where}.key must be a string, got ${h.key === null ? 'null' : typeof h.key}`);

@@ -132,6 +132,7 @@ test('histories parse from JSON lines with decimal-string nanoseconds; malformed
   assert.equal(h.length, 3);
   assert.equal(checkHistory(h, { finalState: { x: 'a' } }).verdict, 'ok');
   assert.throws(() => parseHistory('{"op":'), /line 1 is not JSON/);
+  assert.throws(() => checkHistory(parseHistory('[1, "get", "x"]')), /history\[0\] must be an object, got an array/);
   assert.throws(() => checkHistory([{ ...put(1, 'x', 'a', 0, 1), op: 'incr' as never }]), /history\[0\]\.op must be one of/);
   assert.throws(() => checkHistory([put(1, 'x', 'a', 5, 1)]), /history\[0\] returns \(1\) before its call \(5\)/);
   assert.throws(() => checkHistory([{ ...put(1, 'x', 'a', 0, 1), call: '1.5' }]), /history\[0\]\.call must be a time/);
