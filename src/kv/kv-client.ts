@@ -8,6 +8,7 @@
 import {
   DEFAULT_LIMITS, KvErrorCode, KvOp, KvStatus, decodeResult, encodeCommand, type KvCommand, type KvLimits, type KvResult,
 } from './kv-codec.js';
+import { closestName } from '../core/option-spec.js';
 
 /** What KvClient needs: ClientSession fits. */
 export interface KvProposer {
@@ -41,6 +42,20 @@ export class KvError extends Error {
   override name = 'KvError';
   constructor(readonly code: KvErrorCode, message: string) {
     super(message);
+  }
+}
+
+const SCAN_OPTION_NAMES = ['limit', 'after'];
+
+/** A misspelt scan option would otherwise be ignored (and the scan run with the default). */
+function checkScanOptionNames(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`scan options must be an object { limit?, after? }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (SCAN_OPTION_NAMES.includes(k)) continue;
+    const near = closestName(k, SCAN_OPTION_NAMES);
+    throw new TypeError(`unknown scan option ${k}${near ? `: did you mean ${near}?` : ''} (known: ${SCAN_OPTION_NAMES.join(', ')})`);
   }
 }
 
@@ -104,6 +119,7 @@ export class KvClient {
 
   /** Keys starting with `prefix` ('' for all), in UTF-8 byte order, at most `limit` of them. */
   async scan(prefix: string, options: KvScanOptions = {}): Promise<KvScanResult> {
+    checkScanOptionNames(options);
     const limit = options.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 0xffffffff) throw new RangeError(`scan limit must be a positive integer, got ${String(limit)}`);
     const r = await this.send({

@@ -64,6 +64,8 @@ test('the client refuses bad input before proposing, naming the problem', async 
   await assert.rejects(client.cas('k', 1 as unknown as string, 'x'), /expected value must be/);
   await assert.rejects(client.scan(7 as unknown as string), /prefix must be a string/);
   await assert.rejects(client.scan('p', { limit: -1 }), /positive integer/);
+  await assert.rejects(client.scan('p', { limt: 5 } as never), (e: unknown) => e instanceof TypeError && /unknown scan option limt: did you mean limit\?/.test(e.message));
+  await assert.rejects(client.scan('p', null as never), /scan options must be an object \{ limit\?, after\? \}, got null/);
   assert.equal(proposed, 0);
   assert.throws(() => new KvClient({} as never), /propose\(bytes\)/);
 });
