@@ -58,6 +58,8 @@ export class ClusterReader {
   private readonly table = new ReadTable();
   private nextId = 1;
   private nextFollower = 0;
+  /** The largest query a read link carries (every link's rings have the same size; known once one is attached). */
+  private maxQueryBytes = Infinity;
   private closedReason: string | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Fails reads in flight past their deadline: a peer may never answer (a leader cut off without check-quorum). */
@@ -102,6 +104,7 @@ export class ClusterReader {
     }
     if (!ends || this.closedReason) return;
     const link = new RingLink(ends, (l) => this.drain(l), READ_LINK_ROUNDS_PER_TURN);
+    this.maxQueryBytes = link.out.maxRecordBytes - READ_HEADER_BYTES;
     link.unref();
     this.links[i] = link;
     this.outViews[i] = new DataView(link.out.bytes.buffer, 0);
@@ -149,6 +152,9 @@ export class ClusterReader {
 
   private check(query: Uint8Array, options: ReadOptions): void {
     if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+    if (query.byteLength > this.maxQueryBytes) {
+      throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${this.maxQueryBytes} bytes a read link carries (its rings are sized from maxCommandBytes)`);
+    }
     checkReadOptionNames(options, READ_OPTION_NAMES);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);

@@ -61,7 +61,12 @@ export class ReadEndpoint {
 
   /** RaftNode's onRead for this link. */
   onOutcome(readId: number, ok: boolean, v: Uint8Array | ReadError): void {
-    if (ok) {
+    if (ok && ANSWER_HEADER_BYTES + (v as Uint8Array).byteLength > this.link.out.maxRecordBytes) {
+      // Writing it would throw out of the node's read callback; the read fails alone instead.
+      const most = this.link.out.maxRecordBytes - ANSWER_HEADER_BYTES;
+      const message = `the state machine of peer ${this.node.id} answered the query with a result of ${(v as Uint8Array).byteLength} bytes, which exceeds the ${most} bytes a read answer can carry (the read link's rings are sized from maxCommandBytes)`;
+      this.answer(readId, false, ReadFailReason.QueryFailed, text.encode(message));
+    } else if (ok) {
       if (this.results.add(readId, 0, v as Uint8Array)) {
         this.unflushed = true;
         if (this.results.size >= READ_PUBLISH_ITEMS) this.flush(); // the main thread starts on these while we serve the rest

@@ -225,3 +225,25 @@ test('a read pinned to a peer that knows no leader yet is retried on that peer u
     await cluster.stop();
   }
 });
+
+test('a query result too large for the read link fails that read with query-failed, naming the sizes; the peer goes on serving reads', async () => {
+  const cluster = await Cluster.start({ peers: 3, stateMachine: new URL('./sized-result-state-machine.js', import.meta.url) });
+  try {
+    await cluster.waitForLeader();
+    const client = cluster.client();
+    const asking = (n: number) => { const q = new Uint8Array(4); new DataView(q.buffer).setUint32(0, n, true); return q; };
+    assert.equal((await client.read(asking(1 << 20))).byteLength, 1 << 20);
+    for (const mode of ['leader', 'follower'] as const) {
+      const outcome = await settledWithin(client.read(asking(5 << 20), { mode, timeoutMs: 5000 }).then(() => 'answered', (e: unknown) => e), 20_000);
+      assert.ok(outcome instanceof ReadFailedError && outcome.reason === 'query-failed', `${mode}: expected query-failed, got ${String(outcome)}`);
+      assert.match(outcome.message, /a result of 5242880 bytes, which exceeds the \d+ bytes a read answer can carry/);
+    }
+    for (let p = 0; p < 3; p++) assert.equal((await client.read(asking(3), { peer: p })).byteLength, 3, `peer ${p} still serves reads`);
+    // A query too large for the link is refused at once, naming the limit; nothing is left pending.
+    assert.throws(() => client.submitRead(new Uint8Array(5 << 20)), (e: unknown) => e instanceof RangeError && /read query of 5242880 bytes exceeds the \d+ bytes a read link carries/.test(e.message));
+    assert.throws(() => client.read(new Uint8Array(5 << 20)), RangeError);
+    assert.equal(client.readsPending, 0);
+  } finally {
+    await cluster.stop();
+  }
+});
