@@ -80,12 +80,15 @@ export interface RemoteReadOptions {
 
 export const DEFAULT_READ_TIMEOUT_MS = 5000;
 export const DEFAULT_READ_ATTEMPT_TIMEOUT_MS = 1000;
+/** The largest query: one read alone in a frame (kind byte, batch header, its length) at the peers' default frame limit. */
+const MAX_READ_QUERY_BYTES = DEFAULT_MAX_FRAME_BYTES - 1 - BATCH_HEADER_BYTES - 4;
 const REMOTE_READ_OPTION_NAMES: readonly string[] = ['timeoutMs', 'mode', 'peer', 'attemptTimeoutMs'];
 
 /** A read's arguments, checked (TypeError, RangeError), with the defaults filled in: read() and submitRead() share them. */
 export function checkReadArgs(query: unknown, options: RemoteReadOptions, peers: { has(peer: number): boolean }, ids: readonly number[]):
   { timeoutMs: number; attemptMs: number; mode: 'leader' | 'follower'; fixed: number | undefined } {
   if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
+  if (query.byteLength > MAX_READ_QUERY_BYTES) throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${MAX_READ_QUERY_BYTES} bytes a read frame carries`);
   checkReadOptionNames(options, REMOTE_READ_OPTION_NAMES);
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);

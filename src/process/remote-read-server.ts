@@ -8,12 +8,17 @@ import type { RaftNode } from '../node/raft-node.js';
 import type { ReadError } from '../node/read-tracker.js';
 import type { ClientConnection } from '../transport/tcp-inbound.js';
 import { decodeBatchRequest } from './remote-batch-protocol.js';
-import { READ_LEADER_OP, ReadAnswerBatch, ReadOutcome } from './remote-read-protocol.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../transport/tcp-frame.js';
+import { READ_ANSWERS_HEADER_BYTES, READ_ANSWER_BYTES, READ_LEADER_OP, ReadAnswerBatch, ReadOutcome } from './remote-read-protocol.js';
 import { TagWaiters } from './tag-waiters.js';
 
 const text = new TextEncoder();
 /** A connection's answers leave early once they reach this many bytes (frames are at most 4 MiB). */
 const MAX_ANSWER_FRAME_BYTES = 1024 * 1024;
+/** The most an answer frame's body may hold (the kind byte aside): a client refuses a larger frame and drops the connection. */
+const MAX_ANSWER_BODY_BYTES = DEFAULT_MAX_FRAME_BYTES - 1;
+/** The largest result one answer can carry. */
+const MAX_RESULT_BYTES = MAX_ANSWER_BODY_BYTES - READ_ANSWERS_HEADER_BYTES - READ_ANSWER_BYTES;
 
 export class RemoteReadServer {
   /** Reads queued on the node, by read tag, until their outcome is known. */
@@ -60,6 +65,11 @@ export class RemoteReadServer {
   onRead(tag: number, ok: boolean, v: Uint8Array | ReadError): void {
     if (!this.waiting.take(tag, this.got)) return;
     const conn = this.got.conn!;
+    if (ok && (v as Uint8Array).byteLength > MAX_RESULT_BYTES) {
+      const message = `the state machine of peer ${this.peerId} answered the query with a result of ${(v as Uint8Array).byteLength} bytes, which exceeds the ${MAX_RESULT_BYTES} bytes a read answer frame can carry`;
+      this.answer(conn, this.got.reqId, ReadOutcome.QueryFailed, text.encode(message));
+      return;
+    }
     if (ok) { this.answer(conn, this.got.reqId, ReadOutcome.Ok, v as Uint8Array); return; }
     const e = v as ReadError;
     const outcome = e.reason === 'leader-lost' ? ReadOutcome.LeaderLost : e.reason === 'stopped' ? ReadOutcome.Stopped : ReadOutcome.QueryFailed;
@@ -69,6 +79,8 @@ export class RemoteReadServer {
   private answer(conn: ClientConnection, reqId: number, outcome: ReadOutcome, bytes: Uint8Array): void {
     if (conn.closed) return;
     let batch = this.pending.get(conn);
+    // What is collected leaves first if this answer would take the frame past the client's limit.
+    if (batch && batch.byteLength + READ_ANSWER_BYTES + bytes.byteLength > MAX_ANSWER_BODY_BYTES) { conn.reply(batch.encode(this.node()?.core.leaderId ?? -1)); batch = undefined; }
     if (!batch) this.pending.set(conn, batch = new ReadAnswerBatch());
     batch.add(reqId, outcome, bytes);
     if (batch.byteLength >= MAX_ANSWER_FRAME_BYTES) { this.pending.delete(conn); conn.reply(batch.encode(this.node()?.core.leaderId ?? -1)); return; }

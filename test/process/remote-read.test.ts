@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { RemoteClient, RemoteReadError } from '../../src/process/remote-client.js';
 import { waitFor } from '../transport/tcp-helpers.js';
 import { ProcessCluster, REGISTER_MACHINE } from './peer-cluster.js';
@@ -224,5 +225,29 @@ test('RemoteClient read options: a misspelt or unknown name and a non-object are
     assert.equal(client.readsPending, 0);
   } finally {
     client.close();
+  }
+});
+
+test('RemoteClient.read sizes: a result too large for an answer frame fails with query-failed naming the sizes, large results that fit arrive, a query too large for a frame is refused at once', async () => {
+  const machine = fileURLToPath(new URL('../cluster/sized-result-state-machine.js', import.meta.url));
+  const c = await ProcessCluster.start({ size: 3, memory: true, stateMachine: machine });
+  const client = c.client();
+  const asking = (n: number) => { const q = new Uint8Array(4); new DataView(q.buffer).setUint32(0, n, true); return q; };
+  try {
+    await c.leader(client);
+    for (const mode of ['leader', 'follower'] as const) {
+      await assert.rejects(client.read(asking(5 << 20), { mode, timeoutMs: 5000 }), (e: unknown) =>
+        e instanceof RemoteReadError && e.reason === 'query-failed' && /a result of 5242880 bytes, which exceeds the \d+ bytes a read answer frame can carry/.test(e.message));
+    }
+    // Two results of one turn that fit a frame each but not one together.
+    const [a, b] = await Promise.all([client.read(asking(900 << 10)), client.read(asking(3500 << 10))]);
+    assert.deepEqual([a.byteLength, b.byteLength], [900 << 10, 3500 << 10]);
+    await assert.rejects(client.read(new Uint8Array(5 << 20)), (e: unknown) => e instanceof RangeError && /read query of 5242880 bytes exceeds the \d+ bytes a read frame carries/.test(e.message));
+    assert.throws(() => client.submitRead(new Uint8Array(5 << 20)), RangeError);
+    assert.equal(client.readsPending, 0);
+    assert.equal((await client.read(asking(3))).byteLength, 3, 'the peers go on serving reads');
+  } finally {
+    client.close();
+    await c.stop();
   }
 });
