@@ -3,7 +3,7 @@ import { CoarseClock } from './coarse-clock.js';
 import { ReadBatchWriter } from './read-batch-writer.js';
 import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, READ_LINK_ROUNDS_PER_TURN, READ_PUBLISH_ITEMS, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
 import { ReadTable, type ReadWaiter } from './read-table.js';
-import { checkReadOptionNames } from './read-option-names.js';
+import { checkReadOptionNames, checkReadOptionTypes } from './read-options-check.js';
 
 export interface ReadOptions {
   /** Give up after this long (retrying refusals meanwhile). Default 5000 ms. */
@@ -156,6 +156,7 @@ export class ClusterReader {
       throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${this.maxQueryBytes} bytes a read link carries (its rings are sized from maxCommandBytes)`);
     }
     checkReadOptionNames(options, READ_OPTION_NAMES);
+    checkReadOptionTypes(options);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const mode = options.mode;

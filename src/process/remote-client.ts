@@ -15,7 +15,7 @@ import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFra
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
 import type { FailReason } from '../cluster/client.js';
-import { checkReadOptionNames } from '../cluster/read-option-names.js';
+import { checkReadOptionNames, checkReadOptionTypes } from '../cluster/read-options-check.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 import { BATCH_HEADER_BYTES, RUN_STATUS, batchRequestBytes, decodeRunHeader, emptyRunHeader, runResultLength, writeBatchHead, writeBatchRequest } from './remote-batch-protocol.js';
 import { RemoteSession, type RemoteSessionOptions } from './remote-session.js';
@@ -90,6 +90,7 @@ export function checkReadArgs(query: unknown, options: RemoteReadOptions, peers:
   if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
   if (query.byteLength > MAX_READ_QUERY_BYTES) throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${MAX_READ_QUERY_BYTES} bytes a read frame carries`);
   checkReadOptionNames(options, REMOTE_READ_OPTION_NAMES);
+  checkReadOptionTypes(options);
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
   const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;

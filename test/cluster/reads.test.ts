@@ -77,6 +77,9 @@ test('bad input: a cluster without a query method, a bad query, bad options, a s
     assert.throws(() => client.read(new Uint8Array(1), { timeout: 100 } as never), (e: unknown) => e instanceof TypeError && /unknown read option timeout: did you mean timeoutMs\?/.test(e.message));
     assert.throws(() => client.submitRead(new Uint8Array(1), { peers: 0 } as never), /unknown read option peers: did you mean peer\?/);
     assert.throws(() => client.read(new Uint8Array(1), null as never), (e: unknown) => e instanceof TypeError && /read options must be an object, got null/.test(e.message));
+    // A value of the wrong type says so (not "got 100", which hides that it is a string).
+    assert.throws(() => client.read(new Uint8Array(1), { timeoutMs: '100' } as never), (e: unknown) => e instanceof TypeError && /option timeoutMs must be a number, got string "100"/.test(e.message));
+    assert.throws(() => client.read(new Uint8Array(1), { peer: '0' } as never), (e: unknown) => e instanceof TypeError && /option peer must be a number, got string "0"/.test(e.message));
     assert.equal(client.readsPending, 0, 'a refused call leaves nothing behind');
   } finally {
     await cluster.stop();

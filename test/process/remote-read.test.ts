@@ -222,6 +222,8 @@ test('RemoteClient read options: a misspelt or unknown name and a non-object are
     await assert.rejects(client.read(q, { timeout: 100 } as never), (e: unknown) => e instanceof TypeError && /unknown read option timeout: did you mean timeoutMs\?/.test(e.message));
     await assert.rejects(client.read(q, null as never), (e: unknown) => e instanceof TypeError && /read options must be an object, got null/.test(e.message));
     assert.throws(() => client.submitRead(q, { attemptTimeout: 5 } as never), /unknown read option attemptTimeout: did you mean attemptTimeoutMs\?/);
+    await assert.rejects(client.read(q, { peer: '0' } as never), (e: unknown) => e instanceof TypeError && /option peer must be a number, got string "0"/.test(e.message));
+    assert.throws(() => client.submitRead(q, { attemptTimeoutMs: '5' } as never), (e: unknown) => e instanceof TypeError && /option attemptTimeoutMs must be a number, got string "5"/.test(e.message));
     assert.equal(client.readsPending, 0);
   } finally {
     client.close();

@@ -1,4 +1,4 @@
-import { closestName } from '../core/option-spec.js';
+import { closestName, describeValue } from '../core/option-spec.js';
 
 /**
  * The options object of a read (ClusterClient and RemoteClient, read and submitRead): an
@@ -14,5 +14,20 @@ export function checkReadOptionNames(options: unknown, known: readonly string[])
     if (known.includes(k)) continue;
     const near = closestName(k, known);
     throw new TypeError(`unknown read option ${k}${near ? `: did you mean ${near}?` : ''} (known: ${known.join(', ')})`);
+  }
+}
+
+/** Which type each read option must have (the callers check the ranges). */
+const READ_OPTION_TYPES: Readonly<Record<string, 'number' | 'string'>> = { timeoutMs: 'number', attemptTimeoutMs: 'number', peer: 'number', mode: 'string' };
+
+/**
+ * A read option of the wrong type is a TypeError that says what it got: `peer: '1'` would
+ * otherwise be refused as "peer 1 is not one of the peers", which hides the real problem.
+ */
+export function checkReadOptionTypes(options: object): void {
+  for (const k in options) {
+    const v = (options as Record<string, unknown>)[k];
+    const want = READ_OPTION_TYPES[k];
+    if (v !== undefined && want !== undefined && typeof v !== want) throw new TypeError(`option ${k} must be a ${want}, got ${describeValue(v)}`);
   }
 }
