@@ -6,7 +6,7 @@
  * cost of a log entry each).
  */
 import {
-  DEFAULT_LIMITS, KvErrorCode, KvOp, KvStatus, decodeResult, encodeCommand, type KvCommand, type KvLimits, type KvResult,
+  DEFAULT_LIMITS, KvErrorCode, KvFrameError, KvOp, KvStatus, decodeResult, encodeCommand, type KvCommand, type KvLimits, type KvResult,
 } from './kv-codec.js';
 import { closestName } from '../core/option-spec.js';
 
@@ -134,7 +134,13 @@ export class KvClient {
   private async send(c: KvCommand, readOnly = false): Promise<KvResult> {
     const result = readOnly && this.reader ? await this.reader.read(encodeCommand(c)) : (await this.proposer.propose(encodeCommand(c))).result;
     if (!(result instanceof Uint8Array)) throw new KvError(KvErrorCode.Malformed, `the proposer returned no result for a ${KvOp[c.op]} (is the cluster running the key/value state machine with sessions?)`);
-    const r = decodeResult(c.op, result);
+    let r: KvResult;
+    try {
+      r = decodeResult(c.op, result);
+    } catch (e) {
+      if (!(e instanceof KvFrameError)) throw e;
+      throw new KvError(e.code, `key/value ${KvOp[c.op]}: the result is not one the key/value store gives (${e.message}); is the proposer a ClientSession (cluster.session()) of a cluster running KV_STATE_MACHINE with sessions: true?`);
+    }
     if (r.status === KvStatus.Error) throw new KvError(r.code, `key/value ${KvOp[c.op]} refused: ${r.message}`);
     return r;
   }

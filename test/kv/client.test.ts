@@ -76,4 +76,7 @@ test('the client turns an Error result into a KvError, and a missing or garbled 
     (e: unknown) => e instanceof KvError && e.code === KvErrorCode.ValueTooLarge && /Append refused: append would grow/.test(e.message));
   await assert.rejects(answering(undefined).get('k'), /no result for a Get/);
   await assert.rejects(answering(new Uint8Array([0, 1])).put('k', 'v'), /trailing/);
+  // What the session layer answers for a frame that is not a session's (a raw cluster.client() on a cluster with sessions).
+  await assert.rejects(answering(new Uint8Array([5, 110, 111])).put('k', 'v'), (e: unknown) => e instanceof KvError &&
+    /Put: the result is not one the key\/value store gives \(key\/value result has unknown status 5\); is the proposer a ClientSession \(cluster\.session\(\)\) of a cluster running KV_STATE_MACHINE with sessions: true\?/.test(e.message));
 });
