@@ -34,7 +34,7 @@ Runs the replicated key/value store under a seeded nemesis with concurrent clien
 the history and checks it for linearizability, appended values at most once, and every
 acknowledged write in the final state.
 
-  --seconds S        how long clients and faults run (default ${CHAOS_DEFAULTS.seconds}; 1-3600)
+  --seconds S        how long clients and faults run (default ${CHAOS_DEFAULTS.seconds}; 0.5-3600)
   --seed N           seed of the fault schedule and the operation mix (default: drawn, printed)
   --peers 3|5        cluster size (default ${CHAOS_DEFAULTS.peers})
   --clients C        concurrent clients, each one operation at a time (default ${CHAOS_DEFAULTS.clients}; 1-64)

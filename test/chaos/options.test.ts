@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ChaosUsageError, parseChaosArgs } from '../../src/chaos/options.js';
+import { CHAOS_USAGE, ChaosUsageError, parseChaosArgs } from '../../src/chaos/options.js';
 
 const CLI = fileURLToPath(new URL('../../src/chaos/cli.js', import.meta.url));
 
@@ -25,6 +25,8 @@ test('bad arguments are refused, naming them', () => {
   refuses(['--peers', '4'], /--peers must be 3 or 5, got 4/);
   refuses(['--seconds', 'x'], /--seconds must be a number .* got "x"/);
   refuses(['--seconds'], /--seconds needs a value/);
+  refuses(['--seconds', '0.4'], /--seconds must be a number from 0\.5 to 3600/);
+  assert.match(CHAOS_USAGE, /--seconds S .*; 0\.5-3600\)/, 'the usage states the range the parser takes');
   refuses(['--seed', '-1'], /--seed must be an integer/);
   refuses(['--clients', '0'], /--clients must be an integer from 1 to 64/);
   refuses(['--read-mode', 'stale'], /--read-mode must be index, lease or follower, got "stale"/);
