@@ -59,6 +59,14 @@ function checkScanOptionNames(options: unknown): void {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** UTF-8 cannot hold a lone surrogate: encoding would turn it into U+FFFD, so two different strings would be stored as one. */
+function checkWellFormed(s: string, what: string): void {
+  const m = LONE_SURROGATE.exec(s);
+  if (m) throw new RangeError(`${what} is not well-formed UTF-16: a lone surrogate at index ${m.index} (UTF-8 would store it as U+FFFD)`);
+}
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
@@ -148,6 +156,7 @@ export class KvClient {
   private key(key: unknown, what = 'key', emptyOk = false): Uint8Array {
     if (typeof key !== 'string') throw new TypeError(`${what} must be a string, got ${key === null ? 'null' : typeof key}`);
     if (!emptyOk && key === '') throw new RangeError(`${what} must not be empty`);
+    checkWellFormed(key, what);
     const b = utf8.encode(key);
     if (b.length > this.limits.maxKeyBytes) throw new RangeError(`${what} of ${b.length} bytes (UTF-8) exceeds the limit of ${this.limits.maxKeyBytes}`);
     return b;
@@ -155,7 +164,7 @@ export class KvClient {
 
   private value(value: unknown, what = 'value'): Uint8Array {
     let b: Uint8Array;
-    if (typeof value === 'string') b = utf8.encode(value);
+    if (typeof value === 'string') { checkWellFormed(value, what); b = utf8.encode(value); }
     else if (value instanceof Uint8Array) b = value;
     else throw new TypeError(`${what} must be a Uint8Array or a string, got ${value === null ? 'null' : typeof value}`);
     if (b.length > this.limits.maxValueBytes) throw new RangeError(`${what} of ${b.length} bytes exceeds the limit of ${this.limits.maxValueBytes}`);

@@ -62,6 +62,10 @@ test('the client refuses bad input before proposing, naming the problem', async 
   await assert.rejects(client.put('k', 5 as unknown as string), /value must be a Uint8Array or a string, got number/);
   await assert.rejects(client.put('k', new Uint8Array(256 * 1024 + 1)), /exceeds the limit of 262144/);
   await assert.rejects(client.cas('k', 1 as unknown as string, 'x'), /expected value must be/);
+  // UTF-8 has no lone surrogates: 'x\uD800' and 'x\uDBFF' would both be stored as 'x\uFFFD'.
+  await assert.rejects(client.put('x\uD800', 'v'), (e: unknown) => e instanceof RangeError && /key is not well-formed UTF-16: a lone surrogate at index 1/.test(e.message));
+  await assert.rejects(client.scan('\uDC00'), /prefix is not well-formed UTF-16: a lone surrogate at index 0/);
+  await assert.rejects(client.put('k', 'ab\uD83D'), /value is not well-formed UTF-16: a lone surrogate at index 2/);
   await assert.rejects(client.scan(7 as unknown as string), /prefix must be a string/);
   await assert.rejects(client.scan('p', { limit: -1 }), /positive integer/);
   await assert.rejects(client.scan('p', { limt: 5 } as never), (e: unknown) => e instanceof TypeError && /unknown scan option limt: did you mean limit\?/.test(e.message));
