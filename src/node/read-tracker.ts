@@ -1,3 +1,4 @@
+import { describeValue } from '../core/option-spec.js';
 import type { RaftCore } from '../core/raft.js';
 import type { ReadState } from '../core/read-only.js';
 
@@ -169,7 +170,7 @@ export class ReadTracker {
       let result: Uint8Array;
       try {
         result = query(queries[i]);
-        if (!(result instanceof Uint8Array)) throw new TypeError(`query() returned ${typeof result}; a result must be a Uint8Array`);
+        if (!(result instanceof Uint8Array)) throw new TypeError(`query() returned ${describeValue(result)}; a result must be a Uint8Array (query() runs synchronously)`);
       } catch (e) {
         this.listener(tags[i], false, new ReadError('query-failed', `the state machine of peer ${this.peer} refused the query: ${e instanceof Error ? e.message : String(e)}`, e));
         continue;

@@ -234,3 +234,14 @@ test('lease reads: not served at once while the state machine is behind the comm
   assert.deepEqual(outcomes.map((o) => [o.tag, o.ok]), [[1, true]]);
   assert.ok((outcomes[0].value as Uint8Array)[0] >= 5, 'the read missed the committed 5');
 });
+
+test('a query() that returns a Promise (an async query) fails that read and says it got a Promise', () => {
+  const { clock, node, sm, outcomes } = single();
+  clock.tick(20);
+  (sm as unknown as { query: (q: Uint8Array) => unknown }).query = async () => new Uint8Array([1]);
+  node.read(GET, 1);
+  clock.run();
+  assert.equal(outcomes[0].ok, false);
+  assert.equal((outcomes[0].value as ReadError).reason, 'query-failed');
+  assert.match((outcomes[0].value as ReadError).message, /query\(\) returned object Promise; a result must be a Uint8Array \(query\(\) runs synchronously\)/);
+});
