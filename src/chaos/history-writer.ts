@@ -32,6 +32,11 @@ export class HistoryRecorder {
     };
   }
 
+  /** Records an operation that was called at `call` (from now()) and has just returned `output`. */
+  completed(clientId: number, op: KvHistoryOpName, key: string, value: unknown, output: unknown, call: bigint): void {
+    this.ops.push({ clientId, op, key, value, output, call: String(call), return: String(this.now()) });
+  }
+
 }
 
 /** The history as JSON lines, the fields in the documented order. */

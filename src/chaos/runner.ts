@@ -61,7 +61,7 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
     clearTimeout(stopTimer);
     const faultError = await faults; // healed
     if (faultError) throw faultError;
-    const finalState = await readFinalState(cluster);
+    const finalState = await readFinalState(cluster, history, clientIds++);
     // A read that failed changed nothing: it is in the file (return null) but not searched.
     const check = checkHistory(history.ops.filter((h) => !(h.return === null && (h.op === 'get' || h.op === 'scan'))), { finalState });
     return {
@@ -73,14 +73,21 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
   }
 }
 
-/** Every chaos key's value once the cluster is healed, by a linearizable scan (retried until it answers). */
-async function readFinalState(cluster: ChaosCluster): Promise<Record<string, string | null>> {
+/**
+ * Every chaos key's value once the cluster is healed, by a linearizable scan (retried until it
+ * answers). The scan that answered goes into the history as its last line, under a clientId of
+ * its own: checkHistory on the file alone then also finds an acknowledged write that is lost.
+ */
+async function readFinalState(cluster: ChaosCluster, history: HistoryRecorder, clientId: number): Promise<Record<string, string | null>> {
   const deadline = performance.now() + 30_000;
   let last: unknown = null;
   while (performance.now() < deadline) {
     try {
-      const r = await (await cluster.finalReader()).scan(KEY_PREFIX, CHAOS_KEYS.length + 1);
+      const limit = CHAOS_KEYS.length + 1;
+      const call = history.now();
+      const r = await (await cluster.finalReader()).scan(KEY_PREFIX, limit);
       if (r.more) throw new Error(`the final scan found more than ${CHAOS_KEYS.length} keys under ${JSON.stringify(KEY_PREFIX)}`);
+      history.completed(clientId, 'scan', KEY_PREFIX, { limit }, r, call);
       const state: Record<string, string | null> = {};
       for (const k of CHAOS_KEYS) state[k] = null;
       for (const [k, v] of r.entries) state[k] = v;

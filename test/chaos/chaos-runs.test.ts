@@ -32,6 +32,13 @@ for (const [seed, readMode, peers] of [[101, 'index', 3], [202, 'lease', 3], [30
       assert.match(h.call as string, /^\d+$/);
       if (h.return !== null) assert.ok(BigInt(h.return as string) >= BigInt(h.call as string));
     }
+    // The last line is the final scan, after every other operation returned: the file alone carries what the lost-write check needs.
+    const final = parsed[parsed.length - 1];
+    const lastReturn = parsed.slice(0, -1).reduce((m, h) => (h.return !== null && BigInt(h.return as string) > m ? BigInt(h.return as string) : m), 0n);
+    assert.equal(final.op, 'scan');
+    assert.ok(BigInt(final.call as string) > lastReturn, 'the final scan starts after every other operation returned');
+    assert.deepEqual(Object.fromEntries((final.output as { entries: [string, string][] }).entries), Object.fromEntries(Object.entries(r.finalState).filter(([, v]) => v !== null)));
+    assert.equal(checkHistory(parsed.filter((h) => !(h.return === null && (h.op === 'get' || h.op === 'scan')))).verdict, 'ok', 'the file alone passes');
   });
 }
 
