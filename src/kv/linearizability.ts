@@ -39,6 +39,7 @@
  *   acknowledged write is in it unless a write that may have come after it overwrote it.
  *   The final state also joins each key's search as a last read.
  */
+import { closestName } from '../core/option-spec.js';
 
 export type HistoryTime = bigint | string | number;
 export type KvHistoryOpName = 'get' | 'put' | 'delete' | 'cas' | 'append' | 'scan';
@@ -82,6 +83,20 @@ export interface CheckResult {
 
 export const DEFAULT_MAX_STEPS_PER_KEY = 2_000_000;
 
+const CHECK_OPTION_NAMES = ['finalState', 'initialState', 'maxStepsPerKey'];
+
+/** A misspelt option would silently skip what it asks for (finalstate: the lost-write check). */
+function checkOptionNames(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`checkHistory options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (CHECK_OPTION_NAMES.includes(k)) continue;
+    const near = closestName(k, CHECK_OPTION_NAMES);
+    throw new TypeError(`unknown checkHistory option ${k}${near ? `: did you mean ${near}?` : ''} (known: ${CHECK_OPTION_NAMES.join(', ')})`);
+  }
+}
+
 /** Parses a JSON-lines history (one operation per line; blank lines skipped). */
 export function parseHistory(text: string): HistoryOp[] {
   const out: HistoryOp[] = [];
@@ -97,6 +112,7 @@ export function parseHistory(text: string): HistoryOp[] {
 /** Checks a history; throws TypeError on a malformed one (naming the operation and field). */
 export function checkHistory(history: readonly HistoryOp[], options: CheckOptions = {}): CheckResult {
   if (!Array.isArray(history)) throw new TypeError('history must be an array of operations');
+  checkOptionNames(options);
   const maxSteps = options.maxStepsPerKey ?? DEFAULT_MAX_STEPS_PER_KEY;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxStepsPerKey must be a positive integer, got ${String(maxSteps)}`);
   const ops = history.map((h, i) => normalize(h, i));

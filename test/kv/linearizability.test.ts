@@ -133,6 +133,9 @@ test('histories parse from JSON lines with decimal-string nanoseconds; malformed
   assert.equal(checkHistory(h, { finalState: { x: 'a' } }).verdict, 'ok');
   assert.throws(() => parseHistory('{"op":'), /line 1 is not JSON/);
   assert.throws(() => checkHistory(parseHistory('[1, "get", "x"]')), /history\[0\] must be an object, got an array/);
+  // A misspelt option would silently skip the check it names (here: every acknowledged write in the final state).
+  assert.throws(() => checkHistory([], { finalstate: {} } as never), (e: unknown) => e instanceof TypeError && /unknown checkHistory option finalstate: did you mean finalState\?/.test(e.message));
+  assert.throws(() => checkHistory([], null as never), /checkHistory options must be an object, got null/);
   assert.throws(() => checkHistory([{ ...put(1, 'x', 'a', 0, 1), op: 'incr' as never }]), /history\[0\]\.op must be one of/);
   assert.throws(() => checkHistory([put(1, 'x', 'a', 5, 1)]), /history\[0\] returns \(1\) before its call \(5\)/);
   assert.throws(() => checkHistory([{ ...put(1, 'x', 'a', 0, 1), call: '1.5' }]), /history\[0\]\.call must be a time/);
