@@ -5,6 +5,7 @@
 import { chartsFor, timelineCharts } from './charts.js';
 import { FIGURES, groupByName, noiseSummaries } from './figures.js';
 import { int, mib, ratio, us } from './format.js';
+import { pairRatios } from './pair-ratios.js';
 import { fmtValue } from './report-text.js';
 import type { BenchFile, RunResult } from './schema.js';
 import { esc } from './svg-plot.js';
@@ -56,6 +57,16 @@ export function renderHtml(f: BenchFile): string {
   }
   h.push('</table><p class="note">Closed loop: latency from send to commit. Open loop: from the intended send time (queueing included). ' +
     'x ring: commits/s over the two-thread ring throughput for records of the command size. x RTT: p50 over the MessagePort round trip p50.</p>');
+
+  const pairs = f.pairRatios ?? pairRatios(f.runs);
+  if (pairs.length > 0) {
+    const x = (v: number) => `${v.toFixed(2)}x`;
+    h.push('<h2>Ratios</h2><table><tr><th>run</th><th>figure</th><th>ratio of medians</th><th>rounds</th><th>per round min .. max</th></tr>');
+    for (const p of pairs) {
+      h.push(`<tr><td>${esc(p.run)}</td><td>${esc(p.label)}</td><td class="n">${x(p.ratio)}</td><td class="n">${p.rounds}</td><td class="n">${x(p.roundMin)} .. ${x(p.roundMax)}</td></tr>`);
+    }
+    h.push('</table><p class="note">Each ratio: the median over the run\'s samples divided by the median over its base\'s (the writes-only run for reads, the raw run for sessions); round k pairs the k-th sample of each, taken next to each other.</p>');
+  }
 
   const noise = f.noise ?? noiseSummaries(f.runs, e.cpuCount);
   if (noise.length > 0) {

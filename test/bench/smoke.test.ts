@@ -69,6 +69,9 @@ test('bench: --reads runs writes only and each read mode, saturated and one in f
   const summary = r.stdout.slice(r.stdout.lastIndexOf('\nratios ('));
   assert.equal(summary.match(/reads\/s : writes-only commits\/s/g)?.length, 3, summary);
   assert.equal(summary.match(/read p50 : writes-only p50/g)?.length, 3, summary);
+  const html = fs.readFileSync(path.join(dir, 'reads-all.html'), 'utf8');
+  const ratios = html.slice(html.indexOf('<h2>Ratios</h2>'), html.indexOf('</table>', html.indexOf('<h2>Ratios</h2>')));
+  assert.equal(ratios.match(/reads\/s : writes-only commits\/s<\/td><td class="n">[0-9.]+x</g)?.length, 3, 'the HTML report shows the ratios');
 });
 
 test('bench: file storage (fsync batch) with the fdatasync counter preload', () => {
