@@ -329,7 +329,7 @@ export class ClusterClient {
    * 'timeout' (no peer could answer in time: refusals, lost leaders and crashes are retried
    * until then), 'crashed' (options.peer is down), 'stopped', 'no-query'.
    */
-  read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
+  read(query: Uint8Array, options?: ReadOptions): Promise<Uint8Array> {
     return this.reader.read(query, options);
   }
 

@@ -3,7 +3,7 @@ import { CoarseClock } from './coarse-clock.js';
 import { ReadBatchWriter } from './read-batch-writer.js';
 import { ANSWER_HEADER_BYTES, READ_HEADER_BYTES, READ_LINK_ROUNDS_PER_TURN, READ_PUBLISH_ITEMS, ReadFailReason, ReadRecordKind, ReadRoute, decodeAnswer, encodeRead, forEachBatchItem, writeReadAt } from './read-protocol.js';
 import { ReadTable, type ReadWaiter } from './read-table.js';
-import { checkReadOptionNames, checkReadOptionTypes } from './read-options-check.js';
+import { NO_READ_OPTIONS, checkReadOptions } from './read-options-check.js';
 
 export interface ReadOptions {
   /** Give up after this long (retrying refusals meanwhile). Default 5000 ms. */
@@ -112,7 +112,7 @@ export class ClusterReader {
     if (this.inFlightCount > 0) link.ref();
   }
 
-  read(query: Uint8Array, options: ReadOptions = {}): Promise<Uint8Array> {
+  read(query: Uint8Array, options: ReadOptions = NO_READ_OPTIONS): Promise<Uint8Array> {
     if (this.closedReason) return Promise.reject(new ReadFailedError('stopped', this.closedReason));
     this.check(query, options);
     return new Promise((resolve, reject) => {
@@ -126,7 +126,7 @@ export class ClusterReader {
    * called with it exactly once, later (never from inside this call). No promise per read.
    * Bad arguments throw here as read() does; a closed reader throws ReadFailedError 'stopped'.
    */
-  submitRead(query: Uint8Array, options: ReadOptions = {}): number {
+  submitRead(query: Uint8Array, options: ReadOptions = NO_READ_OPTIONS): number {
     if (this.closedReason) throw new ReadFailedError('stopped', this.closedReason);
     this.check(query, options);
     return this.start(query, options, null);
@@ -155,8 +155,7 @@ export class ClusterReader {
     if (query.byteLength > this.maxQueryBytes) {
       throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${this.maxQueryBytes} bytes a read link carries (its rings are sized from maxCommandBytes)`);
     }
-    checkReadOptionNames(options, READ_OPTION_NAMES);
-    checkReadOptionTypes(options);
+    checkReadOptions(options, READ_OPTION_NAMES);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const mode = options.mode;

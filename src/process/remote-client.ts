@@ -15,7 +15,7 @@ import { CLIENT_PEER_ID, DEFAULT_CLUSTER_ID, HelloRole, checkClusterId, helloFra
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { TlsFiles, checkTlsFiles, refusePeerCert } from '../transport/tcp-tls.js';
 import type { FailReason } from '../cluster/client.js';
-import { checkReadOptionNames, checkReadOptionTypes } from '../cluster/read-options-check.js';
+import { NO_READ_OPTIONS, checkReadOptions } from '../cluster/read-options-check.js';
 import { RemoteAnswer, RemoteOp, RemoteStatus, decodeAnswer, requestBytes, writeRequest } from './remote-protocol.js';
 import { BATCH_HEADER_BYTES, RUN_STATUS, batchRequestBytes, decodeRunHeader, emptyRunHeader, runResultLength, writeBatchHead, writeBatchRequest } from './remote-batch-protocol.js';
 import { RemoteSession, type RemoteSessionOptions } from './remote-session.js';
@@ -89,8 +89,7 @@ export function checkReadArgs(query: unknown, options: RemoteReadOptions, peers:
   { timeoutMs: number; attemptMs: number; mode: 'leader' | 'follower'; fixed: number | undefined } {
   if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
   if (query.byteLength > MAX_READ_QUERY_BYTES) throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${MAX_READ_QUERY_BYTES} bytes a read frame carries`);
-  checkReadOptionNames(options, REMOTE_READ_OPTION_NAMES);
-  checkReadOptionTypes(options);
+  checkReadOptions(options, REMOTE_READ_OPTION_NAMES);
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
   const attemptMs = options.attemptTimeoutMs ?? DEFAULT_READ_ATTEMPT_TIMEOUT_MS;
@@ -661,7 +660,7 @@ export class RemoteClient {
    * leader, until timeoutMs; never is a read answered from a deposed leader's state. Rejects
    * with RemoteReadError (see RemoteReadFailure).
    */
-  async read(query: Uint8Array, options: RemoteReadOptions = {}): Promise<Uint8Array> {
+  async read(query: Uint8Array, options: RemoteReadOptions = NO_READ_OPTIONS): Promise<Uint8Array> {
     if (this.isClosed) throw new RemoteReadError('closed', 'the client is closed');
     const { timeoutMs, attemptMs, mode, fixed } = checkReadArgs(query, options, this.peers, this.ids);
     const anyPeer = mode === 'follower' || fixed !== undefined;

@@ -10,6 +10,7 @@
 import { CoarseClock } from '../cluster/coarse-clock.js';
 import { ReadRoute } from '../cluster/read-protocol.js';
 import { ReadTable } from '../cluster/read-table.js';
+import { NO_READ_OPTIONS } from '../cluster/read-options-check.js';
 import { DEFAULT_READ_ATTEMPT_TIMEOUT_MS, RemoteReadError, checkReadArgs, type RemoteReadOptions } from './remote-client.js';
 import { ReadOutcome } from './remote-read-protocol.js';
 
@@ -56,7 +57,7 @@ export class RemoteReader {
   }
 
   /** Checks the arguments as RemoteClient.read does, then sends the read; returns its seq. */
-  submitRead(query: Uint8Array, options: RemoteReadOptions = {}): number {
+  submitRead(query: Uint8Array, options: RemoteReadOptions = NO_READ_OPTIONS): number {
     if (this.closedReason) throw new RemoteReadError('closed', this.closedReason);
     const { timeoutMs, attemptMs, mode, fixed } = checkReadArgs(query, options, this.router, this.router.ids);
     const seq = this.nextSeq++;
