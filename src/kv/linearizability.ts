@@ -160,7 +160,8 @@ export function checkHistory(history: readonly HistoryOp[], options: CheckOption
 
   let steps = 0;
   for (const [key, kops] of perKey) {
-    const r = searchKey(key, kops, initial.get(key) ?? null, maxSteps);
+    let r = searchKey(key, kops, initial.get(key) ?? null, maxSteps);
+    if (r.kind === 'violation') r = searchKey(key, kops, initial.get(key) ?? null, maxSteps, true); // confirmed without hashes (see searchKey)
     steps += r.steps;
     if (r.kind === 'violation') violations.push(r.violation);
     else if (r.kind === 'undecided') undecided.push({ key, ops: kops.length, steps: r.steps });
@@ -352,7 +353,33 @@ interface EventNode {
 
 type SearchResult = { kind: 'ok'; steps: number } | { kind: 'undecided'; steps: number } | { kind: 'violation'; steps: number; violation: Violation };
 
-function searchKey(key: string, kops: KeyOp[], initial: State, maxSteps: number): SearchResult {
+/** A fixed random word per operation slot, for the configurations' hashes (seeded: every run searches alike). */
+function zobristWords(n: number): Uint32Array {
+  const words = new Uint32Array(2 * n);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    // xorshift32: enough spread for a hash of a set, and no state beyond one word
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    words[i] = x;
+  }
+  return words;
+}
+
+/**
+ * Where searchKey gets its hash words. @internal: a test replaces it with words that make
+ * every set collide, to see that a violation is confirmed without hashes before it counts.
+ */
+export const searchHashing = { words: zobristWords };
+
+/**
+ * Searches one key's operations for a linearization. A configuration (the operations
+ * linearized so far and the model state) is explored once. With `exact` false it is known by
+ * a 64-bit hash of the set, kept up to date as operations go in and out (Zobrist hashing): a
+ * step costs the same however long the history. A collision could only make the search skip a
+ * configuration it had not explored, so a history that passes is linearizable; a violation
+ * found that way is searched again with `exact` (the set itself as the key) before it counts.
+ */
+function searchKey(key: string, kops: KeyOp[], initial: State, maxSteps: number, exact = false): SearchResult {
   if (kops.length === 0) return { kind: 'ok', steps: 0 };
   // Events in time order; at equal times calls come first, so touching intervals count as concurrent.
   const events: { t: bigint; call: boolean; op: KeyOp; slot: number }[] = [];
@@ -377,13 +404,24 @@ function searchKey(key: string, kops: KeyOp[], initial: State, maxSteps: number)
   };
 
   const bits = new Uint32Array(Math.ceil(kops.length / 32));
-  const flip = (slot: number) => { bits[slot >>> 5] ^= 1 << (slot & 31); };
+  const zobrist = searchHashing.words(kops.length);
+  let hashLo = 0, hashHi = 0;
+  const flip = (slot: number) => {
+    bits[slot >>> 5] ^= 1 << (slot & 31);
+    hashLo ^= zobrist[2 * slot];
+    hashHi ^= zobrist[2 * slot + 1];
+  };
   const stateIds = new Map<State, number>();
   const stateId = (s: State) => { let id = stateIds.get(s); if (id === undefined) { id = stateIds.size; stateIds.set(s, id); } return id; };
   const seen = new Set<string>();
 
   const stack: { node: EventNode; state: State }[] = [];
+  // The deepest prefix reached, for the counterexample: copied when the search first backs out
+  // of a new depth, not at every new depth (a search that never backtracks would copy its whole
+  // stack per operation).
   let best: { slots: number[]; state: State } = { slots: [], state: initial };
+  let bestDepth = 0;
+  let atNewDepth = false;
   let state = initial;
   let entry = head.next;
   let steps = 0;
@@ -393,12 +431,12 @@ function searchKey(key: string, kops: KeyOp[], initial: State, maxSteps: number)
       const next = step(state, entry!.op);
       if (next !== ILLEGAL) {
         flip(entry!.slot);
-        const config = `${stateId(next)}:${bits.join(',')}`;
+        const config = exact ? `${stateId(next)}:${bits.join(',')}` : `${stateId(next)}:${hashLo}:${hashHi}`;
         if (!seen.has(config)) {
           seen.add(config);
           stack.push({ node: entry!, state });
           state = next;
-          if (stack.length > best.slots.length) best = { slots: stack.map((s) => s.node.slot), state };
+          if (stack.length > bestDepth) { bestDepth = stack.length; atNewDepth = true; }
           lift(entry!);
           entry = head.next;
           continue;
@@ -408,6 +446,7 @@ function searchKey(key: string, kops: KeyOp[], initial: State, maxSteps: number)
       entry = entry!.next;
     } else {
       // A return: its operation must be linearized before anything later. Backtrack.
+      if (atNewDepth) { best = { slots: stack.map((s) => s.node.slot), state }; atNewDepth = false; }
       const top = stack.pop();
       if (!top) return { kind: 'violation', steps, violation: counterexample(key, kops, best) };
       state = top.state;
@@ -465,6 +504,25 @@ function duplicateAppends(key: string, kops: KeyOp[]): Violation[] {
 }
 
 /**
+ * Whether some write of `group` other than `w` may be linearized after the known write `w`: one
+ * whose outcome is unknown, or one that had not returned when `w` was called. Answered from the
+ * group's two latest returns, so the lost-write check is linear in the history, not quadratic.
+ */
+function mayFollow(group: KeyOp[]): (w: KeyOp) => boolean {
+  let unknown = 0;
+  let latest: KeyOp | null = null, second: KeyOp | null = null;
+  for (const o of group) {
+    if (!o.known) { unknown++; continue; }
+    if (latest === null || o.ret > latest.ret) { second = latest; latest = o; } else if (second === null || o.ret > second.ret) second = o;
+  }
+  return (w) => {
+    if (unknown > 0) return true;
+    const other = latest === w ? second : latest;
+    return other !== null && !(other.ret < w.call);
+  };
+}
+
+/**
  * Counts occurrences of the appended values in an observed value. When every appended value
  * ends with the same delimiter and holds it nowhere else (such as "c3-17,"), the observation is
  * split into tokens (linear time); otherwise each value is searched for.
@@ -499,12 +557,13 @@ function occurrenceCounter(appended: string[]): (observed: string) => Map<string
 function lostWrites(key: string, kops: KeyOp[], final: State): Violation[] {
   const writes = kops.filter((o) => !o.fromScan && !o.final && o.kind !== 'get' && !(o.kind === 'cas' && o.known && o.output === false));
   const out: Violation[] = [];
+  // Writes that may be linearized after w: any other write not over before w was called.
+  const overwriteMayFollow = mayFollow(writes.filter((o) => o.kind !== 'append'));
+  const appendMayFollow = mayFollow(writes.filter((o) => o.kind === 'append'));
   for (const w of writes) {
     if (!w.known) continue;
-    // Writes that may be linearized after w: any other write not over before w was called.
-    const later = writes.filter((o) => o !== w && !(o.known && o.ret < w.call));
-    const laterOverwrite = later.some((o) => o.kind !== 'append');
-    const laterAppend = later.some((o) => o.kind === 'append');
+    const laterOverwrite = overwriteMayFollow(w);
+    const laterAppend = appendMayFollow(w);
     let lost: string | null = null;
     if (w.kind === 'append') {
       if (!laterOverwrite && !(final ?? '').includes(w.value as string)) lost = `its value ${JSON.stringify(w.value)} is missing from the final state ${show(final)}`;
