@@ -488,14 +488,12 @@ export class ClusterClient {
     return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0, retryUnknown: options.retryUnknown === true }));
   }
 
-  /** Peer i stopped on a fatal error: its proposals in flight reject with it. */
+  /**
+   * Peer i stopped on a fatal error: its proposals in flight reject with it, and later ones go
+   * elsewhere as for a crashed peer (a stopped peer answers nothing: they would wait forever).
+   */
   failPeer(i: number, error: Error): void {
-    const ch = this.channels[i];
-    if (!ch) return;
-    const pending = ch.seqs.pending();
-    ch.seqs = new SeqMap();
-    for (const [tag, owner] of pending) this.failOwned(owner, tag, 'unknown', -1, error);
-    ch.link.unref();
+    this.attach(i, null, error);
   }
 
   /** Closes every link; what is in flight becomes 'unknown', later calls fail with 'stopped'. */

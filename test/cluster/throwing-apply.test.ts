@@ -28,3 +28,20 @@ test('a state machine that throws stops its peer, raises an event naming peer, i
     await c.stop();
   }
 });
+
+test('after a state machine threw on a majority of the peers, a later propose settles by its deadline instead of waiting forever', { timeout: 60_000 }, async () => {
+  const c = await Cluster.start({ peers: 3, stateMachine: SM });
+  try {
+    const stopped = new Set<number>();
+    c.onFatal((e) => { if (e instanceof StateMachineError) stopped.add(e.peer); });
+    await c.waitForLeader();
+    const client = c.client();
+    await assert.rejects(client.propose(new Uint8Array([0xee])), (e: unknown) => e instanceof ProposalError && e.reason === 'unknown');
+    // The leader applies it and stops; whichever peer leads next applies it too: then no majority is left.
+    while (stopped.size < 2) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(client.propose(new Uint8Array([1]), { timeoutMs: 1000 }), (e: unknown) => e instanceof ProposalError && e.reason === 'timeout');
+    assert.equal(client.pending, 0);
+  } finally {
+    await c.stop();
+  }
+});
