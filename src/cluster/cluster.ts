@@ -393,8 +393,8 @@ export class Cluster {
     if (this.stopped || this.peersState[i] !== inc) return; // crash(), stop() or a failed start handled it
     const err = new PeerDownError(i, `peer ${i} ${why}`);
     this.fatalError ??= err.message;
+    this.clientInstance?.failPeer(i, err); // before detach(), which would fail them without a cause
     this.detach(i, inc, err);
-    this.clientInstance?.failPeer(i, err);
     const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
     for (const l of this.fatalListeners) l(err);
