@@ -21,7 +21,7 @@ import { StateMachineError } from '../node/state-machine-error.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
-import { DEFAULT_BUSY_POLL_MICROS, checkClusterOptionTypes } from './options.js';
+import { DEFAULT_BUSY_POLL_MICROS, checkClusterNestedOptions, checkClusterOptionTypes } from './options.js';
 import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
 import { LeaderTransferError, TransferInProgressError } from '../core/leader-transfer.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
@@ -900,6 +900,7 @@ function validateClusterOptions(o: ClusterOptions): void {
   resolveTiming(o);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`option seed must be a safe integer, got ${String(o.seed)}`);
   checkSnapshotPolicy(o.snapshotPolicy);
+  checkClusterNestedOptions(o);
   if (o.snapshotPolicy && !o.stateMachine) throw new TypeError('option snapshotPolicy needs option stateMachine (a module that creates the state machine inside each worker)');
   if (o.storage !== undefined) {
     if (typeof o.storage !== 'object' || o.storage === null || typeof o.storage.dir !== 'string' || o.storage.dir === '') {

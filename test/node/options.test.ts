@@ -46,6 +46,19 @@ describe('Cluster options (refused before any worker starts)', () => {
     await assert.rejects(Cluster.start({ peer: 3 } as never), { name: 'TypeError', message: /unknown option peer .*did you mean peers\?/ });
   });
 
+  test('the fields of storage and sessions: an unknown name, a wrong type or an out-of-range value is refused, naming the field', async () => {
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: '/tmp/raft-options-test-unused', fsynk: 'batch' } } as never),
+      { name: 'TypeError', message: /unknown option storage.fsynk .*did you mean fsync\?/ });
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: 5 } } as never),
+      { name: 'TypeError', message: /option storage.dir must be a non-empty string, got number 5/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSession: 5 } } as never),
+      { name: 'TypeError', message: /unknown option sessions.maxSession .*did you mean maxSessions\?/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSessions: 0 } }),
+      { name: 'RangeError', message: /option sessions.maxSessions must be a positive integer, got number 0/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { inactivityLimit: '10' } } as never),
+      { name: 'TypeError', message: /option sessions.inactivityLimit must be a non-negative integer, got string "10"/ });
+  });
+
   test('a wrong type names the option, the type expected and the type received', async () => {
     await assert.rejects(Cluster.start({ peers: '3' } as never),
       { name: 'TypeError', message: 'option peers must be a positive integer, got string "3"' });
