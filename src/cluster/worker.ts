@@ -21,6 +21,7 @@ import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, ConfChangeOutcome, MembershipReport, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
 import type { ConfChange } from '../core/membership.js';
 import { LeaderTransferError } from '../core/leader-transfer.js';
+import { checkCreatedStateMachine } from './state-machine-module.js';
 
 /** The worker entry point: one Raft peer, controlled from the main thread through comlink. */
 let node: RaftNode | null = null;
@@ -77,6 +78,7 @@ const api: WorkerApi = {
         throw new TypeError(`state machine module ${init.stateMachineModule} does not export a function createStateMachine(peer)`);
       }
       sm = mod.createStateMachine(init.id);
+      checkCreatedStateMachine(sm, init.stateMachineModule);
     }
     if (init.sessions) {
       // The layer answers duplicates from its table; without a user state machine, commands have no effect but are deduplicated.
