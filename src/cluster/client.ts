@@ -1,5 +1,5 @@
 import { checkCommand } from '../core/command.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, WireCause, causeFromWire } from '../node/state-machine-error.js';
 import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions, type ReadResultListener } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
@@ -639,8 +639,8 @@ export class ClusterClient {
 
 /** The error a peer reported before stopping (see ClientEndpoint.fatal). */
 function fatalError(peer: number, bytes: Uint8Array): Error {
-  const r = JSON.parse(new TextDecoder().decode(bytes)) as { message: string; stateMachine: { index: number; term: number; cause: string } | null };
-  return r.stateMachine ? new StateMachineError(peer, r.stateMachine.index, r.stateMachine.term, new Error(r.stateMachine.cause)) : new Error(`peer ${peer} stopped: ${r.message}`);
+  const r = JSON.parse(new TextDecoder().decode(bytes)) as { message: string; stateMachine: { index: number; term: number; cause: WireCause } | null };
+  return r.stateMachine ? new StateMachineError(peer, r.stateMachine.index, r.stateMachine.term, causeFromWire(r.stateMachine.cause)) : new Error(`peer ${peer} stopped: ${r.message}`);
 }
 
 function failMessage(reason: FailReason, cause?: Error): string {

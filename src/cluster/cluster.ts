@@ -17,7 +17,7 @@ import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { SpinGate } from '../transport/spin-gate.js';
 import { IdleCoreWatch } from './idle-core-watch.js';
 import { ClusterClient } from './client.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, causeFromWire } from '../node/state-machine-error.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
@@ -825,7 +825,7 @@ export class Cluster {
     if (rec.kind === 'fatal') {
       this.fatalError ??= `peer ${peer}: ${rec.message}`;
       const err = rec.stateMachine
-        ? new StateMachineError(peer, rec.stateMachine.index, rec.stateMachine.term, new Error(rec.stateMachine.cause))
+        ? new StateMachineError(peer, rec.stateMachine.index, rec.stateMachine.term, causeFromWire(rec.stateMachine.cause))
         : new Error(`peer ${peer} stopped: ${rec.message}`);
       this.clientInstance?.failPeer(peer, err);
       for (const l of this.fatalListeners) l(err);

@@ -3,7 +3,7 @@ import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore } from '../core/raft.js';
 import { Role } from '../core/types.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, causeToWire } from '../node/state-machine-error.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
 import { storageErrorToWire } from '../storage/storage-corruption-error.js';
 import type { RaftStorage } from '../storage/storage.js';
@@ -113,7 +113,7 @@ const api: WorkerApi = {
       onFatal: (err) => {
         if (err instanceof FencedError) return; // the main thread crashed this peer: just stop
         const sm = err instanceof StateMachineError
-          ? { index: err.index, term: err.term, cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause) }
+          ? { index: err.index, term: err.term, cause: causeToWire(err.cause) }
           : null;
         const report = { message: err instanceof Error ? err.message : String(err), stateMachine: sm };
         client?.fatal(report);

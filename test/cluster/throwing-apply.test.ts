@@ -23,6 +23,9 @@ test('a state machine that throws stops its peer, raises an event naming peer, i
       assert.ok(e instanceof StateMachineError);
       assert.equal(e.index, ok.index + 1);
       assert.match(e.message, /state machine of peer \d threw while applying entry \d+ .*bad command 0xee/);
+      // the original error's name and message, not "Error: bad command 0xee" folded into a message
+      assert.equal((e.cause as Error).message, 'bad command 0xee');
+      assert.equal((e.cause as Error).name, 'RangeError');
     }
   } finally {
     await c.stop();
