@@ -7,6 +7,7 @@ import { SessionWindow } from './session-window.js';
 import { checkMaxOutstanding, checkSessionCommand, checkSessionOptionNames, outstandingMessage } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
 import { stacklessError } from './stackless-error.js';
+import { checkCallOptionNames } from './call-options.js';
 
 export interface SessionCommitted { index: number; term: number; result: Uint8Array; duplicate: boolean }
 
@@ -178,6 +179,7 @@ export class ClientSession implements FrameOwner {
   propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<SessionCommitted> {
     let seq: number;
     try {
+      checkCallOptionNames(options, ['timeoutMs'], 'session.propose');
       seq = this.submit(command, options.timeoutMs ?? this.timeoutMs);
     } catch (e) {
       return Promise.reject(e);

@@ -5,6 +5,7 @@ import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
 import type { SpinGate } from '../transport/spin-gate.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
+import { checkCallOptionNames } from './call-options.js';
 
 /**
  * Why a proposal did not commit:
@@ -213,6 +214,8 @@ export const EARLY_WAKE = 2048;
  * still sees them within a few microseconds. A power of two that divides EARLY_WAKE.
  */
 const PUBLISH_EVERY = 64;
+
+const PROPOSE_OPTION_NAMES = ['timeoutMs', 'retryUnknown'];
 
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
@@ -483,6 +486,7 @@ export class ClusterClient {
   propose(command: Uint8Array, options: ProposeOptions = {}): Promise<Committed> {
     if (this.closedReason) return Promise.reject(new ProposalError('stopped', this.closedReason));
     checkCommand(command, this.limits.maxCommandBytes, this.limits.noopReserved);
+    checkCallOptionNames(options, PROPOSE_OPTION_NAMES, 'propose');
     const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0, retryUnknown: options.retryUnknown === true }));

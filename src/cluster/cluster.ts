@@ -29,6 +29,7 @@ import { ClusterStoppedError } from './stopped-error.js';
 import { ConfChangeError } from '../core/membership.js';
 import { ConfChangeHost, currentMembership, proposeChange, waitCaughtUp, waitCommitted } from './conf-change.js';
 import { Roster, initialRoster, readRoster, rosterMembers, rosterSlots, writeRoster } from './roster.js';
+import { checkCallOptionNames } from './call-options.js';
 
 export { ClusterStoppedError };
 
@@ -288,6 +289,7 @@ export class Cluster {
    * rejects after `timeoutMs` (default 10 s) with what each peer reported.
    */
   async waitForLeader(opts: { timeoutMs?: number } = {}): Promise<{ leader: number; term: number }> {
+    checkCallOptionNames(opts, ['timeoutMs'], 'waitForLeader');
     const timeoutMs = opts.timeoutMs ?? 10_000;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new RangeError(`waitForLeader timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
     const deadline = Date.now() + timeoutMs;

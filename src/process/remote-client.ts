@@ -24,6 +24,7 @@ import {
   readAnswerReqId,
 } from './remote-read-protocol.js';
 import { RemoteReader, type ReadDoneListener, type ReadFailedListener, type ReadRouter } from './remote-reader.js';
+import { checkCallOptionNames } from '../cluster/call-options.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -600,6 +601,7 @@ export class RemoteClient {
    */
   async propose(command: Uint8Array, options: { timeoutMs?: number; retryUnknown?: boolean; attemptTimeoutMs?: number } = {}): Promise<RemoteCommitted> {
     if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+    checkCallOptionNames(options, ['timeoutMs', 'retryUnknown', 'attemptTimeoutMs'], 'propose');
     const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const deadline = Date.now() + timeoutMs;

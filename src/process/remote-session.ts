@@ -24,6 +24,7 @@ import { stacklessError } from '../cluster/stackless-error.js';
 import { SessionClient } from '../node/session-client.js';
 import { COMMAND_HEADER_BYTES, SessionStatus, compactHeaderLength, putCompactHeader } from '../node/session-protocol.js';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_REMOTE_TIMEOUT_MS, RemoteProposalError, type RemoteClient, type RemoteFrameOwner } from './remote-client.js';
+import { checkCallOptionNames } from '../cluster/call-options.js';
 
 export interface RemoteSessionOptions {
   /** Registering the session, and the default deadline of each command (`session.timeoutMs`). Default 30,000 ms. */
@@ -168,6 +169,7 @@ export class RemoteSession implements RemoteFrameOwner {
   propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<RemoteSessionCommitted> {
     let seq: number;
     try {
+      checkCallOptionNames(options, ['timeoutMs'], 'session.propose');
       seq = this.submit(command, options.timeoutMs ?? this.timeoutMs);
     } catch (e) {
       return Promise.reject(e);

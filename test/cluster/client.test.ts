@@ -47,6 +47,15 @@ class FakePeer {
 const cmd = (n: number) => new Uint8Array([n, 1, 2]);
 
 describe('ClusterClient', () => {
+  it('propose refuses an unknown option name (a misspelt timeout must not mean the default) and sends nothing', () => {
+    const client = new ClusterClient(1);
+    const peer = new FakePeer(client, 0);
+    assert.throws(() => client.propose(cmd(1), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for propose: did you mean timeoutMs\?/.test(e.message));
+    assert.equal(client.pending, 0);
+    client.close();
+    peer.close();
+  });
+
   it('an unknown outcome rejects at once and is never retried (bug: retried after crashed)', async () => {
     const client = new ClusterClient(2);
     const peers = [new FakePeer(client, 0), new FakePeer(client, 1)];
