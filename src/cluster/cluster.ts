@@ -896,9 +896,17 @@ function pickTiming(o: ClusterOptions): TimingOptions {
   return out as TimingOptions;
 }
 
+/** Largest maxCommandBytes / maxBatchBytes: two records (1.6x with headers) fit a ring of at most 1 GiB. */
+const MAX_RECORD_BYTES = 256 << 20;
+
 function validateClusterOptions(o: ClusterOptions): void {
   checkClusterOptionTypes(o); // names and types, against the table of every option
   if (o.peers > 64) throw new RangeError(`option peers must be at most 64, got ${o.peers}`);
+  // A ring holds two of the largest records (see ringBytes): its 1 GiB limit bounds them.
+  for (const name of ['maxCommandBytes', 'maxBatchBytes'] as const) {
+    const v = o[name];
+    if (v !== undefined && v > MAX_RECORD_BYTES) throw new RangeError(`option ${name} must be at most ${MAX_RECORD_BYTES} (256 MiB: a shared-memory ring holds two such records), got ${v}`);
+  }
   resolveTiming(o);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`option seed must be a safe integer, got ${String(o.seed)}`);
   checkSnapshotPolicy(o.snapshotPolicy);

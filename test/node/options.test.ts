@@ -70,6 +70,8 @@ describe('Cluster options (refused before any worker starts)', () => {
       { name: 'TypeError', message: /option stateMachine must be a module path \(string\) or a file URL, got number 42/ });
     await assert.rejects(Cluster.start({ peers: 3, storage: 'dir' } as never),
       { name: 'TypeError', message: /option storage must be an object .*got string "dir"/ });
+    await assert.rejects(Cluster.start({ peers: 3, maxCommandBytes: 2 ** 40 }),
+      { name: 'RangeError', message: /option maxCommandBytes must be at most 268435456 .*got 1099511627776/ });
     await assert.rejects(Cluster.start({ peers: 3, heartbeatMs: [100] } as never),
       { name: 'TypeError', message: /option heartbeatMs must be a positive number, got array/ });
   });
