@@ -30,6 +30,7 @@ import { ConfChangeError } from '../core/membership.js';
 import { ConfChangeHost, currentMembership, proposeChange, waitCaughtUp, waitCommitted } from './conf-change.js';
 import { Roster, initialRoster, readRoster, rosterMembers, rosterSlots, writeRoster } from './roster.js';
 import { checkCallOptionNames } from './call-options.js';
+import { describeValue } from '../core/option-spec.js';
 
 export { ClusterStoppedError };
 
@@ -886,7 +887,8 @@ export class Cluster {
   }
 
   private checkPeer(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
+    if (!Number.isInteger(i)) throw new (typeof i === 'number' ? RangeError : TypeError)(`peer index must be an integer, got ${describeValue(i)}`);
+    if (i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
   }
 }
 
