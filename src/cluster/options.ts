@@ -25,7 +25,7 @@ export const CLUSTER_OPTIONS = {
     default: 'idle-core',
     doc: 'when busy-polling may run: while the machine has an idle core to spare (sampled every 100 ms), or always',
   },
-  seed: integer('seed of the election timeouts and of the fault injector; default drawn at random'),
+  seed: { ...integer('seed of the election timeouts and of the fault injector; default drawn at random'), expects: 'a safe integer (at most 2^53 - 1 in magnitude)' },
   sessions: {
     expects: 'true, false or an object { maxSessions?, inactivityLimit? }',
     isType: (v: unknown) => typeof v === 'boolean' || (typeof v === 'object' && v !== null),
