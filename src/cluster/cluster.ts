@@ -327,6 +327,7 @@ export class Cluster {
    * aborted (`to` did not win within an election timeout) or another peer won.
    */
   async transferLeader(to: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+    checkCallOptionNames(opts, ['timeoutMs'], `transferLeader(${to})`);
     this.checkPeer(to);
     this.checkRunning(`transferLeader(${to})`);
     if (this.isRemoved(to)) throw new RangeError(`leader transfer to peer ${to} refused: it was removed from the cluster`);
@@ -932,6 +933,7 @@ function validateClusterOptions(o: ClusterOptions): void {
 }
 
 function checkTimeout(opts: { timeoutMs?: number }, dflt: number, what: string): number {
+  if (what !== 'addPeer()') checkCallOptionNames(opts, ['timeoutMs'], what); // addPeer checks its own (voter too)
   const ms = opts?.timeoutMs ?? dflt;
   if (typeof ms !== 'number' || !(ms > 0)) throw new RangeError(`${what} option timeoutMs must be a positive number, got ${String(ms)}`);
   return ms;
