@@ -31,6 +31,7 @@ import { ConfChangeHost, currentMembership, proposeChange, waitCaughtUp, waitCom
 import { Roster, initialRoster, readRoster, rosterMembers, rosterSlots, writeRoster } from './roster.js';
 import { checkCallOptionNames } from './call-options.js';
 import { describeValue } from '../core/option-spec.js';
+import { timerDelay } from './timer-delay.js';
 
 export { ClusterStoppedError };
 
@@ -645,7 +646,10 @@ export class Cluster {
     const before = this.changes;
     const run = (async (): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now())); });
+      const expired = new Promise<'expired'>((resolve) => {
+        const arm = (): void => { timer = setTimeout(() => (Date.now() >= deadline ? resolve('expired') : arm()), timerDelay(deadline - Date.now())); };
+        arm();
+      });
       const outcome = await Promise.race([before.then(() => 'ready' as const), expired]);
       clearTimeout(timer);
       if (outcome === 'expired') {
@@ -942,7 +946,7 @@ function checkTimeout(opts: { timeoutMs?: number }, dflt: number, what: string):
 /** Resolves with p's value, or with null once `ms` have passed. */
 async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); });
+  const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), timerDelay(ms)); });
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(timer); }
 }
 

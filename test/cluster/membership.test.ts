@@ -167,7 +167,9 @@ test('bad membership changes are refused with a message that names the problem; 
       () => c.membership({ timeout: 5 } as never), () => c.transferLeader(1, { timeout: 5 } as never)]) {
       await assert.rejects(call(), (e: Error) => e instanceof TypeError && /unknown option timeout for \w+\(\d?\): did you mean timeoutMs\?/.test(e.message));
     }
-    assert.equal(await c.addPeer(), 3);
+    // queued behind the first, a deadline past setTimeout's limit (Infinity) must not expire at once
+    assert.deepEqual(await Promise.all([c.addPeer(), c.addPeer({ timeoutMs: Infinity })]), [3, 4]);
+    await c.removePeer(4);
     await c.removePeer(3);
     await assert.rejects(c.removePeer(3), /not a member/);
     await assert.rejects(c.transferLeader(3), /removed from the cluster/);
