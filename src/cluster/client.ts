@@ -6,6 +6,7 @@ import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
 import type { SpinGate } from '../transport/spin-gate.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
 import { checkCallOptionNames } from './call-options.js';
+import { ClusterStoppedError } from './stopped-error.js';
 
 /**
  * Why a proposal did not commit:
@@ -502,7 +503,9 @@ export class ClusterClient {
 
   /** Closes every link; what is in flight becomes 'unknown', later calls fail with 'stopped'. */
   close(reason = 'the cluster is stopped'): void {
-    for (let i = 0; i < this.channels.length; i++) this.attach(i, null);
+    // What was in flight may have committed ('unknown'); its cause says the cluster stopped, not that a peer crashed.
+    const stopped = new ClusterStoppedError('stop() was called with it in flight');
+    for (let i = 0; i < this.channels.length; i++) this.attach(i, null, stopped);
     this.closedReason = reason;
     this.reader.close(reason);
     for (const w of this.retrying) w.reject(new ProposalError('stopped', reason));

@@ -475,6 +475,9 @@ export class Cluster {
     if (this.stopped) return;
     this.stopped = true;
     this.busyPoll.watch?.stop();
+    // First, so that what the client has in flight fails as cut short by stop() (cause ClusterStoppedError),
+    // not by the 'unknown' answers the stopping peers would send.
+    this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
     await Promise.all(this.peersState.map(async (inc, i) => {
       if (!inc) return;
       this.peersState[i] = null;
@@ -485,7 +488,6 @@ export class Cluster {
       await this.terminate(i, inc.worker);
     }));
     this.listeners.clear();
-    this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
   }
 
   // ------------------------------------------------------------ membership
