@@ -139,7 +139,8 @@ const api: WorkerApi = {
 
   getState() {
     const n = requireNode();
-    return { ...n.getState(), leaderHint: n.core.leaderId };
+    const s = n.getState();
+    return { ...s, leaderHint: s.leaderId };
   },
 
   snapshot(index: number, data: Uint8Array) {

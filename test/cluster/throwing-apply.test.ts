@@ -32,7 +32,7 @@ test('a state machine that throws stops its peer, raises an event naming peer, i
   }
 });
 
-test('after a state machine threw on a majority of the peers, a later propose settles by its deadline instead of waiting forever', { timeout: 60_000 }, async () => {
+test('after a state machine threw on a majority of the peers, no stopped peer passes for the leader and a later propose settles by its deadline instead of waiting forever', { timeout: 60_000 }, async () => {
   const c = await Cluster.start({ peers: 3, stateMachine: SM });
   try {
     const stopped = new Set<number>();
@@ -42,6 +42,9 @@ test('after a state machine threw on a majority of the peers, a later propose se
     await assert.rejects(client.propose(new Uint8Array([0xee])), (e: unknown) => e instanceof ProposalError && e.reason === 'unknown');
     // The leader applies it and stops; whichever peer leads next applies it too: then no majority is left.
     while (stopped.size < 2) await new Promise((r) => setTimeout(r, 20));
+    // A stopped peer does not pass for the leader: no majority is left, so waitForLeader finds none.
+    for (const i of stopped) assert.deepEqual(await c.peer(i).getState().then((st) => [st.isLeader, st.leaderHint]), [false, -1]);
+    await assert.rejects(c.waitForLeader({ timeoutMs: 500 }), /no leader elected within 500 ms/);
     await assert.rejects(client.propose(new Uint8Array([1]), { timeoutMs: 1000 }), (e: unknown) => e instanceof ProposalError && e.reason === 'timeout');
     assert.equal(client.pending, 0);
   } finally {
