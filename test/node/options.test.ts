@@ -25,6 +25,8 @@ describe('RaftNode options', () => {
       { name: 'TypeError', message: /option transport is required by RaftNode.start/ });
     await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport: {} } as never),
       { name: 'TypeError', message: /option transport must have a send\(messages\) method/ });
+    await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, scheduler: { every() {} } } as never),
+      { name: 'TypeError', message: /option scheduler must have the methods every\(ms, fn\) and soon\(fn\)/ });
     await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, stateMachine: {} } as never),
       { name: 'TypeError', message: /option stateMachine must have an apply\(command, index, term\) method/ });
     await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, maxInflight: 0 }),
