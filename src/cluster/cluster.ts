@@ -815,6 +815,11 @@ export class Cluster {
         this.peersState[i] = null;
         this.net.setAlive(i, false);
         inc.markDown(new PeerDownError(i));
+        // The client must not send into the rings of a worker that never started: it would wait forever.
+        this.clientEnds[i] = null;
+        this.clientInstance?.attach(i, null);
+        this.readEnds[i] = null;
+        this.clientInstance?.attachReads(i, null);
         applyPort?.close();
         const exited = this.terminate(i, worker);
         this.exited[i] = exited.catch(() => {});
