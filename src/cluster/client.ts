@@ -218,6 +218,9 @@ const PUBLISH_EVERY = 64;
 
 const PROPOSE_OPTION_NAMES = ['timeoutMs', 'retryUnknown'];
 
+/** How often proposals in flight are checked against their deadline. */
+const DEADLINE_SWEEP_MS = 100;
+
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
   timeoutMs?: number;
@@ -275,6 +278,10 @@ export class ClusterClient {
   /** FrameOwners by id; id 0 (null) is the client itself. */
   private readonly owners: Array<FrameOwner | null> = [null];
   private readonly waiters = new Map<number, Waiter>();
+  /** Seqs of proposals rejected at their deadline while in flight: their late answer is dropped, not streamed. */
+  private readonly abandoned = new Set<number>();
+  /** Sweeps `waiters` for deadlines while any wait (a leader cut off from the others answers nothing). */
+  private deadlineSweep: NodeJS.Timeout | null = null;
   /** propose() calls waiting out the pause before a retry. */
   private readonly retrying = new Set<Waiter>();
   private readonly maxPending: number;
@@ -507,6 +514,7 @@ export class ClusterClient {
     const stopped = new ClusterStoppedError('stop() was called with it in flight');
     for (let i = 0; i < this.channels.length; i++) this.attach(i, null, stopped);
     this.closedReason = reason;
+    if (this.deadlineSweep !== null) { clearInterval(this.deadlineSweep); this.deadlineSweep = null; }
     this.reader.close(reason);
     for (const w of this.retrying) w.reject(new ProposalError('stopped', reason));
     this.retrying.clear();
@@ -521,6 +529,10 @@ export class ClusterClient {
     if (to < 0) { this.retry(w, 'crashed', -1); return; }
     try {
       this.waiters.set(this.submit(w.command, to), w);
+      if (this.deadlineSweep === null) {
+        this.deadlineSweep = setInterval(this.sweepDeadlines, DEADLINE_SWEEP_MS);
+        this.deadlineSweep.unref();
+      }
     } catch (e) {
       if (e instanceof ProposalError && e.reason === 'backpressure') this.retry(w, 'backpressure', -1);
       else w.reject(e as Error);
@@ -611,11 +623,25 @@ export class ClusterClient {
   private commit(seq: number, index: number, term: number, result: Uint8Array | undefined): void {
     const w = this.waiters.get(seq);
     if (w) { this.waiters.delete(seq); w.resolve({ index, term, result }); return; }
+    if (this.abandoned.size > 0 && this.abandoned.delete(seq)) return;
     this.onCommitted?.(seq, index, result);
   }
 
+  /** Rejects the proposals in flight past their deadline with 'timeout' (they may still commit: their answer is dropped). */
+  private readonly sweepDeadlines = (): void => {
+    const now = Date.now();
+    for (const [seq, w] of this.waiters) {
+      if (now < w.deadline) continue;
+      this.waiters.delete(seq);
+      this.abandoned.add(seq);
+      w.reject(new ProposalError('timeout', 'proposal not answered within its deadline (its peer may be cut off from the others): it may still commit'));
+    }
+    if (this.waiters.size === 0 && this.deadlineSweep !== null) { clearInterval(this.deadlineSweep); this.deadlineSweep = null; }
+  };
+
   private fail(seq: number, reason: FailReason, hint: number, cause?: Error): void {
     const w = this.waiters.get(seq);
+    if (!w && this.abandoned.size > 0 && this.abandoned.delete(seq)) return;
     if (!w) { this.onFailed?.(seq, reason, hint); return; }
     this.waiters.delete(seq);
     if (reason === 'not-leader' || reason === 'backpressure' || reason === 'overwritten' || (reason === 'unknown' && w.retryUnknown)) {
