@@ -1,5 +1,12 @@
 import { closestName, describeValue } from '../core/option-spec.js';
 
+/** A call's timeoutMs: a number (else a TypeError saying what it got) above 0 (else a RangeError). */
+export function checkTimeoutMs(v: unknown, name = 'option timeoutMs'): number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a positive number, got ${describeValue(v)}`);
+  if (!(v > 0)) throw new RangeError(`${name} must be a positive number, got ${describeValue(v)}`);
+  return v;
+}
+
 /**
  * The options object of a call (propose, waitForLeader): an object whose every name is one of
  * `known`, so that a misspelt { timeout: 5000 } is refused instead of silently meaning the

@@ -5,7 +5,7 @@ import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
 import type { SpinGate } from '../transport/spin-gate.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
-import { checkCallOptionNames } from './call-options.js';
+import { checkCallOptionNames, checkTimeoutMs } from './call-options.js';
 import { ClusterStoppedError } from './stopped-error.js';
 
 /**
@@ -495,8 +495,7 @@ export class ClusterClient {
     if (this.closedReason) return Promise.reject(new ProposalError('stopped', this.closedReason));
     checkCommand(command, this.limits.maxCommandBytes, this.limits.noopReserved);
     checkCallOptionNames(options, PROPOSE_OPTION_NAMES, 'propose');
-    const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    const timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS);
     return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0, retryUnknown: options.retryUnknown === true }));
   }
 

@@ -69,6 +69,9 @@ describe('ClusterClient', () => {
     const client = new ClusterClient(1);
     const peer = new FakePeer(client, 0);
     assert.throws(() => client.propose(cmd(1), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for propose: did you mean timeoutMs\?/.test(e.message));
+    // a timeoutMs of the wrong type says what it got (a string "5" is not the number 5)
+    assert.throws(() => client.propose(cmd(1), { timeoutMs: '5' } as never), (e: Error) => e instanceof TypeError && /option timeoutMs must be a positive number, got string "5"/.test(e.message));
+    assert.throws(() => client.propose(cmd(1), { timeoutMs: -1 }), (e: Error) => e instanceof RangeError && /got number -1/.test(e.message));
     assert.equal(client.pending, 0);
     client.close();
     peer.close();
