@@ -1,3 +1,4 @@
+import type { WireCause } from '../node/state-machine-error.js';
 import { BackpressureError } from '../core/types.js';
 import { TransferInProgressError } from '../core/leader-transfer.js';
 import type { RaftNode } from '../node/raft-node.js';
@@ -99,7 +100,7 @@ export class ClientEndpoint {
   }
 
   /** The node stops on a fatal error: say why before the unknown outcomes that follow. */
-  fatal(report: { message: string; stateMachine: { index: number; term: number; cause: string } | null }): void {
+  fatal(report: { message: string; stateMachine: { index: number; term: number; cause: WireCause } | null }): void {
     this.link.write(encodeVariableRecord(AckKind.Fatal, 0, new TextEncoder().encode(JSON.stringify(report))));
     this.link.flush();
   }

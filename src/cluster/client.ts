@@ -1,10 +1,12 @@
 import { checkCommand } from '../core/command.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, WireCause, causeFromWire } from '../node/state-machine-error.js';
 import { ClusterReader, type ReadDoneListener, type ReadFailedListener, type ReadOptions, type ReadResultListener } from './read-client.js';
 import { RingLink, RingLinkEnds } from '../transport/ring-link.js';
 import { BusyPoller, LIGHT_LOAD } from '../transport/busy-poller.js';
 import type { SpinGate } from '../transport/spin-gate.js';
 import { Ack, AckKind, INVALID_REASON_TEXT, readAckAt } from './client-protocol.js';
+import { checkCallOptionNames, checkTimeoutMs } from './call-options.js';
+import { ClusterStoppedError } from './stopped-error.js';
 
 /**
  * Why a proposal did not commit:
@@ -214,6 +216,11 @@ export const EARLY_WAKE = 2048;
  */
 const PUBLISH_EVERY = 64;
 
+const PROPOSE_OPTION_NAMES = ['timeoutMs', 'retryUnknown'];
+
+/** How often proposals in flight are checked against their deadline. */
+const DEADLINE_SWEEP_MS = 100;
+
 export interface ProposeOptions {
   /** Give up retrying refusals (not-leader, backpressure, a crashed peer) after this long. Default 30,000 ms. */
   timeoutMs?: number;
@@ -271,6 +278,10 @@ export class ClusterClient {
   /** FrameOwners by id; id 0 (null) is the client itself. */
   private readonly owners: Array<FrameOwner | null> = [null];
   private readonly waiters = new Map<number, Waiter>();
+  /** Seqs of proposals rejected at their deadline while in flight: their late answer is dropped, not streamed. */
+  private readonly abandoned = new Set<number>();
+  /** Sweeps `waiters` for deadlines while any wait (a leader cut off from the others answers nothing). */
+  private deadlineSweep: NodeJS.Timeout | null = null;
   /** propose() calls waiting out the pause before a retry. */
   private readonly retrying = new Set<Waiter>();
   private readonly maxPending: number;
@@ -483,25 +494,26 @@ export class ClusterClient {
   propose(command: Uint8Array, options: ProposeOptions = {}): Promise<Committed> {
     if (this.closedReason) return Promise.reject(new ProposalError('stopped', this.closedReason));
     checkCommand(command, this.limits.maxCommandBytes, this.limits.noopReserved);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    checkCallOptionNames(options, PROPOSE_OPTION_NAMES, 'propose');
+    const timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_PROPOSE_TIMEOUT_MS);
     return new Promise((resolve, reject) => this.send({ command, resolve, reject, deadline: Date.now() + timeoutMs, tries: 0, retryUnknown: options.retryUnknown === true }));
   }
 
-  /** Peer i stopped on a fatal error: its proposals in flight reject with it. */
+  /**
+   * Peer i stopped on a fatal error: its proposals in flight reject with it, and later ones go
+   * elsewhere as for a crashed peer (a stopped peer answers nothing: they would wait forever).
+   */
   failPeer(i: number, error: Error): void {
-    const ch = this.channels[i];
-    if (!ch) return;
-    const pending = ch.seqs.pending();
-    ch.seqs = new SeqMap();
-    for (const [tag, owner] of pending) this.failOwned(owner, tag, 'unknown', -1, error);
-    ch.link.unref();
+    this.attach(i, null, error);
   }
 
   /** Closes every link; what is in flight becomes 'unknown', later calls fail with 'stopped'. */
   close(reason = 'the cluster is stopped'): void {
-    for (let i = 0; i < this.channels.length; i++) this.attach(i, null);
+    // What was in flight may have committed ('unknown'); its cause says the cluster stopped, not that a peer crashed.
+    const stopped = new ClusterStoppedError('stop() was called with it in flight');
+    for (let i = 0; i < this.channels.length; i++) this.attach(i, null, stopped);
     this.closedReason = reason;
+    if (this.deadlineSweep !== null) { clearInterval(this.deadlineSweep); this.deadlineSweep = null; }
     this.reader.close(reason);
     for (const w of this.retrying) w.reject(new ProposalError('stopped', reason));
     this.retrying.clear();
@@ -516,6 +528,10 @@ export class ClusterClient {
     if (to < 0) { this.retry(w, 'crashed', -1); return; }
     try {
       this.waiters.set(this.submit(w.command, to), w);
+      if (this.deadlineSweep === null) {
+        this.deadlineSweep = setInterval(this.sweepDeadlines, DEADLINE_SWEEP_MS);
+        this.deadlineSweep.unref();
+      }
     } catch (e) {
       if (e instanceof ProposalError && e.reason === 'backpressure') this.retry(w, 'backpressure', -1);
       else w.reject(e as Error);
@@ -606,11 +622,25 @@ export class ClusterClient {
   private commit(seq: number, index: number, term: number, result: Uint8Array | undefined): void {
     const w = this.waiters.get(seq);
     if (w) { this.waiters.delete(seq); w.resolve({ index, term, result }); return; }
+    if (this.abandoned.size > 0 && this.abandoned.delete(seq)) return;
     this.onCommitted?.(seq, index, result);
   }
 
+  /** Rejects the proposals in flight past their deadline with 'timeout' (they may still commit: their answer is dropped). */
+  private readonly sweepDeadlines = (): void => {
+    const now = Date.now();
+    for (const [seq, w] of this.waiters) {
+      if (now < w.deadline) continue;
+      this.waiters.delete(seq);
+      this.abandoned.add(seq);
+      w.reject(new ProposalError('timeout', 'proposal not answered within its deadline (its peer may be cut off from the others): it may still commit'));
+    }
+    if (this.waiters.size === 0 && this.deadlineSweep !== null) { clearInterval(this.deadlineSweep); this.deadlineSweep = null; }
+  };
+
   private fail(seq: number, reason: FailReason, hint: number, cause?: Error): void {
     const w = this.waiters.get(seq);
+    if (!w && this.abandoned.size > 0 && this.abandoned.delete(seq)) return;
     if (!w) { this.onFailed?.(seq, reason, hint); return; }
     this.waiters.delete(seq);
     if (reason === 'not-leader' || reason === 'backpressure' || reason === 'overwritten' || (reason === 'unknown' && w.retryUnknown)) {
@@ -641,8 +671,8 @@ export class ClusterClient {
 
 /** The error a peer reported before stopping (see ClientEndpoint.fatal). */
 function fatalError(peer: number, bytes: Uint8Array): Error {
-  const r = JSON.parse(new TextDecoder().decode(bytes)) as { message: string; stateMachine: { index: number; term: number; cause: string } | null };
-  return r.stateMachine ? new StateMachineError(peer, r.stateMachine.index, r.stateMachine.term, new Error(r.stateMachine.cause)) : new Error(`peer ${peer} stopped: ${r.message}`);
+  const r = JSON.parse(new TextDecoder().decode(bytes)) as { message: string; stateMachine: { index: number; term: number; cause: WireCause } | null };
+  return r.stateMachine ? new StateMachineError(peer, r.stateMachine.index, r.stateMachine.term, causeFromWire(r.stateMachine.cause)) : new Error(`peer ${peer} stopped: ${r.message}`);
 }
 
 function failMessage(reason: FailReason, cause?: Error): string {

@@ -17,11 +17,11 @@ import { createRingLinkPair, RingLinkEnds } from '../transport/ring-link.js';
 import { SpinGate } from '../transport/spin-gate.js';
 import { IdleCoreWatch } from './idle-core-watch.js';
 import { ClusterClient } from './client.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, causeFromWire } from '../node/state-machine-error.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import { Comlink, Remote, nodeEndpoint } from './comlink.js';
-import { DEFAULT_BUSY_POLL_MICROS, checkClusterOptionTypes } from './options.js';
+import { DEFAULT_BUSY_POLL_MICROS, checkClusterNestedOptions, checkClusterOptionTypes } from './options.js';
 import type { ApplyRecord, TransferOutcome, WorkerApi, WorkerStarted, WorkerStats } from './protocol.js';
 import { LeaderTransferError, TransferInProgressError } from '../core/leader-transfer.js';
 import { resolveStateMachineModule } from './state-machine-module.js';
@@ -29,6 +29,9 @@ import { ClusterStoppedError } from './stopped-error.js';
 import { ConfChangeError } from '../core/membership.js';
 import { ConfChangeHost, currentMembership, proposeChange, waitCaughtUp, waitCommitted } from './conf-change.js';
 import { Roster, initialRoster, readRoster, rosterMembers, rosterSlots, writeRoster } from './roster.js';
+import { checkCallOptionNames } from './call-options.js';
+import { describeValue } from '../core/option-spec.js';
+import { timerDelay } from './timer-delay.js';
 
 export { ClusterStoppedError };
 
@@ -288,6 +291,7 @@ export class Cluster {
    * rejects after `timeoutMs` (default 10 s) with what each peer reported.
    */
   async waitForLeader(opts: { timeoutMs?: number } = {}): Promise<{ leader: number; term: number }> {
+    checkCallOptionNames(opts, ['timeoutMs'], 'waitForLeader');
     const timeoutMs = opts.timeoutMs ?? 10_000;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new RangeError(`waitForLeader timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
     const deadline = Date.now() + timeoutMs;
@@ -324,6 +328,7 @@ export class Cluster {
    * aborted (`to` did not win within an election timeout) or another peer won.
    */
   async transferLeader(to: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+    checkCallOptionNames(opts, ['timeoutMs'], `transferLeader(${to})`);
     this.checkPeer(to);
     this.checkRunning(`transferLeader(${to})`);
     if (this.isRemoved(to)) throw new RangeError(`leader transfer to peer ${to} refused: it was removed from the cluster`);
@@ -393,8 +398,8 @@ export class Cluster {
     if (this.stopped || this.peersState[i] !== inc) return; // crash(), stop() or a failed start handled it
     const err = new PeerDownError(i, `peer ${i} ${why}`);
     this.fatalError ??= err.message;
+    this.clientInstance?.failPeer(i, err); // before detach(), which would fail them without a cause
     this.detach(i, inc, err);
-    this.clientInstance?.failPeer(i, err);
     const exited = this.terminate(i, inc.worker);
     this.exited[i] = exited.catch(() => {});
     for (const l of this.fatalListeners) l(err);
@@ -470,6 +475,9 @@ export class Cluster {
     if (this.stopped) return;
     this.stopped = true;
     this.busyPoll.watch?.stop();
+    // First, so that what the client has in flight fails as cut short by stop() (cause ClusterStoppedError),
+    // not by the 'unknown' answers the stopping peers would send.
+    this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
     await Promise.all(this.peersState.map(async (inc, i) => {
       if (!inc) return;
       this.peersState[i] = null;
@@ -480,7 +488,6 @@ export class Cluster {
       await this.terminate(i, inc.worker);
     }));
     this.listeners.clear();
-    this.clientInstance?.close('cluster is stopped: cluster.stop() was called');
   }
 
   // ------------------------------------------------------------ membership
@@ -641,7 +648,10 @@ export class Cluster {
     const before = this.changes;
     const run = (async (): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now())); });
+      const expired = new Promise<'expired'>((resolve) => {
+        const arm = (): void => { timer = setTimeout(() => (Date.now() >= deadline ? resolve('expired') : arm()), timerDelay(deadline - Date.now())); };
+        arm();
+      });
       const outcome = await Promise.race([before.then(() => 'ready' as const), expired]);
       clearTimeout(timer);
       if (outcome === 'expired') {
@@ -805,6 +815,11 @@ export class Cluster {
         this.peersState[i] = null;
         this.net.setAlive(i, false);
         inc.markDown(new PeerDownError(i));
+        // The client must not send into the rings of a worker that never started: it would wait forever.
+        this.clientEnds[i] = null;
+        this.clientInstance?.attach(i, null);
+        this.readEnds[i] = null;
+        this.clientInstance?.attachReads(i, null);
         applyPort?.close();
         const exited = this.terminate(i, worker);
         this.exited[i] = exited.catch(() => {});
@@ -825,7 +840,7 @@ export class Cluster {
     if (rec.kind === 'fatal') {
       this.fatalError ??= `peer ${peer}: ${rec.message}`;
       const err = rec.stateMachine
-        ? new StateMachineError(peer, rec.stateMachine.index, rec.stateMachine.term, new Error(rec.stateMachine.cause))
+        ? new StateMachineError(peer, rec.stateMachine.index, rec.stateMachine.term, causeFromWire(rec.stateMachine.cause))
         : new Error(`peer ${peer} stopped: ${rec.message}`);
       this.clientInstance?.failPeer(peer, err);
       for (const l of this.fatalListeners) l(err);
@@ -884,7 +899,8 @@ export class Cluster {
   }
 
   private checkPeer(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
+    if (!Number.isInteger(i)) throw new (typeof i === 'number' ? RangeError : TypeError)(`peer index must be an integer, got ${describeValue(i)}`);
+    if (i < 0 || i >= this.size) throw new RangeError(`peer index ${i} out of range 0..${this.size - 1}`);
   }
 }
 
@@ -894,12 +910,21 @@ function pickTiming(o: ClusterOptions): TimingOptions {
   return out as TimingOptions;
 }
 
+/** Largest maxCommandBytes / maxBatchBytes: two records (1.6x with headers) fit a ring of at most 1 GiB. */
+const MAX_RECORD_BYTES = 256 << 20;
+
 function validateClusterOptions(o: ClusterOptions): void {
   checkClusterOptionTypes(o); // names and types, against the table of every option
   if (o.peers > 64) throw new RangeError(`option peers must be at most 64, got ${o.peers}`);
+  // A ring holds two of the largest records (see ringBytes): its 1 GiB limit bounds them.
+  for (const name of ['maxCommandBytes', 'maxBatchBytes'] as const) {
+    const v = o[name];
+    if (v !== undefined && v > MAX_RECORD_BYTES) throw new RangeError(`option ${name} must be at most ${MAX_RECORD_BYTES} (256 MiB: a shared-memory ring holds two such records), got ${v}`);
+  }
   resolveTiming(o);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RangeError(`option seed must be a safe integer, got ${String(o.seed)}`);
   checkSnapshotPolicy(o.snapshotPolicy);
+  checkClusterNestedOptions(o);
   if (o.snapshotPolicy && !o.stateMachine) throw new TypeError('option snapshotPolicy needs option stateMachine (a module that creates the state machine inside each worker)');
   if (o.storage !== undefined) {
     if (typeof o.storage !== 'object' || o.storage === null || typeof o.storage.dir !== 'string' || o.storage.dir === '') {
@@ -919,6 +944,7 @@ function validateClusterOptions(o: ClusterOptions): void {
 }
 
 function checkTimeout(opts: { timeoutMs?: number }, dflt: number, what: string): number {
+  if (what !== 'addPeer()') checkCallOptionNames(opts, ['timeoutMs'], what); // addPeer checks its own (voter too)
   const ms = opts?.timeoutMs ?? dflt;
   if (typeof ms !== 'number' || !(ms > 0)) throw new RangeError(`${what} option timeoutMs must be a positive number, got ${String(ms)}`);
   return ms;
@@ -927,7 +953,7 @@ function checkTimeout(opts: { timeoutMs?: number }, dflt: number, what: string):
 /** Resolves with p's value, or with null once `ms` have passed. */
 async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); });
+  const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), timerDelay(ms)); });
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(timer); }
 }
 

@@ -1,6 +1,7 @@
 import type { GcPauses } from './gc-tally.js';
 import type { SessionOptions } from '../node/session-state-machine.js';
 import type { MessagePort } from 'node:worker_threads';
+import type { WireCause } from '../node/state-machine-error.js';
 import type { SnapshotPolicy, TimingOptions } from '../node/options.js';
 import type { RingLinkEnds } from '../transport/ring-link.js';
 
@@ -78,7 +79,7 @@ export interface WorkerStarted {
 export type ApplyRecord =
   | { kind: 'entries'; firstIndex: number; count: number; terms: Uint32Array; ends: Uint32Array; data: Uint8Array }
   | { kind: 'snapshot'; index: number; term: number; data: Uint8Array }
-  | { kind: 'fatal'; message: string; stateMachine: { index: number; term: number; cause: string } | null };
+  | { kind: 'fatal'; message: string; stateMachine: { index: number; term: number; cause: WireCause } | null };
 
 /** The API each worker exposes to the main thread (through comlink). */
 export interface WorkerApi {

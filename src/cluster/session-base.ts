@@ -1,4 +1,5 @@
 import { SessionStatus } from '../node/session-protocol.js';
+import { checkCallOptionNames } from './call-options.js';
 import { CoarseClock } from './coarse-clock.js';
 import { checkSessionCommand, outstandingMessage } from './session-command-check.js';
 import { SessionDeadlines } from './session-deadlines.js';
@@ -122,6 +123,7 @@ export abstract class SessionBase<E extends Error & { readonly reason: string }>
   propose(command: Uint8Array, options: { timeoutMs?: number } = {}): Promise<SessionCommittedResult> {
     let seq: number;
     try {
+      checkCallOptionNames(options, ['timeoutMs'], 'session.propose');
       seq = this.submit(command, options.timeoutMs ?? this.timeoutMs);
     } catch (e) {
       return Promise.reject(e);

@@ -1,4 +1,5 @@
 import { COMMAND_HEADER_BYTES } from '../node/session-protocol.js';
+import { checkTimeoutMs } from './call-options.js';
 
 /**
  * The synchronous checks of a session's submit (ClientSession, RemoteSession): a Uint8Array
@@ -10,9 +11,7 @@ export function checkSessionCommand(command: unknown, maxPayload: number, timeou
   if (command.byteLength > maxPayload) {
     throw new RangeError(`command of ${command.byteLength} bytes exceeds what a session command may carry: maxCommandBytes minus the ${COMMAND_HEADER_BYTES}-byte session header (${maxPayload})`);
   }
-  if (timeoutMs !== defaultTimeoutMs && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
-    throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  }
+  if (timeoutMs !== defaultTimeoutMs) checkTimeoutMs(timeoutMs, 'timeoutMs');
 }
 
 /** The options object of a session's open (ClientSession, RemoteSession): an object whose every name is one of `known`. */

@@ -1,4 +1,5 @@
 import type { SessionWindow } from './session-window.js';
+import { timerDelay } from './timer-delay.js';
 
 /**
  * The one timer of a session's command deadlines: it fires at the earliest deadline of what is
@@ -25,7 +26,7 @@ export class SessionDeadlines {
   private arm(deadline: number): void {
     this.next = deadline;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(this.check, Math.max(0, deadline - performance.now()) + 1);
+    this.timer = setTimeout(this.check, timerDelay(deadline - performance.now() + 1));
     this.timer.unref(); // what is in flight or waiting to be resent keeps the process alive
   }
 

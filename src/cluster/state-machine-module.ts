@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeValue } from '../core/option-spec.js';
 
 /**
  * Turns the `stateMachine` option into the file: URL each worker imports. Accepted: a URL
@@ -35,4 +36,17 @@ export function resolveStateMachineModule(spec: unknown, cwd = process.cwd()): s
 
 function parseUrl(s: string): URL {
   try { return new URL(s); } catch { throw new TypeError(`option stateMachine: not a valid URL: ${s}`); }
+}
+
+/**
+ * Checks what a module's createStateMachine(peer) returned, so that a factory that is async or
+ * returns no apply() fails at start, naming the module, not at the first committed entry.
+ */
+export function checkCreatedStateMachine(sm: unknown, moduleUrl: string): void {
+  if (typeof (sm as { then?: unknown } | null)?.then === 'function') {
+    throw new TypeError(`createStateMachine(peer) of state machine module ${moduleUrl} returned a promise; it must return the state machine itself (an object with an apply(command, index, term) method)`);
+  }
+  if (typeof (sm as { apply?: unknown } | null)?.apply !== 'function') {
+    throw new TypeError(`createStateMachine(peer) of state machine module ${moduleUrl} must return an object with an apply(command, index, term) method, got ${describeValue(sm)}`);
+  }
 }

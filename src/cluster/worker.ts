@@ -3,7 +3,7 @@ import { type MessagePort, parentPort } from 'node:worker_threads';
 import { RaftCore } from '../core/raft.js';
 import { Role } from '../core/types.js';
 import { RaftNode, StateMachine } from '../node/raft-node.js';
-import { StateMachineError } from '../node/state-machine-error.js';
+import { StateMachineError, causeToWire } from '../node/state-machine-error.js';
 import { FencedError, SharedJournal } from '../storage/shared-journal.js';
 import { storageErrorToWire } from '../storage/storage-corruption-error.js';
 import type { RaftStorage } from '../storage/storage.js';
@@ -21,6 +21,7 @@ import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ApplyRecord, ConfChangeOutcome, MembershipReport, TransferOutcome, WorkerApi, WorkerInit, WorkerStarted } from './protocol.js';
 import type { ConfChange } from '../core/membership.js';
 import { LeaderTransferError } from '../core/leader-transfer.js';
+import { checkCreatedStateMachine } from './state-machine-module.js';
 
 /** The worker entry point: one Raft peer, controlled from the main thread through comlink. */
 let node: RaftNode | null = null;
@@ -77,6 +78,7 @@ const api: WorkerApi = {
         throw new TypeError(`state machine module ${init.stateMachineModule} does not export a function createStateMachine(peer)`);
       }
       sm = mod.createStateMachine(init.id);
+      checkCreatedStateMachine(sm, init.stateMachineModule);
     }
     if (init.sessions) {
       // The layer answers duplicates from its table; without a user state machine, commands have no effect but are deduplicated.
@@ -111,7 +113,7 @@ const api: WorkerApi = {
       onFatal: (err) => {
         if (err instanceof FencedError) return; // the main thread crashed this peer: just stop
         const sm = err instanceof StateMachineError
-          ? { index: err.index, term: err.term, cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause) }
+          ? { index: err.index, term: err.term, cause: causeToWire(err.cause) }
           : null;
         const report = { message: err instanceof Error ? err.message : String(err), stateMachine: sm };
         client?.fatal(report);
@@ -137,7 +139,8 @@ const api: WorkerApi = {
 
   getState() {
     const n = requireNode();
-    return { ...n.getState(), leaderHint: n.core.leaderId };
+    const s = n.getState();
+    return { ...s, leaderHint: s.leaderId };
   },
 
   snapshot(index: number, data: Uint8Array) {

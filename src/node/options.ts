@@ -119,6 +119,13 @@ export function checkNodeOptions(o: unknown): void {
   checkOptions(NODE_OPTIONS, o, 'RaftNode.start');
   const opts = o as { transport: { send?: unknown }; stateMachine?: { snapshot?: unknown }; snapshotPolicy?: SnapshotPolicy } & TimingOptions;
   if (typeof opts.transport.send !== 'function') throw new TypeError('option transport must have a send(messages) method');
+  const scheduler = (o as { scheduler?: { every?: unknown; soon?: unknown } }).scheduler;
+  if (scheduler !== undefined && (typeof scheduler.every !== 'function' || typeof scheduler.soon !== 'function')) {
+    throw new TypeError('option scheduler must have the methods every(ms, fn) and soon(fn)');
+  }
+  if (opts.stateMachine !== undefined && typeof (opts.stateMachine as { apply?: unknown }).apply !== 'function') {
+    throw new TypeError('option stateMachine must have an apply(command, index, term) method');
+  }
   resolveTiming(opts);
   checkSnapshotPolicy(opts.snapshotPolicy);
   if ((o as { onRead?: unknown }).onRead && typeof (opts.stateMachine as { query?: unknown } | undefined)?.query !== 'function') {

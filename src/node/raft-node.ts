@@ -282,7 +282,9 @@ export class RaftNode {
   }
 
   getState(): { term: number; isLeader: boolean; leaderId: number } {
-    // isLeader: leads and would accept a proposal now (its term is durable).
+    // isLeader: leads and would accept a proposal now (its term is durable). A stopped node
+    // (a fatal error) leads nothing and knows of no leader, whatever its core last held.
+    if (this.stopped) return { term: this.core.term, isLeader: false, leaderId: -1 };
     return { term: this.core.term, isLeader: this.core.acceptsProposals, leaderId: this.core.leaderId };
   }
 

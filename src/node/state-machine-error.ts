@@ -8,3 +8,18 @@ export class StateMachineError extends Error {
     this.name = 'StateMachineError';
   }
 }
+
+/** A state machine's error as it crosses to another thread: enough to rebuild it for `cause`. */
+export interface WireCause { name: string; message: string; stack?: string }
+
+export function causeToWire(cause: unknown): WireCause {
+  return cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : { name: 'Error', message: String(cause) };
+}
+
+/** The original error's name, message and stack (its class does not cross threads). */
+export function causeFromWire(w: WireCause): Error {
+  const e = new Error(w.message);
+  e.name = w.name;
+  if (w.stack !== undefined) e.stack = w.stack;
+  return e;
+}

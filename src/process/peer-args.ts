@@ -7,6 +7,7 @@ import type { FsyncPolicy } from '../storage/file-storage.js';
 import { FSYNC_POLICIES } from '../storage/file-storage.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { readTlsFiles } from '../transport/tcp-tls.js';
+import { resolveStateMachineModule } from '../cluster/state-machine-module.js';
 import type { PeerProcessOptions } from './peer-process.js';
 
 export const PEER_USAGE = `usage: raft-threads peer --id N --listen HOST:PORT --peers ID=HOST:PORT,... (--dir DIR | --memory)
@@ -90,11 +91,20 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
   return {
     id, listen, peers,
     storage: v.memory ? 'memory' : { dir: v.dir!, fsync: (v.fsync as FsyncPolicy | undefined) ?? 'batch' },
-    stateMachine: v['state-machine'],
+    stateMachine: v['state-machine'] === undefined ? undefined : stateMachineUrl(v['state-machine']),
     clusterId: v['cluster-id'],
     sessions: v.sessions ?? false,
     tls: v.insecure ? false : readTlsFiles({ cert: v['tls-cert']!, key: v['tls-key']!, ca: v['tls-ca']! }),
     snapshotPolicy: v['snapshot-entries'] === undefined ? undefined : { entries: positiveInt(v['snapshot-entries'], '--snapshot-entries') },
     timing: Object.fromEntries(Object.entries(timing).filter(([, x]) => x !== undefined)),
   };
+}
+
+/** A missing --state-machine file is a bad command line (exit 2), not a crash at start. */
+function stateMachineUrl(spec: string): string {
+  try {
+    return resolveStateMachineModule(spec);
+  } catch (e) {
+    throw new UsageError(`--state-machine: ${(e as Error).message.replace(/^option stateMachine: /, '')}`);
+  }
 }

@@ -5,8 +5,8 @@
  *
  * The state machine module exports `createStateMachine(peerId)`, as for Cluster workers.
  */
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
+import { closestName } from '../core/option-spec.js';
+import { checkCreatedStateMachine, resolveStateMachineModule } from '../cluster/state-machine-module.js';
 import { TransferInProgressError } from '../core/leader-transfer.js';
 import { BackpressureError } from '../core/types.js';
 import { Outcome } from '../node/proposal-tracker.js';
@@ -57,13 +57,27 @@ export interface PeerProcess {
 
 async function loadStateMachine(spec: string | undefined, id: number): Promise<StateMachine | undefined> {
   if (!spec) return undefined;
-  const url = spec.startsWith('file:') ? spec : pathToFileURL(path.resolve(spec)).href;
+  const url = resolveStateMachineModule(spec); // a missing file is refused here, naming the path
   const mod = await import(url);
   if (typeof mod.createStateMachine !== 'function') throw new TypeError(`state machine module ${spec} does not export a function createStateMachine(peerId)`);
-  return mod.createStateMachine(id);
+  const sm = mod.createStateMachine(id);
+  checkCreatedStateMachine(sm, url);
+  return sm;
+}
+
+const PEER_PROCESS_OPTION_NAMES = ['id', 'listen', 'peers', 'storage', 'stateMachine', 'clusterId', 'tls', 'sessions', 'timing', 'snapshotPolicy', 'log'];
+
+/** A misspelt option name (sesions) must not silently run a peer without what it asked for. */
+function checkOptionNames(o: object): void {
+  for (const name of Object.keys(o)) {
+    if (PEER_PROCESS_OPTION_NAMES.includes(name)) continue;
+    const near = closestName(name, PEER_PROCESS_OPTION_NAMES);
+    throw new TypeError(`unknown option ${name} for startPeerProcess${near ? `: did you mean ${near}?` : ''} (known options: ${PEER_PROCESS_OPTION_NAMES.join(', ')})`);
+  }
 }
 
 export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProcess> {
+  checkOptionNames(o);
   const got: { conn: ClientConnection | null; reqId: number; batched: boolean } = { conn: null, reqId: 0, batched: false };
   const clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
   const log = o.log ?? ((line: string) => process.stderr.write(`[peer ${o.id}] ${line}\n`));

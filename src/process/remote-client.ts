@@ -25,6 +25,7 @@ import {
   readAnswerReqId,
 } from './remote-read-protocol.js';
 import { RemoteReader, type ReadDoneListener, type ReadFailedListener, type ReadRouter } from './remote-reader.js';
+import { checkCallOptionNames } from '../cluster/call-options.js';
 
 export interface RemoteClientOptions {
   peers: ReadonlyMap<number, PeerAddress> | Record<number, PeerAddress>;
@@ -34,6 +35,18 @@ export interface RemoteClientOptions {
   connectTimeoutMs?: number;
   /** Streaming form: submit() refuses with reason 'backpressure' beyond this many commands unsettled. Default 2^20. */
   maxInFlight?: number;
+}
+
+const REMOTE_CLIENT_OPTION_NAMES = ['peers', 'clusterId', 'tls', 'connectTimeoutMs', 'maxInFlight'];
+
+/** A peer's address in the peers option: a refusal here names the peer, not a failed connect later. */
+function checkPeerAddress(id: number, a: unknown): void {
+  if (!Number.isInteger(id) || id < 0) throw new TypeError(`option peers: peer id must be a non-negative integer, got ${JSON.stringify(id)}`);
+  const addr = a as { host?: unknown; port?: unknown } | null;
+  if (typeof addr?.host !== 'string' || addr.host === '') throw new TypeError(`option peers: peer ${id} needs a host (a non-empty string), got ${JSON.stringify(addr?.host)}`);
+  if (typeof addr.port !== 'number' || !Number.isInteger(addr.port) || addr.port < 1 || addr.port > 65535) {
+    throw new RangeError(`option peers: peer ${id} needs a port (an integer 1-65535), got ${JSON.stringify(addr.port)}`);
+  }
 }
 
 export type { FailReason } from '../cluster/client.js';
@@ -511,8 +524,13 @@ export class RemoteClient {
   onFailed: ((seq: number, reason: FailReason, leaderHint: number) => void) | null = null;
 
   constructor(private readonly o: RemoteClientOptions) {
+    checkCallOptionNames(o, REMOTE_CLIENT_OPTION_NAMES, 'new RemoteClient');
     this.peers = o.peers instanceof Map ? new Map(o.peers) : new Map(Object.entries(o.peers ?? {}).map(([k, v]) => [Number(k), v as PeerAddress]));
     if (this.peers.size === 0) throw new TypeError('option peers must name at least one peer');
+    for (const [id, a] of this.peers) checkPeerAddress(id, a);
+    if (o.connectTimeoutMs !== undefined && (typeof o.connectTimeoutMs !== 'number' || !(o.connectTimeoutMs > 0))) {
+      throw new RangeError(`option connectTimeoutMs must be a positive number, got ${String(o.connectTimeoutMs)}`);
+    }
     this.clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
     checkClusterId(this.clusterId);
     if (o.tls !== false) checkTlsFiles(o.tls);
@@ -606,6 +624,7 @@ export class RemoteClient {
    */
   async propose(command: Uint8Array, options: { timeoutMs?: number; retryUnknown?: boolean; attemptTimeoutMs?: number } = {}): Promise<RemoteCommitted> {
     if (!(command instanceof Uint8Array)) throw new TypeError(`command must be a Uint8Array, got ${command === null ? 'null' : typeof command}`);
+    checkCallOptionNames(options, ['timeoutMs', 'retryUnknown', 'attemptTimeoutMs'], 'propose');
     const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const deadline = Date.now() + timeoutMs;

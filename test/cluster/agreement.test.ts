@@ -233,6 +233,9 @@ test('bad input to start() is refused and the cluster keeps working', async () =
     assert.throws(() => p.start('hello' as never), { name: 'TypeError', message: /command must be a Uint8Array, got string/ });
     assert.throws(() => p.start([1, 2] as never), { name: 'TypeError', message: /got Array/ });
     assert.throws(() => p.start(new Uint8Array(1025)), { name: 'RangeError', message: /1025 bytes exceeds maxCommandBytes \(1024\)/ });
+    // a peer id of the wrong type says so, rather than "peer index 0 out of range 0..2"
+    assert.throws(() => h.cluster.peer('0' as never), { name: 'TypeError', message: /peer index must be an integer, got string "0"/ });
+    assert.throws(() => h.cluster.peer(3), { name: 'RangeError', message: /peer index 3 out of range 0..2/ });
     await h.one(cmd(7), 3, true);
     await assert.rejects(h.cluster.crash(leader).then(() => h.cluster.peer(leader).start(cmd(8))), PeerDownError);
   });

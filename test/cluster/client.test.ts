@@ -47,6 +47,36 @@ class FakePeer {
 const cmd = (n: number) => new Uint8Array([n, 1, 2]);
 
 describe('ClusterClient', () => {
+  it('a proposal its peer never answers (a leader cut off) rejects with timeout at its deadline; a late answer is dropped, not streamed', { timeout: 10_000 }, async () => {
+    const client = new ClusterClient(1);
+    const peer = new FakePeer(client, 0);
+    const streamed: number[] = [];
+    client.onCommitted = (seq) => streamed.push(seq);
+    client.onFailed = (seq) => streamed.push(seq);
+    let seq = -1;
+    peer.onCommand = (s) => { seq = s; }; // and no answer
+    await assert.rejects(client.propose(cmd(1), { timeoutMs: 150 }), (e: unknown) => e instanceof ProposalError && e.reason === 'timeout' && /may still commit/.test(e.message));
+    assert.equal(seq, 0, 'the command reached the peer');
+    peer.ack(AckKind.Committed, seq, 5);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(streamed, []);
+    assert.equal(client.pending, 0);
+    client.close();
+    peer.close();
+  });
+
+  it('propose refuses an unknown option name (a misspelt timeout must not mean the default) and sends nothing', () => {
+    const client = new ClusterClient(1);
+    const peer = new FakePeer(client, 0);
+    assert.throws(() => client.propose(cmd(1), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for propose: did you mean timeoutMs\?/.test(e.message));
+    // a timeoutMs of the wrong type says what it got (a string "5" is not the number 5)
+    assert.throws(() => client.propose(cmd(1), { timeoutMs: '5' } as never), (e: Error) => e instanceof TypeError && /option timeoutMs must be a positive number, got string "5"/.test(e.message));
+    assert.throws(() => client.propose(cmd(1), { timeoutMs: -1 }), (e: Error) => e instanceof RangeError && /got number -1/.test(e.message));
+    assert.equal(client.pending, 0);
+    client.close();
+    peer.close();
+  });
+
   it('an unknown outcome rejects at once and is never retried (bug: retried after crashed)', async () => {
     const client = new ClusterClient(2);
     const peers = [new FakePeer(client, 0), new FakePeer(client, 1)];

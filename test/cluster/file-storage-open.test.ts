@@ -96,6 +96,27 @@ test('restart of a peer whose directory holds another peer fails clearly; the pe
   }
 });
 
+test('after a restart that failed on a bad directory, the client proposes to the other peers instead of waiting on the one that never started', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  await populate(dir);
+  const c = await Cluster.start(options(dir));
+  try {
+    const { leader } = await c.waitForLeader();
+    const client = c.client();
+    client.leader = leader;
+    await client.propose(cmd(2));
+    await c.crash(leader);
+    const other = (leader + 1) % 3;
+    fs.copyFileSync(path.join(dir, `peer-${other}`, 'meta.json'), path.join(dir, `peer-${leader}`, 'meta.json'));
+    await assert.rejects(c.restart(leader), /failed to start: storage directory .* belongs to cluster "alpha" peer/);
+    const r = await client.propose(cmd(3), { timeoutMs: 20_000 });
+    assert.ok(r.index > 0);
+    assert.equal(client.pending, 0);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('a storage path that cannot be a directory is reported at start', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'a-file');

@@ -162,7 +162,14 @@ test('bad membership changes are refused with a message that names the problem; 
     await assert.rejects(c.removePeer(7), (e: Error) => e instanceof RangeError && /peer 7 is not a member/.test(e.message));
     await assert.rejects(c.addPeer({ voter: 'yes' as never }), TypeError);
     await assert.rejects(c.addPeer({ timeoutMs: -1 }), RangeError);
-    assert.equal(await c.addPeer(), 3);
+    // a misspelt option name is refused rather than meaning the default deadline
+    for (const call of [() => c.removePeer(1, { timeout: 5 } as never), () => c.replacePeer(1, { timeout: 5 } as never),
+      () => c.membership({ timeout: 5 } as never), () => c.transferLeader(1, { timeout: 5 } as never)]) {
+      await assert.rejects(call(), (e: Error) => e instanceof TypeError && /unknown option timeout for \w+\(\d?\): did you mean timeoutMs\?/.test(e.message));
+    }
+    // queued behind the first, a deadline past setTimeout's limit (Infinity) must not expire at once
+    assert.deepEqual(await Promise.all([c.addPeer(), c.addPeer({ timeoutMs: Infinity })]), [3, 4]);
+    await c.removePeer(4);
     await c.removePeer(3);
     await assert.rejects(c.removePeer(3), /not a member/);
     await assert.rejects(c.transferLeader(3), /removed from the cluster/);

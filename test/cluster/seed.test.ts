@@ -16,9 +16,9 @@ test('cluster.seed is the seed option, or a drawn integer when none is given', a
 });
 
 test('a seed that is not a safe integer is refused with the option named', async () => {
-  await assert.rejects(Cluster.start({ peers: 1, seed: 1.5 }), /option seed must be an integer, got number 1.5/);
-  await assert.rejects(Cluster.start({ peers: 1, seed: 'x' as unknown as number }), /option seed must be an integer, got string "x"/);
-  await assert.rejects(Cluster.start({ peers: 1, seed: 2 ** 60 }), /option seed must be an integer, got number 1152921504606847000/);
+  await assert.rejects(Cluster.start({ peers: 1, seed: 1.5 }), /option seed must be a safe integer \(at most 2\^53 - 1 in magnitude\), got number 1.5/);
+  await assert.rejects(Cluster.start({ peers: 1, seed: 'x' as unknown as number }), /option seed must be a safe integer \(at most 2\^53 - 1 in magnitude\), got string "x"/);
+  await assert.rejects(Cluster.start({ peers: 1, seed: 2 ** 60 }), /option seed must be a safe integer \(at most 2\^53 - 1 in magnitude\), got number 1152921504606847000/);
 });
 
 test('a failing scenario names its seed, and the same seed replays the scenario\'s own choices', async () => {

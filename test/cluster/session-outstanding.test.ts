@@ -20,6 +20,7 @@ test('ClientSession maxOutstanding: beyond it submit throws backpressure and sen
     await assert.rejects(c.session({ timeoutMs: -1 }), /option timeoutMs must be a positive number, got -1/);
     const defaults = await c.session();
     assert.equal(defaults.maxOutstanding, 2 ** 20);
+    await assert.rejects(defaults.propose(new Uint8Array([1]), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for session.propose: did you mean timeoutMs\?/.test(e.message));
     assert.equal(defaults.timeoutMs, 30_000);
 
     // The payload of every session command peer 0 applies, in order, as text (onApply reports the log entry: the session frame).

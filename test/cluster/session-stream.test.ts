@@ -122,7 +122,7 @@ test('streaming: bad input is refused synchronously and the session keeps workin
     assert.throws(() => s.submit('abc' as unknown as Uint8Array), (e: unknown) => e instanceof TypeError && /Uint8Array, got string/.test(e.message));
     assert.throws(() => s.submit(null as unknown as Uint8Array), (e: unknown) => e instanceof TypeError && /got null/.test(e.message));
     assert.throws(() => s.submit(new Uint8Array(40)), (e: unknown) => e instanceof RangeError && /25-byte session header \(39\)/.test(e.message));
-    assert.throws(() => s.submit(new Uint8Array(1), -5), (e: unknown) => e instanceof RangeError && /timeoutMs must be a positive number, got -5/.test(e.message));
+    assert.throws(() => s.submit(new Uint8Array(1), -5), (e: unknown) => e instanceof RangeError && /timeoutMs must be a positive number, got number -5/.test(e.message));
     assert.throws(() => s.submit(new Uint8Array(1), NaN), RangeError);
     assert.equal(s.pending, 0, 'nothing refused was kept');
     const seqs = [s.submit(new Uint8Array(39)), s.submit(new Uint8Array(0)), s.submit(Uint8Array.of(7))];

@@ -20,6 +20,8 @@ fs.writeFileSync(moduleFile, `
   }
 `);
 fs.writeFileSync(path.join(dir, 'no-factory.mjs'), 'export const nothing = 1;\n');
+fs.writeFileSync(path.join(dir, 'async-factory.mjs'), 'export async function createStateMachine() { return { apply() {} }; }\n');
+fs.writeFileSync(path.join(dir, 'no-apply.mjs'), 'export function createStateMachine() { return { snapshot() { return new Uint8Array(0); } }; }\n');
 
 /** Starts a one-peer cluster with this stateMachine option; resolves with what the module announced. */
 async function loadedBy(spec: string | URL): Promise<{ peer: number; url: string }> {
@@ -80,4 +82,13 @@ test('a module without createStateMachine is refused, naming the module', async 
   const file = path.join(dir, 'no-factory.mjs');
   await assert.rejects(Cluster.start({ peers: 1, stateMachine: file }),
     (e: Error) => e.message.includes(`state machine module ${pathToFileURL(file).href} does not export a function createStateMachine(peer)`));
+});
+
+test('a createStateMachine that returns a promise, or an object without apply(), is refused at start, naming the module', async () => {
+  const asyncFile = path.join(dir, 'async-factory.mjs');
+  await assert.rejects(Cluster.start({ peers: 1, stateMachine: asyncFile }),
+    (e: Error) => e.message.includes(`createStateMachine(peer) of state machine module ${pathToFileURL(asyncFile).href} returned a promise`));
+  const noApply = path.join(dir, 'no-apply.mjs');
+  await assert.rejects(Cluster.start({ peers: 1, stateMachine: noApply }),
+    (e: Error) => e.message.includes(`${pathToFileURL(noApply).href} must return an object with an apply(command, index, term) method, got object`));
 });

@@ -40,6 +40,24 @@ test('every call on a stopped cluster says that the cluster is stopped', async (
   assert.throws(() => client.submit(new Uint8Array([1])), /cluster is stopped/);
 });
 
+test('a proposal in flight when stop() is called rejects as unknown (it may have committed), with a cause that says the cluster stopped', async () => {
+  const c = await Cluster.start({ peers: 3 });
+  const { leader } = await c.waitForLeader();
+  // Without its followers the leader accepts the command but cannot commit it: it stays in flight.
+  await Promise.all([c.crash((leader + 1) % 3), c.crash((leader + 2) % 3)]);
+  const client = c.client();
+  client.leader = leader;
+  const inFlight = client.propose(new Uint8Array([1])).then(() => null, (e) => e);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(client.pending, 1, 'the command was sent and is not settled');
+  await c.stop();
+  const e = await inFlight;
+  assert.ok(e instanceof ProposalError && e.reason === 'unknown', String(e));
+  assert.ok(e.cause instanceof ClusterStoppedError, `cause: ${String(e.cause)}`);
+  assert.match(e.message, /cluster is stopped/);
+  assert.doesNotMatch(e.message, /crashed/);
+});
+
 test('a waitForLeader in progress when stop() is called rejects with ClusterStoppedError', async () => {
   // Two of three peers crash before the first election can time out: no leader can ever be elected.
   const c = await Cluster.start({ peers: 3, electionTimeoutMs: 2000, heartbeatMs: 100 });

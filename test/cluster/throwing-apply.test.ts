@@ -23,7 +23,30 @@ test('a state machine that throws stops its peer, raises an event naming peer, i
       assert.ok(e instanceof StateMachineError);
       assert.equal(e.index, ok.index + 1);
       assert.match(e.message, /state machine of peer \d threw while applying entry \d+ .*bad command 0xee/);
+      // the original error's name and message, not "Error: bad command 0xee" folded into a message
+      assert.equal((e.cause as Error).message, 'bad command 0xee');
+      assert.equal((e.cause as Error).name, 'RangeError');
     }
+  } finally {
+    await c.stop();
+  }
+});
+
+test('after a state machine threw on a majority of the peers, no stopped peer passes for the leader and a later propose settles by its deadline instead of waiting forever', { timeout: 60_000 }, async () => {
+  const c = await Cluster.start({ peers: 3, stateMachine: SM });
+  try {
+    const stopped = new Set<number>();
+    c.onFatal((e) => { if (e instanceof StateMachineError) stopped.add(e.peer); });
+    await c.waitForLeader();
+    const client = c.client();
+    await assert.rejects(client.propose(new Uint8Array([0xee])), (e: unknown) => e instanceof ProposalError && e.reason === 'unknown');
+    // The leader applies it and stops; whichever peer leads next applies it too: then no majority is left.
+    while (stopped.size < 2) await new Promise((r) => setTimeout(r, 20));
+    // A stopped peer does not pass for the leader: no majority is left, so waitForLeader finds none.
+    for (const i of stopped) assert.deepEqual(await c.peer(i).getState().then((st) => [st.isLeader, st.leaderHint]), [false, -1]);
+    await assert.rejects(c.waitForLeader({ timeoutMs: 500 }), /no leader elected within 500 ms/);
+    await assert.rejects(client.propose(new Uint8Array([1]), { timeoutMs: 1000 }), (e: unknown) => e instanceof ProposalError && e.reason === 'timeout');
+    assert.equal(client.pending, 0);
   } finally {
     await c.stop();
   }

@@ -4,7 +4,7 @@ import type { StateMachine } from '../../src/index.js';
 export function createStateMachine(): StateMachine {
   return {
     apply(command) {
-      if (command[0] === 0xee) throw new Error('bad command 0xee');
+      if (command[0] === 0xee) throw new RangeError('bad command 0xee');
       return undefined;
     },
   };

@@ -68,6 +68,7 @@ test('waitForLeader times out with an error naming the timeout and every peer\'s
       return true;
     });
     await assert.rejects(c.waitForLeader({ timeoutMs: -1 }), /timeoutMs must be a non-negative number, got -1/);
+    await assert.rejects(c.waitForLeader({ timeout: 300 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for waitForLeader: did you mean timeoutMs\?/.test(e.message));
   } finally {
     await c.stop();
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Cluster, PeerDownError } from '../../src/index.js';
+import { Cluster, PeerDownError, ProposalError } from '../../src/index.js';
 
 const SM = new URL('./exiting-state-machine.js', import.meta.url);
 
@@ -32,6 +32,20 @@ test('a worker that exits on its own is a crashed peer: marked down, reported, r
     await c.restart(leader);
     assert.equal(c.isAlive(leader), true);
     await client.propose(new Uint8Array([3]));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a proposal in flight on a worker that exits on its own rejects with reason unknown and the PeerDownError as cause', { timeout: 60_000 }, async () => {
+  const c = await Cluster.start({ peers: 3, stateMachine: SM });
+  try {
+    const { leader } = await c.waitForLeader();
+    const client = c.client();
+    client.leader = leader;
+    // The leader's worker exits while applying it, before it can answer.
+    await assert.rejects(client.propose(new Uint8Array([0xdc, leader])),
+      (e: unknown) => e instanceof ProposalError && e.reason === 'unknown' && e.cause instanceof PeerDownError && /exited on its own \(code 7\)/.test(e.message));
   } finally {
     await c.stop();
   }

@@ -25,6 +25,10 @@ describe('RaftNode options', () => {
       { name: 'TypeError', message: /option transport is required by RaftNode.start/ });
     await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport: {} } as never),
       { name: 'TypeError', message: /option transport must have a send\(messages\) method/ });
+    await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, scheduler: { every() {} } } as never),
+      { name: 'TypeError', message: /option scheduler must have the methods every\(ms, fn\) and soon\(fn\)/ });
+    await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, stateMachine: {} } as never),
+      { name: 'TypeError', message: /option stateMachine must have an apply\(command, index, term\) method/ });
     await assert.rejects(RaftNode.start({ id: 0, peers: [0], transport, maxInflight: 0 }),
       { name: 'RangeError', message: /option maxInflight must be a positive integer, got number 0/ });
   });
@@ -55,6 +59,19 @@ describe('Cluster options (refused before any worker starts)', () => {
     await assert.rejects(Cluster.start({ peer: 3 } as never), { name: 'TypeError', message: /unknown option peer .*did you mean peers\?/ });
   });
 
+  test('the fields of storage and sessions: an unknown name, a wrong type or an out-of-range value is refused, naming the field', async () => {
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: '/tmp/raft-options-test-unused', fsynk: 'batch' } } as never),
+      { name: 'TypeError', message: /unknown option storage.fsynk .*did you mean fsync\?/ });
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: 5 } } as never),
+      { name: 'TypeError', message: /option storage.dir must be a non-empty string, got number 5/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSession: 5 } } as never),
+      { name: 'TypeError', message: /unknown option sessions.maxSession .*did you mean maxSessions\?/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSessions: 0 } }),
+      { name: 'RangeError', message: /option sessions.maxSessions must be a positive integer, got number 0/ });
+    await assert.rejects(Cluster.start({ peers: 3, sessions: { inactivityLimit: '10' } } as never),
+      { name: 'TypeError', message: /option sessions.inactivityLimit must be a non-negative integer, got string "10"/ });
+  });
+
   test('a wrong type names the option, the type expected and the type received', async () => {
     await assert.rejects(Cluster.start({ peers: '3' } as never),
       { name: 'TypeError', message: 'option peers must be a positive integer, got string "3"' });
@@ -64,6 +81,8 @@ describe('Cluster options (refused before any worker starts)', () => {
       { name: 'TypeError', message: /option stateMachine must be a module path \(string\) or a file URL, got number 42/ });
     await assert.rejects(Cluster.start({ peers: 3, storage: 'dir' } as never),
       { name: 'TypeError', message: /option storage must be an object .*got string "dir"/ });
+    await assert.rejects(Cluster.start({ peers: 3, maxCommandBytes: 2 ** 40 }),
+      { name: 'RangeError', message: /option maxCommandBytes must be at most 268435456 .*got 1099511627776/ });
     await assert.rejects(Cluster.start({ peers: 3, heartbeatMs: [100] } as never),
       { name: 'TypeError', message: /option heartbeatMs must be a positive number, got array/ });
   });

@@ -37,6 +37,9 @@ test('the command exits 2 with the usage on a bad command line', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--peers is required/);
   assert.match(r.stderr, /usage: raft-threads peer/);
+  const r1 = spawnSync(process.execPath, [CLI, 'peer', '--id', '0', '--peers', peers, '--memory', '--insecure', '--state-machine', './no-such-machine.js'], { encoding: 'utf8' });
+  assert.equal(r1.status, 2, r1.stderr);
+  assert.match(r1.stderr, /--state-machine: no such file \S*no-such-machine\.js \(relative paths are resolved against the working directory/);
   const r2 = spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8' });
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /unknown command "serve"/);

@@ -16,6 +16,7 @@ import { RemoteClient, RemoteProposalError } from '../../src/process/remote-clie
 import { waitFor } from '../transport/tcp-helpers.js';
 import { makeCerts, opensslMissing } from '../transport/tls-certs.js';
 import { ProcessCluster, checkSameApplied } from './peer-cluster.js';
+import { startPeerProcess } from '../../src/process/peer-process.js';
 
 const text = (hex: string) => Buffer.from(hex, 'hex').toString();
 const maxApplied = (c: ProcessCluster, id: number) => Math.max(0, ...c.applied(id).keys());
@@ -252,4 +253,11 @@ test('5 peer processes, rounds of SIGKILL of up to two peers (the leader among t
     client.close();
     await c.stop();
   }
+});
+
+test('startPeerProcess refuses a misspelt option name and a missing state machine file before it listens', async () => {
+  const peers = new Map([[0, { host: '127.0.0.1', port: 1 }]]);
+  const base = { id: 0, listen: peers.get(0)!, peers, storage: 'memory' as const, tls: false as const, log: () => {} };
+  await assert.rejects(startPeerProcess({ ...base, sesions: true } as never), { name: 'TypeError', message: /unknown option sesions for startPeerProcess: did you mean sessions\?/ });
+  await assert.rejects(startPeerProcess({ ...base, stateMachine: '/nonexistent/machine.js' }), { message: /option stateMachine: no such file \/nonexistent\/machine\.js/ });
 });

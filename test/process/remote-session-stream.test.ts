@@ -159,10 +159,12 @@ test('RemoteSession: bad input throws, names the limit and sends nothing; a comm
     await assert.rejects(client.session({ attemptTimeoutMs: 0 }), /attemptTimeoutMs must be a positive number/);
     await assert.rejects(client.session({ maxCommandBytes: 10 }), /maxCommandBytes must be an integer above the 25-byte session header/);
     const session = await client.session({ maxCommandBytes: 1024 });
+    await assert.rejects(session.propose(new Uint8Array([1]), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for session.propose: did you mean timeoutMs\?/.test(e.message));
+    await assert.rejects(client.propose(new Uint8Array([1]), { timeout: 5 } as never), (e: Error) => e instanceof TypeError && /unknown option timeout for propose: did you mean timeoutMs\?/.test(e.message));
     const out = new Outcomes(session);
     assert.throws(() => session.submit('text' as never), (e: Error) => e instanceof TypeError && /must be a Uint8Array, got string/.test(e.message));
     assert.throws(() => session.submit(new Uint8Array(1000)), (e: Error) => e instanceof RangeError && /1000 bytes exceeds .* maxCommandBytes minus the 25-byte session header \(999\)/.test(e.message));
-    assert.throws(() => session.submit(new Uint8Array(1), -1), (e: Error) => e instanceof RangeError && /timeoutMs must be a positive number, got -1/.test(e.message));
+    assert.throws(() => session.submit(new Uint8Array(1), -1), (e: Error) => e instanceof RangeError && /timeoutMs must be a positive number, got number -1/.test(e.message));
     await assert.rejects(session.propose(null as never), TypeError);
     // Nothing was numbered: the first command is seq 1, and the session works on.
     const first = session.submit(new Uint8Array(999));
