@@ -10,7 +10,7 @@ import { readTlsFiles } from '../transport/tcp-tls.js';
 import { resolveStateMachineModule } from '../cluster/state-machine-module.js';
 import type { PeerProcessOptions } from './peer-process.js';
 
-export const PEER_USAGE = `usage: raft-threads peer --id N --listen HOST:PORT --peers ID=HOST:PORT,... (--dir DIR | --memory)
+export const PEER_USAGE = `usage: raft-threads peer --id N --peers ID=HOST:PORT,... [--listen HOST:PORT] (--dir DIR | --memory)
        [--state-machine MODULE] [--cluster-id ID] [--sessions] [--fsync always|batch|none]
        (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)
        [--snapshot-entries N] [--election-timeout-ms N] [--heartbeat-ms N] [--tick-ms N]
