@@ -51,3 +51,34 @@ test('after a state machine threw on a majority of the peers, no stopped peer pa
     await c.stop();
   }
 });
+
+test('a peer stopped by its state machine comes back with crash(i) and restart(i) once the state machine is fixed, and applies on from where it stopped', { timeout: 60_000 }, async () => {
+  process.env.RAFT_TEST_APPLY_THROWS = '1';
+  const c = await Cluster.start({ peers: 3, stateMachine: new URL('./fixable-state-machine.js', import.meta.url) });
+  try {
+    const stopped = new Set<number>();
+    c.onFatal((e) => { if (e instanceof StateMachineError) stopped.add(e.peer); });
+    const applied = new Map<number, number[]>(); // peer -> first byte of each command it applied
+    c.onApply((e) => { if (e.type === 'command') applied.set(e.peer, [...(applied.get(e.peer) ?? []), e.command[0]]); });
+    await c.waitForLeader();
+    const client = c.client();
+    await client.propose(new Uint8Array([1]));
+    await assert.rejects(client.propose(new Uint8Array([0xee])), (e: unknown) => e instanceof ProposalError && e.reason === 'unknown');
+    while (stopped.size < 2) await new Promise((r) => setTimeout(r, 20)); // no majority is left
+    delete process.env.RAFT_TEST_APPLY_THROWS; // the fix: workers started from now on do not throw
+    // Every peer runs the old state machine (the one still up would stop on the entry as it learns of its commit): restart each.
+    for (const i of [0, 1, 2]) { await c.crash(i); await c.restart(i); }
+    await c.waitForLeader({ timeoutMs: 10_000 });
+    await client.propose(new Uint8Array([2]), { timeoutMs: 10_000 });
+    const until = Date.now() + 10_000;
+    while ([0, 1, 2].some((i) => !(applied.get(i) ?? []).includes(2)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    for (const i of [0, 1, 2]) {
+      const seen = applied.get(i) ?? [];
+      assert.ok(seen.includes(2), `peer ${i} applied ${JSON.stringify(seen)}: not the command after the fix`);
+      if (stopped.has(i)) assert.ok(seen.lastIndexOf(0xee) > seen.indexOf(1) && seen.lastIndexOf(0xee) < seen.indexOf(2), `restarted peer ${i} applied ${JSON.stringify(seen)}: the entry it stopped on, then the next`);
+    }
+  } finally {
+    delete process.env.RAFT_TEST_APPLY_THROWS;
+    await c.stop();
+  }
+});
