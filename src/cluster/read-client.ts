@@ -150,21 +150,29 @@ export class ClusterReader {
     this.inFlightCount = 0;
   }
 
+  /** The checks of every read; what is wrong is worked out in refuse(), kept out of line so that this stays small enough to inline. */
   private check(query: Uint8Array, options: ReadOptions): void {
+    if (!(query instanceof Uint8Array) || query.byteLength > this.maxQueryBytes) this.refuse(query, options);
+    checkReadOptions(options, READ_OPTION_NAMES);
+    const timeoutMs = options.timeoutMs, mode = options.mode, peer = options.peer;
+    if ((timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) || (mode !== undefined && mode !== 'leader' && mode !== 'follower') ||
+        (peer !== undefined && !(Number.isInteger(peer) && peer >= 0 && peer < this.links.length))) this.refuse(query, options);
+  }
+
+  /** Throws the error that check() found a reason for. */
+  private refuse(query: unknown, options: ReadOptions): never {
     if (!(query instanceof Uint8Array)) throw new TypeError(`a read query must be a Uint8Array, got ${query === null ? 'null' : typeof query}`);
     if (query.byteLength > this.maxQueryBytes) {
       throw new RangeError(`a read query of ${query.byteLength} bytes exceeds the ${this.maxQueryBytes} bytes a read link carries (its rings are sized from maxCommandBytes)`);
     }
-    checkReadOptions(options, READ_OPTION_NAMES);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) throw new RangeError(`option timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     const mode = options.mode;
     if (mode !== undefined && mode !== 'leader' && mode !== 'follower') throw new RangeError(`option mode must be 'leader' or 'follower', got ${String(mode)}`);
     const peer = options.peer;
-    if (peer !== undefined && (!Number.isInteger(peer) || peer < 0 || peer >= this.links.length)) {
-      throw new RangeError(`option peer must be a peer index 0..${this.links.length - 1}, got ${String(peer)}`);
-    }
+    throw new RangeError(`option peer must be a peer index 0..${this.links.length - 1}, got ${String(peer)}`);
   }
+
 
   /** Adds a checked read to the table and sends it; returns its seq. */
   private start(query: Uint8Array, options: ReadOptions, waiter: ReadWaiter | null): number {
