@@ -189,9 +189,9 @@ export class ClusterReader {
   private readonly sweepDeadlines = (): void => {
     if (this.table.size === 0) { clearInterval(this.sweeper!); this.sweeper = null; return; }
     const now = performance.now();
-    for (const seq of this.table.allSeqs()) {
+    for (const seq of this.table.sentPast(now)) {
       const s = this.table.slotOf(seq);
-      if (s < 0 || this.table.at[s] < 0 || this.table.deadlines[s] > now) continue;
+      if (s < 0 || this.table.at[s] < 0) continue; // settled by an earlier rejection's listener
       const peer = this.table.at[s];
       this.landed(s);
       this.reject(seq, s, new ReadFailedError('timeout', `read not answered within its deadline: peer ${peer} has not answered it; last error: ${this.table.lastErrors[s] || 'none'}`));

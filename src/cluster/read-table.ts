@@ -67,6 +67,13 @@ export class ReadTable {
   }
 
   /** The seqs of every read here (a copy: callers settle reads while going through them). */
+  /** The seqs of the reads sent (at >= 0) whose deadline is at or before `now`, in seq order: one pass over the slots, no sort of the rest. */
+  sentPast(now: number): number[] {
+    const out: number[] = [];
+    for (let s = 0; s <= this.mask; s++) if (this.seqs[s] !== -1 && this.at[s] >= 0 && this.deadlines[s] <= now) out.push(this.seqs[s]);
+    return out.length > 1 ? out.sort((a, b) => a - b) : out;
+  }
+
   allSeqs(): number[] {
     const out: number[] = [];
     for (let s = 0; s <= this.mask; s++) if (this.seqs[s] !== -1) out.push(this.seqs[s]);

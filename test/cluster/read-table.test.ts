@@ -24,3 +24,15 @@ test('a ReadTable keeps every read by seq, and grows when two live seqs share a 
   assert.deepEqual(t.allSeqs().slice(0, 3), [1, 2, 3]);
   assert.equal(t.allSeqs().length, 4998);
 });
+
+test('sentPast lists the reads in flight at or past their deadline, in seq order, and no others', () => {
+  const t = new ReadTable();
+  const q = new Uint8Array([1]);
+  for (const [seq, deadline] of [[5, 30], [1, 10], [3, 50], [2, 20], [1025, 5]] as const) t.add(seq, q, ReadRoute.Leader, -1, deadline, null);
+  for (const seq of [1, 2, 3, 5]) t.at[t.slotOf(seq)] = 0; // sent; 1025 waits to be sent again (at -1)
+  assert.deepEqual(t.sentPast(9), []);
+  assert.deepEqual(t.sentPast(20), [1, 2], 'deadline at now counts');
+  assert.deepEqual(t.sentPast(100), [1, 2, 3, 5], 'not 1025: it is not in flight');
+  t.remove(t.slotOf(2));
+  assert.deepEqual(t.sentPast(100), [1, 3, 5]);
+});
