@@ -200,7 +200,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   if (values.sessions && has('sweep-window')) throw new OptionError('--sessions', 'cannot be combined with --sweep-window');
   if (has('sweep-window') && has('rate')) throw new OptionError('--sweep-window', 'cannot be combined with --rate (the sweep is closed-loop)');
   if (values.suite) {
-    for (const k of ['window', 'rate', 'sweep-window', 'peers', 'size', 'storage', 'fsync'] as const) {
+    // --sessions too: the suite's fixed set already has its session runs, (f), and would ignore it
+    for (const k of ['window', 'rate', 'sweep-window', 'peers', 'size', 'storage', 'fsync', 'sessions'] as const) {
       if (has(k)) throw new OptionError(`--${k}`, 'cannot be combined with --suite (the suite runs a fixed set of configurations)');
     }
   }

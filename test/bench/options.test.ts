@@ -182,3 +182,7 @@ test('--busy-poll and --busy-poll-when reach the scenario (and its name); bad va
   refused(['--busy-poll', '-5'], '--busy-poll');
   refused(['--busy-poll', '10', '--transport', 'tcp'], '--busy-poll', /cannot be combined with --transport tcp/);
 });
+
+test('--suite refuses --sessions, which it would ignore (the suite has its own session runs, (f))', () => {
+  refused(['--suite', '--sessions'], '--sessions', /--suite/);
+});
