@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { alternate } from './alternate.js';
-import { EXIT, main as compareMain } from './compare.js';
+import { CompareInputError, EXIT, main as compareMain, parseCompareArgs } from './compare.js';
 import { OptionError, parseOptions } from './options.js';
 
 export const DEFAULT_AB_REPEAT = 10;
@@ -87,6 +87,13 @@ export function parseAbArgs(argv: string[]): AbArgs | null {
     parseOptions(out.benchArgs);
   } catch (e) {
     if (e instanceof OptionError) throw new AbInputError(`bench ${e.message}`);
+    throw e;
+  }
+  // bench:compare's options too, now: its parser would otherwise refuse them only after every sample
+  try {
+    parseCompareArgs(['base.json', 'head.json', ...out.compareArgs]);
+  } catch (e) {
+    if (e instanceof CompareInputError) throw new AbInputError(e.message);
     throw e;
   }
   const given = (flag: string) => out.benchArgs.some((a) => a === flag || a.startsWith(`${flag}=`));

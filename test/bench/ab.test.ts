@@ -65,3 +65,14 @@ test('alternate writes the samples where it was asked, also for a relative out-d
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('bench:ab refuses bad compare options before it samples (not minutes later, after the whole A/B)', () => {
+  for (const [argv, why] of [
+    [['--max-peer-cpu-rise', '0'], /--max-peer-cpu-rise/],
+    [['--confidence', '150%'], /--confidence/],
+    [['--gate', 'nothing'], /--gate/],
+    [['--json', '--markdown'], /--json/],
+  ] as const) {
+    assert.throws(() => parseAbArgs(['--base', 'x', ...argv]), (e: unknown) => e instanceof AbInputError && why.test(e.message), argv.join(' '));
+  }
+});
