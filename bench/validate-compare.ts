@@ -24,6 +24,7 @@ import { loadBenchFile } from './compare.js';
 import { table } from './format.js';
 import { DEFAULT_SLOWDOWN, SLOWDOWN_ENV } from './planted-slowdown.js';
 import { median } from './stats.js';
+import { OptionError, parseOptions } from './options.js';
 
 const SCENARIOS = ['identical', 'neighbour', 'slow', 'slow-neighbour'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -78,6 +79,14 @@ export async function main(argv: string[]): Promise<number> {
   const outDir = values['out-dir'] ?? path.join('bench-results', `validate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const load = ['--window', '--rate', '--sweep-window', '--suite'].some((o) => extra.some((a) => a === o || a.startsWith(`${o}=`))) ? [] : ['--window', DEFAULT_AB_WINDOW];
   const benchArgs = ['--duration', values.duration ?? '1', '--warmup', values.warmup ?? '0.5', '--no-limits', '--no-progress', ...load, ...extra];
+  // checked here, with the harness's own parser, so that a bad option is not found by the first sample
+  try {
+    parseOptions(benchArgs);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    console.error(`bench:validate: bench ${e.message}\n${USAGE}`);
+    return 2;
+  }
 
   if (values.rejudge !== undefined) return rejudge(values.rejudge);
 
