@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { translateParseError } from './options.js';
 import { FIGURES, groupByName, OTHER_PROCESSES_LIMIT, sampleTrust, type Figure, type FigureId, type ThresholdKey } from './figures.js';
 import { int, table, us } from './format.js';
 import { BenchFileError, validateBenchFile, type BenchFile, type RunResult } from './schema.js';
@@ -333,7 +334,7 @@ export function parseCompareArgs(argv: string[]): { basePath: string; newPath: s
       },
     });
   } catch (e) {
-    throw new CompareInputError((e as Error).message.split('\n')[0]);
+    throw new CompareInputError(translateParseError(e as Error & { code?: string }).message);
   }
   const { values, positionals } = parsed;
   if (values.help) return null;

@@ -291,7 +291,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   };
 }
 
-function translateParseError(e: Error & { code?: string }): OptionError {
+/** node:util parseArgs errors, in words that say what to type instead (shared by the bench CLIs). */
+export function translateParseError(e: Error & { code?: string }): OptionError {
   const token = (/'([^']+)'/.exec(e.message)?.[1] ?? '?').replace(/ <value>$/, '');
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return new OptionError(token, 'unknown option (see --help)');

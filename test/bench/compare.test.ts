@@ -258,3 +258,11 @@ test('the side-by-side report has a column per file and a gap where a file lacks
   const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]);
   assert.ok(paths.some((d) => (d.match(/M/g) ?? []).length === 2 && !d.includes('L')), paths.join('\n'));
 });
+
+test('a negative threshold given as a separate word is refused with a message that says how to write it (not "argument is ambiguous")', () => {
+  const errors: string[] = [];
+  const code = main(['a.json', 'b.json', '--max-p50-rise', '-5%'], () => {}, (s) => errors.push(s));
+  assert.equal(code, EXIT.inputError);
+  assert.match(errors.join('\n'), /--max-p50-rise: needs a value.*--max-p50-rise=VALUE/);
+  assert.doesNotMatch(errors.join('\n'), /ambiguous/);
+});
