@@ -267,6 +267,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     const parts = str('sweep-window')!.split(',').map((s) => s.trim());
     if (parts.some((p) => p === '')) throw new OptionError('--sweep-window', `must be a comma-separated list of windows, got ${JSON.stringify(str('sweep-window'))}`);
     sweepWindows = parts.map((p) => integer('--sweep-window', p, 1, MAX_WINDOW));
+    // a repeated window would make two runs of one name, each marked as the only sample
+    const twice = sweepWindows.find((w, i) => sweepWindows.indexOf(w) !== i);
+    if (twice !== undefined) throw new OptionError('--sweep-window', `lists window ${twice} twice (for several samples of each window use --repeat)`);
   }
 
   const out = str('out');

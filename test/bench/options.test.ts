@@ -186,3 +186,8 @@ test('--busy-poll and --busy-poll-when reach the scenario (and its name); bad va
 test('--suite refuses --sessions, which it would ignore (the suite has its own session runs, (f))', () => {
   refused(['--suite', '--sessions'], '--sessions', /--suite/);
 });
+
+test('--sweep-window refuses a window listed twice (two runs of one name, each "sample 1 of 1"; --repeat takes samples)', () => {
+  refused(['--sweep-window', '8,64,8'], '--sweep-window', /8.*twice|--repeat/);
+  refused(['--sweep-window', '8,8k,8000'], '--sweep-window', /--repeat/);
+});
