@@ -271,6 +271,8 @@ export function markdownComparison(c: Comparison): string {
 export function parseThreshold(option: string, text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
   if (!m || Number(m[1]) <= 0 || Number(m[1]) >= 100) throw new CompareInputError(`option ${option}: must be a percentage above 0 and below 100, such as 10%, got ${JSON.stringify(text)}`);
+  // a bare 0.9 is most likely meant as 90%: read as 0.9% it would silently gate on a tiny band
+  if (!text.includes('%') && Number(m[1]) < 1) throw new CompareInputError(`option ${option}: ${JSON.stringify(text)} reads as ${m[1]}%; write it with % (${+(Number(m[1]) * 100).toFixed(4)}% or ${m[1]}%)`);
   return Number(m[1]) / 100;
 }
 

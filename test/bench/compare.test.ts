@@ -266,3 +266,15 @@ test('a negative threshold given as a separate word is refused with a message th
   assert.match(errors.join('\n'), /--max-p50-rise: needs a value.*--max-p50-rise=VALUE/);
   assert.doesNotMatch(errors.join('\n'), /ambiguous/);
 });
+
+test('a threshold or confidence written as a fraction (0.9) is refused, not read as 0.9%', () => {
+  for (const argv of [['--confidence', '0.9'], ['--max-peer-cpu-rise', '0.15'], ['--max-cpu-rise=0.1']]) {
+    const errors: string[] = [];
+    assert.equal(main(['a.json', 'b.json', ...argv], () => {}, (s) => errors.push(s)), EXIT.inputError, argv.join(' '));
+    assert.match(errors.join('\n'), /write it with %/, argv.join(' '));
+  }
+  // percentages, with or without the sign, still read as percentages
+  const errors: string[] = [];
+  assert.equal(main(['/nonexistent/a.json', 'b.json', '--confidence', '95', '--max-peer-cpu-rise', '0.5%'], () => {}, (s) => errors.push(s)), EXIT.inputError);
+  assert.match(errors.join('\n'), /a\.json: cannot read/, 'the options pass; only the missing file is refused');
+});
