@@ -21,8 +21,10 @@ export interface Progress {
 
 const SILENT: Progress = { begin() {}, update() {}, end() {} };
 
-export function createProgress(enabled: boolean | null): Progress {
-  if (!(enabled ?? process.stderr.isTTY)) return SILENT;
+export function createProgress(enabled: boolean | null, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Progress {
+  if (!(enabled ?? stream.isTTY)) return SILENT;
+  // cli-progress draws nothing on a stream that is not a terminal unless told to (--progress is that)
+  const notTerminal = stream.isTTY !== true;
   let bar: cliProgress.SingleBar | null = null;
   let title = '';
   return {
@@ -33,7 +35,9 @@ export function createProgress(enabled: boolean | null): Progress {
       const value = Math.min(total, Math.round(u.elapsed * 10));
       if (!bar) {
         bar = new cliProgress.SingleBar({
-          stream: process.stderr,
+          stream,
+          noTTYOutput: notTerminal,
+          notTTYSchedule: 1000,
           format: '{title} {phase} [{bar}] {percentage}% | {rate} commits/s',
           barsize: 30,
           hideCursor: true,
