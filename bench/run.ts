@@ -17,7 +17,7 @@ import { OptionError, USAGE, parseOptions, scenariosOf, type BenchOptions, type 
 import { createProgress } from './progress.js';
 import { renderHtml } from './report-html.js';
 import { environmentText, limitsText, noiseText, runText, summaryTable, targetsTable } from './report-text.js';
-import { runScenario } from './scenario.js';
+import { runScenario, snapshotEveryEntries } from './scenario.js';
 import { runTcpScenario } from './tcp-scenario.js';
 import { SCHEMA, SCHEMA_VERSION, type BenchFile, type RunResult } from './schema.js';
 import { checkTargets, suiteItemOf, suiteSteps } from './suite.js';
@@ -26,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   let opts: BenchOptions | null;
   try {
     opts = parseOptions(argv);
+    snapshotEveryEntries(); // the environment's option too, before any cluster starts
   } catch (e) {
     if (!(e instanceof OptionError)) throw e;
     console.error(`bench: ${e.message}\n(npm run bench -- --help lists the options)`);

@@ -18,7 +18,7 @@ import { keepUpWarning, leaderChangeWarning, resultOf, runPhase } from './measur
 import { tailCauses, type ThreadPauses } from './tail-breakdown.js';
 import { plantedSlowdown } from './planted-slowdown.js';
 import type { ScenarioSpec } from './options.js';
-import { DEFAULTS } from './options.js';
+import { DEFAULTS, OptionError } from './options.js';
 import type { Progress } from './progress.js';
 import { fullGc } from './full-gc.js';
 import { listThreadIds, readAllThreads, readPeakRss, readSystemBusyMicros, resetPeakRss, type ThreadTimes } from './proc-stats.js';
@@ -36,6 +36,15 @@ const JOURNAL_BUDGET_BYTES = 0.85 * 2 ** 30;
  * RAFT_BENCH_SNAPSHOT_EVERY=N overrides it (to tell snapshot stalls from the rest of a tail).
  */
 export const SNAPSHOT_EVERY_ENTRIES = 500_000;
+
+/** The snapshot interval: RAFT_BENCH_SNAPSHOT_EVERY when set (a positive integer), else the default. */
+export function snapshotEveryEntries(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.RAFT_BENCH_SNAPSHOT_EVERY;
+  if (text === undefined || text.trim() === '') return SNAPSHOT_EVERY_ENTRIES;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new OptionError('RAFT_BENCH_SNAPSHOT_EVERY', `must be a positive integer (entries between snapshots), got ${JSON.stringify(text)}`);
+  return n;
+}
 const BENCH_STATE_MACHINE = new URL('./state-machines/counting-state-machine.js', import.meta.url);
 
 export async function runScenario(spec: ScenarioSpec, progress: Progress): Promise<Omit<RunResult, 'ratios'>> {
@@ -54,7 +63,7 @@ export async function runScenario(spec: ScenarioSpec, progress: Progress): Promi
 
   // RAFT_BENCH_NO_STATE_MACHINE=1: no state machine and no compaction, as before they were added (to compare with older builds)
   const opts: ClusterOptions = process.env.RAFT_BENCH_NO_STATE_MACHINE === '1' ? { peers: spec.peers, applyStream: false } : {
-    peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: Number(process.env.RAFT_BENCH_SNAPSHOT_EVERY ?? SNAPSHOT_EVERY_ENTRIES) },
+    peers: spec.peers, applyStream: false, stateMachine: BENCH_STATE_MACHINE, snapshotPolicy: { entries: snapshotEveryEntries() },
   };
   if (dir) opts.storage = { dir, fsync: spec.storage.fsync ?? DEFAULTS.fsync };
   if (spec.seed !== undefined) opts.seed = spec.seed;

@@ -26,7 +26,7 @@ import { DEFAULTS, type ScenarioSpec } from './options.js';
 import type { Progress } from './progress.js';
 import { readProcess, readSystemBusyMicros, type ThreadTimes } from './proc-stats.js';
 import type { CpuReport, RunResult, ThreadCpu } from './schema.js';
-import { SNAPSHOT_EVERY_ENTRIES } from './scenario.js';
+import { snapshotEveryEntries } from './scenario.js';
 import { freePorts } from '../src/process/free-ports.js';
 import { busyMachineWarning, loadWarnings, makeBenchDir } from './run-warnings.js';
 
@@ -44,7 +44,7 @@ async function startPeers(spec: ScenarioSpec, ports: number[], dir: string | nul
     await Promise.all(ports.map((_, id) => new Promise<void>((resolve, reject) => {
       const storage = dir ? ['--dir', path.join(dir, `peer-${id}`), '--fsync', spec.storage.fsync ?? DEFAULTS.fsync] : ['--memory'];
       const args = [...profile, CLI, 'peer', '--id', String(id), '--peers', peersArg, ...storage, '--insecure',
-        '--state-machine', STATE_MACHINE, '--snapshot-entries', String(SNAPSHOT_EVERY_ENTRIES), ...(spec.sessions ? ['--sessions'] : [])];
+        '--state-machine', STATE_MACHINE, '--snapshot-entries', String(snapshotEveryEntries()), ...(spec.sessions ? ['--sessions'] : [])];
       const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       started.push(p);
       let err = '';
