@@ -573,6 +573,8 @@ export class Cluster {
   }
 
   private checkMember(i: number): void {
+    // A peer id of the wrong type ('0') would read as 'peer 0 is not a member' while 0 is one.
+    if (typeof i !== 'number') throw new TypeError(`removePeer() refused: the peer id must be an integer, got ${describeValue(i)}`);
     if (!Number.isInteger(i) || i < 0 || i >= this.size || this.isRemoved(i)) {
       throw new RangeError(`removePeer(${i}) refused: peer ${i} is not a member of the cluster (peers [${this.peerIds().join(', ')}])`);
     }

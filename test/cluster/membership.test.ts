@@ -160,6 +160,9 @@ test('bad membership changes are refused with a message that names the problem; 
     const c = h.cluster;
     await c.waitForLeader();
     await assert.rejects(c.removePeer(7), (e: Error) => e instanceof RangeError && /peer 7 is not a member/.test(e.message));
+    // a peer id of the wrong type names its type, not 'peer 0 is not a member' while 0 is one
+    await assert.rejects(c.removePeer('0' as never), (e: Error) => e instanceof TypeError && /peer id must be an integer, got string "0"/.test(e.message));
+    await assert.rejects(c.replacePeer('0' as never), (e: Error) => e instanceof TypeError && /got string "0"/.test(e.message));
     await assert.rejects(c.addPeer({ voter: 'yes' as never }), TypeError);
     await assert.rejects(c.addPeer({ timeoutMs: -1 }), RangeError);
     // a misspelt option name is refused rather than meaning the default deadline
