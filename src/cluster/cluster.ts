@@ -512,9 +512,8 @@ export class Cluster {
    * whole operation from the call, its wait included.
    */
   async addPeer(opts: { voter?: boolean; timeoutMs?: number } = {}): Promise<number> {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('addPeer options must be an object { voter?, timeoutMs? }');
-    for (const k of Object.keys(opts)) if (k !== 'voter' && k !== 'timeoutMs') throw new TypeError(`unknown addPeer option ${k} (expected voter or timeoutMs)`);
-    if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer option voter must be a boolean, got ${String(opts.voter)}`);
+    checkCallOptionNames(opts, ['voter', 'timeoutMs'], 'addPeer()');
+    if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer() option voter must be a boolean, got ${describeValue(opts.voter)}`);
     const deadline = Date.now() + checkTimeout(opts, 60_000, 'addPeer()');
     this.checkRunning('addPeer()');
     return this.queueChange('addPeer()', deadline, () => this.addPeerNow(opts, deadline));
