@@ -10,6 +10,8 @@ import { FSYNC_POLICIES } from '../storage/file-storage.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
 import { readTlsFiles, type TlsFiles } from '../transport/tcp-tls.js';
 import { resolveStateMachineModule } from '../cluster/state-machine-module.js';
+import { resolveTiming, type TimingOptions } from '../node/options.js';
+import { checkClusterId } from '../transport/tcp-hello.js';
 import type { PeerProcessOptions } from './peer-process.js';
 
 export const PEER_USAGE = `usage: raft-threads peer --id N --peers ID=HOST:PORT,... [--listen HOST:PORT] (--dir DIR | --memory)
@@ -90,6 +92,13 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
     heartbeatMs: positiveInt(v['heartbeat-ms'], '--heartbeat-ms'),
     tickMs: positiveInt(v['tick-ms'], '--tick-ms'),
   };
+  checkTimingFlags(timing);
+  if (v['cluster-id'] !== undefined) {
+    try { checkClusterId(v['cluster-id']); } catch (e) { throw new UsageError(`--cluster-id: ${(e as Error).message}`); }
+  }
+  if (v['snapshot-entries'] !== undefined && v['state-machine'] === undefined) {
+    throw new UsageError('--snapshot-entries needs --state-machine (a module whose state machine has snapshot() and restore())');
+  }
   return {
     id, listen, peers,
     storage: v.memory ? 'memory' : { dir: v.dir!, fsync: (v.fsync as FsyncPolicy | undefined) ?? 'batch' },
@@ -100,6 +109,17 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
     snapshotPolicy: v['snapshot-entries'] === undefined ? undefined : { entries: positiveInt(v['snapshot-entries'], '--snapshot-entries') },
     timing: Object.fromEntries(Object.entries(timing).filter(([, x]) => x !== undefined)),
   };
+}
+
+const TIMING_FLAGS: Record<string, string> = { electionTimeoutMs: '--election-timeout-ms', heartbeatMs: '--heartbeat-ms', tickMs: '--tick-ms' };
+
+/** The timing flags that do not fit together (--election-timeout-ms 50 --heartbeat-ms 100) are a bad command line naming the flags. */
+function checkTimingFlags(timing: TimingOptions): void {
+  try {
+    resolveTiming(timing);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^option /, '').replace(/\b(electionTimeoutMs|heartbeatMs|tickMs)\b/g, (name) => TIMING_FLAGS[name]));
+  }
 }
 
 /**

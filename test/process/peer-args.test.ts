@@ -33,6 +33,11 @@ test('bad command lines name the flag', () => {
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--fsync', 'sometimes']), /--fsync must be one of always, batch, none/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--bogus']), /Unknown option '--bogus'/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--read-mode', 'follower']), /--read-mode must be index or lease, got "follower"/);
+  // flags that are each fine but do not fit together, or that the peer would refuse at start
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--election-timeout-ms', '50', '--heartbeat-ms', '100']), /--election-timeout-ms \(50\) must be larger than --heartbeat-ms \(100\)/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--tick-ms', '500']), /--heartbeat-ms \(100\) must be at least --tick-ms \(500\)/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--cluster-id', '']), /--cluster-id: clusterId must be a non-empty string/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--snapshot-entries', '100']), /--snapshot-entries needs --state-machine/);
   assert.throws(() => parsePeerArgs([...base, '--tls-cert', '/nonexistent/c.pem', '--tls-key', 'k', '--tls-ca', 'ca']), /cannot read TLS certificate \/nonexistent\/c.pem/);
 });
 
