@@ -90,7 +90,8 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
   }
   const storage: RaftStorage = o.storage === 'memory'
     ? new MemoryStorage()
-    : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, fsync: o.storage.fsync ?? 'batch' });
+    // peers: the directory records the membership, so a restart with another --peers list (another majority) is refused
+    : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, peers: ids, fsync: o.storage.fsync ?? 'batch' });
 
   // Proposals of clients, by tag, until their outcome is known.
   const waiting = new TagWaiters();
