@@ -932,10 +932,11 @@ function validateClusterOptions(o: ClusterOptions): void {
       throw new TypeError('option storage must be { dir: string, fsync?: "always" | "batch" | "none" }');
     }
     if (o.storage.fsync !== undefined && !['always', 'batch', 'none'].includes(o.storage.fsync)) {
-      throw new RangeError(`option storage.fsync must be "always", "batch" or "none", got ${String(o.storage.fsync)}`);
+      const wrongType = typeof o.storage.fsync !== 'string'; // { fsync: 1 } is a wrong type, { fsync: 'sometimes' } a wrong value
+      throw new (wrongType ? TypeError : RangeError)(`option storage.fsync must be "always", "batch" or "none", got ${describeValue(o.storage.fsync)}`);
     }
     if (o.storage.clusterId !== undefined && (typeof o.storage.clusterId !== 'string' || o.storage.clusterId === '')) {
-      throw new TypeError(`option storage.clusterId must be a non-empty string, got ${JSON.stringify(o.storage.clusterId)}`);
+      throw new TypeError(`option storage.clusterId must be a non-empty string, got ${describeValue(o.storage.clusterId)}`);
     }
     const seg = o.storage.segmentBytes;
     if (seg !== undefined && (!Number.isSafeInteger(seg) || seg < MIN_SEGMENT_BYTES || seg > 0xffffffff)) {
