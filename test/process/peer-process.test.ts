@@ -261,6 +261,8 @@ test('startPeerProcess refuses a misspelt option name and a missing state machin
   const base = { id: 0, listen: peers.get(0)!, peers, storage: 'memory' as const, tls: false as const, log: () => {} };
   await assert.rejects(startPeerProcess({ ...base, sesions: true } as never), { name: 'TypeError', message: /unknown option sesions for startPeerProcess: did you mean sessions\?/ });
   await assert.rejects(startPeerProcess({ ...base, stateMachine: '/nonexistent/machine.js' }), { message: /option stateMachine: no such file \/nonexistent\/machine\.js/ });
+  await assert.rejects(startPeerProcess({ ...base, peers: { 0: peers.get(0)! } } as never), { name: 'TypeError', message: /option peers of startPeerProcess must be a Map of peer id to \{ host, port \}, got object/ });
+  await assert.rejects(startPeerProcess({ ...base, listen: undefined } as never), { name: 'TypeError', message: /option listen of startPeerProcess must be \{ host, port \}, got undefined/ });
 });
 
 test('a peer process restarted on its directory with another peer count is refused, naming both memberships', async () => {
