@@ -512,9 +512,8 @@ export class Cluster {
    * whole operation from the call, its wait included.
    */
   async addPeer(opts: { voter?: boolean; timeoutMs?: number } = {}): Promise<number> {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('addPeer options must be an object { voter?, timeoutMs? }');
-    for (const k of Object.keys(opts)) if (k !== 'voter' && k !== 'timeoutMs') throw new TypeError(`unknown addPeer option ${k} (expected voter or timeoutMs)`);
-    if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer option voter must be a boolean, got ${String(opts.voter)}`);
+    checkCallOptionNames(opts, ['voter', 'timeoutMs'], 'addPeer()');
+    if (opts.voter !== undefined && typeof opts.voter !== 'boolean') throw new TypeError(`addPeer() option voter must be a boolean, got ${describeValue(opts.voter)}`);
     const deadline = Date.now() + checkTimeout(opts, 60_000, 'addPeer()');
     this.checkRunning('addPeer()');
     return this.queueChange('addPeer()', deadline, () => this.addPeerNow(opts, deadline));
@@ -573,6 +572,8 @@ export class Cluster {
   }
 
   private checkMember(i: number): void {
+    // A peer id of the wrong type ('0') would read as 'peer 0 is not a member' while 0 is one.
+    if (typeof i !== 'number') throw new TypeError(`removePeer() refused: the peer id must be an integer, got ${describeValue(i)}`);
     if (!Number.isInteger(i) || i < 0 || i >= this.size || this.isRemoved(i)) {
       throw new RangeError(`removePeer(${i}) refused: peer ${i} is not a member of the cluster (peers [${this.peerIds().join(', ')}])`);
     }
@@ -931,10 +932,11 @@ function validateClusterOptions(o: ClusterOptions): void {
       throw new TypeError('option storage must be { dir: string, fsync?: "always" | "batch" | "none" }');
     }
     if (o.storage.fsync !== undefined && !['always', 'batch', 'none'].includes(o.storage.fsync)) {
-      throw new RangeError(`option storage.fsync must be "always", "batch" or "none", got ${String(o.storage.fsync)}`);
+      const wrongType = typeof o.storage.fsync !== 'string'; // { fsync: 1 } is a wrong type, { fsync: 'sometimes' } a wrong value
+      throw new (wrongType ? TypeError : RangeError)(`option storage.fsync must be "always", "batch" or "none", got ${describeValue(o.storage.fsync)}`);
     }
     if (o.storage.clusterId !== undefined && (typeof o.storage.clusterId !== 'string' || o.storage.clusterId === '')) {
-      throw new TypeError(`option storage.clusterId must be a non-empty string, got ${JSON.stringify(o.storage.clusterId)}`);
+      throw new TypeError(`option storage.clusterId must be a non-empty string, got ${describeValue(o.storage.clusterId)}`);
     }
     const seg = o.storage.segmentBytes;
     if (seg !== undefined && (!Number.isSafeInteger(seg) || seg < MIN_SEGMENT_BYTES || seg > 0xffffffff)) {

@@ -2,12 +2,16 @@
  * The command line of `raft-threads peer`, turned into PeerProcessOptions. Every error names
  * the flag and what was wrong with it.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import type { FsyncPolicy } from '../storage/file-storage.js';
 import { FSYNC_POLICIES } from '../storage/file-storage.js';
 import type { PeerAddress } from '../transport/tcp-peer-link.js';
-import { readTlsFiles } from '../transport/tcp-tls.js';
+import { readTlsFiles, type TlsFiles } from '../transport/tcp-tls.js';
 import { resolveStateMachineModule } from '../cluster/state-machine-module.js';
+import { resolveTiming, type TimingOptions } from '../node/options.js';
+import { checkClusterId } from '../transport/tcp-hello.js';
 import type { PeerProcessOptions } from './peer-process.js';
 
 export const PEER_USAGE = `usage: raft-threads peer --id N --peers ID=HOST:PORT,... [--listen HOST:PORT] (--dir DIR | --memory)
@@ -88,16 +92,62 @@ export function parsePeerArgs(argv: string[]): PeerProcessOptions {
     heartbeatMs: positiveInt(v['heartbeat-ms'], '--heartbeat-ms'),
     tickMs: positiveInt(v['tick-ms'], '--tick-ms'),
   };
+  checkTimingFlags(timing);
+  if (v['cluster-id'] !== undefined) {
+    try { checkClusterId(v['cluster-id']); } catch (e) { throw new UsageError(`--cluster-id: ${(e as Error).message}`); }
+  }
+  if (v['snapshot-entries'] !== undefined && v['state-machine'] === undefined) {
+    throw new UsageError('--snapshot-entries needs --state-machine (a module whose state machine has snapshot() and restore())');
+  }
   return {
     id, listen, peers,
     storage: v.memory ? 'memory' : { dir: v.dir!, fsync: (v.fsync as FsyncPolicy | undefined) ?? 'batch' },
     stateMachine: v['state-machine'] === undefined ? undefined : stateMachineUrl(v['state-machine']),
     clusterId: v['cluster-id'],
     sessions: v.sessions ?? false,
-    tls: v.insecure ? false : readTlsFiles({ cert: v['tls-cert']!, key: v['tls-key']!, ca: v['tls-ca']! }),
+    tls: v.insecure ? false : tlsFromFlags(v['tls-cert']!, v['tls-key']!, v['tls-ca']!),
     snapshotPolicy: v['snapshot-entries'] === undefined ? undefined : { entries: positiveInt(v['snapshot-entries'], '--snapshot-entries') },
     timing: Object.fromEntries(Object.entries(timing).filter(([, x]) => x !== undefined)),
   };
+}
+
+const TIMING_FLAGS: Record<string, string> = { electionTimeoutMs: '--election-timeout-ms', heartbeatMs: '--heartbeat-ms', tickMs: '--tick-ms' };
+
+/** The timing flags that do not fit together (--election-timeout-ms 50 --heartbeat-ms 100) are a bad command line naming the flags. */
+function checkTimingFlags(timing: TimingOptions): void {
+  try {
+    resolveTiming(timing);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^option /, '').replace(/\b(electionTimeoutMs|heartbeatMs|tickMs)\b/g, (name) => TIMING_FLAGS[name]));
+  }
+}
+
+/**
+ * The --tls-* files, read and checked here so that a missing file, one that is not PEM of
+ * its kind, or a key that is not the certificate's is a bad command line naming the flag
+ * (exit 2), not a stack trace from the TLS layer at start.
+ */
+function tlsFromFlags(certPath: string, keyPath: string, caPath: string): TlsFiles {
+  let files: TlsFiles;
+  try {
+    files = readTlsFiles({ cert: certPath, key: keyPath, ca: caPath });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const flag = msg.startsWith('cannot read TLS certificate') ? '--tls-cert' : msg.startsWith('cannot read TLS key') ? '--tls-key' : '--tls-ca';
+    throw new UsageError(`${flag}: ${msg}`);
+  }
+  const check = (flag: string, path: string, what: string, parse: () => unknown) => {
+    try { parse(); } catch (e) { throw new UsageError(`${flag} ${path} is not a PEM ${what} (${(e as Error).message})`); }
+  };
+  check('--tls-cert', certPath, 'certificate', () => new X509Certificate(files.cert));
+  check('--tls-key', keyPath, 'private key', () => createPrivateKey(files.key));
+  check('--tls-ca', caPath, 'CA certificate', () => new X509Certificate(files.ca));
+  try {
+    createSecureContext({ cert: files.cert, key: files.key, ca: files.ca });
+  } catch (e) {
+    throw new UsageError(`--tls-key ${keyPath} is not the key of --tls-cert ${certPath} (${(e as Error).message})`);
+  }
+  return files;
 }
 
 /** A missing --state-machine file is a bad command line (exit 2), not a crash at start. */

@@ -5,7 +5,7 @@
  *
  * The state machine module exports `createStateMachine(peerId)`, as for Cluster workers.
  */
-import { closestName } from '../core/option-spec.js';
+import { closestName, describeValue } from '../core/option-spec.js';
 import { checkCreatedStateMachine, resolveStateMachineModule } from '../cluster/state-machine-module.js';
 import { TransferInProgressError } from '../core/leader-transfer.js';
 import { BackpressureError } from '../core/types.js';
@@ -78,6 +78,9 @@ function checkOptionNames(o: object): void {
 
 export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProcess> {
   checkOptionNames(o);
+  // Named here: left to the code below they read 'o.peers is not iterable' or "reading 'port'".
+  if (!(o.peers instanceof Map)) throw new TypeError(`option peers of startPeerProcess must be a Map of peer id to { host, port }, got ${describeValue(o.peers)}`);
+  if (typeof o.listen !== 'object' || o.listen === null) throw new TypeError(`option listen of startPeerProcess must be { host, port }, got ${describeValue(o.listen)}`);
   const got: { conn: ClientConnection | null; reqId: number; batched: boolean } = { conn: null, reqId: 0, batched: false };
   const clusterId = o.clusterId ?? DEFAULT_CLUSTER_ID;
   const log = o.log ?? ((line: string) => process.stderr.write(`[peer ${o.id}] ${line}\n`));
@@ -90,7 +93,8 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
   }
   const storage: RaftStorage = o.storage === 'memory'
     ? new MemoryStorage()
-    : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, fsync: o.storage.fsync ?? 'batch' });
+    // peers: the directory records the membership, so a restart with another --peers list (another majority) is refused
+    : await FileStorage.open({ dir: o.storage.dir, clusterId, peerId: o.id, peers: ids, fsync: o.storage.fsync ?? 'batch' });
 
   // Proposals of clients, by tag, until their outcome is known.
   const waiting = new TagWaiters();

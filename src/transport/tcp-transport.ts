@@ -135,7 +135,11 @@ export class TcpTransport implements Transport {
     const sockets = new Set<net.Socket>();
     server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
     // A failed handshake (no certificate, one the CA did not sign) never reaches accept.
-    server.on('tlsClientError', (err, socket) => log(`refusing TLS connection from ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`));
+    server.on('tlsClientError', (err, socket) => {
+      const from = socket.remoteAddress === undefined ? 'a client that already hung up' : `${socket.remoteAddress}:${socket.remotePort}`;
+      // OpenSSL's messages end in a newline (a blank stderr line per refusal): keep one line each
+      log(`refusing TLS connection from ${from}: ${err.message.trim().replace(/\s*\n\s*/g, '; ')}`);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.listen.port, o.listen.host, () => { server.off('error', reject); resolve(); });

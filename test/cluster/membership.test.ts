@@ -160,7 +160,11 @@ test('bad membership changes are refused with a message that names the problem; 
     const c = h.cluster;
     await c.waitForLeader();
     await assert.rejects(c.removePeer(7), (e: Error) => e instanceof RangeError && /peer 7 is not a member/.test(e.message));
-    await assert.rejects(c.addPeer({ voter: 'yes' as never }), TypeError);
+    // a peer id of the wrong type names its type, not 'peer 0 is not a member' while 0 is one
+    await assert.rejects(c.removePeer('0' as never), (e: Error) => e instanceof TypeError && /peer id must be an integer, got string "0"/.test(e.message));
+    await assert.rejects(c.replacePeer('0' as never), (e: Error) => e instanceof TypeError && /got string "0"/.test(e.message));
+    await assert.rejects(c.addPeer({ voter: 'yes' as never }), (e: Error) => e instanceof TypeError && /option voter must be a boolean, got string "yes"/.test(e.message));
+    await assert.rejects(c.addPeer({ votr: false } as never), (e: Error) => e instanceof TypeError && /unknown option votr for addPeer\(\): did you mean voter\?/.test(e.message));
     await assert.rejects(c.addPeer({ timeoutMs: -1 }), RangeError);
     // a misspelt option name is refused rather than meaning the default deadline
     for (const call of [() => c.removePeer(1, { timeout: 5 } as never), () => c.replacePeer(1, { timeout: 5 } as never),

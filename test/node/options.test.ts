@@ -64,6 +64,12 @@ describe('Cluster options (refused before any worker starts)', () => {
       { name: 'TypeError', message: /unknown option storage.fsynk .*did you mean fsync\?/ });
     await assert.rejects(Cluster.start({ peers: 3, storage: { dir: 5 } } as never),
       { name: 'TypeError', message: /option storage.dir must be a non-empty string, got number 5/ });
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: '/tmp/raft-options-test-unused', fsync: 1 } } as never),
+      { name: 'TypeError', message: /option storage.fsync must be "always", "batch" or "none", got number 1/ });
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: '/tmp/raft-options-test-unused', fsync: 'sometimes' } } as never),
+      { name: 'RangeError', message: /option storage.fsync must be "always", "batch" or "none", got string "sometimes"/ });
+    await assert.rejects(Cluster.start({ peers: 3, storage: { dir: '/tmp/raft-options-test-unused', clusterId: 5 } } as never),
+      { name: 'TypeError', message: /option storage.clusterId must be a non-empty string, got number 5/ });
     await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSession: 5 } } as never),
       { name: 'TypeError', message: /unknown option sessions.maxSession .*did you mean maxSessions\?/ });
     await assert.rejects(Cluster.start({ peers: 3, sessions: { maxSessions: 0 } }),

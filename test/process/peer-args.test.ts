@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parsePeerArgs } from '../../src/process/peer-args.js';
+import { makeCerts, opensslMissing } from '../transport/tls-certs.js';
 import { CLI } from './peer-cluster.js';
 
 const peers = '0=127.0.0.1:7000,1=127.0.0.1:7001,2=127.0.0.1:7002';
@@ -29,6 +33,11 @@ test('bad command lines name the flag', () => {
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--fsync', 'sometimes']), /--fsync must be one of always, batch, none/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--bogus']), /Unknown option '--bogus'/);
   assert.throws(() => parsePeerArgs([...base, '--insecure', '--read-mode', 'follower']), /--read-mode must be index or lease, got "follower"/);
+  // flags that are each fine but do not fit together, or that the peer would refuse at start
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--election-timeout-ms', '50', '--heartbeat-ms', '100']), /--election-timeout-ms \(50\) must be larger than --heartbeat-ms \(100\)/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--tick-ms', '500']), /--heartbeat-ms \(100\) must be at least --tick-ms \(500\)/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--cluster-id', '']), /--cluster-id: clusterId must be a non-empty string/);
+  assert.throws(() => parsePeerArgs([...base, '--insecure', '--snapshot-entries', '100']), /--snapshot-entries needs --state-machine/);
   assert.throws(() => parsePeerArgs([...base, '--tls-cert', '/nonexistent/c.pem', '--tls-key', 'k', '--tls-ca', 'ca']), /cannot read TLS certificate \/nonexistent\/c.pem/);
 });
 
@@ -43,4 +52,30 @@ test('the command exits 2 with the usage on a bad command line', () => {
   const r2 = spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8' });
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /unknown command "serve"/);
+});
+
+test('TLS files that are missing, not PEM of their kind, or a key of another certificate exit 2 naming the flag', { skip: opensslMissing }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-args-tls-'));
+  try {
+    const certs = makeCerts(dir, ['peer-0', 'peer-1']);
+    const p0 = certs.of('peer-0');
+    const run = (cert: string, key: string, ca: string) => spawnSync(process.execPath,
+      [CLI, 'peer', '--id', '0', '--peers', peers, '--memory', '--tls-cert', cert, '--tls-key', key, '--tls-ca', ca], { encoding: 'utf8' });
+    const cases: [string[], RegExp][] = [
+      [[path.join(dir, 'nope.pem'), p0.keyPath, p0.caPath], /--tls-cert: cannot read TLS certificate \S*nope\.pem/],
+      [[p0.certPath, path.join(dir, 'nope.key'), p0.caPath], /--tls-key: cannot read TLS key \S*nope\.key/],
+      [[p0.keyPath, p0.keyPath, p0.caPath], /--tls-cert \S*peer-0\.key is not a PEM certificate/],
+      [[p0.certPath, p0.certPath, p0.caPath], /--tls-key \S*peer-0\.pem is not a PEM private key/],
+      [[p0.certPath, p0.keyPath, p0.keyPath], /--tls-ca \S*peer-0\.key is not a PEM CA certificate/],
+      [[p0.certPath, certs.of('peer-1').keyPath, p0.caPath], /--tls-key \S*peer-1\.key is not the key of --tls-cert \S*peer-0\.pem/],
+    ];
+    for (const [files, message] of cases) {
+      const r = run(files[0], files[1], files[2]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /usage: raft-threads peer/);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

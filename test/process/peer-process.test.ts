@@ -17,6 +17,7 @@ import { waitFor } from '../transport/tcp-helpers.js';
 import { makeCerts, opensslMissing } from '../transport/tls-certs.js';
 import { ProcessCluster, checkSameApplied } from './peer-cluster.js';
 import { startPeerProcess } from '../../src/process/peer-process.js';
+import { freePorts } from '../../src/process/free-ports.js';
 
 const text = (hex: string) => Buffer.from(hex, 'hex').toString();
 const maxApplied = (c: ProcessCluster, id: number) => Math.max(0, ...c.applied(id).keys());
@@ -260,4 +261,25 @@ test('startPeerProcess refuses a misspelt option name and a missing state machin
   const base = { id: 0, listen: peers.get(0)!, peers, storage: 'memory' as const, tls: false as const, log: () => {} };
   await assert.rejects(startPeerProcess({ ...base, sesions: true } as never), { name: 'TypeError', message: /unknown option sesions for startPeerProcess: did you mean sessions\?/ });
   await assert.rejects(startPeerProcess({ ...base, stateMachine: '/nonexistent/machine.js' }), { message: /option stateMachine: no such file \/nonexistent\/machine\.js/ });
+  await assert.rejects(startPeerProcess({ ...base, peers: { 0: peers.get(0)! } } as never), { name: 'TypeError', message: /option peers of startPeerProcess must be a Map of peer id to \{ host, port \}, got object/ });
+  await assert.rejects(startPeerProcess({ ...base, listen: undefined } as never), { name: 'TypeError', message: /option listen of startPeerProcess must be \{ host, port \}, got undefined/ });
+});
+
+test('a peer process restarted on its directory with another peer count is refused, naming both memberships', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-dir-peers-'));
+  try {
+    const [p0, p1, p2, p3] = await freePorts(4);
+    const at = (port: number) => ({ host: '127.0.0.1', port });
+    const three = new Map([[0, at(p0)], [1, at(p1)], [2, at(p2)]]);
+    const base = { id: 0, listen: at(p0), storage: { dir }, tls: false as const, log: () => {} };
+    const first = await startPeerProcess({ ...base, peers: three });
+    await first.stop();
+    const four = startPeerProcess({ ...base, peers: new Map([...three, [3, at(p3)]]) });
+    void four.then((p) => p.stop(), () => {}); // should it start, stop it so that the test fails instead of hanging
+    await assert.rejects(four, { message: /belongs to a cluster of 3 peers \[0, 1, 2\]; refusing to open it for a cluster of 4 peers \[0, 1, 2, 3\]/ });
+    const again = await startPeerProcess({ ...base, peers: three }); // the same list still opens
+    await again.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

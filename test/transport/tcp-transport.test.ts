@@ -188,6 +188,15 @@ test('mutual TLS: peers with certificates naming their ids talk; a certificate n
         s.on('close', () => resolve());
       });
       await waitFor('foreign CA refused', () => logs[1].some((l) => /refusing TLS connection from/.test(l)));
+      // Plain TCP to a TLS listener: refused in one log line that names where it came from.
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ host, port: ports[1] }, () => s.write(helloFrame({ role: HelloRole.Client, peerId: 0, clusterId: 'c' })));
+        s.on('error', () => {});
+        s.resume();
+        s.on('close', () => resolve());
+      });
+      await waitFor('plain TCP refused', () => logs[1].some((l) => /refusing TLS connection from 127\.0\.0\.1:\d+: .*wrong version number/.test(l)));
+      assert.deepEqual(logs[1].filter((l) => /\n/.test(l) || /undefined/.test(l)), [], 'each refusal is one line naming its address');
       ts[0].send([message(MsgType.Heartbeat, 0, 1, 5)]);
       await waitFor('the real peer is still served', () => got[1].length === 2);
     } finally {
